@@ -1,0 +1,165 @@
+//! How Herald opens SQLite, for the hub's store and the desktop mirror alike.
+//!
+//! - [`open`] sets the pragmas (WAL, foreign keys, busy timeout) in one place and applies the
+//!   migrations a crate passes in.
+//! - [`Migration`] is one numbered, add-only `.sql` file from `migrations/<db>/NNNN_name.sql`.
+//!
+//! Shared by `herald-hub` and `herald-client` without either depending on the other.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// One add-only schema step. `version` is the `NNNN` of its file name and must rise by one.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration { version: u32, name: &'static str, source: rusqlite::Error },
+    #[error("database is at schema version {found}, newer than this program knows ({known}); upgrade Herald")]
+    TooNew { found: u32, known: u32 },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// How long a writer waits for another connection's lock before failing with SQLITE_BUSY.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens (creating if missing) a read-write database and brings its schema up to date.
+pub fn open(path: &Path, migrations: &[Migration]) -> Result<Connection, DbError> {
+    let conn = Connection::open(path).map_err(|source| DbError::Open { path: path.display().to_string(), source })?;
+    set_pragmas(&conn)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    migrate(&conn, migrations)?;
+    Ok(conn)
+}
+
+/// Opens an existing database read-only: for a second process (the inbox window) that must never
+/// write. Fails if the schema is newer than `migrations` knows, so an old reader never misreads.
+pub fn open_read_only(path: &Path, migrations: &[Migration]) -> Result<Connection, DbError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|source| DbError::Open { path: path.display().to_string(), source })?;
+    set_pragmas(&conn)?;
+    let found = user_version(&conn)?;
+    let known = latest(migrations);
+    if found > known {
+        return Err(DbError::TooNew { found, known });
+    }
+    Ok(conn)
+}
+
+/// Opens a private in-memory database with the schema applied, for tests.
+pub fn open_in_memory(migrations: &[Migration]) -> Result<Connection, DbError> {
+    let conn = Connection::open_in_memory()?;
+    set_pragmas(&conn)?;
+    migrate(&conn, migrations)?;
+    Ok(conn)
+}
+
+fn set_pragmas(conn: &Connection) -> Result<(), DbError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // WAL makes NORMAL durable against application crashes; only a power cut can lose the last commit.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<u32, DbError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+fn latest(migrations: &[Migration]) -> u32 {
+    migrations.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Applies each migration newer than the file's `user_version`, each in its own transaction
+/// together with the version bump, so a crash leaves the schema at a whole step.
+fn migrate(conn: &Connection, migrations: &[Migration]) -> Result<(), DbError> {
+    let found = user_version(conn)?;
+    let known = latest(migrations);
+    if found > known {
+        return Err(DbError::TooNew { found, known });
+    }
+    for (index, migration) in migrations.iter().enumerate() {
+        assert_eq!(migration.version as usize, index + 1, "migrations must be numbered 1, 2, 3… without gaps");
+        if migration.version <= found {
+            continue;
+        }
+        let step = |conn: &Connection| -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            conn.execute_batch(migration.sql)?;
+            conn.pragma_update(None, "user_version", migration.version)?;
+            conn.execute_batch("COMMIT")
+        };
+        if let Err(source) = step(conn) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(DbError::Migration { version: migration.version, name: migration.name, source });
+        }
+        tracing::info!(version = migration.version, name = migration.name, "applied migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEPS: &[Migration] = &[
+        Migration { version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER);" },
+        Migration { version: 2, name: "b", sql: "CREATE TABLE b (y INTEGER);" },
+    ];
+
+    #[test]
+    fn applies_each_step_once_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        open(&path, &STEPS[..1]).unwrap();
+        // Reopening with one more step applies only the new one (a second CREATE TABLE a would fail).
+        let conn = open(&path, STEPS).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 2);
+        conn.execute("INSERT INTO b (y) VALUES (1)", []).unwrap();
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_previous_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let broken = [STEPS[0], Migration { version: 2, name: "bad", sql: "CREATE TABLE c (z); NOT SQL;" }];
+        let err = open(&path, &broken).unwrap_err();
+        assert!(matches!(err, DbError::Migration { version: 2, .. }), "{err}");
+        let conn = open(&path, &STEPS[..1]).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        let has_c: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'c'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(has_c, 0, "the half-applied step was rolled back");
+    }
+
+    #[test]
+    fn refuses_a_database_from_a_newer_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        open(&path, STEPS).unwrap();
+        assert!(matches!(open(&path, &STEPS[..1]), Err(DbError::TooNew { found: 2, known: 1 })));
+        assert!(matches!(open_read_only(&path, &STEPS[..1]), Err(DbError::TooNew { .. })));
+    }
+
+    #[test]
+    fn read_only_connections_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        open(&path, STEPS).unwrap();
+        let ro = open_read_only(&path, STEPS).unwrap();
+        assert!(ro.execute("INSERT INTO a (x) VALUES (1)", []).is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! [`Failure`]: an [`ApiError`] with its HTTP status, the only error type handlers return.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use herald_proto::{ApiError, ErrorCode};
+
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct Failure(pub ApiError);
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self(ApiError::new(code, message))
+    }
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidJson | ErrorCode::InvalidRequest | ErrorCode::MissingRecipient => StatusCode::BAD_REQUEST,
+        ErrorCode::UnknownRecipient | ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let mut response = (status_of(self.0.code), Json(self.0)).into_response();
+        if response.status() == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert("www-authenticate", "Bearer".parse().expect("static header"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::UnknownUser(name) => Failure::new(ErrorCode::UnknownRecipient, format!("no user named {name:?}")),
+            other => {
+                // Internal details go to the log, not to the caller.
+                tracing::error!(error = %other, "store failure");
+                Failure::new(ErrorCode::Internal, "the hub could not complete the request")
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! HTTP routes and the one place errors become `{code, message}` responses.
+
+mod error;
+mod json;
+mod notifications;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use herald_proto::{ErrorCode, MAX_BODY_BYTES};
+use tokio::sync::watch;
+
+pub use error::Failure;
+
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Turns `true` when the hub is shutting down; open feeds close on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/notifications", post(notifications::send).get(notifications::list))
+        .route("/v1/notifications/read", post(notifications::mark_read))
+        .route("/v1/feed", get(crate::feed::upgrade))
+        .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

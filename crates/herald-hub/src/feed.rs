@@ -1,0 +1,118 @@
+//! `GET /v1/feed?since=SEQ`: a WebSocket that sends the caller's changes after `SEQ`, a
+//! `caught_up` frame, then each new change as it commits.
+//!
+//! Subscribe first, then replay from the cursor, and drop what the replay already sent by `seq`
+//! (ntfy's order): a change committed between the two steps arrives once, never zero times.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use herald_proto::{ApiError, ErrorCode, FeedFrame};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::api::AppState;
+use crate::auth::AuthUser;
+use crate::store::{Store, StoreError, User};
+
+/// Changes read from the log per query while replaying.
+const REPLAY_BATCH: u32 = 500;
+/// Pings keep proxies from closing an idle feed and let both ends notice a dead peer.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// The client sends nothing big; refuse anything that is.
+const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// WebSocket close code 1001, "going away".
+const GOING_AWAY: u16 = 1001;
+
+#[derive(Debug, Deserialize)]
+pub struct FeedQuery {
+    #[serde(default)]
+    since: i64,
+}
+
+// Authentication runs first (extractors run in order), so a bad token is a 401 even before the upgrade.
+pub async fn upgrade(AuthUser(user): AuthUser, State(state): State<AppState>, Query(query): Query<FeedQuery>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
+        let name = user.name.clone();
+        match stream(socket, state, user, query.since).await {
+            Ok(()) => tracing::debug!(user = %name, "feed closed"),
+            Err(e) => tracing::debug!(user = %name, error = %e, "feed ended"),
+        }
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+enum FeedError {
+    #[error("socket: {0}")]
+    Socket(#[from] axum::Error),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) -> Result<(), FeedError> {
+    let mut live = state.store.subscribe();
+    let mut cursor = match replay(&mut socket, &state.store, user.id, since).await {
+        Ok(cursor) => cursor,
+        Err(FeedError::Store(e)) => return refuse(socket, e).await,
+        Err(e) => return Err(e),
+    };
+    send(&mut socket, &FeedFrame::CaughtUp { seq: cursor }).await?;
+
+    let mut shutdown = state.shutdown.clone();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.reset();
+    loop {
+        tokio::select! {
+            received = live.recv() => match received {
+                Ok(announced) if announced.user_id == user.id && announced.change.seq > cursor => {
+                    cursor = announced.change.seq;
+                    send(&mut socket, &FeedFrame::Change(announced.change)).await?;
+                }
+                Ok(_) => {}
+                // This feed fell behind the bus: the log still has everything, so read it from there.
+                Err(RecvError::Lagged(_)) => cursor = replay(&mut socket, &state.store, user.id, cursor).await?,
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                // Clients send nothing but pings/pongs yet, which the library answers itself.
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => socket.send(Message::Ping(Default::default())).await?,
+            _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => {
+                let close = CloseFrame { code: GOING_AWAY, reason: "hub is shutting down".into() };
+                let _ = socket.send(Message::Close(Some(close))).await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Sends every logged change after `cursor`; returns the new cursor.
+async fn replay(socket: &mut WebSocket, store: &Store, user_id: i64, mut cursor: i64) -> Result<i64, FeedError> {
+    loop {
+        let batch = store.changes_since(user_id, cursor, REPLAY_BATCH).await?;
+        let done = batch.len() < REPLAY_BATCH as usize;
+        for change in batch {
+            cursor = change.seq;
+            send(socket, &FeedFrame::Change(change)).await?;
+        }
+        if done {
+            return Ok(cursor);
+        }
+    }
+}
+
+async fn refuse(mut socket: WebSocket, err: StoreError) -> Result<(), FeedError> {
+    tracing::error!(error = %err, "feed replay failed");
+    let frame = FeedFrame::Error(ApiError::new(ErrorCode::Internal, "the hub could not read your changes; retry later"));
+    send(&mut socket, &frame).await?;
+    Ok(socket.send(Message::Close(None)).await?)
+}
+
+async fn send(socket: &mut WebSocket, frame: &FeedFrame) -> Result<(), axum::Error> {
+    let text = serde_json::to_string(frame).expect("feed frames always serialise");
+    socket.send(Message::Text(text.into())).await
+}

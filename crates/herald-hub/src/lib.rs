@@ -1,0 +1,35 @@
+//! herald-hub: the notification server.
+//!
+//! Map of the crate:
+//! - [`store`]: the embedded SQLite store — users and hashed tokens, one notification row per
+//!   recipient, the per-user change log — and the in-process bus that announces new changes.
+//! - [`auth`]: bearer tokens (made, hashed, checked) and the `AuthUser` extractor.
+//! - [`api`]: the HTTP routes (`/healthz`, `/v1/notifications`, `/v1/feed`) and JSON error mapping.
+//! - [`feed`]: the WebSocket feed: replay from the client's cursor, then live changes.
+//!
+//! [`run`] serves a bound listener until `shutdown` resolves (mini-redis' shape), so tests bind
+//! `127.0.0.1:0` and drive a real server.
+
+pub mod api;
+pub mod auth;
+pub mod feed;
+pub mod store;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+pub use store::Store;
+
+/// Serves the hub's HTTP API and feed on `listener` until `shutdown` completes.
+pub async fn run(listener: TcpListener, store: Store, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app = api::router(api::AppState { store, shutdown: stop_rx });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Feeds are long-lived; tell them to close so graceful shutdown does not wait forever.
+            let _ = stop_tx.send(true);
+        })
+        .await
+}

@@ -1,0 +1,40 @@
+//! The per-user change log: appended by every write, replayed by the feed.
+
+use herald_proto::{Change, ChangeKind};
+use rusqlite::{params, Transaction};
+use tokio::sync::broadcast;
+
+use super::{Store, StoreError, UserChange};
+
+/// Appends `kind` to `user_id`'s log inside `tx` and returns the entry with its new `seq`.
+pub(super) fn append(tx: &Transaction<'_>, user_id: i64, kind: ChangeKind) -> Result<Change, StoreError> {
+    let payload = serde_json::to_string(&kind).map_err(|e| StoreError::Task(e.to_string()))?;
+    tx.execute("INSERT INTO changes (user_id, payload) VALUES (?1, ?2)", params![user_id, payload])?;
+    Ok(Change { seq: tx.last_insert_rowid(), kind })
+}
+
+/// Announces committed changes. Called with the store lock held, so the bus stays in `seq` order.
+pub(super) fn announce(bus: &broadcast::Sender<UserChange>, user_id: i64, changes: Vec<Change>) {
+    for change in changes {
+        // No receiver (no feed open) is fine: the log has it.
+        let _ = bus.send(UserChange { user_id, change });
+    }
+}
+
+impl Store {
+    /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
+    pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
+        self.with(move |conn, _| {
+            let mut stmt = conn.prepare_cached("SELECT seq, payload FROM changes WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
+            let rows = stmt.query_map(params![user_id, since, limit], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+            let mut changes = Vec::new();
+            for row in rows {
+                let (seq, payload) = row?;
+                let kind = serde_json::from_str(&payload).map_err(|e| StoreError::Task(format!("change {seq} is corrupt: {e}")))?;
+                changes.push(Change { seq, kind });
+            }
+            Ok(changes)
+        })
+        .await
+    }
+}

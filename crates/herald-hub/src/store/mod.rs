@@ -1,0 +1,123 @@
+//! The hub's embedded SQLite store.
+//!
+//! One connection behind a mutex, used from blocking threads. Every write that adds to a user's
+//! change log also announces the change on [`Store::subscribe`] *while holding the lock*, so the
+//! bus carries changes in `seq` order — the feed relies on that to drop duplicates by sequence.
+
+mod changes;
+pub(crate) mod notifications;
+mod users;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use herald_db::Migration;
+use herald_proto::Change;
+use rusqlite::Connection;
+use tokio::sync::broadcast;
+
+pub use users::User;
+
+/// The hub's schema, one entry per file in `migrations/hub/` (a test checks none is missing).
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../../../migrations/hub/0001_init.sql"),
+}];
+
+/// How many announced changes a slow feed may fall behind before it re-reads from the database.
+const BUS_CAPACITY: usize = 1024;
+
+/// A change to one user's notifications, as announced on the bus.
+#[derive(Debug, Clone)]
+pub struct UserChange {
+    pub user_id: i64,
+    pub change: Change,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("user {0:?} does not exist")]
+    UnknownUser(String),
+    #[error("user {0:?} already exists")]
+    UserExists(String),
+    #[error("invalid user name {0:?}: use 1–64 of a-z, 0-9, '.', '_', '-'")]
+    InvalidUserName(String),
+    #[error(transparent)]
+    Db(#[from] herald_db::DbError),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("store task failed: {0}")]
+    Task(String),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    bus: broadcast::Sender<UserChange>,
+}
+
+impl Store {
+    /// Opens (creating if missing) `DIR/hub.sqlite3` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Task(format!("cannot create {}: {e}", data_dir.display())))?;
+        let conn = herald_db::open(&data_dir.join("hub.sqlite3"), MIGRATIONS)?;
+        Ok(Self::from_connection(conn))
+    }
+
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Ok(Self::from_connection(herald_db::open_in_memory(MIGRATIONS)?))
+    }
+
+    fn from_connection(conn: Connection) -> Self {
+        let (bus, _) = broadcast::channel(BUS_CAPACITY);
+        Self { conn: Arc::new(Mutex::new(conn)), bus }
+    }
+
+    /// Changes committed from now on, in `seq` order.
+    pub fn subscribe(&self) -> broadcast::Receiver<UserChange> {
+        self.bus.subscribe()
+    }
+
+    /// Runs `f` on the connection in a blocking thread.
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &broadcast::Sender<UserChange>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let bus = self.bus.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut conn, &bus)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// Now, as RFC 3339 UTC with milliseconds.
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hub_migration_file_is_listed() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/hub");
+        let files = std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql")).count();
+        assert_eq!(files, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let ts = now_rfc3339();
+        assert!(time::OffsetDateTime::parse(&ts, &time::format_description::well_known::Rfc3339).is_ok(), "{ts}");
+        assert!(ts.ends_with('Z'), "{ts}");
+    }
+}

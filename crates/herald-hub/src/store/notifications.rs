@@ -1,0 +1,168 @@
+//! Notification rows, one per recipient, and their read state.
+
+use herald_proto::{ChangeKind, Notification};
+use rusqlite::{params, Row};
+
+use super::changes::{announce, append};
+use super::{now_rfc3339, Store, StoreError};
+
+/// What a sender supplies; the store adds id, time and read state.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub subject: String,
+    pub body: String,
+    pub link: Option<String>,
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: row.get("id")?,
+        subject: row.get("subject")?,
+        body: row.get("body")?,
+        link: row.get("link")?,
+        created_at: row.get("created_at")?,
+        read: row.get("read")?,
+    })
+}
+
+impl Store {
+    /// Stores one notification for each recipient, appends a `created` change to each recipient's
+    /// log, and announces them — all in one transaction.
+    pub async fn deliver(&self, recipients: Vec<i64>, new: NewNotification) -> Result<Vec<Notification>, StoreError> {
+        self.with(move |conn, bus| {
+            let tx = conn.transaction()?;
+            let created_at = now_rfc3339();
+            let mut delivered = Vec::with_capacity(recipients.len());
+            for &user_id in &recipients {
+                tx.execute(
+                    "INSERT INTO notifications (user_id, subject, body, link, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![user_id, new.subject, new.body, new.link, created_at],
+                )?;
+                let notification = Notification {
+                    id: tx.last_insert_rowid(),
+                    subject: new.subject.clone(),
+                    body: new.body.clone(),
+                    link: new.link.clone(),
+                    created_at: created_at.clone(),
+                    read: false,
+                };
+                let change = append(&tx, user_id, ChangeKind::Created { notification: notification.clone() })?;
+                delivered.push((user_id, notification, change));
+            }
+            tx.commit()?;
+            Ok(delivered
+                .into_iter()
+                .map(|(user_id, notification, change)| {
+                    announce(bus, user_id, vec![change]);
+                    notification
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// A page of `user_id`'s notifications, newest first, starting below id `before`.
+    /// Returns the page and whether more follow.
+    pub async fn list(&self, user_id: i64, before: Option<i64>, limit: u32) -> Result<(Vec<Notification>, bool), StoreError> {
+        self.with(move |conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, subject, body, link, created_at, read FROM notifications
+                 WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            )?;
+            let mut items = stmt
+                .query_map(params![user_id, before.unwrap_or(i64::MAX), limit + 1], from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let more = items.len() > limit as usize;
+            items.truncate(limit as usize);
+            Ok((items, more))
+        })
+        .await
+    }
+
+    /// Marks those of `ids` that belong to `user_id` read or unread. Ids of other users are ignored
+    /// exactly like ids that do not exist, so nobody learns which ids exist. Returns how many changed.
+    pub async fn mark_read(&self, user_id: i64, ids: Vec<i64>, read: bool) -> Result<u32, StoreError> {
+        self.with(move |conn, bus| {
+            let tx = conn.transaction()?;
+            let mut changed = Vec::new();
+            {
+                let mut update = tx.prepare_cached("UPDATE notifications SET read = ?1 WHERE id = ?2 AND user_id = ?3 AND read != ?1")?;
+                for id in ids {
+                    if update.execute(params![read, id, user_id])? == 1 {
+                        changed.push(id);
+                    }
+                }
+            }
+            if changed.is_empty() {
+                return Ok(0);
+            }
+            let count = changed.len() as u32;
+            let change = append(&tx, user_id, ChangeKind::ReadChanged { ids: changed, read })?;
+            tx.commit()?;
+            announce(bus, user_id, vec![change]);
+            Ok(count)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(subject: &str) -> NewNotification {
+        NewNotification { subject: subject.into(), body: "body".into(), link: None }
+    }
+
+    #[tokio::test]
+    async fn delivery_logs_a_change_per_recipient_and_announces_it() {
+        let store = Store::open_in_memory().unwrap();
+        let (alice, _) = store.add_user("alice").await.unwrap();
+        let (bob, _) = store.add_user("bob").await.unwrap();
+        let mut bus = store.subscribe();
+        let delivered = store.deliver(vec![alice.id, bob.id], note("Task due")).await.unwrap();
+        assert_eq!(delivered.len(), 2);
+        assert_ne!(delivered[0].id, delivered[1].id, "one row per recipient");
+
+        let first = bus.recv().await.unwrap();
+        assert_eq!(first.user_id, alice.id);
+        let alice_log = store.changes_since(alice.id, 0, 100).await.unwrap();
+        assert_eq!(alice_log.len(), 1);
+        assert_eq!(alice_log[0], first.change);
+        assert!(matches!(&alice_log[0].kind, ChangeKind::Created { notification } if notification.subject == "Task due"));
+    }
+
+    #[tokio::test]
+    async fn list_pages_newest_first_and_only_own() {
+        let store = Store::open_in_memory().unwrap();
+        let (alice, _) = store.add_user("alice").await.unwrap();
+        let (bob, _) = store.add_user("bob").await.unwrap();
+        for i in 0..5 {
+            store.deliver(vec![alice.id], note(&format!("a{i}"))).await.unwrap();
+        }
+        store.deliver(vec![bob.id], note("b")).await.unwrap();
+
+        let (page, more) = store.list(alice.id, None, 3).await.unwrap();
+        assert!(more);
+        assert_eq!(page.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["a4", "a3", "a2"]);
+        let (rest, more) = store.list(alice.id, Some(page[2].id), 3).await.unwrap();
+        assert!(!more);
+        assert_eq!(rest.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["a1", "a0"]);
+    }
+
+    #[tokio::test]
+    async fn mark_read_changes_only_own_and_only_real_changes() {
+        let store = Store::open_in_memory().unwrap();
+        let (alice, _) = store.add_user("alice").await.unwrap();
+        let (bob, _) = store.add_user("bob").await.unwrap();
+        let a = store.deliver(vec![alice.id], note("a")).await.unwrap()[0].id;
+        let b = store.deliver(vec![bob.id], note("b")).await.unwrap()[0].id;
+
+        assert_eq!(store.mark_read(alice.id, vec![a, b], true).await.unwrap(), 1, "bob's is not alice's to read");
+        assert_eq!(store.mark_read(alice.id, vec![a], true).await.unwrap(), 0, "already read");
+        let (bobs, _) = store.list(bob.id, None, 10).await.unwrap();
+        assert!(!bobs[0].read);
+        let log = store.changes_since(alice.id, 0, 100).await.unwrap();
+        assert_eq!(log.last().unwrap().kind, ChangeKind::ReadChanged { ids: vec![a], read: true });
+    }
+}

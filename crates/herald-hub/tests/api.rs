@@ -1,0 +1,204 @@
+//! The hub's HTTP API and feed, driven over real sockets against a real server on 127.0.0.1:0.
+
+use futures_util::StreamExt;
+use herald_hub::Store;
+use herald_proto::{ChangeKind, ErrorCode, FeedFrame, MAX_BODY_BYTES};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+struct Hub {
+    base: String,
+    client: reqwest::Client,
+    alice: String,
+    bob: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start() -> Hub {
+    let store = Store::open_in_memory().unwrap();
+    let (_, alice) = store.add_user("alice").await.unwrap();
+    let (_, bob) = store.add_user("bob").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(herald_hub::run(listener, store, async move {
+        let _ = stopped.await;
+    }));
+    Hub { base, client: reqwest::Client::new(), alice, bob, _stop: stop }
+}
+
+impl Hub {
+    async fn post(&self, token: &str, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let res = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send_to(&self, user: &str, subject: &str) -> i64 {
+        let (status, body) = self.post(&self.alice, "/v1/notifications", json!({"to": {"user": user}, "subject": subject, "body": "b"}).to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        body["ids"][0].as_i64().unwrap()
+    }
+
+    async fn feed(&self, token: &str, since: i64) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+        let url = format!("{}/v1/feed?since={since}", self.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(request).await.unwrap().0
+    }
+}
+
+async fn next_frame(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin)) -> FeedFrame {
+    loop {
+        match ws.next().await.expect("feed closed").unwrap() {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+fn code(body: &Value) -> ErrorCode {
+    serde_json::from_value(body["code"].clone()).unwrap_or_else(|_| panic!("no error code in {body}"))
+}
+
+#[tokio::test]
+async fn health_answers_without_a_token() {
+    let hub = start().await;
+    let res = reqwest::get(format!("{}/healthz", hub.base)).await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_sent_notification_is_listed_for_its_recipient_only_newest_first() {
+    let hub = start().await;
+    let first = hub.send_to("bob", "PO-42 needs your approval").await;
+    let second = hub.send_to("bob", "Task due in 10 minutes").await;
+
+    let (status, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(status, 200);
+    let ids: Vec<i64> = page["items"].as_array().unwrap().iter().map(|n| n["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [second, first]);
+    assert_eq!(page["items"][0]["subject"], "Task due in 10 minutes");
+    assert_eq!(page["items"][0]["read"], false);
+    assert_eq!(page["next"], Value::Null);
+
+    let (_, alices) = hub.get(&hub.alice, "/v1/notifications").await;
+    assert_eq!(alices["items"].as_array().unwrap().len(), 0, "alice sent them but does not receive them");
+}
+
+#[tokio::test]
+async fn pages_follow_the_next_cursor_without_gaps_or_repeats() {
+    let hub = start().await;
+    for i in 0..5 {
+        hub.send_to("bob", &format!("n{i}")).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/v1/notifications?limit=2".to_string();
+    loop {
+        let (_, page) = hub.get(&hub.bob, &path).await;
+        seen.extend(page["items"].as_array().unwrap().iter().map(|n| n["subject"].as_str().unwrap().to_string()));
+        match page["next"].as_str() {
+            Some(next) => path = format!("/v1/notifications?limit=2&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["n4", "n3", "n2", "n1", "n0"]);
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_code_and_a_message() {
+    let hub = start().await;
+    let cases: &[(&str, u16, ErrorCode)] = &[
+        ("{not json", 400, ErrorCode::InvalidJson),
+        (r#"{"subject": "no recipient"}"#, 400, ErrorCode::MissingRecipient),
+        (r#"{"to": null, "subject": "null recipient"}"#, 400, ErrorCode::MissingRecipient),
+        (r#"{"to": {"user": "alice"}}"#, 400, ErrorCode::InvalidRequest),
+        (r#"{"to": {"user": "alice"}, "subject": "   "}"#, 400, ErrorCode::InvalidRequest),
+        (r#"{"to": {"galaxy": "far"}, "subject": "x"}"#, 400, ErrorCode::InvalidRequest),
+        (r#"{"to": {"user": "nobody"}, "subject": "x"}"#, 404, ErrorCode::UnknownRecipient),
+    ];
+    for (body, status, expected) in cases {
+        let (got_status, got) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;
+        assert_eq!((got_status, code(&got)), (*status, *expected), "for {body}: {got}");
+        assert!(!got["message"].as_str().unwrap().is_empty());
+    }
+    let (_, bobs) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(bobs["items"].as_array().unwrap().len(), 0, "nothing was stored by a bad request");
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_refused_with_413() {
+    let hub = start().await;
+    let body = json!({"to": {"user": "bob"}, "subject": "big", "body": "x".repeat(MAX_BODY_BYTES)}).to_string();
+    let (status, got) = hub.post(&hub.alice, "/v1/notifications", body).await;
+    assert_eq!((status, code(&got)), (413, ErrorCode::PayloadTooLarge));
+}
+
+#[tokio::test]
+async fn missing_or_wrong_tokens_get_401() {
+    let hub = start().await;
+    let body = json!({"to": {"user": "bob"}, "subject": "x"}).to_string();
+    let (status, got) = hub.post("hrld_wrong", "/v1/notifications", body.clone()).await;
+    assert_eq!((status, code(&got)), (401, ErrorCode::Unauthorized));
+    let res = hub.client.get(format!("{}/v1/notifications", hub.base)).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = hub.client.get(format!("{}/v1/feed", hub.base)).header("upgrade", "websocket").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn unknown_routes_get_a_json_404() {
+    let hub = start().await;
+    let (status, got) = hub.get(&hub.bob, "/v1/nothing-here").await;
+    assert_eq!((status, code(&got)), (404, ErrorCode::NotFound));
+}
+
+#[tokio::test]
+async fn mark_read_is_per_user_and_listed() {
+    let hub = start().await;
+    let id = hub.send_to("bob", "read me").await;
+    let (status, got) = hub.post(&hub.alice, "/v1/notifications/read", json!({"ids": [id], "read": true}).to_string()).await;
+    assert_eq!((status, got["changed"].as_i64()), (200, Some(0)), "alice cannot read bob's notification");
+    let (_, got) = hub.post(&hub.bob, "/v1/notifications/read", json!({"ids": [id], "read": true}).to_string()).await;
+    assert_eq!(got["changed"], 1);
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(page["items"][0]["read"], true);
+}
+
+#[tokio::test]
+async fn the_feed_replays_from_the_cursor_then_streams_live_changes() {
+    let hub = start().await;
+    let old = hub.send_to("bob", "before").await;
+    let _ = hub.send_to("alice", "not for bob").await;
+
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    let FeedFrame::Change(first) = next_frame(&mut feed).await else { panic!("expected the backlog first") };
+    assert!(matches!(&first.kind, ChangeKind::Created { notification } if notification.id == old));
+    let FeedFrame::CaughtUp { seq } = next_frame(&mut feed).await else { panic!("expected caught_up") };
+    assert_eq!(seq, first.seq);
+
+    let live = hub.send_to("bob", "live one").await;
+    let FeedFrame::Change(change) = next_frame(&mut feed).await else { panic!("expected a live change") };
+    assert!(change.seq > seq);
+    assert!(matches!(&change.kind, ChangeKind::Created { notification } if notification.id == live && notification.subject == "live one"));
+
+    // Reconnecting from the latest cursor replays nothing already seen.
+    let mut again = hub.feed(&hub.bob, change.seq).await;
+    assert_eq!(next_frame(&mut again).await, FeedFrame::CaughtUp { seq: change.seq });
+}

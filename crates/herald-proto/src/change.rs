@@ -1,0 +1,66 @@
+//! The per-user change log (atuin's shape): every change to a user's notifications gets a rising
+//! sequence number; a client keeps the last one it applied as its cursor.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{ApiError, Notification};
+
+/// One entry of a user's change log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Change {
+    /// Rises strictly within one user's log; the client's cursor is the last `seq` it applied.
+    #[ts(type = "number")]
+    pub seq: i64,
+    #[serde(flatten)]
+    pub kind: ChangeKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A notification was delivered to this user.
+    Created { notification: Notification },
+    /// Notifications were marked read or unread.
+    ReadChanged {
+        #[ts(type = "number[]")]
+        ids: Vec<i64>,
+        read: bool,
+    },
+}
+
+/// A text frame of the `GET /v1/feed` WebSocket, hub to client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FeedFrame {
+    Change(Change),
+    /// Everything up to `seq` has been sent; what follows is live. `seq` is the cursor the client
+    /// should hold now (it equals the client's own cursor when there was nothing to catch up on).
+    CaughtUp {
+        #[ts(type = "number")]
+        seq: i64,
+    },
+    /// The hub refuses to go on (the feed closes after this frame).
+    Error(ApiError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_frames_are_flat_and_tagged() {
+        let frame = FeedFrame::Change(Change {
+            seq: 7,
+            kind: ChangeKind::ReadChanged { ids: vec![3], read: true },
+        });
+        let json = serde_json::to_value(&frame).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "change", "seq": 7, "kind": "read_changed", "ids": [3], "read": true})
+        );
+        let back: FeedFrame = serde_json::from_value(json).unwrap();
+        assert_eq!(back, frame);
+    }
+}

@@ -1,0 +1,45 @@
+//! The body of every failed request: `{"code": "...", "message": "..."}`. Clients match on `code`,
+//! never on `message`, which is for people.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not valid JSON, or not the expected shape.
+    InvalidJson,
+    /// The body is valid JSON but a field is missing or out of range.
+    InvalidRequest,
+    /// The request names no recipient.
+    MissingRecipient,
+    /// The recipient does not exist.
+    UnknownRecipient,
+    /// No bearer token, or one the hub does not know.
+    Unauthorized,
+    /// The body is larger than [`crate::MAX_BODY_BYTES`].
+    PayloadTooLarge,
+    NotFound,
+    /// The hub failed; retrying later may work.
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", serde_json::to_value(self.code).unwrap_or_default(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,23 @@
+//! Wire types shared by `herald-hub` and its clients.
+//!
+//! Map of the crate:
+//! - [`notification`]: a stored notification and the request that sends one.
+//! - [`change`]: the per-user change log entries the feed streams, and feed frames.
+//! - [`error`]: the `{code, message}` body every failed request answers with.
+//! - [`page`]: cursor pagination.
+//!
+//! Every type derives `ts_rs::TS` so the UI's TypeScript types are generated from here, never copied
+//! by hand (see `ui/src/lib/backend/generated/`).
+
+pub mod change;
+pub mod error;
+pub mod notification;
+pub mod page;
+
+pub use change::{Change, ChangeKind, FeedFrame};
+pub use error::{ApiError, ErrorCode};
+pub use notification::{Audience, MarkReadRequest, MarkReadResponse, Notification, SendRequest, SendResponse};
+pub use page::Page;
+
+/// Largest request body the hub accepts, in bytes. Clients check it too, to fail before sending.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -1,0 +1,88 @@
+//! A notification as stored for one recipient, and the requests that create or change them.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// One notification, stored once per recipient (seed 001: "persisted notification rows per recipient").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Notification {
+    /// Unique on the hub; rises with time, so it also orders notifications.
+    #[ts(type = "number")]
+    pub id: i64,
+    pub subject: String,
+    pub body: String,
+    /// Where "open" takes the user: a URL or an app route. Untrusted, like all the text here.
+    pub link: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub read: bool,
+}
+
+/// Who a notification goes to. Serialised as `{"user": "alice"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// One user, by login name.
+    User(String),
+}
+
+/// Body of `POST /v1/notifications`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SendRequest {
+    pub to: Audience,
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+/// Answer of `POST /v1/notifications`: one id per recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SendResponse {
+    #[ts(type = "number[]")]
+    pub ids: Vec<i64>,
+}
+
+/// Body of `POST /v1/notifications/read`: marks the caller's own notifications read or unread
+/// (seed 003, `im.notify.read.list` with `ACTION` Y/N).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MarkReadRequest {
+    #[ts(type = "number[]")]
+    pub ids: Vec<i64>,
+    pub read: bool,
+}
+
+/// Answer of `POST /v1/notifications/read`: how many notifications actually changed state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MarkReadResponse {
+    pub changed: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_request_reads_the_documented_shape() {
+        let req: SendRequest = serde_json::from_str(
+            r#"{"to": {"user": "alice"}, "subject": "PO approved", "body": "PO-42", "link": "/po/42"}"#,
+        )
+        .unwrap();
+        assert_eq!(req.to, Audience::User("alice".into()));
+        assert_eq!(req.link.as_deref(), Some("/po/42"));
+    }
+
+    #[test]
+    fn body_and_link_are_optional() {
+        let req: SendRequest = serde_json::from_str(r#"{"to": {"user": "bob"}, "subject": "Hi"}"#).unwrap();
+        assert_eq!(req.body, "");
+        assert_eq!(req.link, None);
+    }
+
+    #[test]
+    fn unknown_audience_kind_is_rejected() {
+        let err = serde_json::from_str::<SendRequest>(r#"{"to": {"planet": "mars"}, "subject": "x"}"#);
+        assert!(err.is_err());
+    }
+}

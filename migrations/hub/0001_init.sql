@@ -1,0 +1,35 @@
+-- herald-hub schema, step 1: users, hashed tokens, one notification row per recipient, and the
+-- per-user change log the feed replays.
+
+CREATE TABLE users (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+
+-- Only the SHA-256 of a bearer token is kept; a stolen database holds no usable credential.
+CREATE TABLE tokens (
+    hash       BLOB PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE notifications (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    subject    TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    link       TEXT,
+    read       INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1)),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX notifications_by_user ON notifications (user_id, id DESC);
+
+-- Append-only. `seq` rises across all users (AUTOINCREMENT never reuses a value), so it also
+-- rises within each user's log. `payload` is the JSON of herald_proto::ChangeKind.
+CREATE TABLE changes (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    payload TEXT NOT NULL
+);
+CREATE INDEX changes_by_user ON changes (user_id, seq);
