@@ -1,1 +1,21 @@
-//! placeholder
+//! herald-client: the GUI-free core of Herald desktop, shared by the agent (`herald`) and the
+//! windows (`herald-ui`).
+//!
+//! Map of the crate:
+//! - [`config`]: where the hub, the token and the data live (defaults → TOML file → `HERALD_*` env).
+//! - [`mirror`]: the local SQLite mirror — notifications, sync cursor, outbox; the agent is its one
+//!   writer, the windows open it read-only.
+//! - [`sync`]: the sync engine — feed connection, catch-up from the cursor, live changes, outbox
+//!   flush, reconnect with backoff — and the pure decisions it is built on.
+//! - [`toast`]: which notifications deserve a native toast, and their text.
+//! - [`ipc`]: the agent ↔ window protocol and its same-user local socket.
+
+pub mod config;
+pub mod ipc;
+pub mod mirror;
+pub mod outbox;
+pub mod sync;
+pub mod toast;
+
+pub use config::Config;
+pub use mirror::Mirror;

@@ -8,8 +8,7 @@ use serde::Deserialize;
 use super::json::JsonBody;
 use super::{AppState, Failure};
 use crate::auth::AuthUser;
-use crate::store::notifications::NewNotification;
-use crate::store::StoreError;
+use crate::store::{NewNotification, StoreError};
 
 const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_LINK_CHARS: usize = 2_048;

@@ -16,6 +16,7 @@ use herald_proto::Change;
 use rusqlite::Connection;
 use tokio::sync::broadcast;
 
+pub use notifications::NewNotification;
 pub use users::User;
 
 /// The hub's schema, one entry per file in `migrations/hub/` (a test checks none is missing).

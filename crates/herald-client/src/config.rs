@@ -1,0 +1,137 @@
+//! Configuration: defaults in code → `config.toml` in the XDG config dir → `HERALD_*` variables.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Base URL of herald-hub, e.g. `http://127.0.0.1:8470`. None: not set up yet.
+    pub server: Option<Url>,
+    /// Bearer token for the hub.
+    pub token: Option<String>,
+    /// Where the mirror and logs live.
+    pub data_dir: PathBuf,
+    /// Where the agent's IPC socket lives (per-user, not readable by others).
+    pub runtime_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is not a valid URL: {source}")]
+    BadServer { var: &'static str, source: url::ParseError },
+    #[error("server URL must start with http:// or https://, got {0}")]
+    BadScheme(String),
+    #[error("cannot read {path}: {message}")]
+    File { path: String, message: String },
+    #[error("no data directory: set HERALD_DATA_DIR")]
+    NoDataDir,
+}
+
+/// What `config.toml` may hold. The token is not among them: it belongs in the keyring or env.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    server: Option<String>,
+    data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the configuration the way the agent and the windows both must, so they agree.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file_path = dirs::config_dir().map(|d| d.join("herald").join("config.toml"));
+        let file = match &file_path {
+            Some(path) if path.exists() => read_file(path)?,
+            _ => FileConfig::default(),
+        };
+        Self::resolve(file, |name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    fn resolve(file: FileConfig, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let server = match env("HERALD_SERVER").or(file.server) {
+            Some(raw) => Some(parse_server(&raw)?),
+            None => None,
+        };
+        let data_dir = env("HERALD_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .or_else(|| dirs::data_local_dir().map(|d| d.join("herald")))
+            .ok_or(ConfigError::NoDataDir)?;
+        let runtime_dir = env("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("herald")).unwrap_or_else(|| data_dir.join("run"));
+        Ok(Config { server, token: env("HERALD_TOKEN"), data_dir, runtime_dir })
+    }
+
+    pub fn mirror_path(&self) -> PathBuf {
+        self.data_dir.join("mirror.sqlite3")
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
+    }
+
+    /// The agent's socket. Named after the data dir, so each profile (and each test) has its own
+    /// single agent. FNV-1a, not `DefaultHasher`, because the name must not change between builds.
+    pub fn socket_path(&self) -> PathBuf {
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in self.data_dir.as_os_str().as_encoded_bytes() {
+            hash = (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193);
+        }
+        self.runtime_dir.join(format!("agent-{hash:08x}.sock"))
+    }
+}
+
+fn parse_server(raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw.trim()).map_err(|source| ConfigError::BadServer { var: "HERALD_SERVER", source })?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        _ => Err(ConfigError::BadScheme(raw.to_owned())),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
+    toml::from_str(&text).map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn env_overrides_the_file() {
+        let file = FileConfig { server: Some("http://file:1".into()), data_dir: Some("/file".into()) };
+        let config = Config::resolve(file, env_of(&[("HERALD_SERVER", "http://env:2"), ("HERALD_DATA_DIR", "/env"), ("HERALD_TOKEN", "t")])).unwrap();
+        assert_eq!(config.server.unwrap().as_str(), "http://env:2/");
+        assert_eq!(config.data_dir, PathBuf::from("/env"));
+        assert_eq!(config.token.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn the_file_fills_in_what_env_leaves_out() {
+        let file = FileConfig { server: Some("https://hub.example".into()), data_dir: Some("/file".into()) };
+        let config = Config::resolve(file, env_of(&[])).unwrap();
+        assert_eq!(config.server.unwrap().host_str(), Some("hub.example"));
+        assert_eq!(config.data_dir, PathBuf::from("/file"));
+    }
+
+    #[test]
+    fn a_bad_server_is_a_clear_error() {
+        let err = Config::resolve(FileConfig::default(), env_of(&[("HERALD_SERVER", "not a url")])).unwrap_err();
+        assert!(err.to_string().contains("HERALD_SERVER"), "{err}");
+        assert!(matches!(Config::resolve(FileConfig::default(), env_of(&[("HERALD_SERVER", "ftp://x")])), Err(ConfigError::BadScheme(_))));
+    }
+
+    #[test]
+    fn each_data_dir_gets_its_own_socket() {
+        let a = Config::resolve(FileConfig::default(), env_of(&[("HERALD_DATA_DIR", "/a"), ("XDG_RUNTIME_DIR", "/run/user/1")])).unwrap();
+        let b = Config::resolve(FileConfig::default(), env_of(&[("HERALD_DATA_DIR", "/b"), ("XDG_RUNTIME_DIR", "/run/user/1")])).unwrap();
+        assert_ne!(a.socket_path(), b.socket_path());
+        assert!(a.socket_path().starts_with("/run/user/1/herald"));
+        assert_eq!(a.socket_path(), a.clone().socket_path(), "stable");
+    }
+}

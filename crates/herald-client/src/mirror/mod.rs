@@ -1,0 +1,89 @@
+//! The local SQLite mirror of the user's notifications.
+//!
+//! The agent is its only writer ([`Mirror::open`]); the inbox window reads the same file through
+//! [`Mirror::open_read_only`], so it keeps working while the hub (or the agent) is down.
+//! All mirror SQL lives in this module, one file per table.
+
+mod notifications;
+mod outbox;
+mod sync_state;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use herald_db::Migration;
+use rusqlite::Connection;
+
+pub use notifications::Applied;
+
+/// The mirror's schema, one entry per file in `migrations/mirror/` (a test checks none is missing).
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../../../migrations/mirror/0001_init.sql"),
+}];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    #[error(transparent)]
+    Db(#[from] herald_db::DbError),
+    #[error("mirror database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("mirror holds a value it cannot read: {0}")]
+    Corrupt(String),
+    #[error("cannot create {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+pub struct Mirror {
+    conn: Connection,
+}
+
+impl Mirror {
+    /// Opens the mirror read-write, creating it (and its directory) if missing.
+    pub fn open(path: &Path) -> Result<Self, MirrorError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| MirrorError::Io { path: dir.display().to_string(), source })?;
+        }
+        Ok(Self { conn: herald_db::open(path, MIGRATIONS)? })
+    }
+
+    /// Opens an existing mirror for reading only (the inbox window).
+    pub fn open_read_only(path: &Path) -> Result<Self, MirrorError> {
+        Ok(Self { conn: herald_db::open_read_only(path, MIGRATIONS)? })
+    }
+
+    pub fn open_in_memory() -> Result<Self, MirrorError> {
+        Ok(Self { conn: herald_db::open_in_memory(MIGRATIONS)? })
+    }
+}
+
+/// The agent's shared handle: one writer connection used from blocking threads.
+#[derive(Clone)]
+pub struct SharedMirror(Arc<Mutex<Mirror>>);
+
+impl SharedMirror {
+    pub fn new(mirror: Mirror) -> Self {
+        Self(Arc::new(Mutex::new(mirror)))
+    }
+
+    /// Runs `f` on the mirror without blocking the async runtime.
+    pub async fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Mirror) -> Result<T, MirrorError> + Send + 'static) -> Result<T, MirrorError> {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || f(&mut inner.lock().unwrap_or_else(|p| p.into_inner())))
+            .await
+            .map_err(|e| MirrorError::Corrupt(format!("mirror task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mirror_migration_file_is_listed() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/mirror");
+        let files = std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql")).count();
+        assert_eq!(files, MIGRATIONS.len());
+    }
+}

@@ -1,0 +1,190 @@
+//! Mirrored notifications: applying the hub's changes, and the queries the inbox reads.
+
+use herald_proto::{Change, ChangeKind, Notification};
+use rusqlite::{params, Row, Transaction};
+
+use super::sync_state::{advance, mark_caught_up};
+use super::{Mirror, MirrorError};
+
+/// What one [`Mirror::apply`] did, for the UI and for toast decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Notifications that are new to this mirror, oldest first.
+    pub created: Vec<Notification>,
+    /// Whether read state changed.
+    pub read_changed: bool,
+    /// The cursor after applying.
+    pub cursor: i64,
+}
+
+impl Applied {
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty() && !self.read_changed
+    }
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: row.get("id")?,
+        subject: row.get("subject")?,
+        body: row.get("body")?,
+        link: row.get("link")?,
+        created_at: row.get("created_at")?,
+        read: row.get("read")?,
+    })
+}
+
+impl Mirror {
+    /// Applies `changes` (in `seq` order) and moves the cursor to `cursor` in one transaction:
+    /// after a crash the mirror holds either all of them with the new cursor or none with the old.
+    /// Changes at or below the current cursor were applied before and are skipped.
+    /// `caught_up` records that this write completes a catch-up.
+    pub fn apply(&mut self, changes: &[Change], cursor: i64, caught_up: bool) -> Result<Applied, MirrorError> {
+        let tx = self.conn.transaction()?;
+        let current: i64 = tx.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+        let mut applied = Applied::default();
+        for change in changes.iter().filter(|c| c.seq > current) {
+            apply_one(&tx, &change.kind, &mut applied)?;
+        }
+        advance(&tx, cursor)?;
+        if caught_up {
+            mark_caught_up(&tx)?;
+        }
+        applied.cursor = tx.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// A page of the inbox, newest first, below id `before`.
+    pub fn list(&self, before: Option<i64>, limit: u32) -> Result<Vec<Notification>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, subject, body, link, created_at, read FROM notifications WHERE id < ?1 ORDER BY id DESC LIMIT ?2")?;
+        let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn get(&self, id: i64) -> Result<Option<Notification>, MirrorError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, subject, body, link, created_at, read FROM notifications WHERE id = ?1")?;
+        let mut rows = stmt.query_map([id], from_row)?;
+        Ok(rows.next().transpose()?)
+    }
+
+    pub fn unread_count(&self) -> Result<u32, MirrorError> {
+        Ok(self.conn.query_row("SELECT count(*) FROM notifications WHERE read = 0", [], |r| r.get(0))?)
+    }
+
+    pub fn is_empty(&self) -> Result<bool, MirrorError> {
+        Ok(self.conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM notifications)", [], |r| r.get(0))?)
+    }
+}
+
+pub(super) fn set_read(tx: &Transaction<'_>, ids: &[i64], read: bool) -> Result<bool, MirrorError> {
+    let mut stmt = tx.prepare_cached("UPDATE notifications SET read = ?1 WHERE id = ?2 AND read != ?1")?;
+    let mut changed = false;
+    for id in ids {
+        changed |= stmt.execute(params![read, id])? > 0;
+    }
+    Ok(changed)
+}
+
+fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> Result<(), MirrorError> {
+    match kind {
+        ChangeKind::Created { notification: n } => {
+            let inserted = tx.execute(
+                "INSERT INTO notifications (id, subject, body, link, created_at, read) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO NOTHING",
+                params![n.id, n.subject, n.body, n.link, n.created_at, n.read],
+            )?;
+            if inserted > 0 {
+                applied.created.push(n.clone());
+            }
+        }
+        ChangeKind::ReadChanged { ids, read } => applied.read_changed |= set_read(tx, ids, *read)?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn created(seq: i64, id: i64, subject: &str) -> Change {
+        Change {
+            seq,
+            kind: ChangeKind::Created {
+                notification: Notification {
+                    id,
+                    subject: subject.into(),
+                    body: String::new(),
+                    link: None,
+                    created_at: "2026-11-21T10:00:00.000Z".into(),
+                    read: false,
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn applying_stores_rows_and_cursor_together() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        let applied = mirror.apply(&[created(3, 10, "a"), created(5, 11, "b")], 5, false).unwrap();
+        assert_eq!(applied.created.len(), 2);
+        assert_eq!(mirror.cursor().unwrap(), 5);
+        assert!(!mirror.has_caught_up_once().unwrap());
+        mirror.apply(&[], 5, true).unwrap();
+        assert!(mirror.has_caught_up_once().unwrap());
+        assert_eq!(mirror.unread_count().unwrap(), 2);
+        assert_eq!(mirror.list(None, 10).unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [11, 10]);
+    }
+
+    #[test]
+    fn replayed_changes_are_not_applied_twice() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        mirror.apply(&[created(3, 10, "a")], 3, false).unwrap();
+        mirror.apply(&[Change { seq: 4, kind: ChangeKind::ReadChanged { ids: vec![10], read: true } }], 4, false).unwrap();
+        // The hub resends 3 (e.g. after a reconnect from an older cursor): it must not resurrect unread.
+        let applied = mirror.apply(&[created(3, 10, "a"), created(6, 12, "c")], 6, false).unwrap();
+        assert_eq!(applied.created.iter().map(|n| n.id).collect::<Vec<_>>(), [12]);
+        assert!(mirror.get(10).unwrap().unwrap().read);
+        assert_eq!(mirror.cursor().unwrap(), 6);
+    }
+
+    #[test]
+    fn the_cursor_never_moves_back() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        mirror.apply(&[created(9, 1, "a")], 9, false).unwrap();
+        mirror.apply(&[], 2, false).unwrap();
+        assert_eq!(mirror.cursor().unwrap(), 9);
+    }
+
+    #[test]
+    fn a_failed_apply_keeps_the_old_cursor_and_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        let mut mirror = Mirror::open(&path).unwrap();
+        mirror.apply(&[created(1, 1, "kept")], 1, false).unwrap();
+        // Hold a write lock from another connection so the next apply cannot commit.
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.busy_timeout(std::time::Duration::ZERO).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        mirror.conn.busy_timeout(std::time::Duration::from_millis(10)).unwrap();
+        assert!(mirror.apply(&[created(2, 2, "lost?")], 2, false).is_err());
+        blocker.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(mirror.cursor().unwrap(), 1);
+        assert!(mirror.get(2).unwrap().is_none());
+        // …and the same changes apply cleanly on the retry.
+        mirror.apply(&[created(2, 2, "lost?")], 2, false).unwrap();
+        assert!(mirror.get(2).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_reader_sees_what_the_writer_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        let mut writer = Mirror::open(&path).unwrap();
+        let reader = Mirror::open_read_only(&path).unwrap();
+        writer.apply(&[created(1, 7, "hello")], 1, false).unwrap();
+        assert_eq!(reader.list(None, 10).unwrap()[0].subject, "hello");
+    }
+}

@@ -1,0 +1,177 @@
+//! The sync loop: connect to `GET /v1/feed?since=CURSOR`, apply what the plan says, flush the
+//! outbox once caught up, and reconnect with backoff whenever the link drops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use herald_proto::{ApiError, FeedFrame};
+use tokio::sync::{broadcast, watch, Notify};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use url::Url;
+
+use super::backoff::{self, Backoff};
+use super::plan::{FeedPlan, Step};
+use super::{ConnectionState, SyncEvent};
+use crate::mirror::{MirrorError, SharedMirror};
+use crate::outbox;
+
+/// The hub pings every 20 s; this long without any frame means the link is dead.
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error("the hub rejected the token")]
+    Unauthorized,
+    #[error("cannot reach the hub: {0}")]
+    Connect(String),
+    #[error("connection lost: {0}")]
+    Lost(String),
+    #[error("the hub refused: {0}")]
+    Refused(ApiError),
+    #[error("local mirror failed: {0}")]
+    Mirror(#[from] MirrorError),
+}
+
+impl SyncError {
+    /// A rejected token will not fix itself quickly: retry only at the slowest pace.
+    fn is_permanent(&self) -> bool {
+        matches!(self, SyncError::Unauthorized)
+    }
+}
+
+/// Runs until `shutdown` turns true. Clone `outbox_ready` and notify it after recording an action.
+pub struct SyncEngine {
+    server: Option<Url>,
+    token: Option<String>,
+    mirror: SharedMirror,
+    events: broadcast::Sender<SyncEvent>,
+    outbox_ready: Arc<Notify>,
+    http: reqwest::Client,
+}
+
+impl SyncEngine {
+    pub fn new(server: Option<Url>, token: Option<String>, mirror: SharedMirror, events: broadcast::Sender<SyncEvent>) -> Self {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a default HTTP client builds");
+        Self { server, token, mirror, events, outbox_ready: Arc::new(Notify::new()), http }
+    }
+
+    /// Notify this after recording an action in the mirror's outbox.
+    pub fn outbox_ready(&self) -> Arc<Notify> {
+        self.outbox_ready.clone()
+    }
+
+    fn emit(&self, event: SyncEvent) {
+        // No subscriber is fine: the mirror is the record.
+        let _ = self.events.send(event);
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let (Some(server), Some(token)) = (self.server.clone(), self.token.clone()) else {
+            let reason = "not set up: set HERALD_SERVER and HERALD_TOKEN".to_owned();
+            self.emit(SyncEvent::Connection(ConnectionState::Offline { reason, retry_in_ms: None }));
+            stopped(&mut shutdown).await;
+            return;
+        };
+        let mut backoff = Backoff::default();
+        loop {
+            self.emit(SyncEvent::Connection(ConnectionState::Connecting));
+            let error = match self.session(&server, &token, &mut backoff, &mut shutdown).await {
+                Ok(()) => return,
+                Err(e) => e,
+            };
+            let delay = if error.is_permanent() { backoff::MAX } else { backoff.next_delay() };
+            tracing::warn!(error = %error, retry_in = ?delay, "sync disconnected");
+            self.emit(SyncEvent::Connection(ConnectionState::Offline { reason: error.to_string(), retry_in_ms: Some(delay.as_millis() as u64) }));
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stopped(&mut shutdown) => return,
+            }
+        }
+    }
+
+    /// One connection, from connect to disconnect. `Ok` only on shutdown.
+    async fn session(&self, server: &Url, token: &str, backoff: &mut Backoff, shutdown: &mut watch::Receiver<bool>) -> Result<(), SyncError> {
+        let (cursor, history) = self.mirror.call(|m| Ok((m.cursor()?, !m.has_caught_up_once()?))).await?;
+        let request = feed_request(server, token, cursor)?;
+        let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+            Err(_) => return Err(SyncError::Connect("timed out".into())),
+            Ok(Err(tungstenite::Error::Http(response))) if response.status() == 401 => return Err(SyncError::Unauthorized),
+            Ok(Err(e)) => return Err(SyncError::Connect(e.to_string())),
+            Ok(Ok(connected)) => connected,
+        };
+        tracing::info!(%server, cursor, "feed connected");
+        let (mut sink, mut stream) = socket.split();
+        let mut plan = FeedPlan::new(cursor);
+        loop {
+            tokio::select! {
+                frame = tokio::time::timeout(IDLE_LIMIT, stream.next()) => {
+                    let message = match frame {
+                        Err(_) => return Err(SyncError::Lost(format!("no frame for {}s", IDLE_LIMIT.as_secs()))),
+                        Ok(None) => return Err(SyncError::Lost("the hub closed the feed".into())),
+                        Ok(Some(Err(e))) => return Err(SyncError::Lost(e.to_string())),
+                        Ok(Some(Ok(message))) => message,
+                    };
+                    let Message::Text(text) = message else { continue };
+                    let frame = match serde_json::from_str::<FeedFrame>(&text) {
+                        Ok(frame) => frame,
+                        // A newer hub may send kinds this client does not know; skipping them
+                        // beats dropping the link over and over.
+                        Err(e) => { tracing::warn!(error = %e, "skipping a feed frame this version cannot read"); continue }
+                    };
+                    let live = plan.is_caught_up();
+                    match plan.on_frame(frame) {
+                        Step::Wait => {}
+                        Step::Fail(error) => return Err(SyncError::Refused(error)),
+                        Step::Apply { changes, cursor, caught_up } => {
+                            let applied = self.mirror.call(move |m| m.apply(&changes, cursor, caught_up)).await?;
+                            if !applied.is_empty() {
+                                self.emit(SyncEvent::MirrorChanged { applied, backfill: history && !live });
+                            }
+                            if caught_up {
+                                backoff.reset();
+                                self.emit(SyncEvent::Connection(ConnectionState::Online));
+                                self.flush_outbox(server, token).await;
+                            }
+                        }
+                    }
+                }
+                _ = self.outbox_ready.notified(), if plan.is_caught_up() => self.flush_outbox(server, token).await,
+                _ = stopped(shutdown) => {
+                    let _ = sink.send(Message::Close(None)).await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn flush_outbox(&self, server: &Url, token: &str) {
+        match outbox::flush(&self.http, server, token, &self.mirror).await {
+            Ok(0) => {}
+            Ok(sent) => {
+                tracing::info!(sent, "outbox flushed");
+                self.emit(SyncEvent::OutboxFlushed { sent });
+            }
+            // Kept queued; the next connection or action retries.
+            Err(e) => tracing::warn!(error = %e, "outbox flush failed"),
+        }
+    }
+}
+
+/// Resolves once `shutdown` turns true (or its sender is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+fn feed_request(server: &Url, token: &str, cursor: i64) -> Result<tungstenite::handshake::client::Request, SyncError> {
+    let mut url = server.join("v1/feed").map_err(|e| SyncError::Connect(e.to_string()))?;
+    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+    url.set_scheme(scheme).map_err(|()| SyncError::Connect("cannot make a WebSocket URL".into()))?;
+    url.query_pairs_mut().append_pair("since", &cursor.to_string());
+    let mut request = url.as_str().into_client_request().map_err(|e| SyncError::Connect(e.to_string()))?;
+    let auth = format!("Bearer {token}").parse().map_err(|_| SyncError::Unauthorized)?;
+    request.headers_mut().insert("authorization", auth);
+    Ok(request)
+}

@@ -1,0 +1,44 @@
+//! The sync engine: keeps the mirror equal to the hub's state for this user.
+//!
+//! - [`plan`]: the pure decisions — which feed frames to apply, in what batches, when the client
+//!   has caught up — unit-tested without a network.
+//! - [`backoff`]: reconnect delays.
+//! - [`engine`]: the loop that connects, catches up from the cursor, applies live changes,
+//!   flushes the outbox and reconnects.
+
+pub mod backoff;
+pub mod engine;
+pub mod plan;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub use engine::SyncEngine;
+
+use crate::mirror::Applied;
+
+/// The link to the hub, as the tray and the inbox show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    Connecting,
+    /// Caught up and receiving live changes.
+    Online,
+    /// Not connected; the engine tries again in `retry_in_ms` (none: not configured).
+    Offline {
+        reason: String,
+        #[ts(type = "number | null")]
+        retry_in_ms: Option<u64>,
+    },
+}
+
+/// What the engine tells the rest of the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncEvent {
+    Connection(ConnectionState),
+    /// The mirror changed. `backfill` is true for what the very first catch-up of a new mirror
+    /// brought: that history is not news, so it raises no toasts.
+    MirrorChanged { applied: Applied, backfill: bool },
+    /// The hub acknowledged `sent` queued user actions.
+    OutboxFlushed { sent: usize },
+}

@@ -1,0 +1,149 @@
+//! Pure feed decisions: what to apply to the mirror for each frame the hub sends.
+//!
+//! While catching up, changes are gathered and applied in batches (one transaction per batch,
+//! not per change); once caught up, each live change is applied as it comes. Anything at or
+//! below the cursor was applied already and is dropped, so replays and reconnects never
+//! duplicate.
+
+use herald_proto::{ApiError, Change, FeedFrame};
+
+/// Catch-up changes applied per transaction.
+pub const CATCH_UP_BATCH: usize = 500;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to write yet.
+    Wait,
+    /// Write these changes and move the cursor to `cursor`, in one transaction.
+    Apply {
+        changes: Vec<Change>,
+        cursor: i64,
+        /// This write completes the catch-up: the connection is now live.
+        caught_up: bool,
+    },
+    /// The hub refused to continue.
+    Fail(ApiError),
+}
+
+#[derive(Debug)]
+pub struct FeedPlan {
+    cursor: i64,
+    caught_up: bool,
+    pending: Vec<Change>,
+}
+
+impl FeedPlan {
+    /// Starts a connection opened with `since = cursor`.
+    pub fn new(cursor: i64) -> Self {
+        Self { cursor, caught_up: false, pending: Vec::new() }
+    }
+
+    pub fn is_caught_up(&self) -> bool {
+        self.caught_up
+    }
+
+    pub fn on_frame(&mut self, frame: FeedFrame) -> Step {
+        match frame {
+            FeedFrame::Change(change) if change.seq <= self.last_seen() => Step::Wait,
+            FeedFrame::Change(change) if self.caught_up => {
+                self.cursor = change.seq;
+                Step::Apply { cursor: change.seq, changes: vec![change], caught_up: false }
+            }
+            FeedFrame::Change(change) => {
+                self.pending.push(change);
+                if self.pending.len() < CATCH_UP_BATCH {
+                    return Step::Wait;
+                }
+                let changes = std::mem::take(&mut self.pending);
+                self.cursor = changes.last().map_or(self.cursor, |c| c.seq);
+                Step::Apply { cursor: self.cursor, changes, caught_up: false }
+            }
+            FeedFrame::CaughtUp { seq } => {
+                let changes = std::mem::take(&mut self.pending);
+                let last = changes.last().map_or(self.cursor, |c| c.seq);
+                self.cursor = self.cursor.max(seq).max(last);
+                self.caught_up = true;
+                Step::Apply { changes, cursor: self.cursor, caught_up: true }
+            }
+            FeedFrame::Error(error) => Step::Fail(error),
+        }
+    }
+
+    /// The highest seq received, applied or still pending.
+    fn last_seen(&self) -> i64 {
+        self.pending.last().map_or(self.cursor, |c| c.seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_proto::{ChangeKind, ErrorCode};
+
+    use super::*;
+
+    fn change(seq: i64) -> FeedFrame {
+        FeedFrame::Change(Change { seq, kind: ChangeKind::ReadChanged { ids: vec![seq], read: true } })
+    }
+
+    fn seqs(step: &Step) -> Vec<i64> {
+        match step {
+            Step::Apply { changes, .. } => changes.iter().map(|c| c.seq).collect(),
+            _ => panic!("expected Apply, got {step:?}"),
+        }
+    }
+
+    #[test]
+    fn catch_up_is_applied_as_one_batch_when_caught_up() {
+        let mut plan = FeedPlan::new(10);
+        assert_eq!(plan.on_frame(change(11)), Step::Wait);
+        assert_eq!(plan.on_frame(change(14)), Step::Wait);
+        let step = plan.on_frame(FeedFrame::CaughtUp { seq: 14 });
+        assert_eq!(seqs(&step), [11, 14]);
+        assert!(matches!(step, Step::Apply { cursor: 14, caught_up: true, .. }));
+        assert!(plan.is_caught_up());
+    }
+
+    #[test]
+    fn nothing_to_catch_up_still_reports_caught_up() {
+        let mut plan = FeedPlan::new(7);
+        assert_eq!(plan.on_frame(FeedFrame::CaughtUp { seq: 7 }), Step::Apply { changes: vec![], cursor: 7, caught_up: true });
+    }
+
+    #[test]
+    fn live_changes_apply_one_by_one_and_duplicates_are_dropped() {
+        let mut plan = FeedPlan::new(0);
+        plan.on_frame(change(1));
+        plan.on_frame(FeedFrame::CaughtUp { seq: 1 });
+        assert_eq!(seqs(&plan.on_frame(change(2))), [2]);
+        assert_eq!(plan.on_frame(change(2)), Step::Wait, "a repeat of seq 2");
+        assert_eq!(plan.on_frame(change(1)), Step::Wait, "older than the cursor");
+        assert_eq!(seqs(&plan.on_frame(change(5))), [5]);
+    }
+
+    #[test]
+    fn replays_below_the_starting_cursor_are_dropped() {
+        let mut plan = FeedPlan::new(20);
+        assert_eq!(plan.on_frame(change(19)), Step::Wait);
+        assert_eq!(seqs(&plan.on_frame(FeedFrame::CaughtUp { seq: 20 })), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn long_catch_ups_are_written_in_batches() {
+        let mut plan = FeedPlan::new(0);
+        let mut writes = Vec::new();
+        for seq in 1..=(CATCH_UP_BATCH as i64 * 2 + 3) {
+            if let Step::Apply { changes, cursor, .. } = plan.on_frame(change(seq)) {
+                writes.push((changes.len(), cursor));
+            }
+        }
+        assert_eq!(writes, [(CATCH_UP_BATCH, CATCH_UP_BATCH as i64), (CATCH_UP_BATCH, 2 * CATCH_UP_BATCH as i64)]);
+        assert_eq!(seqs(&plan.on_frame(FeedFrame::CaughtUp { seq: 1003 })).len(), 3);
+    }
+
+    #[test]
+    fn an_error_frame_fails_the_connection() {
+        let mut plan = FeedPlan::new(0);
+        let error = ApiError::new(ErrorCode::Internal, "x");
+        assert_eq!(plan.on_frame(FeedFrame::Error(error.clone())), Step::Fail(error));
+    }
+}

@@ -1,0 +1,123 @@
+//! Which synced notifications become native toasts, and what the toasts say.
+//!
+//! The agent only renders what this decides. Rules: history is not news (no toasts for the first
+//! catch-up of a new mirror), nothing already read, and a burst (e.g. after a night offline)
+//! becomes one summary instead of a wall of popups.
+
+use herald_proto::Notification;
+
+use crate::mirror::Applied;
+
+/// More new notifications than this at once are summarised in one toast.
+pub const MAX_INDIVIDUAL: usize = 3;
+/// Toast bodies are a glance, not the message; the inbox has the rest.
+const MAX_BODY_CHARS: usize = 240;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    /// Plain text.
+    pub summary: String,
+    /// Escaped for the freedesktop body markup, so untrusted text can never become markup.
+    pub body: String,
+    /// The notification this toast is about; None for a summary of several.
+    pub notification_id: Option<i64>,
+}
+
+pub fn decide(applied: &Applied, backfill: bool) -> Vec<Toast> {
+    if backfill {
+        return Vec::new();
+    }
+    let fresh: Vec<&Notification> = applied.created.iter().filter(|n| !n.read).collect();
+    if fresh.len() > MAX_INDIVIDUAL {
+        let newest = fresh.last().expect("more than zero");
+        return vec![Toast {
+            summary: format!("{} new notifications", fresh.len()),
+            body: escape_markup(&clip(&format!("Latest: {}", newest.subject))),
+            notification_id: None,
+        }];
+    }
+    fresh
+        .into_iter()
+        .map(|n| Toast { summary: plain(&n.subject), body: escape_markup(&clip(&n.body)), notification_id: Some(n.id) })
+        .collect()
+}
+
+fn clip(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= MAX_BODY_CHARS {
+        return text.to_owned();
+    }
+    let mut clipped: String = text.chars().take(MAX_BODY_CHARS - 1).collect();
+    clipped.push('…');
+    clipped
+}
+
+/// One line, no control characters.
+fn plain(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
+}
+
+/// The freedesktop spec lets servers that advertise `body-markup` read `<b>`, `<a href>`, `<img>`
+/// in the body; notification text is untrusted, so every markup character is escaped.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(id: i64, subject: &str, body: &str, read: bool) -> Notification {
+        Notification { id, subject: subject.into(), body: body.into(), link: None, created_at: "2026-11-21T10:00:00Z".into(), read }
+    }
+
+    fn applied(created: Vec<Notification>) -> Applied {
+        Applied { created, read_changed: false, cursor: 1 }
+    }
+
+    #[test]
+    fn each_new_unread_notification_gets_a_toast() {
+        let toasts = decide(&applied(vec![note(1, "Reply from Ann", "Looks good", false), note(2, "Seen", "", true)]), false);
+        assert_eq!(toasts, [Toast { summary: "Reply from Ann".into(), body: "Looks good".into(), notification_id: Some(1) }]);
+    }
+
+    #[test]
+    fn history_raises_nothing() {
+        assert!(decide(&applied(vec![note(1, "Old", "", false)]), true).is_empty());
+    }
+
+    #[test]
+    fn a_burst_becomes_one_summary() {
+        let burst = (1..=5).map(|i| note(i, &format!("n{i}"), "", false)).collect();
+        let toasts = decide(&applied(burst), false);
+        assert_eq!(toasts.len(), 1);
+        assert_eq!(toasts[0].summary, "5 new notifications");
+        assert_eq!(toasts[0].body, "Latest: n5");
+        assert_eq!(toasts[0].notification_id, None);
+    }
+
+    #[test]
+    fn untrusted_text_cannot_become_markup() {
+        let toasts = decide(&applied(vec![note(1, "Hi\nthere", "<a href='x'>click</a> & <img src=y>", false)]), false);
+        assert_eq!(toasts[0].summary, "Hi there");
+        assert_eq!(toasts[0].body, "&lt;a href=&apos;x&apos;&gt;click&lt;/a&gt; &amp; &lt;img src=y&gt;");
+    }
+
+    #[test]
+    fn long_bodies_are_clipped() {
+        let toasts = decide(&applied(vec![note(1, "s", &"word ".repeat(200), false)]), false);
+        assert_eq!(toasts[0].body.chars().count(), MAX_BODY_CHARS);
+        assert!(toasts[0].body.ends_with('…'));
+    }
+}

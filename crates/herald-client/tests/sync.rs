@@ -1,0 +1,169 @@
+//! The sync engine against a real hub on 127.0.0.1: catch-up, live changes, a hub that goes away
+//! mid-sync and comes back, and an action taken offline reaching the hub exactly once.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use herald_client::mirror::{Mirror, SharedMirror};
+use herald_client::outbox::Action;
+use herald_client::sync::{ConnectionState, SyncEngine, SyncEvent};
+use herald_hub::store::NewNotification;
+use herald_hub::Store;
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::task::JoinHandle;
+
+struct RunningHub {
+    store: Store,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+async fn start_hub(data: &Path, addr: SocketAddr) -> RunningHub {
+    let store = Store::open(data).unwrap();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(herald_hub::run(listener, store.clone(), async move {
+        let _ = stopped.await;
+    }));
+    RunningHub { store, stop, task }
+}
+
+impl RunningHub {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+
+    async fn notify(&self, user: i64, subject: &str) -> i64 {
+        let new = NewNotification { subject: subject.into(), body: String::new(), link: None };
+        self.store.deliver(vec![user], new).await.unwrap()[0].id
+    }
+}
+
+/// Waits for the first event `pick` accepts, failing after 20 s instead of hanging.
+async fn wait_for<T>(events: &mut broadcast::Receiver<SyncEvent>, mut pick: impl FnMut(SyncEvent) -> Option<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let event = events.recv().await.unwrap();
+            if let Some(found) = pick(event) {
+                return found;
+            }
+        }
+    })
+    .await
+    .expect("the expected sync event never came")
+}
+
+fn online(event: SyncEvent) -> Option<()> {
+    matches!(event, SyncEvent::Connection(ConnectionState::Online)).then_some(())
+}
+
+#[tokio::test]
+async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_actions_once() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let app_dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let hub = start_hub(hub_dir.path(), port).await;
+    let (bob, token) = hub.store.add_user("bob").await.unwrap();
+    let history = hub.notify(bob.id, "from before the app was installed").await;
+
+    let mirror_path = app_dir.path().join("mirror.sqlite3");
+    let mirror = SharedMirror::new(Mirror::open(&mirror_path).unwrap());
+    let (events_tx, mut events) = broadcast::channel(64);
+    let engine = SyncEngine::new(Some(format!("http://{port}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
+    let outbox_ready = engine.outbox_ready();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+
+    // First catch-up: history arrives, flagged so it raises no toasts.
+    let (created, backfill) = wait_for(&mut events, |e| match e {
+        SyncEvent::MirrorChanged { applied, backfill } => Some((applied.created, backfill)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(created.iter().map(|n| n.id).collect::<Vec<_>>(), [history]);
+    assert!(backfill);
+    wait_for(&mut events, online).await;
+
+    // Live.
+    let live = hub.notify(bob.id, "live").await;
+    let (created, backfill) = wait_for(&mut events, |e| match e {
+        SyncEvent::MirrorChanged { applied, backfill } => Some((applied.created, backfill)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(created.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["live"]);
+    assert!(!backfill, "a live notification is news");
+
+    // The hub goes away mid-sync.
+    hub.stop().await;
+    let reason = wait_for(&mut events, |e| match e {
+        SyncEvent::Connection(ConnectionState::Offline { reason, retry_in_ms: Some(_) }) => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(!reason.is_empty());
+
+    // Offline, the user reads the live one: it shows at once and waits in the outbox.
+    mirror
+        .call(move |m| m.record_action(&Action::MarkRead { ids: vec![live], read: true }))
+        .await
+        .unwrap();
+    outbox_ready.notify_one();
+    assert!(mirror.call(move |m| Ok(m.get(live)?.unwrap().read)).await.unwrap());
+
+    // The hub comes back on the same address; something new was sent meanwhile.
+    let hub = start_hub(hub_dir.path(), port).await;
+    let after = hub.notify(bob.id, "sent while the app was offline").await;
+    let created = wait_for(&mut events, |e| match e {
+        SyncEvent::MirrorChanged { applied, backfill: false } if !applied.created.is_empty() => Some(applied.created),
+        _ => None,
+    })
+    .await;
+    assert_eq!(created.iter().map(|n| n.id).collect::<Vec<_>>(), [after]);
+    wait_for(&mut events, online).await;
+
+    // The offline action reached the hub; its echo through the feed changes nothing locally.
+    let sent = wait_for(&mut events, |e| match e {
+        SyncEvent::OutboxFlushed { sent } => Some(sent),
+        _ => None,
+    })
+    .await;
+    assert_eq!(sent, 1);
+    let (page, _) = hub.store.list(bob.id, None, 10).await.unwrap();
+    assert!(page.iter().any(|n| n.id == live && n.read), "the hub has the offline read");
+    assert!(mirror.call(|m| m.pending_actions(10)).await.unwrap().is_empty(), "acknowledged actions leave the outbox");
+
+    // No duplicates, no gaps.
+    let ids: Vec<i64> = mirror.call(|m| m.list(None, 100)).await.unwrap().iter().map(|n| n.id).collect();
+    assert_eq!(ids, [after, live, history]);
+    let (hub_page, _) = hub.store.list(bob.id, None, 100).await.unwrap();
+    assert_eq!(hub_page.iter().map(|n| n.id).collect::<Vec<_>>(), ids);
+
+    stop_tx.send(true).unwrap();
+    sync.await.unwrap();
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_reported_and_not_hammered() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let hub = start_hub(hub_dir.path(), addr).await;
+    let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
+    let (events_tx, mut events) = broadcast::channel(64);
+    let engine = SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some("hrld_wrong".into()), mirror, events_tx);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+    let (reason, retry) = wait_for(&mut events, |e| match e {
+        SyncEvent::Connection(ConnectionState::Offline { reason, retry_in_ms }) => Some((reason, retry_in_ms)),
+        _ => None,
+    })
+    .await;
+    assert!(reason.contains("token"), "{reason}");
+    assert_eq!(retry, Some(30_000), "a bad token is retried at the slowest pace");
+    stop_tx.send(true).unwrap();
+    sync.await.unwrap();
+    hub.stop().await;
+}
