@@ -1,1 +1,119 @@
-fn main() {}
+//! `herald`: the resident desktop agent.
+//!
+//! Map of the binary (it renders; herald-client decides):
+//! - `main`: configuration, logging, single-instance check, wiring, shutdown.
+//! - [`status`]: folds sync events into the tray's [`Status`] and the windows' events.
+//! - [`toasts`]: raises native toasts for what `herald_client::toast` picks.
+//! - [`ipc_server`]: the local socket the inbox window (and a second `herald`) talk to.
+//! - [`windows`]: starts `herald-ui` when a window is needed.
+//! - [`tray`] / [`tray_icon`]: the StatusNotifierItem (ksni) and its drawn icon.
+//!
+//! Links no webview: `cargo tree -p herald-agent` has no tauri, wry or webkit.
+
+mod ipc_server;
+mod logging;
+mod status;
+mod toasts;
+#[cfg_attr(not(target_os = "linux"), path = "tray_unsupported.rs")]
+mod tray;
+mod tray_icon;
+mod windows;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
+use herald_client::ipc::{Event, Request};
+use herald_client::mirror::{Mirror, SharedMirror};
+use herald_client::status::Status;
+use herald_client::sync::SyncEngine;
+use herald_client::Config;
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// What the user asked the agent to do, from the tray, a toast or a second `herald`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    OpenInbox,
+    Quit,
+}
+
+fn main() -> anyhow::Result<()> {
+    let config = Config::load().context("reading the configuration")?;
+    let _log = logging::init(&config.log_dir());
+    // One thread is plenty for a tray, a socket and a WebSocket; it keeps the agent small.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(run(config))
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = match IpcListener::bind(&config.socket_path()).await {
+        Ok(listener) => listener,
+        Err(IpcIoError::AlreadyRunning(path)) => return hand_over_to_running_agent(&path).await,
+        Err(e) => return Err(e).context("opening the agent's socket"),
+    };
+    let mirror = SharedMirror::new(Mirror::open(&config.mirror_path()).with_context(|| format!("opening the mirror {}", config.mirror_path().display()))?);
+    tracing::info!(data_dir = %config.data_dir.display(), socket = %config.socket_path().display(), server = ?config.server.as_ref().map(|s| s.as_str()), "herald agent starting");
+
+    let (sync_events, _) = broadcast::channel(256);
+    let (window_events, _) = broadcast::channel::<Event>(256);
+    let (commands_tx, mut commands) = mpsc::unbounded_channel::<Command>();
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let (status_tx, status_rx) = watch::channel(Status::default());
+
+    let engine = SyncEngine::new(config.server.clone(), config.token.clone(), mirror.clone(), sync_events.clone());
+    let outbox_ready = engine.outbox_ready();
+    let toasts = toasts::spawn(sync_events.subscribe(), commands_tx.clone());
+    let status_task = tokio::spawn(status::run(sync_events.subscribe(), mirror.clone(), status_tx, window_events.clone()));
+    let sync_task = tokio::spawn(engine.run(shutdown.clone()));
+    let _tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
+    let server = ipc_server::IpcServer { mirror, outbox_ready, status: status_rx, events: window_events.clone(), commands: commands_tx };
+    let ipc_task = tokio::spawn(server.serve(listener));
+    let mut inbox = windows::InboxWindow::new();
+
+    let mut signals = Signals::new()?;
+    loop {
+        tokio::select! {
+            Some(command) = commands.recv() => match command {
+                Command::OpenInbox => inbox.open(&window_events),
+                Command::Quit => break,
+            },
+            _ = signals.next() => break,
+        }
+    }
+    tracing::info!("herald agent stopping");
+    let _ = shutdown_tx.send(true);
+    // Give the feed a moment to close cleanly; the mirror is consistent either way.
+    let _ = tokio::time::timeout(Duration::from_secs(2), sync_task).await;
+    ipc_task.abort();
+    status_task.abort();
+    toasts.abort();
+    Ok(())
+}
+
+/// A second `herald`: ask the running one to show the inbox, then leave.
+async fn hand_over_to_running_agent(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut stream = IpcStream::connect(path).await.context("reaching the running herald agent")?;
+    stream.send(&Request::OpenInbox).await?;
+    println!("herald is already running; asked it to open the inbox");
+    Ok(())
+}
+
+/// SIGINT and SIGTERM, as one stream.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+    }
+}

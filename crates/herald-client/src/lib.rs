@@ -7,6 +7,7 @@
 //!   writer, the windows open it read-only.
 //! - [`sync`]: the sync engine — feed connection, catch-up from the cursor, live changes, outbox
 //!   flush, reconnect with backoff — and the pure decisions it is built on.
+//! - [`status`]: the tray's state and tooltip text.
 //! - [`toast`]: which notifications deserve a native toast, and their text.
 //! - [`ipc`]: the agent ↔ window protocol and its same-user local socket.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod ipc;
 pub mod mirror;
 pub mod outbox;
+pub mod status;
 pub mod sync;
 pub mod toast;
 

@@ -1,0 +1,96 @@
+//! The agent's end of the local socket: each window gets the current state, then every event;
+//! its requests are carried out here (actions go through the mirror's outbox to the hub).
+
+use std::sync::Arc;
+
+use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream, IpcWriter};
+use herald_client::ipc::{Event, IpcError, IpcErrorCode, Request};
+use herald_client::mirror::SharedMirror;
+use herald_client::outbox::Action;
+use herald_client::status::Status;
+use tokio::sync::{broadcast, mpsc, watch, Notify};
+
+use crate::Command;
+
+pub struct IpcServer {
+    pub mirror: SharedMirror,
+    pub outbox_ready: Arc<Notify>,
+    pub status: watch::Receiver<Status>,
+    pub events: broadcast::Sender<Event>,
+    pub commands: mpsc::UnboundedSender<Command>,
+}
+
+impl IpcServer {
+    pub async fn serve(self, listener: IpcListener) {
+        let server = Arc::new(self);
+        loop {
+            match listener.accept().await {
+                Ok(stream) => {
+                    tokio::spawn(server.clone().converse(stream));
+                }
+                Err(e) => tracing::warn!(error = %e, "IPC accept failed"),
+            }
+        }
+    }
+
+    async fn converse(self: Arc<Self>, stream: IpcStream) {
+        let mut events = self.events.subscribe();
+        let (mut reader, mut writer) = stream.split();
+        let Status { connection, unread } = self.status.borrow().clone();
+        if writer.send(&Event::Connection { connection }).await.is_err() || writer.send(&Event::InboxChanged { unread }).await.is_err() {
+            return;
+        }
+        loop {
+            let sent = tokio::select! {
+                request = reader.recv::<Request>() => match request {
+                    None => return,
+                    Some(Ok(request)) => self.carry_out(request, &mut writer).await,
+                    Some(Err(IpcIoError::Decode(e))) => {
+                        let error = IpcError { code: IpcErrorCode::BadRequest, message: e.to_string() };
+                        writer.send(&Event::Error(error)).await
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "dropping an IPC peer");
+                        return;
+                    }
+                },
+                event = events.recv() => match event {
+                    Ok(event) => writer.send(&event).await,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let unread = self.status.borrow().unread;
+                        writer.send(&Event::InboxChanged { unread }).await
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            };
+            if sent.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn carry_out(&self, request: Request, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
+        match request {
+            Request::OpenInbox => {
+                let _ = self.commands.send(Command::OpenInbox);
+                Ok(())
+            }
+            Request::MarkRead { ids, read } => {
+                let action = Action::MarkRead { ids, read };
+                match self.mirror.call(move |m| Ok((m.record_action(&action)?, m.unread_count()?))).await {
+                    Ok((changed, unread)) => {
+                        self.outbox_ready.notify_one();
+                        if changed {
+                            let _ = self.events.send(Event::InboxChanged { unread });
+                        }
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot record an action");
+                        writer.send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message: e.to_string() })).await
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! Logs: daily-rolling files in the data dir's `logs/` (kept for a week) plus stderr, filtered
+//! by `HERALD_LOG` (RUST_LOG syntax, default `info`).
+
+use std::path::Path;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+/// Keep the guard alive for as long as logs should be written.
+pub fn init(dir: &Path) -> Option<WorkerGuard> {
+    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("herald")
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(dir);
+    match appender {
+        Ok(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let file = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer);
+            tracing_subscriber::registry().with(filter).with(stderr).with(file).init();
+            Some(guard)
+        }
+        Err(e) => {
+            tracing_subscriber::registry().with(filter).with(stderr).init();
+            tracing::warn!(error = %e, dir = %dir.display(), "cannot write log files; logging to stderr only");
+            None
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Native toasts: shows what `herald_client::toast::decide` picks. Clicking one opens the inbox.
+
+use herald_client::sync::SyncEvent;
+use herald_client::toast::{self, Toast};
+use notify_rust::{Hint, Notification, NotificationResponse};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::Command;
+
+pub fn spawn(mut events: broadcast::Receiver<SyncEvent>, commands: mpsc::UnboundedSender<Command>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(SyncEvent::MirrorChanged { applied, backfill }) => {
+                    for toast in toast::decide(&applied, backfill) {
+                        show(toast, commands.clone()).await;
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => tracing::warn!(missed, "toasts fell behind; some were not shown"),
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
+async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>) {
+    let mut notification = Notification::new();
+    notification
+        .appname("Herald")
+        .summary(&toast.summary)
+        .body(&toast.body)
+        .icon("mail-unread")
+        .hint(Hint::Category("im.received".into()))
+        .action("default", "Open inbox");
+    match notification.show_async().await {
+        Ok(handle) => {
+            tracing::debug!(id = handle.id(), notification = ?toast.notification_id, "toast shown");
+            // Waits until the toast is clicked or closed; each toast has its own short-lived task.
+            tokio::spawn(async move {
+                handle
+                    .wait_for_action_async(|response| {
+                        if matches!(response, NotificationResponse::Default) {
+                            let _ = commands.send(Command::OpenInbox);
+                        }
+                    })
+                    .await;
+            });
+        }
+        // No notification daemon: the tray and inbox still carry the news.
+        Err(e) => tracing::warn!(error = %e, "cannot show a toast"),
+    }
+}

@@ -1,0 +1,41 @@
+//! Starts `herald-ui` (the Tauri windows) on demand. The UI exits when its last window closes,
+//! so the webview's ~120 MB is only paid while a window is open.
+
+use std::path::PathBuf;
+
+use herald_client::ipc::Event;
+use tokio::process::{Child, Command};
+use tokio::sync::broadcast;
+
+pub struct InboxWindow {
+    program: PathBuf,
+    child: Option<Child>,
+}
+
+impl InboxWindow {
+    /// `HERALD_UI_BIN`, or `herald-ui` next to this executable (how both are installed).
+    pub fn new() -> Self {
+        let program = std::env::var_os("HERALD_UI_BIN").map(PathBuf::from).unwrap_or_else(|| {
+            std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("herald-ui"))).unwrap_or_else(|| PathBuf::from("herald-ui"))
+        });
+        Self { program, child: None }
+    }
+
+    /// Brings the running window forward, or starts the UI.
+    pub fn open(&mut self, events: &broadcast::Sender<Event>) {
+        if let Some(child) = &mut self.child {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = events.send(Event::ShowInbox);
+                return;
+            }
+        }
+        // The UI inherits HERALD_DATA_DIR and XDG_RUNTIME_DIR, so it finds the same mirror and socket.
+        match Command::new(&self.program).kill_on_drop(false).spawn() {
+            Ok(child) => {
+                tracing::info!(pid = child.id(), program = %self.program.display(), "started the inbox window");
+                self.child = Some(child);
+            }
+            Err(e) => tracing::error!(error = %e, program = %self.program.display(), "cannot start the inbox window"),
+        }
+    }
+}
