@@ -33,13 +33,13 @@ impl IpcServer {
         }
     }
 
+    /// Serves one peer. A peer that hangs up right after sending (a second `herald` handing over)
+    /// still has its requests carried out: reading goes on after writing fails.
     async fn converse(self: Arc<Self>, stream: IpcStream) {
         let mut events = self.events.subscribe();
         let (mut reader, mut writer) = stream.split();
         let Status { connection, unread } = self.status.borrow().clone();
-        if writer.send(&Event::Connection { connection }).await.is_err() || writer.send(&Event::InboxChanged { unread }).await.is_err() {
-            return;
-        }
+        let mut listening = writer.send(&Event::Connection { connection }).await.is_ok() && writer.send(&Event::InboxChanged { unread }).await.is_ok();
         loop {
             let sent = tokio::select! {
                 request = reader.recv::<Request>() => match request {
@@ -54,7 +54,7 @@ impl IpcServer {
                         return;
                     }
                 },
-                event = events.recv() => match event {
+                event = events.recv(), if listening => match event {
                     Ok(event) => writer.send(&event).await,
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         let unread = self.status.borrow().unread;
@@ -63,9 +63,7 @@ impl IpcServer {
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
             };
-            if sent.is_err() {
-                return;
-            }
+            listening &= sent.is_ok();
         }
     }
 

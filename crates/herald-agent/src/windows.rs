@@ -25,6 +25,7 @@ impl InboxWindow {
     pub fn open(&mut self, events: &broadcast::Sender<Event>) {
         if let Some(child) = &mut self.child {
             if matches!(child.try_wait(), Ok(None)) {
+                tracing::info!(pid = child.id(), "opening the inbox: raised the open window");
                 let _ = events.send(Event::ShowInbox);
                 return;
             }
@@ -32,7 +33,7 @@ impl InboxWindow {
         // The UI inherits HERALD_DATA_DIR and XDG_RUNTIME_DIR, so it finds the same mirror and socket.
         match Command::new(&self.program).kill_on_drop(false).spawn() {
             Ok(child) => {
-                tracing::info!(pid = child.id(), program = %self.program.display(), "started the inbox window");
+                tracing::info!(pid = child.id(), program = %self.program.display(), "opening the inbox: started the window process");
                 self.child = Some(child);
             }
             Err(e) => tracing::error!(error = %e, program = %self.program.display(), "cannot start the inbox window"),

@@ -1,0 +1,116 @@
+//! The walking skeleton, end to end with real processes: a notification posted to herald-hub
+//! over HTTP becomes a native toast (a Notify call on the session bus) and a row in the agent's
+//! offline mirror; the tray tells the unread count and the link state; the inbox survives the
+//! hub going away and the agent being killed.
+
+use herald_client::ipc::{Event, Request};
+use herald_client::sync::ConnectionState;
+use herald_e2e::agent::{inbox_subjects, Agent, AgentEnv};
+use herald_e2e::bus::SessionBus;
+use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::hub::Hub;
+use herald_e2e::tray::Tray;
+
+fn online(event: &Event) -> Option<()> {
+    matches!(event, Event::Connection { connection: ConnectionState::Online }).then_some(())
+}
+
+fn unread(event: &Event) -> Option<u32> {
+    match event {
+        Event::InboxChanged { unread } => Some(*unread),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let mut daemon = NotificationDaemon::start(&bus.address).await;
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let erp = hub.add_user("erp");
+
+    // A stand-in for herald-ui that only records that it was started (the webview has its own test).
+    let ui_marker = dir.path().join("ui-started");
+    let ui_bin = dir.path().join("fake-herald-ui");
+    std::fs::write(&ui_bin, format!("#!/bin/sh\necho started >> '{}'\n", ui_marker.display())).unwrap();
+    std::fs::set_permissions(&ui_bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let env = AgentEnv {
+        server: hub.url(),
+        token: bob.clone(),
+        data_dir: dir.path().join("profile"),
+        runtime_dir: dir.path().join("run"),
+        bus_address: bus.address.clone(),
+        ui_bin: Some(ui_bin),
+    };
+    let mut agent = Agent::start(&env).await;
+    let mut window = agent.window().await;
+    window.wait_for("the agent to come online", online).await;
+
+    // 1. Posted over HTTP → a native toast with that subject.
+    hub.send(&erp, "bob", "PO-2026-0042 needs your approval", "Requested by Finance <finance@acme>").await;
+    let toast = daemon.next_toast().await;
+    assert_eq!(toast.app_name, "Herald");
+    assert_eq!(toast.summary, "PO-2026-0042 needs your approval");
+    assert_eq!(toast.body, "Requested by Finance &lt;finance@acme&gt;", "untrusted text is escaped for body markup");
+    assert!(toast.actions.contains(&"default".to_owned()), "clicking the toast opens the inbox: {:?}", toast.actions);
+
+    // 2. The mirror holds it, and the windows and the tray are told.
+    assert_eq!(window.wait_for("the unread count to reach 1", |e| unread(e).filter(|n| *n == 1)).await, 1);
+    assert_eq!(inbox_subjects(&agent.config), ["PO-2026-0042 needs your approval"]);
+    let tray = Tray::find(bus.connect().await, &bus.address, agent.pid()).await;
+    let tip = tray.wait_for_tooltip("the tooltip to count 1 unread", |t| t == "1 unread notification").await;
+    assert_eq!(tip, "1 unread notification");
+    let labels: Vec<String> = tray.menu().await.into_iter().map(|(_, l)| l).collect();
+    assert_eq!(labels, ["Open inbox", "Quit"]);
+
+    // 3. "Open inbox" in the tray starts the window process; so does clicking the toast.
+    tray.click("Open inbox").await;
+    agent.wait_for_log("opening the inbox").await;
+    daemon.invoke_action(toast.id, "default").await;
+    agent.wait_for_log("opening the inbox").await;
+    assert!(ui_marker.exists());
+
+    // 4. Reading it in the window: the count drops at once and the hub learns it.
+    let id = hub.list(&bob).await[0]["id"].as_i64().unwrap();
+    window.send(Request::MarkRead { ids: vec![id], read: true }).await;
+    assert_eq!(window.wait_for("the unread count to drop", |e| unread(e).filter(|n| *n == 0)).await, 0);
+    agent.wait_for_log("outbox flushed").await;
+    assert_eq!(hub.list(&bob).await[0]["read"], true);
+
+    // 5. The hub disappears: the tray says so, the inbox still reads.
+    let (hub_addr, hub_data) = hub.kill();
+    window
+        .wait_for("the agent to notice the hub is gone", |e| matches!(e, Event::Connection { connection: ConnectionState::Offline { .. } }).then_some(()))
+        .await;
+    let tip = tray.wait_for_tooltip("a disconnected tooltip", |t| t.contains("disconnected")).await;
+    assert!(tip.contains("retrying in"), "{tip}");
+
+    // 6. The agent is killed and started again with the hub still down: the inbox still lists it.
+    drop(window);
+    agent.kill();
+    let mut agent = Agent::start(&env).await;
+    let mut window = agent.window().await;
+    assert_eq!(window.wait_for("the cached unread count", unread).await, 0);
+    assert_eq!(inbox_subjects(&agent.config), ["PO-2026-0042 needs your approval"]);
+    agent.wait_for_log("sync disconnected").await;
+
+    // 7. A second `herald` hands over to the first and exits.
+    let second = env.command().output().unwrap();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already running"));
+    agent.wait_for_log("opening the inbox").await;
+
+    // 8. The hub comes back on the same address: the agent reconnects by itself, with no
+    //    duplicate of what it had and nothing missed.
+    let hub = Hub::start(&hub_data, &hub_addr.to_string());
+    window.wait_for("the agent to reconnect", online).await;
+    hub.send(&erp, "bob", "Call from Ann Lee", "Incoming call").await;
+    let toast = daemon.next_toast().await;
+    assert_eq!(toast.summary, "Call from Ann Lee");
+    assert_eq!(window.wait_for("the new unread count", |e| unread(e).filter(|n| *n == 1)).await, 1);
+    assert_eq!(inbox_subjects(&agent.config), ["Call from Ann Lee", "PO-2026-0042 needs your approval"]);
+    assert!(daemon.pending_toast().is_none(), "the old notification was not toasted again");
+}

@@ -1,0 +1,132 @@
+//! A real `herald` agent process, isolated by `HERALD_DATA_DIR`, `XDG_RUNTIME_DIR` and its own
+//! session bus. Its log (stderr) is a stream of lines the test can wait on.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use herald_client::ipc::socket::IpcStream;
+use herald_client::ipc::{Event, Request};
+use herald_client::Config;
+use tokio::sync::mpsc;
+
+pub struct AgentEnv {
+    pub server: String,
+    pub token: String,
+    pub data_dir: PathBuf,
+    pub runtime_dir: PathBuf,
+    pub bus_address: String,
+    /// Started instead of herald-ui when the agent opens the inbox.
+    pub ui_bin: Option<PathBuf>,
+}
+
+impl AgentEnv {
+    pub fn config(&self) -> Config {
+        Config { server: None, token: None, data_dir: self.data_dir.clone(), runtime_dir: self.runtime_dir.join("herald") }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(super::binary("herald"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HERALD_SERVER", &self.server)
+            .env("HERALD_TOKEN", &self.token)
+            .env("HERALD_DATA_DIR", &self.data_dir)
+            .env("XDG_RUNTIME_DIR", &self.runtime_dir)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .env("HERALD_LOG", "debug,zbus=info,hyper=info,reqwest=info,tungstenite=info,tokio_tungstenite=info");
+        if let Some(ui) = &self.ui_bin {
+            command.env("HERALD_UI_BIN", ui);
+        }
+        command
+    }
+}
+
+pub struct Agent {
+    process: Child,
+    log: mpsc::UnboundedReceiver<String>,
+    pub config: Config,
+}
+
+impl Agent {
+    /// Starts the agent and waits until it owns its socket.
+    pub async fn start(env: &AgentEnv) -> Self {
+        let mut process = env.command().stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("starting herald");
+        let (tx, log) = mpsc::unbounded_channel();
+        let stderr = process.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[herald] {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut agent = Self { process, log, config: env.config() };
+        agent.wait_for_log("herald agent starting").await;
+        agent
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// Waits for a log line containing `needle`.
+    pub async fn wait_for_log(&mut self, needle: &str) -> String {
+        super::within(&format!("agent log {needle:?}"), async {
+            loop {
+                let line = self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {needle:?}"));
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        })
+        .await
+    }
+
+    /// Connects as the inbox window does.
+    pub async fn window(&self) -> Window {
+        Window(IpcStream::connect(&self.config.socket_path()).await.expect("connecting to the agent's socket"))
+    }
+
+    /// SIGKILL: no chance to clean up, as when the machine's session dies.
+    pub fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The agent's IPC socket, seen from a window.
+pub struct Window(IpcStream);
+
+impl Window {
+    pub async fn send(&mut self, request: Request) {
+        self.0.send(&request).await.unwrap();
+    }
+
+    /// Waits for the first event `pick` accepts.
+    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        super::within(what, async {
+            loop {
+                let event = self.0.recv::<Event>().await.expect("agent hung up").unwrap();
+                if let Some(found) = pick(&event) {
+                    return found;
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// Reads the agent's mirror the way the inbox window does: read-only, straight from the file.
+pub fn inbox_subjects(config: &Config) -> Vec<String> {
+    let mirror = herald_client::Mirror::open_read_only(&config.mirror_path()).unwrap();
+    mirror.list(None, 100).unwrap().into_iter().map(|n| n.subject).collect()
+}

@@ -1,0 +1,83 @@
+//! A notification daemon that owns `org.freedesktop.Notifications` on a test bus and records
+//! every `Notify` call. It draws nothing, so it needs no X server; the real
+//! notification-daemon is used where pixels matter.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tokio::sync::mpsc;
+use zbus::zvariant::OwnedValue;
+
+#[derive(Debug, Clone)]
+pub struct NotifyCall {
+    pub id: u32,
+    pub app_name: String,
+    pub summary: String,
+    pub body: String,
+    pub actions: Vec<String>,
+}
+
+struct Server {
+    calls: mpsc::UnboundedSender<NotifyCall>,
+    next_id: AtomicU32,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl Server {
+    #[allow(clippy::too_many_arguments)]
+    async fn notify(&self, app_name: String, replaces_id: u32, _app_icon: String, summary: String, body: String, actions: Vec<String>, _hints: HashMap<String, OwnedValue>, _expire_timeout: i32) -> u32 {
+        let id = if replaces_id != 0 { replaces_id } else { self.next_id.fetch_add(1, Ordering::SeqCst) };
+        let _ = self.calls.send(NotifyCall { id, app_name, summary, body, actions });
+        id
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        ["actions", "body", "body-markup"].map(String::from).to_vec()
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        ("herald-test-daemon".into(), "herald".into(), "1.0".into(), "1.2".into())
+    }
+
+    fn close_notification(&self, _id: u32) {}
+}
+
+pub struct NotificationDaemon {
+    connection: zbus::Connection,
+    calls: mpsc::UnboundedReceiver<NotifyCall>,
+}
+
+impl NotificationDaemon {
+    pub async fn start(bus_address: &str) -> Self {
+        let (tx, calls) = mpsc::unbounded_channel();
+        let server = Server { calls: tx, next_id: AtomicU32::new(1) };
+        let connection = zbus::connection::Builder::address(bus_address)
+            .unwrap()
+            .name("org.freedesktop.Notifications")
+            .unwrap()
+            .serve_at("/org/freedesktop/Notifications", server)
+            .unwrap()
+            .build()
+            .await
+            .expect("owning org.freedesktop.Notifications");
+        Self { connection, calls }
+    }
+
+    /// The next `Notify` call, in order.
+    pub async fn next_toast(&mut self) -> NotifyCall {
+        super::within("a toast", self.calls.recv()).await.expect("daemon alive")
+    }
+
+    /// Whether a toast arrived that was not taken yet.
+    pub fn pending_toast(&mut self) -> Option<NotifyCall> {
+        self.calls.try_recv().ok()
+    }
+
+    /// Acts as if the user clicked the toast (`"default"`) or one of its buttons.
+    pub async fn invoke_action(&self, id: u32, action: &str) {
+        self.connection
+            .emit_signal(None::<()>, "/org/freedesktop/Notifications", "org.freedesktop.Notifications", "ActionInvoked", &(id, action))
+            .await
+            .unwrap();
+    }
+}

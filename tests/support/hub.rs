@@ -1,0 +1,79 @@
+//! A real `herald-hub` process on 127.0.0.1.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+pub struct Hub {
+    pub addr: SocketAddr,
+    data: PathBuf,
+    process: Child,
+}
+
+impl Hub {
+    /// Starts a hub on `listen` (port 0: any free port) with its data in `data`.
+    pub fn start(data: &Path, listen: &str) -> Self {
+        let mut process = Command::new(super::binary("herald-hub"))
+            .args(["serve", "--listen", listen, "--data"])
+            .arg(data)
+            .env("HERALD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting herald-hub");
+        let mut line = String::new();
+        BufReader::new(process.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("herald-hub listening on http://").unwrap_or_else(|| panic!("unexpected first line from herald-hub: {line:?}"));
+        Self { addr: addr.parse().unwrap(), data: data.to_owned(), process }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Creates a user with the hub's own CLI and returns its token.
+    pub fn add_user(&self, name: &str) -> String {
+        let out = Command::new(super::binary("herald-hub")).args(["user", "add", name, "--data"]).arg(&self.data).output().unwrap();
+        assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Sends a notification to `user` over HTTP, as a business system would.
+    pub async fn send(&self, sender_token: &str, user: &str, subject: &str, body: &str) -> i64 {
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/v1/notifications", self.url()))
+            .bearer_auth(sender_token)
+            .json(&json!({"to": {"user": user}, "subject": subject, "body": body, "link": "/tasks/1"}))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["ids"][0].as_i64().unwrap()
+    }
+
+    /// The user's notifications as the hub has them.
+    pub async fn list(&self, token: &str) -> Vec<Value> {
+        let page: Value = reqwest::Client::new().get(format!("{}/v1/notifications", self.url())).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// The hub disappears at once, as in a crash or a network cut.
+    pub fn kill(mut self) -> (SocketAddr, PathBuf) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        (self.addr, self.data.clone())
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}

@@ -1,0 +1,98 @@
+//! The agent's tray as a panel sees it: a StatusNotifierItem and a `com.canonical.dbusmenu` menu
+//! on the session bus, found by the agent's PID.
+
+use tokio::process::Command;
+use zbus::fdo::DBusProxy;
+
+pub struct Tray {
+    bus_address: String,
+    connection: zbus::Connection,
+    name: String,
+}
+
+impl Tray {
+    /// Finds the tray published by process `pid`.
+    pub async fn find(connection: zbus::Connection, bus_address: &str, pid: u32) -> Self {
+        let dbus = DBusProxy::new(&connection).await.unwrap();
+        let name = super::within("the agent's tray on the bus", async {
+            loop {
+                for name in dbus.list_names().await.unwrap() {
+                    if !name.starts_with("org.kde.StatusNotifierItem-") {
+                        continue;
+                    }
+                    let owner_pid = dbus.get_connection_unix_process_id(name.as_ref().into()).await.ok();
+                    if owner_pid == Some(pid) {
+                        return name.to_string();
+                    }
+                }
+                // The tray registers shortly after start; ask the bus again when a name appears.
+                let mut changes = dbus.receive_name_owner_changed().await.unwrap();
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(500), futures_next(&mut changes)).await;
+            }
+        })
+        .await;
+        Self { bus_address: bus_address.to_owned(), connection, name }
+    }
+
+    /// The tooltip's text (title, description).
+    pub async fn tooltip(&self) -> (String, String) {
+        let proxy = zbus::Proxy::new(&self.connection, self.name.as_str(), "/StatusNotifierItem", "org.kde.StatusNotifierItem").await.unwrap();
+        let (_icon, _pixmaps, title, description): (String, Vec<(i32, i32, Vec<u8>)>, String, String) = proxy.get_property("ToolTip").await.unwrap();
+        (title, description)
+    }
+
+    /// Waits until the tooltip's description satisfies `check` (it follows the agent's state).
+    pub async fn wait_for_tooltip(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let proxy = zbus::Proxy::new(&self.connection, self.name.as_str(), "/StatusNotifierItem", "org.kde.StatusNotifierItem").await.unwrap();
+        let mut signals = proxy.receive_signal("NewToolTip").await.unwrap();
+        super::within(what, async {
+            loop {
+                let (_, description) = self.tooltip().await;
+                if check(&description) {
+                    return description;
+                }
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(500), futures_next(&mut signals)).await;
+            }
+        })
+        .await
+    }
+
+    /// The labels of the tray menu's items, with their ids.
+    pub async fn menu(&self) -> Vec<(i32, String)> {
+        let out = self.gdbus(&["--object-path", "/MenuBar", "--method", "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "@as []"]).await;
+        // Items look like: <(1, {'label': <'Open inbox'>, ...}, @av [])>
+        let mut items = Vec::new();
+        for chunk in out.split("<(").skip(1) {
+            let Some((id, rest)) = chunk.split_once(',') else { continue };
+            let Ok(id) = id.trim().parse::<i32>() else { continue };
+            if let Some(label) = rest.split("'label': <'").nth(1).and_then(|l| l.split("'>").next()) {
+                items.push((id, label.to_owned()));
+            }
+        }
+        items
+    }
+
+    /// Clicks the menu item labelled `label`.
+    pub async fn click(&self, label: &str) {
+        let menu = self.menu().await;
+        let (id, _) = menu.iter().find(|(_, l)| l == label).unwrap_or_else(|| panic!("no {label:?} in the tray menu {menu:?}"));
+        self.gdbus(&["--object-path", "/MenuBar", "--method", "com.canonical.dbusmenu.Event", "--", &id.to_string(), "clicked", "<0>", "0"]).await;
+    }
+
+    async fn gdbus(&self, args: &[&str]) -> String {
+        let out = Command::new("gdbus")
+            .args(["call", "--session", "--dest", &self.name])
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .output()
+            .await
+            .expect("gdbus (apt package libglib2.0-bin)");
+        assert!(out.status.success(), "gdbus {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+async fn futures_next<S: futures_util::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    use futures_util::StreamExt;
+    stream.next().await
+}
