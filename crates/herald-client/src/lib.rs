@@ -10,6 +10,7 @@
 //! - [`status`]: the tray's state and tooltip text.
 //! - [`toast`]: which notifications deserve a native toast, and their text.
 //! - [`ipc`]: the agent ↔ window protocol and its same-user local socket.
+//! - [`window`]: the inbox window's core (read-only mirror, link to the agent), GUI-free.
 
 pub mod config;
 pub mod ipc;
@@ -18,6 +19,7 @@ pub mod outbox;
 pub mod status;
 pub mod sync;
 pub mod toast;
+pub mod window;
 
 pub use config::Config;
 pub use mirror::Mirror;

@@ -5,6 +5,7 @@ use ts_rs::TS;
 
 /// One notification, stored once per recipient (seed 001: "persisted notification rows per recipient").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Notification {
     /// Unique on the hub; rises with time, so it also orders notifications.
     #[ts(type = "number")]

@@ -28,6 +28,7 @@ pub enum Request {
 
 /// Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// The mirror changed: re-read it.
@@ -40,6 +41,7 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct IpcError {
     pub code: IpcErrorCode,
     pub message: String,
@@ -54,6 +56,8 @@ pub enum IpcErrorCode {
     BadRequest,
     /// The agent is not running (raised on the window's side).
     AgentUnavailable,
+    /// The window cannot read the local inbox.
+    MirrorUnavailable,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::mirror::Applied;
 
 /// The link to the hub, as the tray and the inbox show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
     Connecting,

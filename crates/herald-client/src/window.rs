@@ -1,0 +1,156 @@
+//! The inbox window's core, kept out of the Tauri shell: it reads the mirror read-only and keeps
+//! a link to the agent for actions and change events. Works with the hub down, and shows the
+//! synced inbox even with the agent down (actions then fail with `agent_unavailable`).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use herald_proto::Notification;
+
+use crate::ipc::socket::{IpcStream, IpcWriter};
+use crate::ipc::{Event, IpcError, IpcErrorCode, Request};
+use crate::mirror::Mirror;
+use crate::sync::ConnectionState;
+
+/// Largest page the window may ask for.
+const MAX_PAGE: u32 = 200;
+/// How often the window looks for an agent that is not running.
+const AGENT_RETRY: Duration = Duration::from_secs(1);
+
+/// Read-only access to the mirror, opened on first use (the agent may create it later).
+pub struct InboxReader {
+    path: PathBuf,
+    mirror: Mutex<Option<Mirror>>,
+}
+
+impl InboxReader {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path, mirror: Mutex::new(None) }
+    }
+
+    /// A page of the inbox, newest first, below id `before`. Nothing synced yet is an empty inbox.
+    pub fn list(&self, before: Option<i64>, limit: u32) -> Result<Vec<Notification>, IpcError> {
+        let mut mirror = self.mirror.lock().unwrap_or_else(|p| p.into_inner());
+        if mirror.is_none() {
+            if !self.path.exists() {
+                return Ok(Vec::new());
+            }
+            *mirror = Some(Mirror::open_read_only(&self.path).map_err(unreadable)?);
+        }
+        let mirror = mirror.as_ref().expect("opened above");
+        mirror.list(before, limit.clamp(1, MAX_PAGE)).map_err(unreadable)
+    }
+}
+
+fn unreadable(e: impl std::fmt::Display) -> IpcError {
+    IpcError { code: IpcErrorCode::MirrorUnavailable, message: format!("cannot read the local inbox: {e}") }
+}
+
+/// The window's link to the agent: reconnects by itself; requests fail fast while it is down.
+pub struct AgentLink {
+    socket: PathBuf,
+    writer: tokio::sync::Mutex<Option<IpcWriter>>,
+}
+
+impl AgentLink {
+    pub fn new(socket: PathBuf) -> Self {
+        Self { socket, writer: tokio::sync::Mutex::new(None) }
+    }
+
+    pub async fn send(&self, request: &Request) -> Result<(), IpcError> {
+        let mut writer = self.writer.lock().await;
+        let Some(link) = writer.as_mut() else {
+            return Err(agent_unavailable());
+        };
+        if let Err(e) = link.send(request).await {
+            *writer = None;
+            return Err(IpcError { code: IpcErrorCode::AgentUnavailable, message: format!("lost the Herald agent: {e}") });
+        }
+        Ok(())
+    }
+
+    /// Connects, passes every event to `on_event`, and reconnects when the agent goes away.
+    /// While it is away, `on_event` gets an offline connection state saying so.
+    pub async fn run(&self, on_event: impl Fn(Event)) {
+        let mut announced_gone = false;
+        loop {
+            let stream = match IpcStream::connect(&self.socket).await {
+                Ok(stream) => stream,
+                Err(_) => {
+                    if !announced_gone {
+                        on_event(agent_gone());
+                        announced_gone = true;
+                    }
+                    tokio::time::sleep(AGENT_RETRY).await;
+                    continue;
+                }
+            };
+            announced_gone = false;
+            let (mut reader, writer) = stream.split();
+            *self.writer.lock().await = Some(writer);
+            while let Some(Ok(event)) = reader.recv::<Event>().await {
+                on_event(event);
+            }
+            *self.writer.lock().await = None;
+        }
+    }
+}
+
+fn agent_unavailable() -> IpcError {
+    IpcError { code: IpcErrorCode::AgentUnavailable, message: "the Herald agent is not running; start `herald`".into() }
+}
+
+fn agent_gone() -> Event {
+    Event::Connection { connection: ConnectionState::Offline { reason: "the Herald agent is not running".into(), retry_in_ms: None } }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use herald_proto::{Change, ChangeKind};
+
+    use super::*;
+    use crate::ipc::socket::IpcListener;
+
+    #[test]
+    fn an_inbox_that_was_never_synced_is_empty_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let reader = InboxReader::new(dir.path().join("mirror.sqlite3"));
+        assert!(reader.list(None, 50).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_reader_sees_the_agents_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirror.sqlite3");
+        let reader = InboxReader::new(path.clone());
+        let mut writer = Mirror::open(&path).unwrap();
+        let n = Notification { id: 1, subject: "Task due".into(), body: String::new(), link: None, created_at: "2026-11-21T10:00:00Z".into(), read: false };
+        writer.apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, true).unwrap();
+        assert_eq!(reader.list(None, 50).unwrap()[0].subject, "Task due");
+    }
+
+    #[tokio::test]
+    async fn requests_fail_clearly_without_an_agent_and_flow_once_it_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        let link = Arc::new(AgentLink::new(socket.clone()));
+        let err = link.send(&Request::OpenInbox).await.unwrap_err();
+        assert_eq!(err.code, IpcErrorCode::AgentUnavailable);
+
+        let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let runner = link.clone();
+        let task = tokio::spawn(async move { runner.run(move |e| drop(events_tx.send(e))).await });
+        assert!(matches!(events.recv().await.unwrap(), Event::Connection { connection: ConnectionState::Offline { .. } }), "the window is told the agent is missing");
+
+        let listener = IpcListener::bind(&socket).await.unwrap();
+        let mut agent = listener.accept().await.unwrap();
+        agent.send(&Event::InboxChanged { unread: 2 }).await.unwrap();
+        assert_eq!(events.recv().await.unwrap(), Event::InboxChanged { unread: 2 });
+        link.send(&Request::MarkRead { ids: vec![1], read: true }).await.unwrap();
+        assert_eq!(agent.recv::<Request>().await.unwrap().unwrap(), Request::MarkRead { ids: vec![1], read: true });
+        task.abort();
+    }
+}

@@ -1,0 +1,18 @@
+//! The commands the inbox window may call; each delegates to herald-client in one line.
+
+use std::sync::Arc;
+
+use herald_client::ipc::{IpcError, Request};
+use herald_client::window::{AgentLink, InboxReader};
+use herald_proto::Notification;
+use tauri::State;
+
+#[tauri::command]
+pub fn list_notifications(reader: State<'_, InboxReader>, before: Option<i64>, limit: u32) -> Result<Vec<Notification>, IpcError> {
+    reader.list(before, limit)
+}
+
+#[tauri::command]
+pub async fn mark_read(link: State<'_, Arc<AgentLink>>, ids: Vec<i64>, read: bool) -> Result<(), IpcError> {
+    link.send(&Request::MarkRead { ids, read }).await
+}

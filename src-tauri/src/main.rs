@@ -1,0 +1,40 @@
+//! `herald-ui`: Herald's windows. Thin by design — every command is one call into
+//! `herald_client::window`; events from the agent are forwarded in one place ([`events`]).
+//! Started by the agent when a window is needed; exits when its last window closes.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod events;
+
+use std::sync::Arc;
+
+use herald_client::window::{AgentLink, InboxReader};
+use herald_client::Config;
+use tauri::Manager;
+
+fn main() {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("herald-ui: {e}");
+            std::process::exit(2);
+        }
+    };
+    let link = Arc::new(AgentLink::new(config.socket_path()));
+    tauri::Builder::default()
+        .manage(InboxReader::new(config.mirror_path()))
+        .manage(link.clone())
+        .invoke_handler(tauri::generate_handler![commands::list_notifications, commands::mark_read])
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { link.run(|event| events::forward(&handle, event)).await });
+            if let Some(window) = app.get_webview_window("inbox") {
+                let _ = window.set_focus();
+            }
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+        .expect("herald-ui failed to start");
+}

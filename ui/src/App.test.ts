@@ -1,0 +1,125 @@
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, describe, expect, it } from 'vitest';
+import App from './App.svelte';
+import type { AgentEvent, Backend, Notification } from './lib/backend';
+
+// An in-memory Backend: the Rust side is exercised for real by the webview end-to-end test.
+class MemoryBackend implements Backend {
+  items: Notification[] = [];
+  marked: Array<{ ids: number[]; read: boolean }> = [];
+  failMarkRead = false;
+  handlers: Array<(e: AgentEvent) => void> = [];
+
+  async listNotifications(before: number | null, limit: number) {
+    return this.items.filter((n) => before === null || n.id < before).slice(0, limit);
+  }
+  async markRead(ids: number[], read: boolean) {
+    if (this.failMarkRead) throw { code: 'agent_unavailable', message: 'the Herald agent is not running' };
+    this.marked.push({ ids, read });
+  }
+  async onEvent(handler: (e: AgentEvent) => void) {
+    this.handlers.push(handler);
+    return () => {};
+  }
+  emit(e: AgentEvent) {
+    this.handlers.forEach((h) => h(e));
+  }
+}
+
+function note(id: number, subject: string, body = '', read = false): Notification {
+  return { id, subject, body, link: null, created_at: new Date(Date.now() - 5 * 60_000).toISOString(), read };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+  flushSync();
+};
+
+let app: ReturnType<typeof mount> | null = null;
+afterEach(() => {
+  if (app) unmount(app);
+  app = null;
+  document.body.innerHTML = '';
+});
+
+async function render(backend: Backend) {
+  const target = document.createElement('div');
+  document.body.appendChild(target);
+  app = mount(App, { target, props: { backend } });
+  await settle();
+  return target;
+}
+
+describe('inbox window', () => {
+  it('lists subject, body, relative time and an unread mark, newest first', async () => {
+    const backend = new MemoryBackend();
+    backend.items = [note(2, 'Task due in 10 minutes', 'Quarterly report'), note(1, 'Ann replied', '', true)];
+    const root = await render(backend);
+    const rows = [...root.querySelectorAll('[data-testid="notification"]')];
+    expect(rows.map((r) => r.querySelector('.subject')?.textContent)).toEqual(['Task due in 10 minutes', 'Ann replied']);
+    expect(rows[0].classList.contains('unread')).toBe(true);
+    expect(rows[1].classList.contains('unread')).toBe(false);
+    expect(rows[0].querySelector('.body')?.textContent).toBe('Quarterly report');
+    expect(rows[0].querySelector('time')?.textContent).toBe('5 min ago');
+    expect(root.querySelector('[data-testid="unread-count"]')?.textContent).toBe('1 unread');
+  });
+
+  it('shows untrusted text as text, never as markup', async () => {
+    const backend = new MemoryBackend();
+    const attack = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+    backend.items = [note(1, attack, '<b>bold?</b>')];
+    const root = await render(backend);
+    expect(root.querySelector('img')).toBeNull();
+    expect(root.querySelector('script')).toBeNull();
+    expect(root.querySelector('b')).toBeNull();
+    expect(root.querySelector('.subject')?.textContent).toBe(attack);
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it('marks read on click and tells the agent', async () => {
+    const backend = new MemoryBackend();
+    backend.items = [note(7, 'Approve PO-42')];
+    const root = await render(backend);
+    root.querySelector<HTMLButtonElement>('[data-testid="notification"] button')!.click();
+    await settle();
+    expect(backend.marked).toEqual([{ ids: [7], read: true }]);
+    expect(root.querySelector('[data-testid="notification"]')!.classList.contains('unread')).toBe(false);
+  });
+
+  it('undoes the mark and says why when the agent is not running', async () => {
+    const backend = new MemoryBackend();
+    backend.failMarkRead = true;
+    backend.items = [note(7, 'Approve PO-42')];
+    const root = await render(backend);
+    root.querySelector<HTMLButtonElement>('[data-testid="notification"] button')!.click();
+    await settle();
+    expect(root.querySelector('[data-testid="notification"]')!.classList.contains('unread')).toBe(true);
+    expect(root.querySelector('[role="alert"]')?.textContent).toContain('not running');
+  });
+
+  it('re-reads when the agent says the inbox changed, and shows being offline', async () => {
+    const backend = new MemoryBackend();
+    const root = await render(backend);
+    expect(root.textContent).toContain('No notifications yet');
+    backend.items = [note(3, 'Call from Ann Lee')];
+    backend.emit({ type: 'inbox_changed', unread: 1 });
+    backend.emit({ type: 'connection', connection: { state: 'offline', reason: 'cannot reach the hub', retry_in_ms: 2000 } });
+    await settle();
+    expect(root.querySelector('.subject')?.textContent).toBe('Call from Ann Lee');
+    expect(root.querySelector('[data-testid="connection"]')?.textContent).toContain('Offline');
+    backend.emit({ type: 'connection', connection: { state: 'online' } });
+    await settle();
+    expect(root.querySelector('[data-testid="connection"]')).toBeNull();
+  });
+
+  it('pages older notifications on demand', async () => {
+    const backend = new MemoryBackend();
+    backend.items = Array.from({ length: 60 }, (_, i) => note(60 - i, `n${60 - i}`));
+    const root = await render(backend);
+    expect(root.querySelectorAll('[data-testid="notification"]').length).toBe(50);
+    root.querySelector<HTMLButtonElement>('.more')!.click();
+    await settle();
+    expect(root.querySelectorAll('[data-testid="notification"]').length).toBe(60);
+    expect(root.querySelector('.more')).toBeNull();
+  });
+});

@@ -1,0 +1,25 @@
+// The only way the UI reaches Rust (GitButler's IBackend): components get a Backend, so tests
+// can hand them an in-memory one and the app hands them the Tauri one.
+import type { Event as AgentEvent } from './generated/Event';
+import type { IpcError } from './generated/IpcError';
+import type { Notification } from './generated/Notification';
+
+export type { AgentEvent, IpcError, Notification };
+export type { ConnectionState } from './generated/ConnectionState';
+
+export interface Backend {
+  /** A page of the synced inbox, newest first, below id `before`. */
+  listNotifications(before: number | null, limit: number): Promise<Notification[]>;
+  /** Marks notifications read or unread (the agent records it and tells the hub). */
+  markRead(ids: number[], read: boolean): Promise<void>;
+  /** Calls `handler` for every event from the agent; resolves to an unsubscribe function. */
+  onEvent(handler: (event: AgentEvent) => void): Promise<() => void>;
+}
+
+/** Errors from Rust arrive as `{code, message}`; anything else is wrapped so the UI can show it. */
+export function toIpcError(e: unknown): IpcError {
+  if (typeof e === 'object' && e !== null && 'code' in e && 'message' in e) {
+    return e as IpcError;
+  }
+  return { code: 'agent_unavailable', message: String(e) };
+}

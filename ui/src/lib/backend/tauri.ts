@@ -1,0 +1,12 @@
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type { AgentEvent, Backend, Notification } from './index';
+
+/** Must match `EVENT_NAME` in src-tauri/src/events.rs. */
+const EVENT_NAME = 'herald://event';
+
+export const tauriBackend: Backend = {
+  listNotifications: (before, limit) => invoke<Notification[]>('list_notifications', { before, limit }),
+  markRead: (ids, read) => invoke<void>('mark_read', { ids, read }),
+  onEvent: (handler) => listen<AgentEvent>(EVENT_NAME, (e) => handler(e.payload)),
+};

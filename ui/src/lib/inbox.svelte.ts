@@ -1,0 +1,94 @@
+// The inbox window's state: what is listed, the unread count, the link state, the last error.
+// It re-reads the synced mirror whenever the agent says it changed.
+import { toIpcError } from './backend';
+import type { AgentEvent, Backend, ConnectionState, IpcError, Notification } from './backend';
+
+export const PAGE = 50;
+
+export class Inbox {
+  items = $state<Notification[]>([]);
+  /** From the agent; until it speaks, counted from what is listed. */
+  agentUnread = $state<number | null>(null);
+  connection = $state<ConnectionState>({ state: 'connecting' });
+  error = $state<IpcError | null>(null);
+  hasMore = $state(false);
+  loaded = $state(false);
+  now = $state(Date.now());
+
+  unread = $derived(this.agentUnread ?? this.items.filter((n) => !n.read).length);
+
+  #backend: Backend;
+  #stop: Array<() => void> = [];
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  async start(): Promise<void> {
+    this.#stop.push(await this.#backend.onEvent((e) => this.handle(e)));
+    const clock = setInterval(() => (this.now = Date.now()), 30_000);
+    this.#stop.push(() => clearInterval(clock));
+    await this.reload();
+  }
+
+  stop(): void {
+    this.#stop.splice(0).forEach((f) => f());
+  }
+
+  handle(event: AgentEvent): void {
+    switch (event.type) {
+      case 'inbox_changed':
+        this.agentUnread = event.unread;
+        void this.reload();
+        break;
+      case 'connection':
+        this.connection = event.connection;
+        if (event.connection.state === 'offline' && event.connection.retry_in_ms === null) this.agentUnread = null;
+        break;
+      case 'error':
+        this.error = { code: event.code, message: event.message };
+        break;
+      case 'show_inbox':
+        break;
+    }
+  }
+
+  /** Re-reads as many as are shown (at least a page) so a refresh never shortens the list. */
+  async reload(): Promise<void> {
+    const want = Math.max(this.items.length, PAGE);
+    try {
+      const page = await this.#backend.listNotifications(null, want + 1);
+      this.hasMore = page.length > want;
+      this.items = page.slice(0, want);
+      this.loaded = true;
+    } catch (e) {
+      this.error = toIpcError(e);
+    }
+  }
+
+  async loadMore(): Promise<void> {
+    const last = this.items[this.items.length - 1];
+    if (!last) return;
+    try {
+      const page = await this.#backend.listNotifications(last.id, PAGE + 1);
+      this.hasMore = page.length > PAGE;
+      this.items = [...this.items, ...page.slice(0, PAGE)];
+    } catch (e) {
+      this.error = toIpcError(e);
+    }
+  }
+
+  /** Shows the change at once; undoes it and says why if the agent cannot take it. */
+  async setRead(notification: Notification, read: boolean): Promise<void> {
+    if (notification.read === read) return;
+    const item = this.items.find((n) => n.id === notification.id);
+    if (item) item.read = read;
+    try {
+      await this.#backend.markRead([notification.id], read);
+      this.error = null;
+    } catch (e) {
+      if (item) item.read = !read;
+      this.error = toIpcError(e);
+    }
+  }
+}
