@@ -1,4 +1,6 @@
-//! `herald-hub`: serve the API, or manage users.
+//! `herald-hub`: serve the API, manage users, or post demo traffic.
+
+mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +28,21 @@ enum Command {
         #[arg(long, env = "HERALD_HUB_DATA")]
         data: PathBuf,
     },
+    /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
+    Demo {
+        /// Base URL of the running hub.
+        #[arg(long, env = "HERALD_SERVER")]
+        server: String,
+        /// Bearer token of the sending system.
+        #[arg(long, env = "HERALD_DEMO_TOKEN")]
+        token: String,
+        /// Recipient's user name.
+        #[arg(long)]
+        to: String,
+        /// Seconds between notifications.
+        #[arg(long, default_value_t = 6)]
+        every: u64,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -51,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { listen, data } => serve(listen, data).await,
+        Command::Demo { server, token, to, every } => demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await,
         Command::User { command: UserCommand::Add { name, data } } => {
             let store = Store::open(&data).with_context(|| format!("opening the hub store in {}", data.display()))?;
             let (_, token) = store.add_user(&name).await?;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building and testing Herald needs and is missing: Debian/Ubuntu packages, the
+# UI's npm packages, and tauri-driver for the webview test. Safe to run again; it only adds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential pkg-config libssl-dev
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
+  xvfb xauth dbus-daemon dbus-x11 libglib2.0-bin x11-utils xdotool imagemagick
+  notification-daemon webkit2gtk-driver libnotify-bin
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "==> installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+command -v cargo >/dev/null || { echo "Rust is missing: install it from rustup.rs, then run this again" >&2; exit 1; }
+command -v node >/dev/null || { echo "Node.js 20.19+ is missing (the UI build needs it)" >&2; exit 1; }
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || { echo "Node.js $(node --version) is too old: Vite 8 needs 20.19 or newer" >&2; exit 1; }
+
+# npm ci only when the lock file changed since the last install.
+if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  echo "==> npm ci (ui/)"
+  npm --prefix ui ci --no-audit --no-fund
+fi
+
+if ! command -v tauri-driver >/dev/null; then
+  echo "==> cargo install tauri-driver"
+  cargo install tauri-driver --locked --version '^2'
+fi

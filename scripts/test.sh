@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: Rust (unit, hub API, sync against a real hub, end-to-end with real processes and a
+# real webview), the UI's type check and component tests, and the generated-types check.
+# Runs under its own X server and D-Bus session so it never touches a real desktop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> UI: type check, unit tests, build"
+npm --prefix ui run check
+npm --prefix ui test
+npm --prefix ui run build
+
+echo "==> build every binary (the end-to-end tests start them)"
+cargo build --workspace --bins --locked
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> cargo test (under Xvfb and a private D-Bus session)"
+xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspace --locked
+
+# The tests regenerate the UI's TypeScript types from Rust; committed copies must match.
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- ui/src/lib/backend/generated; then
+  echo "ui/src/lib/backend/generated is stale: commit the regenerated files" >&2
+  git diff --stat -- ui/src/lib/backend/generated >&2
+  exit 1
+fi
