@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use herald_client::ipc::{IpcError, Request};
-use herald_client::window::{AgentLink, InboxReader};
+use herald_client::window::{AgentLink, AgentSnapshot, InboxReader};
 use herald_proto::Notification;
 use tauri::State;
 
@@ -15,4 +15,9 @@ pub fn list_notifications(reader: State<'_, InboxReader>, before: Option<i64>, l
 #[tauri::command]
 pub async fn mark_read(link: State<'_, Arc<AgentLink>>, ids: Vec<i64>, read: bool) -> Result<(), IpcError> {
     link.send(&Request::MarkRead { ids, read }).await
+}
+
+#[tauri::command]
+pub fn agent_snapshot(link: State<'_, Arc<AgentLink>>) -> AgentSnapshot {
+    link.snapshot()
 }

@@ -26,7 +26,7 @@ fn main() {
     tauri::Builder::default()
         .manage(InboxReader::new(config.mirror_path()))
         .manage(link.clone())
-        .invoke_handler(tauri::generate_handler![commands::list_notifications, commands::mark_read])
+        .invoke_handler(tauri::generate_handler![commands::list_notifications, commands::mark_read, commands::agent_snapshot])
         .setup(move |app| {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { link.run(|event| events::forward(&handle, event)).await });

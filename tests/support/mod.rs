@@ -7,12 +7,16 @@
 //! - [`hub`]: a `herald-hub` process.
 //! - [`agent`]: a `herald` process, with its stderr as a stream of lines to wait on.
 //! - [`tray`]: reading and clicking the agent's tray over D-Bus, as a panel would.
+//! - [`display`]: a private Xvfb server for the webview.
+//! - [`webdriver`]: tauri-driver and a small WebDriver client for the real `herald-ui` webview.
 
 pub mod agent;
 pub mod bus;
 pub mod daemon;
+pub mod display;
 pub mod hub;
 pub mod tray;
+pub mod webdriver;
 
 use std::path::PathBuf;
 use std::time::Duration;

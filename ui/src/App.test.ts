@@ -1,7 +1,7 @@
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
-import type { AgentEvent, Backend, Notification } from './lib/backend';
+import type { AgentEvent, AgentSnapshot, Backend, Notification } from './lib/backend';
 
 // An in-memory Backend: the Rust side is exercised for real by the webview end-to-end test.
 class MemoryBackend implements Backend {
@@ -16,6 +16,10 @@ class MemoryBackend implements Backend {
   async markRead(ids: number[], read: boolean) {
     if (this.failMarkRead) throw { code: 'agent_unavailable', message: 'the Herald agent is not running' };
     this.marked.push({ ids, read });
+  }
+  snapshot: AgentSnapshot = { connection: { state: 'online' }, unread: null };
+  async agentSnapshot() {
+    return this.snapshot;
   }
   async onEvent(handler: (e: AgentEvent) => void) {
     this.handlers.push(handler);
@@ -110,6 +114,15 @@ describe('inbox window', () => {
     backend.emit({ type: 'connection', connection: { state: 'online' } });
     await settle();
     expect(root.querySelector('[data-testid="connection"]')).toBeNull();
+  });
+
+  it('shows what the agent said before the page was listening', async () => {
+    const backend = new MemoryBackend();
+    backend.snapshot = { connection: { state: 'offline', reason: 'the Herald agent is not running', retry_in_ms: null }, unread: null };
+    backend.items = [note(1, 'a'), note(2, 'b', '', true)];
+    const root = await render(backend);
+    expect(root.querySelector('[data-testid="connection"]')?.textContent).toContain('agent is not running');
+    expect(root.querySelector('[data-testid="unread-count"]')?.textContent).toBe('1 unread');
   });
 
   it('pages older notifications on demand', async () => {

@@ -51,11 +51,35 @@ fn unreadable(e: impl std::fmt::Display) -> IpcError {
 pub struct AgentLink {
     socket: PathBuf,
     writer: tokio::sync::Mutex<Option<IpcWriter>>,
+    latest: Mutex<AgentSnapshot>,
+}
+
+/// The latest state the agent reported, for a page that starts listening after it was sent.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct AgentSnapshot {
+    pub connection: ConnectionState,
+    /// None until the agent has said (or while it is not running).
+    pub unread: Option<u32>,
 }
 
 impl AgentLink {
     pub fn new(socket: PathBuf) -> Self {
-        Self { socket, writer: tokio::sync::Mutex::new(None) }
+        let latest = AgentSnapshot { connection: ConnectionState::Connecting, unread: None };
+        Self { socket, writer: tokio::sync::Mutex::new(None), latest: Mutex::new(latest) }
+    }
+
+    pub fn snapshot(&self) -> AgentSnapshot {
+        self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn remember(&self, event: &Event) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            Event::Connection { connection } => latest.connection = connection.clone(),
+            Event::InboxChanged { unread } => latest.unread = Some(*unread),
+            Event::ShowInbox | Event::Error(_) => {}
+        }
     }
 
     pub async fn send(&self, request: &Request) -> Result<(), IpcError> {
@@ -79,7 +103,10 @@ impl AgentLink {
                 Ok(stream) => stream,
                 Err(_) => {
                     if !announced_gone {
-                        on_event(agent_gone());
+                        let gone = agent_gone();
+                        self.remember(&gone);
+                        self.latest.lock().unwrap_or_else(|p| p.into_inner()).unread = None;
+                        on_event(gone);
                         announced_gone = true;
                     }
                     tokio::time::sleep(AGENT_RETRY).await;
@@ -90,6 +117,7 @@ impl AgentLink {
             let (mut reader, writer) = stream.split();
             *self.writer.lock().await = Some(writer);
             while let Some(Ok(event)) = reader.recv::<Event>().await {
+                self.remember(&event);
                 on_event(event);
             }
             *self.writer.lock().await = None;
@@ -144,11 +172,13 @@ mod tests {
         let runner = link.clone();
         let task = tokio::spawn(async move { runner.run(move |e| drop(events_tx.send(e))).await });
         assert!(matches!(events.recv().await.unwrap(), Event::Connection { connection: ConnectionState::Offline { .. } }), "the window is told the agent is missing");
+        assert!(matches!(link.snapshot().connection, ConnectionState::Offline { .. }), "and a page that asks later learns it too");
 
         let listener = IpcListener::bind(&socket).await.unwrap();
         let mut agent = listener.accept().await.unwrap();
         agent.send(&Event::InboxChanged { unread: 2 }).await.unwrap();
         assert_eq!(events.recv().await.unwrap(), Event::InboxChanged { unread: 2 });
+        assert_eq!(link.snapshot().unread, Some(2));
         link.send(&Request::MarkRead { ids: vec![1], read: true }).await.unwrap();
         assert_eq!(agent.recv::<Request>().await.unwrap().unwrap(), Request::MarkRead { ids: vec![1], read: true });
         task.abort();

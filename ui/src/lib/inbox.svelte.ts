@@ -25,7 +25,15 @@ export class Inbox {
   }
 
   async start(): Promise<void> {
+    // Listen first, then ask for the state so far: nothing said in between is lost.
     this.#stop.push(await this.#backend.onEvent((e) => this.handle(e)));
+    try {
+      const snapshot = await this.#backend.agentSnapshot();
+      this.connection = snapshot.connection;
+      this.agentUnread = snapshot.unread;
+    } catch (e) {
+      this.error = toIpcError(e);
+    }
     const clock = setInterval(() => (this.now = Date.now()), 30_000);
     this.#stop.push(() => clearInterval(clock));
     await this.reload();

@@ -21,17 +21,18 @@ use crate::outbox;
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `Display` is what the tray and the inbox show a person; the log gets the `Debug` detail.
 #[derive(Debug, thiserror::Error)]
 enum SyncError {
-    #[error("the hub rejected the token")]
+    #[error("the hub rejected the sign-in token")]
     Unauthorized,
-    #[error("cannot reach the hub: {0}")]
+    #[error("cannot reach the hub")]
     Connect(String),
-    #[error("connection lost: {0}")]
+    #[error("lost the connection to the hub")]
     Lost(String),
-    #[error("the hub refused: {0}")]
+    #[error("the hub refused: {}", .0.message)]
     Refused(ApiError),
-    #[error("local mirror failed: {0}")]
+    #[error("cannot write the local inbox")]
     Mirror(#[from] MirrorError),
 }
 
@@ -83,7 +84,7 @@ impl SyncEngine {
                 Err(e) => e,
             };
             let delay = if error.is_permanent() { backoff::MAX } else { backoff.next_delay() };
-            tracing::warn!(error = %error, retry_in = ?delay, "sync disconnected");
+            tracing::warn!(error = ?error, retry_in = ?delay, "sync disconnected");
             self.emit(SyncEvent::Connection(ConnectionState::Offline { reason: error.to_string(), retry_in_ms: Some(delay.as_millis() as u64) }));
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}

@@ -1,10 +1,11 @@
 // The only way the UI reaches Rust (GitButler's IBackend): components get a Backend, so tests
 // can hand them an in-memory one and the app hands them the Tauri one.
+import type { AgentSnapshot } from './generated/AgentSnapshot';
 import type { Event as AgentEvent } from './generated/Event';
 import type { IpcError } from './generated/IpcError';
 import type { Notification } from './generated/Notification';
 
-export type { AgentEvent, IpcError, Notification };
+export type { AgentEvent, AgentSnapshot, IpcError, Notification };
 export type { ConnectionState } from './generated/ConnectionState';
 
 export interface Backend {
@@ -12,6 +13,8 @@ export interface Backend {
   listNotifications(before: number | null, limit: number): Promise<Notification[]>;
   /** Marks notifications read or unread (the agent records it and tells the hub). */
   markRead(ids: number[], read: boolean): Promise<void>;
+  /** The latest connection state and unread count the agent reported (events before the page listened are not lost). */
+  agentSnapshot(): Promise<AgentSnapshot>;
   /** Calls `handler` for every event from the agent; resolves to an unsubscribe function. */
   onEvent(handler: (event: AgentEvent) => void): Promise<() => void>;
 }

@@ -1,6 +1,6 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import type { AgentEvent, Backend, Notification } from './index';
+import type { AgentEvent, AgentSnapshot, Backend, Notification } from './index';
 
 /** Must match `EVENT_NAME` in src-tauri/src/events.rs. */
 const EVENT_NAME = 'herald://event';
@@ -8,5 +8,6 @@ const EVENT_NAME = 'herald://event';
 export const tauriBackend: Backend = {
   listNotifications: (before, limit) => invoke<Notification[]>('list_notifications', { before, limit }),
   markRead: (ids, read) => invoke<void>('mark_read', { ids, read }),
+  agentSnapshot: () => invoke<AgentSnapshot>('agent_snapshot'),
   onEvent: (handler) => listen<AgentEvent>(EVENT_NAME, (e) => handler(e.payload)),
 };

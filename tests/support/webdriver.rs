@@ -1,0 +1,112 @@
+//! Driving the real `herald-ui` webview through tauri-driver (WebDriver, W3C protocol), with a
+//! small client over reqwest: just the commands the tests use.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// The W3C WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A tauri-driver process; the app it starts inherits `envs`.
+pub struct TauriDriver {
+    base: String,
+    process: Child,
+    http: reqwest::Client,
+}
+
+impl TauriDriver {
+    pub async fn start(envs: &[(&str, &std::ffi::OsStr)]) -> Self {
+        let (port, native) = (free_port(), free_port());
+        let mut command = Command::new("tauri-driver");
+        command.args(["--port", &port.to_string(), "--native-port", &native.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let process = command.spawn().expect("tauri-driver must be installed (cargo install tauri-driver; make test does)");
+        let driver = Self { base: format!("http://127.0.0.1:{port}"), process, http: reqwest::Client::new() };
+        super::within("tauri-driver to listen", async {
+            while driver.http.get(format!("{}/status", driver.base)).send().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        driver
+    }
+
+    /// Starts `app` in a new session.
+    pub async fn session(&self, app: &Path) -> Session {
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app}}}});
+        let response: Value = self.http.post(format!("{}/session", self.base)).json(&caps).send().await.unwrap().json().await.unwrap();
+        let id = response["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {response}")).to_owned();
+        Session { base: format!("{}/session/{id}", self.base), http: self.http.clone() }
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+pub struct Session {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Session {
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        if let Some(error) = response["value"].get("error") {
+            panic!("WebDriver {path}: {error} {}", response["value"]["message"]);
+        }
+        response["value"].clone()
+    }
+
+    /// Runs `script` (a function body) in the page and returns its result.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.command(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Waits until `script` returns a value `accept` takes (the page updates on agent events).
+    pub async fn wait_for<T>(&self, what: &str, script: &str, accept: impl Fn(&Value) -> Option<T>) -> T {
+        super::within(what, async {
+            loop {
+                if let Some(found) = accept(&self.execute(script).await) {
+                    return found;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+    }
+
+    pub async fn click(&self, css: &str) {
+        let found = self.command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        let id = found[ELEMENT].as_str().unwrap_or_else(|| panic!("no element for {css}: {found}")).to_owned();
+        self.command(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    pub async fn screenshot(&self, path: &Path) {
+        use base64::Engine;
+        let png = self.command(reqwest::Method::GET, "/screenshot", None).await;
+        std::fs::write(path, base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap()).unwrap();
+    }
+
+    /// Ends the session; the driver closes the app.
+    pub async fn close(self) {
+        let _ = self.http.delete(&self.base).send().await;
+    }
+}

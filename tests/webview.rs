@@ -1,0 +1,99 @@
+//! The real inbox window: `herald-ui` in a real WebKitGTK webview (on a private Xvfb), driven
+//! through tauri-driver, reading the mirror a real agent filled from a real hub.
+
+use std::ffi::OsStr;
+
+use herald_client::ipc::Event;
+use herald_e2e::agent::{Agent, AgentEnv};
+use herald_e2e::bus::SessionBus;
+use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::display::Display;
+use herald_e2e::hub::Hub;
+use herald_e2e::webdriver::TauriDriver;
+use serde_json::Value;
+
+const SUBJECTS: &str = "return [...document.querySelectorAll('[data-testid=notification] .subject')].map(e => e.textContent)";
+const UNREAD_COUNT: &str = "return document.querySelector('[data-testid=unread-count]')?.textContent ?? null";
+const BANNER: &str = "return document.querySelector('[data-testid=connection]')?.textContent ?? ''";
+const XSS: &str = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>";
+
+fn strings(value: &Value) -> Vec<String> {
+    value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let _daemon = NotificationDaemon::start(&bus.address).await;
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let erp = hub.add_user("erp");
+    let env = AgentEnv {
+        server: hub.url(),
+        token: bob.clone(),
+        data_dir: dir.path().join("profile"),
+        runtime_dir: dir.path().join("run"),
+        bus_address: bus.address.clone(),
+        ui_bin: None,
+    };
+    let mut agent = Agent::start(&env).await;
+    let mut window = agent.window().await;
+    hub.send(&erp, "bob", "Quarterly report is due", "Finance needs it by Friday").await;
+    hub.send(&erp, "bob", XSS, "<b>not bold</b>").await;
+    window.wait_for("both notifications mirrored", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(())).await;
+
+    let display = Display::start();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let app_env: Vec<(&str, &OsStr)> = vec![
+        ("DISPLAY", display.name.as_ref()),
+        ("HERALD_DATA_DIR", env.data_dir.as_os_str()),
+        ("XDG_RUNTIME_DIR", env.runtime_dir.as_os_str()),
+        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_ref()),
+        ("PATH", path.as_os_str()),
+        ("HOME", dir.path().as_os_str()),
+    ];
+    let driver = TauriDriver::start(&app_env).await;
+    let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
+
+    // What the mirror holds, newest first; untrusted text shown as text, never run.
+    let subjects = ui.wait_for("the inbox to list two", SUBJECTS, |v| Some(strings(v)).filter(|s| s.len() == 2)).await;
+    assert_eq!(subjects, [XSS, "Quarterly report is due"]);
+    let dom = ui.execute("return {imgs: document.querySelectorAll('img').length, scripts: document.querySelectorAll('main script, b').length, title: document.title}").await;
+    assert_eq!(dom["imgs"], 0);
+    assert_eq!(dom["scripts"], 0);
+    assert_ne!(dom["title"], "pwned");
+    assert_eq!(ui.execute(UNREAD_COUNT).await, "2 unread");
+
+    // Live: a new notification appears without any reload.
+    hub.send(&erp, "bob", "Call from Ann Lee", "Incoming call").await;
+    let subjects = ui.wait_for("the live one to appear", SUBJECTS, |v| Some(strings(v)).filter(|s| s.len() == 3)).await;
+    assert_eq!(subjects[0], "Call from Ann Lee");
+
+    // Clicking one marks it read, here and on the hub.
+    ui.click("[data-testid=notification][data-id] button").await;
+    ui.wait_for("the count to drop", UNREAD_COUNT, |v| (v == "2 unread").then_some(())).await;
+    agent.wait_for_log("outbox flushed").await;
+    let on_hub = hub.list(&bob).await;
+    assert_eq!(on_hub[0]["subject"], "Call from Ann Lee");
+    assert_eq!(on_hub[0]["read"], true);
+
+    // The hub stops: the window says so and keeps listing.
+    drop(hub);
+    let banner = ui.wait_for("an offline banner", BANNER, |v| v.as_str().filter(|t| t.contains("Offline")).map(String::from)).await;
+    assert!(banner.contains("showing what was synced"), "{banner}");
+    let shot = herald_e2e::binary("herald-ui").with_file_name("inbox-offline.png");
+    ui.screenshot(&shot).await;
+    assert_eq!(strings(&ui.execute(SUBJECTS).await).len(), 3);
+    ui.close().await;
+
+    // Agent and hub both gone: a new window still shows the synced inbox.
+    drop(window);
+    agent.kill();
+    let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
+    let subjects = ui.wait_for("the cached inbox", SUBJECTS, |v| Some(strings(v)).filter(|s| s.len() == 3)).await;
+    assert_eq!(subjects, ["Call from Ann Lee", XSS, "Quarterly report is due"]);
+    let banner = ui.wait_for("an agent-missing banner", BANNER, |v| v.as_str().filter(|t| t.contains("agent is not running")).map(String::from)).await;
+    assert!(banner.contains("Offline"));
+    ui.close().await;
+}
