@@ -83,7 +83,9 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     // 5. The hub disappears: the tray says so, the inbox still reads.
     let (hub_addr, hub_data) = hub.kill();
     window
-        .wait_for("the agent to notice the hub is gone", |e| matches!(e, Event::Connection { connection: ConnectionState::Offline { .. } }).then_some(()))
+        .wait_for("the agent to notice the hub is gone", |e| {
+            matches!(e, Event::Connection { connection: ConnectionState::Offline { .. } }).then_some(())
+        })
         .await;
     let tip = tray.wait_for_tooltip("a disconnected tooltip", |t| t.contains("disconnected")).await;
     assert!(tip.contains("retrying in"), "{tip}");

@@ -6,13 +6,15 @@ use std::ffi::OsStr;
 use herald_client::ipc::Event;
 use herald_e2e::agent::{Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
+use herald_e2e::close_window;
 use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
 use herald_e2e::webdriver::TauriDriver;
 use serde_json::Value;
 
-const SUBJECTS: &str = "return [...document.querySelectorAll('[data-testid=notification] .subject')].map(e => e.textContent)";
+const SUBJECTS: &str =
+    "return [...document.querySelectorAll('[data-testid=notification] .subject')].map(e => e.textContent)";
 const UNREAD_COUNT: &str = "return document.querySelector('[data-testid=unread-count]')?.textContent ?? null";
 const BANNER: &str = "return document.querySelector('[data-testid=connection]')?.textContent ?? ''";
 const XSS: &str = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>";
@@ -41,7 +43,9 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
     let mut window = agent.window().await;
     hub.send(&erp, "bob", "Quarterly report is due", "Finance needs it by Friday").await;
     hub.send(&erp, "bob", XSS, "<b>not bold</b>").await;
-    window.wait_for("both notifications mirrored", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(())).await;
+    window
+        .wait_for("both notifications mirrored", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(()))
+        .await;
 
     let display = Display::start();
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -80,7 +84,9 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
 
     // The hub stops: the window says so and keeps listing.
     drop(hub);
-    let banner = ui.wait_for("an offline banner", BANNER, |v| v.as_str().filter(|t| t.contains("Offline")).map(String::from)).await;
+    let banner = ui
+        .wait_for("an offline banner", BANNER, |v| v.as_str().filter(|t| t.contains("Offline")).map(String::from))
+        .await;
     assert!(banner.contains("showing what was synced"), "{banner}");
     let shot = herald_e2e::binary("herald-ui").with_file_name("inbox-offline.png");
     ui.screenshot(&shot).await;
@@ -93,7 +99,31 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
     let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
     let subjects = ui.wait_for("the cached inbox", SUBJECTS, |v| Some(strings(v)).filter(|s| s.len() == 3)).await;
     assert_eq!(subjects, ["Call from Ann Lee", XSS, "Quarterly report is due"]);
-    let banner = ui.wait_for("an agent-missing banner", BANNER, |v| v.as_str().filter(|t| t.contains("agent is not running")).map(String::from)).await;
+    let banner = ui
+        .wait_for("an agent-missing banner", BANNER, |v| {
+            v.as_str().filter(|t| t.contains("agent is not running")).map(String::from)
+        })
+        .await;
     assert!(banner.contains("Offline"));
     ui.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn herald_ui_exits_when_its_last_window_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let display = Display::start();
+    let mut ui = std::process::Command::new(herald_e2e::binary("herald-ui"))
+        .env("DISPLAY", &display.name)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("HERALD_DATA_DIR", dir.path().join("profile"))
+        .env("XDG_RUNTIME_DIR", dir.path().join("run"))
+        .env("HOME", dir.path())
+        .spawn()
+        .unwrap();
+    let window = close_window::find(&display.name, "Herald — Inbox");
+    close_window::request_close(&display.name, window);
+    let status =
+        herald_e2e::within("herald-ui to exit", tokio::task::spawn_blocking(move || ui.wait().unwrap())).await.unwrap();
+    assert!(status.success(), "herald-ui should exit cleanly when its window closes: {status}");
 }

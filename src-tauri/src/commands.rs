@@ -8,7 +8,11 @@ use herald_proto::Notification;
 use tauri::State;
 
 #[tauri::command]
-pub fn list_notifications(reader: State<'_, InboxReader>, before: Option<i64>, limit: u32) -> Result<Vec<Notification>, IpcError> {
+pub fn list_notifications(
+    reader: State<'_, InboxReader>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<Notification>, IpcError> {
     reader.list(before, limit)
 }
 

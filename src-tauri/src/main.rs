@@ -14,7 +14,10 @@ use herald_client::Config;
 use tauri::Manager;
 
 fn main() {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let config = match Config::load() {
         Ok(config) => config,
         Err(e) => {
@@ -26,7 +29,11 @@ fn main() {
     tauri::Builder::default()
         .manage(InboxReader::new(config.mirror_path()))
         .manage(link.clone())
-        .invoke_handler(tauri::generate_handler![commands::list_notifications, commands::mark_read, commands::agent_snapshot])
+        .invoke_handler(tauri::generate_handler![
+            commands::list_notifications,
+            commands::mark_read,
+            commands::agent_snapshot
+        ])
         .setup(move |app| {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { link.run(|event| events::forward(&handle, event)).await });

@@ -22,7 +22,12 @@ pub struct AgentEnv {
 
 impl AgentEnv {
     pub fn config(&self) -> Config {
-        Config { server: None, token: None, data_dir: self.data_dir.clone(), runtime_dir: self.runtime_dir.join("herald") }
+        Config {
+            server: None,
+            token: None,
+            data_dir: self.data_dir.clone(),
+            runtime_dir: self.runtime_dir.join("herald"),
+        }
     }
 
     pub fn command(&self) -> Command {
@@ -76,7 +81,8 @@ impl Agent {
     pub async fn wait_for_log(&mut self, needle: &str) -> String {
         super::within(&format!("agent log {needle:?}"), async {
             loop {
-                let line = self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {needle:?}"));
+                let line =
+                    self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {needle:?}"));
                 if line.contains(needle) {
                     return line;
                 }

@@ -25,7 +25,17 @@ struct Server {
 #[zbus::interface(name = "org.freedesktop.Notifications")]
 impl Server {
     #[allow(clippy::too_many_arguments)]
-    async fn notify(&self, app_name: String, replaces_id: u32, _app_icon: String, summary: String, body: String, actions: Vec<String>, _hints: HashMap<String, OwnedValue>, _expire_timeout: i32) -> u32 {
+    async fn notify(
+        &self,
+        app_name: String,
+        replaces_id: u32,
+        _app_icon: String,
+        summary: String,
+        body: String,
+        actions: Vec<String>,
+        _hints: HashMap<String, OwnedValue>,
+        _expire_timeout: i32,
+    ) -> u32 {
         let id = if replaces_id != 0 { replaces_id } else { self.next_id.fetch_add(1, Ordering::SeqCst) };
         let _ = self.calls.send(NotifyCall { id, app_name, summary, body, actions });
         id
@@ -76,7 +86,13 @@ impl NotificationDaemon {
     /// Acts as if the user clicked the toast (`"default"`) or one of its buttons.
     pub async fn invoke_action(&self, id: u32, action: &str) {
         self.connection
-            .emit_signal(None::<()>, "/org/freedesktop/Notifications", "org.freedesktop.Notifications", "ActionInvoked", &(id, action))
+            .emit_signal(
+                None::<()>,
+                "/org/freedesktop/Notifications",
+                "org.freedesktop.Notifications",
+                "ActionInvoked",
+                &(id, action),
+            )
             .await
             .unwrap();
     }

@@ -25,7 +25,10 @@ impl Hub {
             .expect("starting herald-hub");
         let mut line = String::new();
         BufReader::new(process.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("herald-hub listening on http://").unwrap_or_else(|| panic!("unexpected first line from herald-hub: {line:?}"));
+        let addr = line
+            .trim()
+            .strip_prefix("herald-hub listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line from herald-hub: {line:?}"));
         Self { addr: addr.parse().unwrap(), data: data.to_owned(), process }
     }
 
@@ -35,7 +38,11 @@ impl Hub {
 
     /// Creates a user with the hub's own CLI and returns its token.
     pub fn add_user(&self, name: &str) -> String {
-        let out = Command::new(super::binary("herald-hub")).args(["user", "add", name, "--data"]).arg(&self.data).output().unwrap();
+        let out = Command::new(super::binary("herald-hub"))
+            .args(["user", "add", name, "--data"])
+            .arg(&self.data)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
@@ -59,7 +66,15 @@ impl Hub {
 
     /// The user's notifications as the hub has them.
     pub async fn list(&self, token: &str) -> Vec<Value> {
-        let page: Value = reqwest::Client::new().get(format!("{}/v1/notifications", self.url())).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let page: Value = reqwest::Client::new()
+            .get(format!("{}/v1/notifications", self.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         page["items"].as_array().unwrap().clone()
     }
 

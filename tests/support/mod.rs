@@ -7,11 +7,12 @@
 //! - [`hub`]: a `herald-hub` process.
 //! - [`agent`]: a `herald` process, with its stderr as a stream of lines to wait on.
 //! - [`tray`]: reading and clicking the agent's tray over D-Bus, as a panel would.
-//! - [`display`]: a private Xvfb server for the webview.
+//! - [`display`]: a private Xvfb server for the webview; [`close_window`]: the × button.
 //! - [`webdriver`]: tauri-driver and a small WebDriver client for the real `herald-ui` webview.
 
 pub mod agent;
 pub mod bus;
+pub mod close_window;
 pub mod daemon;
 pub mod display;
 pub mod hub;
@@ -30,7 +31,11 @@ pub fn binary(name: &str) -> PathBuf {
     // target/<profile>/deps/<test> → target/<profile>/<name>
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("test binary lives in target/<profile>/deps");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: run `cargo build --workspace --bins` first (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
     path
 }
 

@@ -2,6 +2,9 @@
 //! on the session bus, found by the agent's PID.
 
 use tokio::process::Command;
+
+/// StatusNotifierItem's `ToolTip`: icon name, icon pixmaps (w, h, ARGB), title, description.
+type ToolTip = (String, Vec<(i32, i32, Vec<u8>)>, String, String);
 use zbus::fdo::DBusProxy;
 
 pub struct Tray {
@@ -20,7 +23,7 @@ impl Tray {
                     if !name.starts_with("org.kde.StatusNotifierItem-") {
                         continue;
                     }
-                    let owner_pid = dbus.get_connection_unix_process_id(name.as_ref().into()).await.ok();
+                    let owner_pid = dbus.get_connection_unix_process_id(name.as_ref()).await.ok();
                     if owner_pid == Some(pid) {
                         return name.to_string();
                     }
@@ -36,14 +39,20 @@ impl Tray {
 
     /// The tooltip's text (title, description).
     pub async fn tooltip(&self) -> (String, String) {
-        let proxy = zbus::Proxy::new(&self.connection, self.name.as_str(), "/StatusNotifierItem", "org.kde.StatusNotifierItem").await.unwrap();
-        let (_icon, _pixmaps, title, description): (String, Vec<(i32, i32, Vec<u8>)>, String, String) = proxy.get_property("ToolTip").await.unwrap();
+        let proxy =
+            zbus::Proxy::new(&self.connection, self.name.as_str(), "/StatusNotifierItem", "org.kde.StatusNotifierItem")
+                .await
+                .unwrap();
+        let (_icon, _pixmaps, title, description): ToolTip = proxy.get_property("ToolTip").await.unwrap();
         (title, description)
     }
 
     /// Waits until the tooltip's description satisfies `check` (it follows the agent's state).
     pub async fn wait_for_tooltip(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let proxy = zbus::Proxy::new(&self.connection, self.name.as_str(), "/StatusNotifierItem", "org.kde.StatusNotifierItem").await.unwrap();
+        let proxy =
+            zbus::Proxy::new(&self.connection, self.name.as_str(), "/StatusNotifierItem", "org.kde.StatusNotifierItem")
+                .await
+                .unwrap();
         let mut signals = proxy.receive_signal("NewToolTip").await.unwrap();
         super::within(what, async {
             loop {
@@ -59,7 +68,18 @@ impl Tray {
 
     /// The labels of the tray menu's items, with their ids.
     pub async fn menu(&self) -> Vec<(i32, String)> {
-        let out = self.gdbus(&["--object-path", "/MenuBar", "--method", "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "@as []"]).await;
+        let out = self
+            .gdbus(&[
+                "--object-path",
+                "/MenuBar",
+                "--method",
+                "com.canonical.dbusmenu.GetLayout",
+                "--",
+                "0",
+                "-1",
+                "@as []",
+            ])
+            .await;
         // Items look like: <(1, {'label': <'Open inbox'>, ...}, @av [])>
         let mut items = Vec::new();
         for chunk in out.split("<(").skip(1) {
@@ -75,8 +95,20 @@ impl Tray {
     /// Clicks the menu item labelled `label`.
     pub async fn click(&self, label: &str) {
         let menu = self.menu().await;
-        let (id, _) = menu.iter().find(|(_, l)| l == label).unwrap_or_else(|| panic!("no {label:?} in the tray menu {menu:?}"));
-        self.gdbus(&["--object-path", "/MenuBar", "--method", "com.canonical.dbusmenu.Event", "--", &id.to_string(), "clicked", "<0>", "0"]).await;
+        let (id, _) =
+            menu.iter().find(|(_, l)| l == label).unwrap_or_else(|| panic!("no {label:?} in the tray menu {menu:?}"));
+        self.gdbus(&[
+            "--object-path",
+            "/MenuBar",
+            "--method",
+            "com.canonical.dbusmenu.Event",
+            "--",
+            &id.to_string(),
+            "clicked",
+            "<0>",
+            "0",
+        ])
+        .await;
     }
 
     async fn gdbus(&self, args: &[&str]) -> String {

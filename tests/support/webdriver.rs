@@ -26,11 +26,15 @@ impl TauriDriver {
     pub async fn start(envs: &[(&str, &std::ffi::OsStr)]) -> Self {
         let (port, native) = (free_port(), free_port());
         let mut command = Command::new("tauri-driver");
-        command.args(["--port", &port.to_string(), "--native-port", &native.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+        command
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         for (key, value) in envs {
             command.env(key, value);
         }
-        let process = command.spawn().expect("tauri-driver must be installed (cargo install tauri-driver; make test does)");
+        let process =
+            command.spawn().expect("tauri-driver must be installed (cargo install tauri-driver; make test does)");
         let driver = Self { base: format!("http://127.0.0.1:{port}"), process, http: reqwest::Client::new() };
         super::within("tauri-driver to listen", async {
             while driver.http.get(format!("{}/status", driver.base)).send().await.is_err() {
@@ -43,8 +47,10 @@ impl TauriDriver {
 
     /// Starts `app` in a new session.
     pub async fn session(&self, app: &Path) -> Session {
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app}}}});
-        let response: Value = self.http.post(format!("{}/session", self.base)).json(&caps).send().await.unwrap().json().await.unwrap();
+        let caps =
+            json!({"capabilities": {"alwaysMatch": {"browserName": "wry", "tauri:options": {"application": app}}}});
+        let response: Value =
+            self.http.post(format!("{}/session", self.base)).json(&caps).send().await.unwrap().json().await.unwrap();
         let id = response["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {response}")).to_owned();
         Session { base: format!("{}/session/{id}", self.base), http: self.http.clone() }
     }
@@ -94,7 +100,8 @@ impl Session {
     }
 
     pub async fn click(&self, css: &str) {
-        let found = self.command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        let found =
+            self.command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
         let id = found[ELEMENT].as_str().unwrap_or_else(|| panic!("no element for {css}: {found}")).to_owned();
         self.command(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
     }

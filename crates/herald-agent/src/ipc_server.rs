@@ -39,7 +39,8 @@ impl IpcServer {
         let mut events = self.events.subscribe();
         let (mut reader, mut writer) = stream.split();
         let Status { connection, unread } = self.status.borrow().clone();
-        let mut listening = writer.send(&Event::Connection { connection }).await.is_ok() && writer.send(&Event::InboxChanged { unread }).await.is_ok();
+        let mut listening = writer.send(&Event::Connection { connection }).await.is_ok()
+            && writer.send(&Event::InboxChanged { unread }).await.is_ok();
         loop {
             let sent = tokio::select! {
                 request = reader.recv::<Request>() => match request {
@@ -85,7 +86,9 @@ impl IpcServer {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "cannot record an action");
-                        writer.send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message: e.to_string() })).await
+                        writer
+                            .send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message: e.to_string() }))
+                            .await
                     }
                 }
             }

@@ -51,7 +51,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Err(IpcIoError::AlreadyRunning(path)) => return hand_over_to_running_agent(&path).await,
         Err(e) => return Err(e).context("opening the agent's socket"),
     };
-    let mirror = SharedMirror::new(Mirror::open(&config.mirror_path()).with_context(|| format!("opening the mirror {}", config.mirror_path().display()))?);
+    let mirror = SharedMirror::new(
+        Mirror::open(&config.mirror_path())
+            .with_context(|| format!("opening the mirror {}", config.mirror_path().display()))?,
+    );
     tracing::info!(data_dir = %config.data_dir.display(), socket = %config.socket_path().display(), server = ?config.server.as_ref().map(|s| s.as_str()), "herald agent starting");
 
     let (sync_events, _) = broadcast::channel(256);
@@ -63,10 +66,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let engine = SyncEngine::new(config.server.clone(), config.token.clone(), mirror.clone(), sync_events.clone());
     let outbox_ready = engine.outbox_ready();
     let toasts = toasts::spawn(sync_events.subscribe(), commands_tx.clone());
-    let status_task = tokio::spawn(status::run(sync_events.subscribe(), mirror.clone(), status_tx, window_events.clone()));
+    let status_task =
+        tokio::spawn(status::run(sync_events.subscribe(), mirror.clone(), status_tx, window_events.clone()));
     let sync_task = tokio::spawn(engine.run(shutdown.clone()));
     let _tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
-    let server = ipc_server::IpcServer { mirror, outbox_ready, status: status_rx, events: window_events.clone(), commands: commands_tx };
+    let server = ipc_server::IpcServer {
+        mirror,
+        outbox_ready,
+        status: status_rx,
+        events: window_events.clone(),
+        commands: commands_tx,
+    };
     let ipc_task = tokio::spawn(server.serve(listener));
     let mut inbox = windows::InboxWindow::new();
 

@@ -6,7 +6,12 @@ use herald_client::status::Status;
 use herald_client::sync::SyncEvent;
 use tokio::sync::{broadcast, watch};
 
-pub async fn run(mut sync: broadcast::Receiver<SyncEvent>, mirror: SharedMirror, status: watch::Sender<Status>, windows: broadcast::Sender<Event>) {
+pub async fn run(
+    mut sync: broadcast::Receiver<SyncEvent>,
+    mirror: SharedMirror,
+    status: watch::Sender<Status>,
+    windows: broadcast::Sender<Event>,
+) {
     refresh_unread(&mirror, &status, &windows).await;
     loop {
         match sync.recv().await {

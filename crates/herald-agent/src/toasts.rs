@@ -18,7 +18,9 @@ pub fn spawn(mut events: broadcast::Receiver<SyncEvent>, commands: mpsc::Unbound
                     }
                 }
                 Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(missed)) => tracing::warn!(missed, "toasts fell behind; some were not shown"),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "toasts fell behind; some were not shown")
+                }
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }

@@ -70,7 +70,10 @@ impl ksni::Tray for HeraldTray {
 
 /// Publishes the tray and keeps it in step with `status`. Without a session bus there is no tray;
 /// the agent still syncs and the inbox still opens from a second `herald`.
-pub async fn spawn(mut status: watch::Receiver<Status>, commands: mpsc::UnboundedSender<Command>) -> Option<ksni::Handle<HeraldTray>> {
+pub async fn spawn(
+    mut status: watch::Receiver<Status>,
+    commands: mpsc::UnboundedSender<Command>,
+) -> Option<ksni::Handle<HeraldTray>> {
     let tray = HeraldTray { status: status.borrow().clone(), commands };
     // No StatusNotifierWatcher (a bare session, a test) is not fatal: a panel that starts later
     // finds the item, and tests can drive it over D-Bus directly.

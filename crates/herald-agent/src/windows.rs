@@ -16,7 +16,10 @@ impl InboxWindow {
     /// `HERALD_UI_BIN`, or `herald-ui` next to this executable (how both are installed).
     pub fn new() -> Self {
         let program = std::env::var_os("HERALD_UI_BIN").map(PathBuf::from).unwrap_or_else(|| {
-            std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("herald-ui"))).unwrap_or_else(|| PathBuf::from("herald-ui"))
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(|dir| dir.join("herald-ui")))
+                .unwrap_or_else(|| PathBuf::from("herald-ui"))
         });
         Self { program, child: None }
     }

@@ -58,7 +58,8 @@ impl Config {
             .or(file.data_dir)
             .or_else(|| dirs::data_local_dir().map(|d| d.join("herald")))
             .ok_or(ConfigError::NoDataDir)?;
-        let runtime_dir = env("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("herald")).unwrap_or_else(|| data_dir.join("run"));
+        let runtime_dir =
+            env("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("herald")).unwrap_or_else(|| data_dir.join("run"));
         Ok(Config { server, token: env("HERALD_TOKEN"), data_dir, runtime_dir })
     }
 
@@ -90,7 +91,8 @@ fn parse_server(raw: &str) -> Result<Url, ConfigError> {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })?;
     toml::from_str(&text).map_err(|e| ConfigError::File { path: path.display().to_string(), message: e.to_string() })
 }
 
@@ -105,7 +107,11 @@ mod tests {
     #[test]
     fn env_overrides_the_file() {
         let file = FileConfig { server: Some("http://file:1".into()), data_dir: Some("/file".into()) };
-        let config = Config::resolve(file, env_of(&[("HERALD_SERVER", "http://env:2"), ("HERALD_DATA_DIR", "/env"), ("HERALD_TOKEN", "t")])).unwrap();
+        let config = Config::resolve(
+            file,
+            env_of(&[("HERALD_SERVER", "http://env:2"), ("HERALD_DATA_DIR", "/env"), ("HERALD_TOKEN", "t")]),
+        )
+        .unwrap();
         assert_eq!(config.server.unwrap().as_str(), "http://env:2/");
         assert_eq!(config.data_dir, PathBuf::from("/env"));
         assert_eq!(config.token.as_deref(), Some("t"));
@@ -123,13 +129,24 @@ mod tests {
     fn a_bad_server_is_a_clear_error() {
         let err = Config::resolve(FileConfig::default(), env_of(&[("HERALD_SERVER", "not a url")])).unwrap_err();
         assert!(err.to_string().contains("HERALD_SERVER"), "{err}");
-        assert!(matches!(Config::resolve(FileConfig::default(), env_of(&[("HERALD_SERVER", "ftp://x")])), Err(ConfigError::BadScheme(_))));
+        assert!(matches!(
+            Config::resolve(FileConfig::default(), env_of(&[("HERALD_SERVER", "ftp://x")])),
+            Err(ConfigError::BadScheme(_))
+        ));
     }
 
     #[test]
     fn each_data_dir_gets_its_own_socket() {
-        let a = Config::resolve(FileConfig::default(), env_of(&[("HERALD_DATA_DIR", "/a"), ("XDG_RUNTIME_DIR", "/run/user/1")])).unwrap();
-        let b = Config::resolve(FileConfig::default(), env_of(&[("HERALD_DATA_DIR", "/b"), ("XDG_RUNTIME_DIR", "/run/user/1")])).unwrap();
+        let a = Config::resolve(
+            FileConfig::default(),
+            env_of(&[("HERALD_DATA_DIR", "/a"), ("XDG_RUNTIME_DIR", "/run/user/1")]),
+        )
+        .unwrap();
+        let b = Config::resolve(
+            FileConfig::default(),
+            env_of(&[("HERALD_DATA_DIR", "/b"), ("XDG_RUNTIME_DIR", "/run/user/1")]),
+        )
+        .unwrap();
         assert_ne!(a.socket_path(), b.socket_path());
         assert!(a.socket_path().starts_with("/run/user/1/herald"));
         assert_eq!(a.socket_path(), a.clone().socket_path(), "stable");

@@ -39,7 +39,12 @@ impl SendError {
 
 /// Sends every pending action in order. Stops at the first retryable failure and returns it;
 /// the rest stay queued for the next call.
-pub async fn flush(http: &reqwest::Client, server: &Url, token: &str, mirror: &SharedMirror) -> Result<usize, SendError> {
+pub async fn flush(
+    http: &reqwest::Client,
+    server: &Url,
+    token: &str,
+    mirror: &SharedMirror,
+) -> Result<usize, SendError> {
     let mut sent = 0;
     loop {
         let pending = mirror.call(|m| m.pending_actions(50)).await?;
@@ -59,7 +64,9 @@ pub async fn flush(http: &reqwest::Client, server: &Url, token: &str, mirror: &S
 
 async fn send(http: &reqwest::Client, server: &Url, token: &str, action: &Action) -> Result<(), SendError> {
     let (path, body) = match action {
-        Action::MarkRead { ids, read } => ("v1/notifications/read", serde_json::to_value(MarkReadRequest { ids: ids.clone(), read: *read })),
+        Action::MarkRead { ids, read } => {
+            ("v1/notifications/read", serde_json::to_value(MarkReadRequest { ids: ids.clone(), read: *read }))
+        }
     };
     let body = body.expect("actions always serialise");
     let response = http.post(server.join(path).expect("static path")).bearer_auth(token).json(&body).send().await?;

@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(online.tooltip(), "3 unread notifications");
         assert_eq!(online.badge(), Badge::Unread);
 
-        let offline = Status { connection: ConnectionState::Offline { reason: "cannot reach the hub".into(), retry_in_ms: Some(4_200) }, unread: 1 };
+        let offline = Status {
+            connection: ConnectionState::Offline { reason: "cannot reach the hub".into(), retry_in_ms: Some(4_200) },
+            unread: 1,
+        };
         assert_eq!(offline.tooltip(), "1 unread notification — disconnected (cannot reach the hub); retrying in 5 s");
         assert_eq!(offline.badge(), Badge::Offline);
 

@@ -79,7 +79,14 @@ mod tests {
     use super::*;
 
     fn note(id: i64, subject: &str, body: &str, read: bool) -> Notification {
-        Notification { id, subject: subject.into(), body: body.into(), link: None, created_at: "2026-11-21T10:00:00Z".into(), read }
+        Notification {
+            id,
+            subject: subject.into(),
+            body: body.into(),
+            link: None,
+            created_at: "2026-11-21T10:00:00Z".into(),
+            read,
+        }
     }
 
     fn applied(created: Vec<Notification>) -> Applied {
@@ -88,8 +95,12 @@ mod tests {
 
     #[test]
     fn each_new_unread_notification_gets_a_toast() {
-        let toasts = decide(&applied(vec![note(1, "Reply from Ann", "Looks good", false), note(2, "Seen", "", true)]), false);
-        assert_eq!(toasts, [Toast { summary: "Reply from Ann".into(), body: "Looks good".into(), notification_id: Some(1) }]);
+        let toasts =
+            decide(&applied(vec![note(1, "Reply from Ann", "Looks good", false), note(2, "Seen", "", true)]), false);
+        assert_eq!(
+            toasts,
+            [Toast { summary: "Reply from Ann".into(), body: "Looks good".into(), notification_id: Some(1) }]
+        );
     }
 
     #[test]

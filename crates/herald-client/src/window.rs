@@ -89,7 +89,10 @@ impl AgentLink {
         };
         if let Err(e) = link.send(request).await {
             *writer = None;
-            return Err(IpcError { code: IpcErrorCode::AgentUnavailable, message: format!("lost the Herald agent: {e}") });
+            return Err(IpcError {
+                code: IpcErrorCode::AgentUnavailable,
+                message: format!("lost the Herald agent: {e}"),
+            });
         }
         Ok(())
     }
@@ -130,7 +133,9 @@ fn agent_unavailable() -> IpcError {
 }
 
 fn agent_gone() -> Event {
-    Event::Connection { connection: ConnectionState::Offline { reason: "the Herald agent is not running".into(), retry_in_ms: None } }
+    Event::Connection {
+        connection: ConnectionState::Offline { reason: "the Herald agent is not running".into(), retry_in_ms: None },
+    }
 }
 
 #[cfg(test)]
@@ -155,7 +160,14 @@ mod tests {
         let path = dir.path().join("mirror.sqlite3");
         let reader = InboxReader::new(path.clone());
         let mut writer = Mirror::open(&path).unwrap();
-        let n = Notification { id: 1, subject: "Task due".into(), body: String::new(), link: None, created_at: "2026-11-21T10:00:00Z".into(), read: false };
+        let n = Notification {
+            id: 1,
+            subject: "Task due".into(),
+            body: String::new(),
+            link: None,
+            created_at: "2026-11-21T10:00:00Z".into(),
+            read: false,
+        };
         writer.apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, true).unwrap();
         assert_eq!(reader.list(None, 50).unwrap()[0].subject, "Task due");
     }
@@ -171,8 +183,14 @@ mod tests {
         let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         let runner = link.clone();
         let task = tokio::spawn(async move { runner.run(move |e| drop(events_tx.send(e))).await });
-        assert!(matches!(events.recv().await.unwrap(), Event::Connection { connection: ConnectionState::Offline { .. } }), "the window is told the agent is missing");
-        assert!(matches!(link.snapshot().connection, ConnectionState::Offline { .. }), "and a page that asks later learns it too");
+        assert!(
+            matches!(events.recv().await.unwrap(), Event::Connection { connection: ConnectionState::Offline { .. } }),
+            "the window is told the agent is missing"
+        );
+        assert!(
+            matches!(link.snapshot().connection, ConnectionState::Offline { .. }),
+            "and a page that asks later learns it too"
+        );
 
         let listener = IpcListener::bind(&socket).await.unwrap();
         let mut agent = listener.accept().await.unwrap();

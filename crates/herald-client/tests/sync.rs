@@ -71,7 +71,8 @@ async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_action
     let mirror_path = app_dir.path().join("mirror.sqlite3");
     let mirror = SharedMirror::new(Mirror::open(&mirror_path).unwrap());
     let (events_tx, mut events) = broadcast::channel(64);
-    let engine = SyncEngine::new(Some(format!("http://{port}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
+    let engine =
+        SyncEngine::new(Some(format!("http://{port}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
     let outbox_ready = engine.outbox_ready();
     let (stop_tx, stop_rx) = watch::channel(false);
     let sync = tokio::spawn(engine.run(stop_rx));
@@ -106,10 +107,7 @@ async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_action
     assert!(!reason.is_empty());
 
     // Offline, the user reads the live one: it shows at once and waits in the outbox.
-    mirror
-        .call(move |m| m.record_action(&Action::MarkRead { ids: vec![live], read: true }))
-        .await
-        .unwrap();
+    mirror.call(move |m| m.record_action(&Action::MarkRead { ids: vec![live], read: true })).await.unwrap();
     outbox_ready.notify_one();
     assert!(mirror.call(move |m| Ok(m.get(live)?.unwrap().read)).await.unwrap());
 
@@ -153,7 +151,8 @@ async fn a_rejected_token_is_reported_and_not_hammered() {
     let hub = start_hub(hub_dir.path(), addr).await;
     let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
     let (events_tx, mut events) = broadcast::channel(64);
-    let engine = SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some("hrld_wrong".into()), mirror, events_tx);
+    let engine =
+        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some("hrld_wrong".into()), mirror, events_tx);
     let (stop_tx, stop_rx) = watch::channel(false);
     let sync = tokio::spawn(engine.run(stop_rx));
     let (reason, retry) = wait_for(&mut events, |e| match e {

@@ -139,9 +139,8 @@ mod tests {
         assert!(matches!(err, DbError::Migration { version: 2, .. }), "{err}");
         let conn = open(&path, &STEPS[..1]).unwrap();
         assert_eq!(user_version(&conn).unwrap(), 1);
-        let has_c: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'c'", [], |r| r.get(0))
-            .unwrap();
+        let has_c: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'c'", [], |r| r.get(0)).unwrap();
         assert_eq!(has_c, 0, "the half-applied step was rolled back");
     }
 

@@ -33,7 +33,12 @@ pub struct FeedQuery {
 }
 
 // Authentication runs first (extractors run in order), so a bad token is a 401 even before the upgrade.
-pub async fn upgrade(AuthUser(user): AuthUser, State(state): State<AppState>, Query(query): Query<FeedQuery>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    AuthUser(user): AuthUser,
+    State(state): State<AppState>,
+    Query(query): Query<FeedQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.max_message_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
         let name = user.name.clone();
         match stream(socket, state, user, query.since).await {
@@ -107,7 +112,8 @@ async fn replay(socket: &mut WebSocket, store: &Store, user_id: i64, mut cursor:
 
 async fn refuse(mut socket: WebSocket, err: StoreError) -> Result<(), FeedError> {
     tracing::error!(error = %err, "feed replay failed");
-    let frame = FeedFrame::Error(ApiError::new(ErrorCode::Internal, "the hub could not read your changes; retry later"));
+    let frame =
+        FeedFrame::Error(ApiError::new(ErrorCode::Internal, "the hub could not read your changes; retry later"));
     send(&mut socket, &frame).await?;
     Ok(socket.send(Message::Close(None)).await?)
 }

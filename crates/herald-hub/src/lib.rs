@@ -22,7 +22,11 @@ use tokio::net::TcpListener;
 pub use store::Store;
 
 /// Serves the hub's HTTP API and feed on `listener` until `shutdown` completes.
-pub async fn run(listener: TcpListener, store: Store, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    store: Store,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let app = api::router(api::AppState { store, shutdown: stop_rx });
     axum::serve(listener, app)

@@ -68,7 +68,9 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { listen, data } => serve(listen, data).await,
-        Command::Demo { server, token, to, every } => demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await,
+        Command::Demo { server, token, to, every } => {
+            demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await
+        }
         Command::User { command: UserCommand::Add { name, data } } => {
             let store = Store::open(&data).with_context(|| format!("opening the hub store in {}", data.display()))?;
             let (_, token) = store.add_user(&name).await?;

@@ -50,12 +50,22 @@ impl Hub {
     }
 
     async fn send_to(&self, user: &str, subject: &str) -> i64 {
-        let (status, body) = self.post(&self.alice, "/v1/notifications", json!({"to": {"user": user}, "subject": subject, "body": "b"}).to_string()).await;
+        let (status, body) = self
+            .post(
+                &self.alice,
+                "/v1/notifications",
+                json!({"to": {"user": user}, "subject": subject, "body": "b"}).to_string(),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         body["ids"][0].as_i64().unwrap()
     }
 
-    async fn feed(&self, token: &str, since: i64) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    async fn feed(
+        &self,
+        token: &str,
+        since: i64,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
         let url = format!("{}/v1/feed?since={since}", self.base.replace("http://", "ws://"));
         let mut request = url.into_client_request().unwrap();
         request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -63,7 +73,9 @@ impl Hub {
     }
 }
 
-async fn next_frame(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin)) -> FeedFrame {
+async fn next_frame(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> FeedFrame {
     loop {
         match ws.next().await.expect("feed closed").unwrap() {
             Message::Text(text) => return serde_json::from_str(&text).unwrap(),
@@ -173,7 +185,8 @@ async fn unknown_routes_get_a_json_404() {
 async fn mark_read_is_per_user_and_listed() {
     let hub = start().await;
     let id = hub.send_to("bob", "read me").await;
-    let (status, got) = hub.post(&hub.alice, "/v1/notifications/read", json!({"ids": [id], "read": true}).to_string()).await;
+    let (status, got) =
+        hub.post(&hub.alice, "/v1/notifications/read", json!({"ids": [id], "read": true}).to_string()).await;
     assert_eq!((status, got["changed"].as_i64()), (200, Some(0)), "alice cannot read bob's notification");
     let (_, got) = hub.post(&hub.bob, "/v1/notifications/read", json!({"ids": [id], "read": true}).to_string()).await;
     assert_eq!(got["changed"], 1);
@@ -196,7 +209,9 @@ async fn the_feed_replays_from_the_cursor_then_streams_live_changes() {
     let live = hub.send_to("bob", "live one").await;
     let FeedFrame::Change(change) = next_frame(&mut feed).await else { panic!("expected a live change") };
     assert!(change.seq > seq);
-    assert!(matches!(&change.kind, ChangeKind::Created { notification } if notification.id == live && notification.subject == "live one"));
+    assert!(
+        matches!(&change.kind, ChangeKind::Created { notification } if notification.id == live && notification.subject == "live one")
+    );
 
     // Reconnecting from the latest cursor replays nothing already seen.
     let mut again = hub.feed(&hub.bob, change.seq).await;

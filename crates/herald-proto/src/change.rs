@@ -51,10 +51,7 @@ mod tests {
 
     #[test]
     fn change_frames_are_flat_and_tagged() {
-        let frame = FeedFrame::Change(Change {
-            seq: 7,
-            kind: ChangeKind::ReadChanged { ids: vec![3], read: true },
-        });
+        let frame = FeedFrame::Change(Change { seq: 7, kind: ChangeKind::ReadChanged { ids: vec![3], read: true } });
         let json = serde_json::to_value(&frame).unwrap();
         assert_eq!(
             json,

@@ -32,8 +32,12 @@ pub enum Request {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// The mirror changed: re-read it.
-    InboxChanged { unread: u32 },
-    Connection { connection: ConnectionState },
+    InboxChanged {
+        unread: u32,
+    },
+    Connection {
+        connection: ConnectionState,
+    },
     /// Bring the inbox window to the front.
     ShowInbox,
     /// A request failed.
@@ -66,7 +70,9 @@ mod tests {
 
     #[test]
     fn events_have_a_flat_tagged_shape() {
-        let event = Event::Connection { connection: ConnectionState::Offline { reason: "down".into(), retry_in_ms: Some(500) } };
+        let event = Event::Connection {
+            connection: ConnectionState::Offline { reason: "down".into(), retry_in_ms: Some(500) },
+        };
         assert_eq!(
             serde_json::to_value(&event).unwrap(),
             serde_json::json!({"type": "connection", "connection": {"state": "offline", "reason": "down", "retry_in_ms": 500}})

@@ -48,8 +48,13 @@ impl IpcListener {
     /// A socket file left behind by a killed agent is replaced.
     pub async fn bind(path: &Path) -> Result<Self, IpcIoError> {
         let dir = path.parent().expect("socket path has a directory");
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err(format!("securing {}", dir.display())))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_err(format!("creating {}", dir.display())))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(io_err(format!("securing {}", dir.display())))?;
         let uid = std::fs::metadata(dir).map_err(io_err("reading the runtime dir"))?.uid();
         if path.exists() {
             if UnixStream::connect(path).await.is_ok() {
@@ -63,7 +68,8 @@ impl IpcListener {
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(IpcIoError::AlreadyRunning(path.to_owned())),
             Err(e) => return Err(io_err(format!("binding {}", path.display()))(e)),
         };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err("securing the socket"))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err("securing the socket"))?;
         Ok(Self { listener, path: path.to_owned(), uid })
     }
 

@@ -17,11 +17,8 @@ use rusqlite::Connection;
 pub use notifications::Applied;
 
 /// The mirror's schema, one entry per file in `migrations/mirror/` (a test checks none is missing).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../../../migrations/mirror/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/mirror/0001_init.sql") }];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
@@ -43,7 +40,8 @@ impl Mirror {
     /// Opens the mirror read-write, creating it (and its directory) if missing.
     pub fn open(path: &Path) -> Result<Self, MirrorError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| MirrorError::Io { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| MirrorError::Io { path: dir.display().to_string(), source })?;
         }
         Ok(Self { conn: herald_db::open(path, MIGRATIONS)? })
     }
@@ -68,7 +66,10 @@ impl SharedMirror {
     }
 
     /// Runs `f` on the mirror without blocking the async runtime.
-    pub async fn call<T: Send + 'static>(&self, f: impl FnOnce(&mut Mirror) -> Result<T, MirrorError> + Send + 'static) -> Result<T, MirrorError> {
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Mirror) -> Result<T, MirrorError> + Send + 'static,
+    ) -> Result<T, MirrorError> {
         let inner = self.0.clone();
         tokio::task::spawn_blocking(move || f(&mut inner.lock().unwrap_or_else(|p| p.into_inner())))
             .await
@@ -83,7 +84,10 @@ mod tests {
     #[test]
     fn every_mirror_migration_file_is_listed() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/mirror");
-        let files = std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql")).count();
+        let files = std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+            .count();
         assert_eq!(files, MIGRATIONS.len());
     }
 }

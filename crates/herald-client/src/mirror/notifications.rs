@@ -65,7 +65,9 @@ impl Mirror {
     }
 
     pub fn get(&self, id: i64) -> Result<Option<Notification>, MirrorError> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, subject, body, link, created_at, read FROM notifications WHERE id = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, subject, body, link, created_at, read FROM notifications WHERE id = ?1")?;
         let mut rows = stmt.query_map([id], from_row)?;
         Ok(rows.next().transpose()?)
     }
@@ -142,7 +144,9 @@ mod tests {
     fn replayed_changes_are_not_applied_twice() {
         let mut mirror = Mirror::open_in_memory().unwrap();
         mirror.apply(&[created(3, 10, "a")], 3, false).unwrap();
-        mirror.apply(&[Change { seq: 4, kind: ChangeKind::ReadChanged { ids: vec![10], read: true } }], 4, false).unwrap();
+        mirror
+            .apply(&[Change { seq: 4, kind: ChangeKind::ReadChanged { ids: vec![10], read: true } }], 4, false)
+            .unwrap();
         // The hub resends 3 (e.g. after a reconnect from an older cursor): it must not resurrect unread.
         let applied = mirror.apply(&[created(3, 10, "a"), created(6, 12, "c")], 6, false).unwrap();
         assert_eq!(applied.created.iter().map(|n| n.id).collect::<Vec<_>>(), [12]);

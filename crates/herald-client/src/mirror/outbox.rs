@@ -27,7 +27,8 @@ impl Mirror {
         let mut actions = Vec::new();
         for row in rows {
             let (id, json) = row?;
-            let action = serde_json::from_str(&json).map_err(|e| MirrorError::Corrupt(format!("outbox entry {id}: {e}")))?;
+            let action =
+                serde_json::from_str(&json).map_err(|e| MirrorError::Corrupt(format!("outbox entry {id}: {e}")))?;
             actions.push((id, action));
         }
         Ok(actions)
@@ -49,7 +50,14 @@ mod tests {
     #[test]
     fn an_action_shows_at_once_and_waits_for_the_hub() {
         let mut mirror = Mirror::open_in_memory().unwrap();
-        let n = Notification { id: 4, subject: "s".into(), body: String::new(), link: None, created_at: "2026-01-01T00:00:00Z".into(), read: false };
+        let n = Notification {
+            id: 4,
+            subject: "s".into(),
+            body: String::new(),
+            link: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            read: false,
+        };
         mirror.apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, false).unwrap();
 
         let action = Action::MarkRead { ids: vec![4], read: true };

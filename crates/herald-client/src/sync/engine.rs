@@ -54,8 +54,14 @@ pub struct SyncEngine {
 }
 
 impl SyncEngine {
-    pub fn new(server: Option<Url>, token: Option<String>, mirror: SharedMirror, events: broadcast::Sender<SyncEvent>) -> Self {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a default HTTP client builds");
+    pub fn new(
+        server: Option<Url>,
+        token: Option<String>,
+        mirror: SharedMirror,
+        events: broadcast::Sender<SyncEvent>,
+    ) -> Self {
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a default HTTP client builds");
         Self { server, token, mirror, events, outbox_ready: Arc::new(Notify::new()), http }
     }
 
@@ -85,7 +91,10 @@ impl SyncEngine {
             };
             let delay = if error.is_permanent() { backoff::MAX } else { backoff.next_delay() };
             tracing::warn!(error = ?error, retry_in = ?delay, "sync disconnected");
-            self.emit(SyncEvent::Connection(ConnectionState::Offline { reason: error.to_string(), retry_in_ms: Some(delay.as_millis() as u64) }));
+            self.emit(SyncEvent::Connection(ConnectionState::Offline {
+                reason: error.to_string(),
+                retry_in_ms: Some(delay.as_millis() as u64),
+            }));
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = stopped(&mut shutdown) => return,
@@ -94,12 +103,20 @@ impl SyncEngine {
     }
 
     /// One connection, from connect to disconnect. `Ok` only on shutdown.
-    async fn session(&self, server: &Url, token: &str, backoff: &mut Backoff, shutdown: &mut watch::Receiver<bool>) -> Result<(), SyncError> {
+    async fn session(
+        &self,
+        server: &Url,
+        token: &str,
+        backoff: &mut Backoff,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), SyncError> {
         let (cursor, history) = self.mirror.call(|m| Ok((m.cursor()?, !m.has_caught_up_once()?))).await?;
         let request = feed_request(server, token, cursor)?;
         let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
             Err(_) => return Err(SyncError::Connect("timed out".into())),
-            Ok(Err(tungstenite::Error::Http(response))) if response.status() == 401 => return Err(SyncError::Unauthorized),
+            Ok(Err(tungstenite::Error::Http(response))) if response.status() == 401 => {
+                return Err(SyncError::Unauthorized)
+            }
             Ok(Err(e)) => return Err(SyncError::Connect(e.to_string())),
             Ok(Ok(connected)) => connected,
         };

@@ -39,7 +39,12 @@ pub enum SyncEvent {
     Connection(ConnectionState),
     /// The mirror changed. `backfill` is true for what the very first catch-up of a new mirror
     /// brought: that history is not news, so it raises no toasts.
-    MirrorChanged { applied: Applied, backfill: bool },
+    MirrorChanged {
+        applied: Applied,
+        backfill: bool,
+    },
     /// The hub acknowledged `sent` queued user actions.
-    OutboxFlushed { sent: usize },
+    OutboxFlushed {
+        sent: usize,
+    },
 }

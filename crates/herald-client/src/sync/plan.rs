@@ -106,7 +106,10 @@ mod tests {
     #[test]
     fn nothing_to_catch_up_still_reports_caught_up() {
         let mut plan = FeedPlan::new(7);
-        assert_eq!(plan.on_frame(FeedFrame::CaughtUp { seq: 7 }), Step::Apply { changes: vec![], cursor: 7, caught_up: true });
+        assert_eq!(
+            plan.on_frame(FeedFrame::CaughtUp { seq: 7 }),
+            Step::Apply { changes: vec![], cursor: 7, caught_up: true }
+        );
     }
 
     #[test]

@@ -39,7 +39,9 @@ impl IntoResponse for Failure {
 impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::UnknownUser(name) => Failure::new(ErrorCode::UnknownRecipient, format!("no user named {name:?}")),
+            StoreError::UnknownUser(name) => {
+                Failure::new(ErrorCode::UnknownRecipient, format!("no user named {name:?}"))
+            }
             other => {
                 // Internal details go to the log, not to the caller.
                 tracing::error!(error = %other, "store failure");

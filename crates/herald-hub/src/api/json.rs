@@ -31,7 +31,9 @@ fn describe(rejection: JsonRejection) -> Failure {
         return Failure::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"));
     }
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => Failure::new(ErrorCode::InvalidJson, "send 'Content-Type: application/json'"),
+        JsonRejection::MissingJsonContentType(_) => {
+            Failure::new(ErrorCode::InvalidJson, "send 'Content-Type: application/json'")
+        }
         JsonRejection::JsonDataError(e) => Failure::new(ErrorCode::InvalidRequest, e.body_text()),
         other => Failure::new(ErrorCode::InvalidJson, other.body_text()),
     }

@@ -2,7 +2,9 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use herald_proto::{Audience, ErrorCode, MarkReadRequest, MarkReadResponse, Notification, Page, SendRequest, SendResponse};
+use herald_proto::{
+    Audience, ErrorCode, MarkReadRequest, MarkReadResponse, Notification, Page, SendRequest, SendResponse,
+};
 use serde::Deserialize;
 
 use super::json::JsonBody;
@@ -16,15 +18,25 @@ const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
 const MAX_IDS_PER_REQUEST: usize = 1_000;
 
-pub async fn send(State(state): State<AppState>, AuthUser(sender): AuthUser, JsonBody(raw): JsonBody<serde_json::Value>) -> Result<Json<SendResponse>, Failure> {
+pub async fn send(
+    State(state): State<AppState>,
+    AuthUser(sender): AuthUser,
+    JsonBody(raw): JsonBody<serde_json::Value>,
+) -> Result<Json<SendResponse>, Failure> {
     // Checked before the typed parse so a missing recipient gets its own code, not a serde message.
     if raw.get("to").is_none_or(serde_json::Value::is_null) {
-        return Err(Failure::new(ErrorCode::MissingRecipient, "the request has no 'to'; e.g. {\"to\": {\"user\": \"alice\"}}"));
+        return Err(Failure::new(
+            ErrorCode::MissingRecipient,
+            "the request has no 'to'; e.g. {\"to\": {\"user\": \"alice\"}}",
+        ));
     }
-    let request: SendRequest = serde_json::from_value(raw).map_err(|e| Failure::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    let request: SendRequest =
+        serde_json::from_value(raw).map_err(|e| Failure::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let new = validate(&request)?;
     let recipients = match &request.to {
-        Audience::User(name) => vec![state.store.user_by_name(name).await?.ok_or_else(|| StoreError::UnknownUser(name.clone()))?.id],
+        Audience::User(name) => {
+            vec![state.store.user_by_name(name).await?.ok_or_else(|| StoreError::UnknownUser(name.clone()))?.id]
+        }
     };
     let delivered = state.store.deliver(recipients, new).await?;
     tracing::info!(sender = %sender.name, count = delivered.len(), "delivered notification");
@@ -37,12 +49,22 @@ fn validate(request: &SendRequest) -> Result<NewNotification, Failure> {
         return Err(Failure::new(ErrorCode::InvalidRequest, "'subject' must not be empty"));
     }
     if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(Failure::new(ErrorCode::InvalidRequest, format!("'subject' is longer than {MAX_SUBJECT_CHARS} characters")));
+        return Err(Failure::new(
+            ErrorCode::InvalidRequest,
+            format!("'subject' is longer than {MAX_SUBJECT_CHARS} characters"),
+        ));
     }
     if request.link.as_ref().is_some_and(|l| l.chars().count() > MAX_LINK_CHARS) {
-        return Err(Failure::new(ErrorCode::InvalidRequest, format!("'link' is longer than {MAX_LINK_CHARS} characters")));
+        return Err(Failure::new(
+            ErrorCode::InvalidRequest,
+            format!("'link' is longer than {MAX_LINK_CHARS} characters"),
+        ));
     }
-    Ok(NewNotification { subject: subject.to_owned(), body: request.body.clone(), link: request.link.clone().filter(|l| !l.trim().is_empty()) })
+    Ok(NewNotification {
+        subject: subject.to_owned(),
+        body: request.body.clone(),
+        link: request.link.clone().filter(|l| !l.trim().is_empty()),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,18 +74,29 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, AuthUser(user): AuthUser, Query(query): Query<ListQuery>) -> Result<Json<Page<Notification>>, Failure> {
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<Notification>>, Failure> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let before = match query.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| Failure::new(ErrorCode::InvalidRequest, "'cursor' is not one this hub gave out"))?),
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| Failure::new(ErrorCode::InvalidRequest, "'cursor' is not one this hub gave out"))?,
+        ),
     };
     let (items, more) = state.store.list(user.id, before, limit).await?;
     let next = if more { items.last().map(|n| n.id.to_string()) } else { None };
     Ok(Json(Page { items, next }))
 }
 
-pub async fn mark_read(State(state): State<AppState>, AuthUser(user): AuthUser, JsonBody(request): JsonBody<MarkReadRequest>) -> Result<Json<MarkReadResponse>, Failure> {
+pub async fn mark_read(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    JsonBody(request): JsonBody<MarkReadRequest>,
+) -> Result<Json<MarkReadResponse>, Failure> {
     if request.ids.len() > MAX_IDS_PER_REQUEST {
         return Err(Failure::new(ErrorCode::InvalidRequest, format!("at most {MAX_IDS_PER_REQUEST} ids per request")));
     }

@@ -25,12 +25,17 @@ impl Store {
     /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
     pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
         self.with(move |conn, _| {
-            let mut stmt = conn.prepare_cached("SELECT seq, payload FROM changes WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
-            let rows = stmt.query_map(params![user_id, since, limit], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, payload FROM changes WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![user_id, since, limit], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })?;
             let mut changes = Vec::new();
             for row in rows {
                 let (seq, payload) = row?;
-                let kind = serde_json::from_str(&payload).map_err(|e| StoreError::Task(format!("change {seq} is corrupt: {e}")))?;
+                let kind = serde_json::from_str(&payload)
+                    .map_err(|e| StoreError::Task(format!("change {seq} is corrupt: {e}")))?;
                 changes.push(Change { seq, kind });
             }
             Ok(changes)

@@ -20,11 +20,8 @@ pub use notifications::NewNotification;
 pub use users::User;
 
 /// The hub's schema, one entry per file in `migrations/hub/` (a test checks none is missing).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../../../migrations/hub/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/hub/0001_init.sql") }];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.
 const BUS_CAPACITY: usize = 1024;
@@ -61,7 +58,8 @@ pub struct Store {
 impl Store {
     /// Opens (creating if missing) `DIR/hub.sqlite3` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Task(format!("cannot create {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Task(format!("cannot create {}: {e}", data_dir.display())))?;
         let conn = herald_db::open(&data_dir.join("hub.sqlite3"), MIGRATIONS)?;
         Ok(Self::from_connection(conn))
     }
@@ -111,7 +109,10 @@ mod tests {
     #[test]
     fn every_hub_migration_file_is_listed() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/hub");
-        let files = std::fs::read_dir(dir).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql")).count();
+        let files = std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+            .count();
         assert_eq!(files, MIGRATIONS.len());
     }
 

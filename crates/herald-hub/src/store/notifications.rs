@@ -63,7 +63,12 @@ impl Store {
 
     /// A page of `user_id`'s notifications, newest first, starting below id `before`.
     /// Returns the page and whether more follow.
-    pub async fn list(&self, user_id: i64, before: Option<i64>, limit: u32) -> Result<(Vec<Notification>, bool), StoreError> {
+    pub async fn list(
+        &self,
+        user_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<Notification>, bool), StoreError> {
         self.with(move |conn, _| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, subject, body, link, created_at, read FROM notifications
@@ -86,7 +91,9 @@ impl Store {
             let tx = conn.transaction()?;
             let mut changed = Vec::new();
             {
-                let mut update = tx.prepare_cached("UPDATE notifications SET read = ?1 WHERE id = ?2 AND user_id = ?3 AND read != ?1")?;
+                let mut update = tx.prepare_cached(
+                    "UPDATE notifications SET read = ?1 WHERE id = ?2 AND user_id = ?3 AND read != ?1",
+                )?;
                 for id in ids {
                     if update.execute(params![read, id, user_id])? == 1 {
                         changed.push(id);
@@ -129,7 +136,9 @@ mod tests {
         let alice_log = store.changes_since(alice.id, 0, 100).await.unwrap();
         assert_eq!(alice_log.len(), 1);
         assert_eq!(alice_log[0], first.change);
-        assert!(matches!(&alice_log[0].kind, ChangeKind::Created { notification } if notification.subject == "Task due"));
+        assert!(
+            matches!(&alice_log[0].kind, ChangeKind::Created { notification } if notification.subject == "Task due")
+        );
     }
 
     #[tokio::test]

@@ -26,7 +26,10 @@ impl Store {
         self.with(move |conn, _| {
             let tx = conn.transaction()?;
             let now = now_rfc3339();
-            let inserted = tx.execute("INSERT INTO users (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING", params![name, now])?;
+            let inserted = tx.execute(
+                "INSERT INTO users (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![name, now],
+            )?;
             if inserted == 0 {
                 return Err(StoreError::UserExists(name));
             }
@@ -61,7 +64,9 @@ impl Store {
         let name = name.to_owned();
         self.with(move |conn, _| {
             Ok(conn
-                .query_row("SELECT id, name FROM users WHERE name = ?1", [name], |row| Ok(User { id: row.get(0)?, name: row.get(1)? }))
+                .query_row("SELECT id, name FROM users WHERE name = ?1", [name], |row| {
+                    Ok(User { id: row.get(0)?, name: row.get(1)? })
+                })
                 .optional()?)
         })
         .await
@@ -78,10 +83,8 @@ mod tests {
         let (alice, token) = store.add_user("alice").await.unwrap();
         assert_eq!(store.user_for_token(&token).await.unwrap(), Some(alice));
         assert_eq!(store.user_for_token("not-a-token").await.unwrap(), None);
-        let stored: Vec<u8> = store
-            .with(|conn, _| Ok(conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
-            .await
-            .unwrap();
+        let stored: Vec<u8> =
+            store.with(|conn, _| Ok(conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?)).await.unwrap();
         assert_ne!(stored, token.as_bytes());
         assert_eq!(stored.len(), 32, "a SHA-256 digest");
     }
