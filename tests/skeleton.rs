@@ -31,10 +31,9 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     let bob = hub.add_user("bob");
     let erp = hub.add_user("erp");
 
-    // A stand-in for herald-ui that only records that it was started (the webview has its own test).
-    let ui_marker = dir.path().join("ui-started");
+    // A stand-in for herald-ui that exits at once (the real webview has its own test, webview.rs).
     let ui_bin = dir.path().join("fake-herald-ui");
-    std::fs::write(&ui_bin, format!("#!/bin/sh\necho started >> '{}'\n", ui_marker.display())).unwrap();
+    std::fs::write(&ui_bin, "#!/bin/sh\nexit 0\n").unwrap();
     std::fs::set_permissions(&ui_bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
     let env = AgentEnv {
@@ -68,15 +67,16 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
 
     // 3. "Open inbox" in the tray starts the window process; so does clicking the toast.
     tray.click("Open inbox").await;
-    agent.wait_for_log("opening the inbox").await;
+    let opened = agent.wait_for_log("opening the inbox").await;
+    assert!(opened.contains("started the window process") && opened.contains("fake-herald-ui"), "{opened}");
     daemon.invoke_action(toast.id, "default").await;
     agent.wait_for_log("opening the inbox").await;
-    assert!(ui_marker.exists());
 
     // 4. Reading it in the window: the count drops at once and the hub learns it.
     let id = hub.list(&bob).await[0]["id"].as_i64().unwrap();
     window.send(Request::MarkRead { ids: vec![id], read: true }).await;
     assert_eq!(window.wait_for("the unread count to drop", |e| unread(e).filter(|n| *n == 0)).await, 0);
+    tray.wait_for_tooltip("the tray to show nothing unread", |t| t == "No unread notifications").await;
     agent.wait_for_log("outbox flushed").await;
     assert_eq!(hub.list(&bob).await[0]["read"], true);
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use herald_client::window::{AgentLink, InboxReader};
 use herald_client::Config;
+use tauri::webview::PageLoadEvent;
 use tauri::Manager;
 
 fn main() {
@@ -29,6 +30,17 @@ fn main() {
     tauri::Builder::default()
         .manage(InboxReader::new(config.mirror_path()))
         .manage(link.clone())
+        .on_page_load(|webview, payload| {
+            if payload.event() == PageLoadEvent::Finished {
+                // Tests and support logs wait for this line.
+                tracing::info!(window = webview.label(), "window ready");
+            }
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { .. } | tauri::WindowEvent::Destroyed = event {
+                tracing::info!(window = window.label(), ?event, "window closing");
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             commands::list_notifications,
             commands::mark_read,

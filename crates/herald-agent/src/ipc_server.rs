@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream, IpcWriter};
 use herald_client::ipc::{Event, IpcError, IpcErrorCode, Request};
+use herald_client::mirror::Applied;
 use herald_client::mirror::SharedMirror;
 use herald_client::outbox::Action;
 use herald_client::status::Status;
+use herald_client::sync::SyncEvent;
 use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 use crate::Command;
@@ -17,6 +19,9 @@ pub struct IpcServer {
     pub outbox_ready: Arc<Notify>,
     pub status: watch::Receiver<Status>,
     pub events: broadcast::Sender<Event>,
+    /// A user action changes the mirror like a synced change does: announcing it on the same
+    /// channel updates the tray and every window in one place.
+    pub mirror_changes: broadcast::Sender<SyncEvent>,
     pub commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -76,11 +81,12 @@ impl IpcServer {
             }
             Request::MarkRead { ids, read } => {
                 let action = Action::MarkRead { ids, read };
-                match self.mirror.call(move |m| Ok((m.record_action(&action)?, m.unread_count()?))).await {
-                    Ok((changed, unread)) => {
+                match self.mirror.call(move |m| m.record_action(&action)).await {
+                    Ok(changed) => {
                         self.outbox_ready.notify_one();
                         if changed {
-                            let _ = self.events.send(Event::InboxChanged { unread });
+                            let applied = Applied { read_changed: true, ..Applied::default() };
+                            let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { applied, backfill: false });
                         }
                         Ok(())
                     }

@@ -75,6 +75,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         outbox_ready,
         status: status_rx,
         events: window_events.clone(),
+        mirror_changes: sync_events.clone(),
         commands: commands_tx,
     };
     let ipc_task = tokio::spawn(server.serve(listener));

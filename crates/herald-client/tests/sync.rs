@@ -166,3 +166,46 @@ async fn a_rejected_token_is_reported_and_not_hammered() {
     sync.await.unwrap();
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_hub_that_was_reset_is_synced_again_from_the_start() {
+    let old_hub_dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
+    let (events_tx, mut events) = broadcast::channel(64);
+
+    // Sync a few notifications from the first hub, so the cursor is well past 1.
+    let old = start_hub(old_hub_dir.path(), addr).await;
+    let (bob, token) = old.store.add_user("bob").await.unwrap();
+    for i in 0..3 {
+        old.notify(bob.id, &format!("old {i}")).await;
+    }
+    let engine =
+        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+    wait_for(&mut events, online).await;
+    assert_eq!(mirror.call(|m| m.cursor()).await.unwrap(), 3);
+    old.stop().await;
+
+    // The hub comes back from a backup taken before those notifications: same user and token,
+    // empty log. The cursor is ahead of it, so the client must start over rather than wait for
+    // seq 4 forever.
+    let restored = rusqlite::Connection::open(old_hub_dir.path().join("hub.sqlite3")).unwrap();
+    restored.execute_batch("DELETE FROM changes; DELETE FROM notifications; DELETE FROM sqlite_sequence;").unwrap();
+    drop(restored);
+    let new = start_hub(old_hub_dir.path(), addr).await;
+    new.notify(bob.id, "after the reset").await;
+    let subjects = wait_for(&mut events, |e| match e {
+        SyncEvent::MirrorChanged { applied, .. } if !applied.created.is_empty() => Some(applied.created),
+        _ => None,
+    })
+    .await;
+    assert_eq!(subjects.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["after the reset"]);
+    let listed: Vec<String> = mirror.call(|m| m.list(None, 10)).await.unwrap().into_iter().map(|n| n.subject).collect();
+    assert_eq!(listed, ["after the reset"], "nothing from the old hub lingers");
+
+    stop_tx.send(true).unwrap();
+    sync.await.unwrap();
+    new.stop().await;
+}

@@ -58,6 +58,16 @@ enum FeedError {
 
 async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) -> Result<(), FeedError> {
     let mut live = state.store.subscribe();
+    let latest = match state.store.latest_seq(user.id).await {
+        Ok(latest) => latest,
+        Err(e) => return refuse(socket, e).await,
+    };
+    if since > latest {
+        // A cursor this hub never gave out: it was reset or restored from an older backup.
+        let message = format!("cursor {since} is past the end of your log ({latest}); sync again from 0");
+        send(&mut socket, &FeedFrame::Error(ApiError::new(ErrorCode::CursorAhead, message))).await?;
+        return Ok(socket.send(Message::Close(None)).await?);
+    }
     let mut cursor = match replay(&mut socket, &state.store, user.id, since).await {
         Ok(cursor) => cursor,
         Err(FeedError::Store(e)) => return refuse(socket, e).await,

@@ -217,3 +217,12 @@ async fn the_feed_replays_from_the_cursor_then_streams_live_changes() {
     let mut again = hub.feed(&hub.bob, change.seq).await;
     assert_eq!(next_frame(&mut again).await, FeedFrame::CaughtUp { seq: change.seq });
 }
+
+#[tokio::test]
+async fn a_cursor_from_another_hub_is_refused_so_the_client_can_resync() {
+    let hub = start().await;
+    hub.send_to("bob", "only one").await;
+    let mut feed = hub.feed(&hub.bob, 999).await;
+    let FeedFrame::Error(error) = next_frame(&mut feed).await else { panic!("expected an error frame") };
+    assert_eq!(error.code, ErrorCode::CursorAhead);
+}

@@ -20,6 +20,9 @@ pub enum ErrorCode {
     /// The body is larger than [`crate::MAX_BODY_BYTES`].
     PayloadTooLarge,
     NotFound,
+    /// The feed cursor is past the end of this hub's log for the user: the hub was reset or
+    /// restored from an older backup. The client must drop its mirror and sync from 0.
+    CursorAhead,
     /// The hub failed; retrying later may work.
     Internal,
 }

@@ -13,6 +13,19 @@ impl Mirror {
     }
 }
 
+impl Mirror {
+    /// Forgets everything synced (and actions meant for notifications that no longer exist), so
+    /// the next sync starts from 0. For a hub that was reset or restored from an older backup.
+    pub fn reset(&mut self) -> Result<usize, MirrorError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM notifications", [])?;
+        let dropped = tx.execute("DELETE FROM outbox", [])?;
+        tx.execute("UPDATE sync_state SET cursor = 0, caught_up_once = 0 WHERE id = 1", [])?;
+        tx.commit()?;
+        Ok(dropped)
+    }
+}
+
 pub(super) fn mark_caught_up(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError> {
     tx.execute("UPDATE sync_state SET caught_up_once = 1 WHERE id = 1", [])?;
     Ok(())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use herald_proto::{ApiError, FeedFrame};
+use herald_proto::{ApiError, ErrorCode, FeedFrame};
 use tokio::sync::{broadcast, watch, Notify};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -14,7 +14,7 @@ use url::Url;
 use super::backoff::{self, Backoff};
 use super::plan::{FeedPlan, Step};
 use super::{ConnectionState, SyncEvent};
-use crate::mirror::{MirrorError, SharedMirror};
+use crate::mirror::{Applied, MirrorError, SharedMirror};
 use crate::outbox;
 
 /// The hub pings every 20 s; this long without any frame means the link is dead.
@@ -87,6 +87,10 @@ impl SyncEngine {
             self.emit(SyncEvent::Connection(ConnectionState::Connecting));
             let error = match self.session(&server, &token, &mut backoff, &mut shutdown).await {
                 Ok(()) => return,
+                Err(SyncError::Refused(e)) if e.code == ErrorCode::CursorAhead => match self.start_over().await {
+                    Ok(()) => continue,
+                    Err(e) => e,
+                },
                 Err(e) => e,
             };
             let delay = if error.is_permanent() { backoff::MAX } else { backoff.next_delay() };
@@ -163,6 +167,17 @@ impl SyncEngine {
                 }
             }
         }
+    }
+
+    /// The hub no longer knows our cursor: drop the mirror and sync from the start.
+    async fn start_over(&self) -> Result<(), SyncError> {
+        let dropped = self.mirror.call(|m| m.reset()).await?;
+        tracing::warn!(dropped_actions = dropped, "the hub was reset; syncing the inbox again from the start");
+        self.emit(SyncEvent::MirrorChanged {
+            applied: Applied { read_changed: true, ..Applied::default() },
+            backfill: true,
+        });
+        Ok(())
     }
 
     async fn flush_outbox(&self, server: &Url, token: &str) {

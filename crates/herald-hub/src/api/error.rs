@@ -18,7 +18,9 @@ impl Failure {
 
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidJson | ErrorCode::InvalidRequest | ErrorCode::MissingRecipient => StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidJson | ErrorCode::InvalidRequest | ErrorCode::MissingRecipient | ErrorCode::CursorAhead => {
+            StatusCode::BAD_REQUEST
+        }
         ErrorCode::UnknownRecipient | ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

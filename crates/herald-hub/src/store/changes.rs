@@ -22,6 +22,15 @@ pub(super) fn announce(bus: &broadcast::Sender<UserChange>, user_id: i64, change
 }
 
 impl Store {
+    /// The last `seq` in `user_id`'s log, 0 when it is empty.
+    pub async fn latest_seq(&self, user_id: i64) -> Result<i64, StoreError> {
+        self.with(move |conn, _| {
+            Ok(conn
+                .query_row("SELECT coalesce(max(seq), 0) FROM changes WHERE user_id = ?1", [user_id], |r| r.get(0))?)
+        })
+        .await
+    }
+
     /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
     pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
         self.with(move |conn, _| {
