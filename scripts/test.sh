@@ -4,13 +4,16 @@
 # Runs under its own X server and D-Bus session so it never touches a real desktop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export NO_COLOR=1
+log=$(mktemp -t herald-test.XXXXXX)
+trap 'rm -f "$log"' EXIT
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> UI: type check, unit tests, build"
 npm --prefix ui run check
-npm --prefix ui test
+npm --prefix ui test 2>&1 | tee -a "$log"
 npm --prefix ui run build
 
 echo "==> build every binary (the end-to-end tests start them)"
@@ -20,7 +23,7 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test (under Xvfb and a private D-Bus session)"
-xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspace --locked
+xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspace --locked 2>&1 | tee -a "$log"
 
 # The tests regenerate the UI's TypeScript types from Rust; committed copies must match.
 if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- ui/src/lib/backend/generated; then
@@ -28,3 +31,9 @@ if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- ui/src/lib/b
   git diff --stat -- ui/src/lib/backend/generated >&2
   exit 1
 fi
+
+# One closing line over both runners (cargo's last line is a doc-test run with nothing in it).
+rust_passed=$(grep -E '^test result:' "$log" | awk '{s += $4} END {print s + 0}')
+rust_failed=$(grep -E '^test result:' "$log" | awk '{s += $6} END {print s + 0}')
+ui_passed=$(grep -E '^ +Tests +[0-9]+ passed' "$log" | awk '{print $2}' | tail -n 1)
+echo "all tests: $((rust_passed + ${ui_passed:-0})) passed, ${rust_failed} failed"
