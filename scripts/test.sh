@@ -19,6 +19,12 @@ npm --prefix ui run build
 echo "==> build every binary (the end-to-end tests start them)"
 cargo build --workspace --bins --locked
 
+echo "==> the agent links no webview"
+if cargo tree -p herald-agent -e normal --locked | grep -iE '\b(tauri|wry|webkit2gtk|gtk)\b'; then
+  echo "herald-agent must not depend on a webview or GTK (it runs all day; see README)" >&2
+  exit 1
+fi
+
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
