@@ -36,14 +36,7 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     std::fs::write(&ui_bin, "#!/bin/sh\nexit 0\n").unwrap();
     std::fs::set_permissions(&ui_bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
-    let env = AgentEnv {
-        server: hub.url(),
-        token: bob.clone(),
-        data_dir: dir.path().join("profile"),
-        runtime_dir: dir.path().join("run"),
-        bus_address: bus.address.clone(),
-        ui_bin: Some(ui_bin),
-    };
+    let env = AgentEnv { ui_bin: Some(ui_bin), ..AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address) };
     let mut agent = Agent::start(&env).await;
     let mut window = agent.window().await;
     window.wait_for("the agent to come online", online).await;

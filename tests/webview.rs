@@ -31,14 +31,7 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
     let erp = hub.add_user("erp");
-    let env = AgentEnv {
-        server: hub.url(),
-        token: bob.clone(),
-        data_dir: dir.path().join("profile"),
-        runtime_dir: dir.path().join("run"),
-        bus_address: bus.address.clone(),
-        ui_bin: None,
-    };
+    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
     let mut agent = Agent::start(&env).await;
     let mut window = agent.window().await;
     hub.send(&erp, "bob", "Quarterly report is due", "Finance needs it by Friday").await;

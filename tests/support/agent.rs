@@ -21,6 +21,18 @@ pub struct AgentEnv {
 }
 
 impl AgentEnv {
+    /// An agent for `token` on `server`, with its profile and runtime dir under `dir`.
+    pub fn new(dir: &std::path::Path, server: String, token: &str, bus_address: &str) -> Self {
+        Self {
+            server,
+            token: token.to_owned(),
+            data_dir: dir.join("profile"),
+            runtime_dir: dir.join("run"),
+            bus_address: bus_address.to_owned(),
+            ui_bin: None,
+        }
+    }
+
     pub fn config(&self) -> Config {
         Config {
             server: None,

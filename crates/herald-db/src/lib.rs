@@ -66,6 +66,23 @@ pub fn open_in_memory(migrations: &[Migration]) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
+/// Checks that `migrations` lists exactly the `.sql` files in `dir`, numbered from the file names.
+/// Each crate's tests call it, so a migration file cannot be added and forgotten.
+pub fn check_listed(dir: &Path, migrations: &[Migration]) -> Result<(), String> {
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    on_disk.sort();
+    let listed: Vec<String> = migrations.iter().map(|m| format!("{:04}_{}.sql", m.version, m.name)).collect();
+    if on_disk == listed {
+        Ok(())
+    } else {
+        Err(format!("{} holds {on_disk:?} but the code lists {listed:?}", dir.display()))
+    }
+}
+
 fn set_pragmas(conn: &Connection) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -109,11 +109,7 @@ mod tests {
     #[test]
     fn every_hub_migration_file_is_listed() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/hub");
-        let files = std::fs::read_dir(dir)
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
-            .count();
-        assert_eq!(files, MIGRATIONS.len());
+        herald_db::check_listed(&dir, MIGRATIONS).unwrap();
     }
 
     #[test]
