@@ -33,7 +33,11 @@ impl IpcServer {
                 Ok(stream) => {
                     tokio::spawn(server.clone().converse(stream));
                 }
-                Err(e) => tracing::warn!(error = %e, "IPC accept failed"),
+                Err(e) => {
+                    // E.g. out of file descriptors: do not spin.
+                    tracing::warn!(error = %e, "IPC accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
             }
         }
     }

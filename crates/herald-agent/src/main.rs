@@ -101,9 +101,18 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A second `herald`: ask the running one to show the inbox, then leave.
+/// A second `herald`: ask the running one to show the inbox, then leave. The first may still be
+/// starting (it holds the lock before its socket listens), so give it a moment.
 async fn hand_over_to_running_agent(path: &std::path::Path) -> anyhow::Result<()> {
-    let mut stream = IpcStream::connect(path).await.context("reaching the running herald agent")?;
+    let mut attempt = 0;
+    let mut stream = loop {
+        match IpcStream::connect(path).await {
+            Ok(stream) => break stream,
+            Err(_) if attempt < 20 => attempt += 1,
+            Err(e) => return Err(e).context("reaching the running herald agent"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     stream.send(&Request::OpenInbox).await?;
     println!("herald is already running; asked it to open the inbox");
     Ok(())

@@ -8,6 +8,9 @@ use tokio::task::JoinHandle;
 
 use crate::Command;
 
+/// How long a shown toast stays clickable.
+const TOAST_CLICK_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 pub fn spawn(mut events: broadcast::Receiver<SyncEvent>, commands: mpsc::UnboundedSender<Command>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -39,15 +42,16 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>) {
     match notification.show_async().await {
         Ok(handle) => {
             tracing::debug!(id = handle.id(), notification = ?toast.notification_id, "toast shown");
-            // Waits until the toast is clicked or closed; each toast has its own short-lived task.
+            // Waits until the toast is clicked or closed. Each toast holds its own D-Bus connection
+            // (notify-rust opens one per toast) and some daemons never report a close, so the wait
+            // is bounded: after that, a click on the old toast no longer opens the inbox.
             tokio::spawn(async move {
-                handle
-                    .wait_for_action_async(|response| {
-                        if matches!(response, NotificationResponse::Default) {
-                            let _ = commands.send(Command::OpenInbox);
-                        }
-                    })
-                    .await;
+                let wait = handle.wait_for_action_async(|response| {
+                    if matches!(response, NotificationResponse::Default) {
+                        let _ = commands.send(Command::OpenInbox);
+                    }
+                });
+                let _ = tokio::time::timeout(TOAST_CLICK_WINDOW, wait).await;
             });
         }
         // No notification daemon: the tray and inbox still carry the news.

@@ -33,8 +33,9 @@ impl InboxWindow {
                 return;
             }
         }
-        // The UI inherits HERALD_DATA_DIR and XDG_RUNTIME_DIR, so it finds the same mirror and socket.
-        match Command::new(&self.program).kill_on_drop(false).spawn() {
+        // The UI inherits HERALD_DATA_DIR and XDG_RUNTIME_DIR, so it finds the same mirror and
+        // socket; it never talks to the hub, so it does not get the token.
+        match Command::new(&self.program).env_remove("HERALD_TOKEN").kill_on_drop(false).spawn() {
             Ok(child) => {
                 tracing::info!(pid = child.id(), program = %self.program.display(), "opening the inbox: started the window process");
                 self.child = Some(child);

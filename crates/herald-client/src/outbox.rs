@@ -2,7 +2,7 @@
 //! transaction (so the inbox shows it at once, online or not), sent when the feed is up,
 //! and removed only when the hub acknowledged it.
 
-use herald_proto::{ApiError, ErrorCode, MarkReadRequest};
+use herald_proto::{ApiError, ErrorCode, MarkReadRequest, MAX_IDS_PER_REQUEST};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -21,17 +21,21 @@ pub enum SendError {
     Network(#[from] reqwest::Error),
     #[error("the hub refused: {0}")]
     Refused(ApiError),
+    /// An answer that is not the hub's (a proxy, a gateway, a half-started hub).
+    #[error("unexpected HTTP {0} from the hub's address")]
+    Http(u16),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
 }
 
 impl SendError {
-    /// Whether sending the same action later may succeed. A refused action is dropped instead
-    /// of blocking every action queued behind it — except for a rejected token or a hub
-    /// failure, which say nothing about the action itself.
+    /// Whether sending the same action later may succeed. Only the hub's own verdict on the
+    /// action (a `{code, message}` saying the request is wrong) drops it, so it does not block
+    /// every action queued behind it; a rejected token, a hub failure, or an answer that is not
+    /// the hub's at all (a proxy's 403/429/502…) says nothing about the action: keep it.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SendError::Network(_) | SendError::Mirror(_) => true,
+            SendError::Network(_) | SendError::Mirror(_) | SendError::Http(_) => true,
             SendError::Refused(e) => matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Internal),
         }
     }
@@ -63,20 +67,39 @@ pub async fn flush(
 }
 
 async fn send(http: &reqwest::Client, server: &Url, token: &str, action: &Action) -> Result<(), SendError> {
-    let (path, body) = match action {
+    match action {
         Action::MarkRead { ids, read } => {
-            ("v1/notifications/read", serde_json::to_value(MarkReadRequest { ids: ids.clone(), read: *read }))
+            for chunk in ids.chunks(MAX_IDS_PER_REQUEST) {
+                let body = MarkReadRequest { ids: chunk.to_vec(), read: *read };
+                post(http, server.join("v1/notifications/read").expect("static path"), token, &body).await?;
+            }
+            Ok(())
         }
-    };
-    let body = body.expect("actions always serialise");
-    let response = http.post(server.join(path).expect("static path")).bearer_auth(token).json(&body).send().await?;
-    if response.status().is_success() {
+    }
+}
+
+async fn post(http: &reqwest::Client, url: Url, token: &str, body: &impl serde::Serialize) -> Result<(), SendError> {
+    let response = http.post(url).bearer_auth(token).json(body).send().await?;
+    let status = response.status();
+    if status.is_success() {
         return Ok(());
     }
-    let status = response.status();
-    let error = response.json::<ApiError>().await.unwrap_or_else(|_| {
-        let code = if status.is_server_error() { ErrorCode::Internal } else { ErrorCode::InvalidRequest };
-        ApiError::new(code, format!("HTTP {status}"))
-    });
-    Err(SendError::Refused(error))
+    match response.json::<ApiError>().await {
+        Ok(error) => Err(SendError::Refused(error)),
+        Err(_) => Err(SendError::Http(status.as_u16())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_hubs_verdict_on_the_action_drops_it() {
+        assert!(!SendError::Refused(ApiError::new(ErrorCode::InvalidRequest, "bad")).is_retryable());
+        assert!(SendError::Refused(ApiError::new(ErrorCode::Unauthorized, "token")).is_retryable());
+        assert!(SendError::Refused(ApiError::new(ErrorCode::Internal, "db")).is_retryable());
+        assert!(SendError::Http(404).is_retryable(), "a gateway's 404 is not the hub's");
+        assert!(SendError::Http(429).is_retryable());
+    }
 }

@@ -78,6 +78,9 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
     let mut shutdown = state.shutdown.clone();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
+    // Any frame from the client (pongs included) proves it is alive; a suspended laptop's feed
+    // is closed after two unanswered pings instead of lingering until TCP gives up.
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             received = live.recv() => match received {
@@ -92,10 +95,16 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
             },
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
-                // Clients send nothing but pings/pongs yet, which the library answers itself.
-                Some(Ok(_)) => {}
+                // Clients send nothing but pings/pongs yet; the library answers pings itself.
+                Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
-            _ = ping.tick() => socket.send(Message::Ping(Default::default())).await?,
+            _ = ping.tick() => {
+                if last_heard.elapsed() > 2 * PING_EVERY {
+                    tracing::debug!(user = %user.name, "feed client stopped answering; closing");
+                    return Ok(());
+                }
+                socket.send(Message::Ping(Default::default())).await?
+            }
             _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => {
                 let close = CloseFrame { code: GOING_AWAY, reason: "hub is shutting down".into() };
                 let _ = socket.send(Message::Close(Some(close))).await;

@@ -21,3 +21,6 @@ pub use page::Page;
 
 /// Largest request body the hub accepts, in bytes. Clients check it too, to fail before sending.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Most notification ids one request may name; clients split larger batches.
+pub const MAX_IDS_PER_REQUEST: usize = 1_000;

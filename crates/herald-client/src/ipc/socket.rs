@@ -41,6 +41,9 @@ pub struct IpcListener {
     listener: UnixListener,
     path: PathBuf,
     uid: u32,
+    /// Held for the agent's life: whoever holds it owns the socket path, so two agents starting
+    /// at once cannot both decide the socket is stale and replace each other's.
+    _lock: std::fs::File,
 }
 
 impl IpcListener {
@@ -56,10 +59,20 @@ impl IpcListener {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(io_err(format!("securing {}", dir.display())))?;
         let uid = std::fs::metadata(dir).map_err(io_err("reading the runtime dir"))?.uid();
+        let lock_path = path.with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(format!("opening {}", lock_path.display())))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(IpcIoError::AlreadyRunning(path.to_owned())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(format!("locking {}", lock_path.display()))(e)),
+        }
+        // With the lock held, a socket file here was left by an agent that died.
         if path.exists() {
-            if UnixStream::connect(path).await.is_ok() {
-                return Err(IpcIoError::AlreadyRunning(path.to_owned()));
-            }
             std::fs::remove_file(path).map_err(io_err(format!("removing stale {}", path.display())))?;
         }
         let listener = match UnixListener::bind(path) {
@@ -70,7 +83,7 @@ impl IpcListener {
         };
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
             .map_err(io_err("securing the socket"))?;
-        Ok(Self { listener, path: path.to_owned(), uid })
+        Ok(Self { listener, path: path.to_owned(), uid, _lock: lock })
     }
 
     /// The next peer run by the same user; others are turned away.

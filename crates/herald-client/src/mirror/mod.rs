@@ -40,7 +40,7 @@ impl Mirror {
     /// Opens the mirror read-write, creating it (and its directory) if missing.
     pub fn open(path: &Path) -> Result<Self, MirrorError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            create_private_dir(dir)
                 .map_err(|source| MirrorError::Io { path: dir.display().to_string(), source })?;
         }
         Ok(Self { conn: herald_db::open(path, MIGRATIONS)? })
@@ -54,6 +54,18 @@ impl Mirror {
     pub fn open_in_memory() -> Result<Self, MirrorError> {
         Ok(Self { conn: herald_db::open_in_memory(MIGRATIONS)? })
     }
+}
+
+/// Notification text is private: the profile directory is readable by its owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
 }
 
 /// The agent's shared handle: one writer connection used from blocking threads.
@@ -80,6 +92,16 @@ impl SharedMirror {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_profile_directory_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("profile");
+        Mirror::open(&profile.join("mirror.sqlite3")).unwrap();
+        assert_eq!(std::fs::metadata(&profile).unwrap().permissions().mode() & 0o777, 0o700);
+    }
 
     #[test]
     fn every_mirror_migration_file_is_listed() {

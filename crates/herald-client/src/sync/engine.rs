@@ -127,6 +127,10 @@ impl SyncEngine {
         tracing::info!(%server, cursor, "feed connected");
         let (mut sink, mut stream) = socket.split();
         let mut plan = FeedPlan::new(cursor);
+        // While the feed is up, a failed outbox flush is retried on its own backoff, not only
+        // at the next action or reconnect.
+        let mut outbox_backoff = Backoff::default();
+        let mut outbox_retry: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 frame = tokio::time::timeout(IDLE_LIMIT, stream.next()) => {
@@ -155,12 +159,17 @@ impl SyncEngine {
                             if caught_up {
                                 backoff.reset();
                                 self.emit(SyncEvent::Connection(ConnectionState::Online));
-                                self.flush_outbox(server, token).await;
+                                outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
                             }
                         }
                     }
                 }
-                _ = self.outbox_ready.notified(), if plan.is_caught_up() => self.flush_outbox(server, token).await,
+                _ = self.outbox_ready.notified(), if plan.is_caught_up() => {
+                    outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                }
+                _ = sleep_until(outbox_retry), if outbox_retry.is_some() => {
+                    outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                }
                 _ = stopped(shutdown) => {
                     let _ = sink.send(Message::Close(None)).await;
                     return Ok(());
@@ -180,16 +189,30 @@ impl SyncEngine {
         Ok(())
     }
 
-    async fn flush_outbox(&self, server: &Url, token: &str) {
+    /// Sends queued actions; returns when to try again if some could not be sent.
+    async fn flush_outbox(&self, server: &Url, token: &str, backoff: &mut Backoff) -> Option<tokio::time::Instant> {
         match outbox::flush(&self.http, server, token, &self.mirror).await {
-            Ok(0) => {}
             Ok(sent) => {
-                tracing::info!(sent, "outbox flushed");
-                self.emit(SyncEvent::OutboxFlushed { sent });
+                backoff.reset();
+                if sent > 0 {
+                    tracing::info!(sent, "outbox flushed");
+                    self.emit(SyncEvent::OutboxFlushed { sent });
+                }
+                None
             }
-            // Kept queued; the next connection or action retries.
-            Err(e) => tracing::warn!(error = %e, "outbox flush failed"),
+            Err(e) => {
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in = ?delay, "outbox flush failed; actions stay queued");
+                Some(tokio::time::Instant::now() + delay)
+            }
         }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

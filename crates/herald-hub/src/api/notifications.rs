@@ -2,7 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use herald_proto::{
+use herald_proto::{MAX_IDS_PER_REQUEST, 
     Audience, ErrorCode, MarkReadRequest, MarkReadResponse, Notification, Page, SendRequest, SendResponse,
 };
 use serde::Deserialize;
@@ -16,7 +16,6 @@ const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_LINK_CHARS: usize = 2_048;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
-const MAX_IDS_PER_REQUEST: usize = 1_000;
 
 pub async fn send(
     State(state): State<AppState>,
