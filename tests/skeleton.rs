@@ -73,7 +73,10 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     agent.wait_for_log("outbox flushed").await;
     assert_eq!(hub.list(&bob).await[0]["read"], true);
 
-    // 5. The hub disappears: the tray says so, the inbox still reads.
+    // 5. One more arrives and stays unread; then the hub disappears: the tray says so.
+    hub.send(&erp, "bob", "Task due in 15 minutes", "Send the contract to Acme").await;
+    assert_eq!(daemon.next_toast().await.summary, "Task due in 15 minutes");
+    window.wait_for("one unread again", |e| unread(e).filter(|n| *n == 1)).await;
     let (hub_addr, hub_data) = hub.kill();
     window
         .wait_for("the agent to notice the hub is gone", |e| {
@@ -88,8 +91,8 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     agent.kill();
     let mut agent = Agent::start(&env).await;
     let mut window = agent.window().await;
-    assert_eq!(window.wait_for("the cached unread count", unread).await, 0);
-    assert_eq!(inbox_subjects(&agent.config), ["PO-2026-0042 needs your approval"]);
+    assert_eq!(window.wait_for("the cached unread count", unread).await, 1, "counted from the mirror, before any sync");
+    assert_eq!(inbox_subjects(&agent.config), ["Task due in 15 minutes", "PO-2026-0042 needs your approval"]);
     agent.wait_for_log("sync disconnected").await;
 
     // 7. A second `herald` hands over to the first and exits.
@@ -105,7 +108,10 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     hub.send(&erp, "bob", "Call from Ann Lee", "Incoming call").await;
     let toast = daemon.next_toast().await;
     assert_eq!(toast.summary, "Call from Ann Lee");
-    assert_eq!(window.wait_for("the new unread count", |e| unread(e).filter(|n| *n == 1)).await, 1);
-    assert_eq!(inbox_subjects(&agent.config), ["Call from Ann Lee", "PO-2026-0042 needs your approval"]);
+    assert_eq!(window.wait_for("the new unread count", |e| unread(e).filter(|n| *n == 2)).await, 2);
+    assert_eq!(
+        inbox_subjects(&agent.config),
+        ["Call from Ann Lee", "Task due in 15 minutes", "PO-2026-0042 needs your approval"]
+    );
     assert!(daemon.pending_toast().is_none(), "the old notification was not toasted again");
 }

@@ -1,6 +1,14 @@
 -- herald-hub schema, step 1: users, hashed tokens, one notification row per recipient, and the
 -- per-user change log the feed replays.
 
+-- Who this hub is. Clients keep it with their mirror: a mirror filled by another hub (or for
+-- another user) is never mixed with this one's changes.
+CREATE TABLE hub_identity (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    hub_id TEXT NOT NULL
+);
+INSERT INTO hub_identity (id, hub_id) VALUES (1, lower(hex(randomblob(16))));
+
 CREATE TABLE users (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,

@@ -14,10 +14,13 @@ CREATE INDEX notifications_unread ON notifications (read) WHERE read = 0;
 -- One row. `cursor` is the seq of the last change applied; it is written in the same transaction
 -- as the rows that change carried, so a crash can never leave them apart. `caught_up_once` turns 1
 -- the first time a catch-up completes: before that, whatever arrives is history, not news.
+-- `hub_id` and `user_id` say whose inbox this is; a feed from another hub or user resets it.
 CREATE TABLE sync_state (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     cursor         INTEGER NOT NULL,
-    caught_up_once INTEGER NOT NULL CHECK (caught_up_once IN (0, 1))
+    caught_up_once INTEGER NOT NULL CHECK (caught_up_once IN (0, 1)),
+    hub_id         TEXT,
+    user_id        INTEGER
 );
 INSERT INTO sync_state (id, cursor, caught_up_once) VALUES (1, 0, 0);
 

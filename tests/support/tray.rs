@@ -17,6 +17,8 @@ impl Tray {
     /// Finds the tray published by process `pid`.
     pub async fn find(connection: zbus::Connection, bus_address: &str, pid: u32) -> Self {
         let dbus = DBusProxy::new(&connection).await.unwrap();
+        // Subscribe before looking, so a tray that registers in between is not missed.
+        let mut changes = dbus.receive_name_owner_changed().await.unwrap();
         let name = super::within("the agent's tray on the bus", async {
             loop {
                 for name in dbus.list_names().await.unwrap() {
@@ -28,9 +30,8 @@ impl Tray {
                         return name.to_string();
                     }
                 }
-                // The tray registers shortly after start; ask the bus again when a name appears.
-                let mut changes = dbus.receive_name_owner_changed().await.unwrap();
-                let _ = tokio::time::timeout(std::time::Duration::from_millis(500), futures_next(&mut changes)).await;
+                // The tray registers shortly after start; look again when a name changes hands.
+                futures_next(&mut changes).await;
             }
         })
         .await;

@@ -125,6 +125,32 @@ describe('inbox window', () => {
     expect(root.querySelector('[data-testid="unread-count"]')?.textContent).toBe('1 unread');
   });
 
+  it('never shows an older answer over a newer one', async () => {
+    const backend = new MemoryBackend();
+    backend.items = [note(1, 'old')];
+    const root = await render(backend);
+    // The first re-read is slow and answers with the state before the second.
+    let releaseSlow: () => void = () => {};
+    const slowAnswer = [note(1, 'old')];
+    const original = backend.listNotifications.bind(backend);
+    let calls = 0;
+    backend.listNotifications = async (before, limit) => {
+      calls += 1;
+      if (calls === 1) {
+        await new Promise<void>((r) => (releaseSlow = r));
+        return slowAnswer;
+      }
+      return original(before, limit);
+    };
+    backend.emit({ type: 'inbox_changed', unread: 1 });
+    backend.items = [note(2, 'new'), note(1, 'old')];
+    backend.emit({ type: 'inbox_changed', unread: 2 });
+    await settle();
+    releaseSlow();
+    await settle();
+    expect([...root.querySelectorAll('.subject')].map((e) => e.textContent)).toEqual(['new', 'old']);
+  });
+
   it('pages older notifications on demand', async () => {
     const backend = new MemoryBackend();
     backend.items = Array.from({ length: 60 }, (_, i) => note(60 - i, `n${60 - i}`));

@@ -61,7 +61,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let (window_events, _) = broadcast::channel::<Event>(256);
     let (commands_tx, mut commands) = mpsc::unbounded_channel::<Command>();
     let (shutdown_tx, shutdown) = watch::channel(false);
-    let (status_tx, status_rx) = watch::channel(Status::default());
+    // Start from what the mirror holds, so the tray and windows never show a wrong count at start.
+    let unread = mirror.call(|m| m.unread_count()).await.context("reading the mirror")?;
+    let (status_tx, status_rx) = watch::channel(Status { unread, ..Status::default() });
 
     let engine = SyncEngine::new(config.server.clone(), config.token.clone(), mirror.clone(), sync_events.clone());
     let outbox_ready = engine.outbox_ready();

@@ -209,3 +209,30 @@ async fn a_hub_that_was_reset_is_synced_again_from_the_start() {
     sync.await.unwrap();
     new.stop().await;
 }
+
+#[tokio::test]
+async fn a_mirror_switched_to_another_user_shows_only_that_users_inbox() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let hub = start_hub(hub_dir.path(), addr).await;
+    let (bob, bob_token) = hub.store.add_user("bob").await.unwrap();
+    let (alice, alice_token) = hub.store.add_user("alice").await.unwrap();
+    hub.notify(bob.id, "for bob").await;
+    hub.notify(alice.id, "for alice").await;
+    let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
+
+    for (token, expected) in [(bob_token, "for bob"), (alice_token, "for alice")] {
+        let (events_tx, mut events) = broadcast::channel(64);
+        let engine =
+            SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let sync = tokio::spawn(engine.run(stop_rx));
+        wait_for(&mut events, online).await;
+        let listed: Vec<String> =
+            mirror.call(|m| m.list(None, 10)).await.unwrap().into_iter().map(|n| n.subject).collect();
+        assert_eq!(listed, [expected], "one account's inbox never mixes with another's");
+        stop_tx.send(true).unwrap();
+        sync.await.unwrap();
+    }
+    hub.stop().await;
+}

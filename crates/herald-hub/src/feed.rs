@@ -57,6 +57,7 @@ enum FeedError {
 }
 
 async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) -> Result<(), FeedError> {
+    send(&mut socket, &FeedFrame::Hello { hub_id: state.store.hub_id().to_owned(), user_id: user.id }).await?;
     let mut live = state.store.subscribe();
     let latest = match state.store.latest_seq(user.id).await {
         Ok(latest) => latest,

@@ -73,12 +73,16 @@ impl Hub {
     }
 }
 
+/// The next frame after the `hello` every feed starts with.
 async fn next_frame(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> FeedFrame {
     loop {
         match ws.next().await.expect("feed closed").unwrap() {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Text(text) => match serde_json::from_str(&text).unwrap() {
+                FeedFrame::Hello { .. } => continue,
+                frame => return frame,
+            },
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected frame {other:?}"),
         }
@@ -201,6 +205,11 @@ async fn the_feed_replays_from_the_cursor_then_streams_live_changes() {
     let _ = hub.send_to("alice", "not for bob").await;
 
     let mut feed = hub.feed(&hub.bob, 0).await;
+    let Some(Ok(Message::Text(hello))) = feed.next().await else { panic!("expected a hello") };
+    let FeedFrame::Hello { hub_id, .. } = serde_json::from_str(&hello).unwrap() else {
+        panic!("hello comes first: {hello}")
+    };
+    assert_eq!(hub_id.len(), 32);
     let FeedFrame::Change(first) = next_frame(&mut feed).await else { panic!("expected the backlog first") };
     assert!(matches!(&first.kind, ChangeKind::Created { notification } if notification.id == old));
     let FeedFrame::CaughtUp { seq } = next_frame(&mut feed).await else { panic!("expected caught_up") };

@@ -34,6 +34,13 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FeedFrame {
+    /// Always the first frame: whose feed this is. A client whose mirror was filled by another
+    /// hub or for another user must start over instead of mixing the two.
+    Hello {
+        hub_id: String,
+        #[ts(type = "number")]
+        user_id: i64,
+    },
     Change(Change),
     /// Everything up to `seq` has been sent; what follows is live. `seq` is the cursor the client
     /// should hold now (it equals the client's own cursor when there was nothing to catch up on).

@@ -19,6 +19,8 @@ export class Inbox {
 
   #backend: Backend;
   #stop: Array<() => void> = [];
+  /** Bumped by every read of the list; an answer to an older read is dropped, not shown. */
+  #generation = 0;
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -54,7 +56,9 @@ export class Inbox {
         if (event.connection.state === 'offline' && event.connection.retry_in_ms === null) this.agentUnread = null;
         break;
       case 'error':
+        // The agent could not record something; the mirror says what really happened.
         this.error = { code: event.code, message: event.message };
+        void this.reload();
         break;
       case 'show_inbox':
         break;
@@ -64,8 +68,10 @@ export class Inbox {
   /** Re-reads as many as are shown (at least a page) so a refresh never shortens the list. */
   async reload(): Promise<void> {
     const want = Math.max(this.items.length, PAGE);
+    const generation = ++this.#generation;
     try {
       const page = await this.#backend.listNotifications(null, want + 1);
+      if (generation !== this.#generation) return;
       this.hasMore = page.length > want;
       this.items = page.slice(0, want);
       this.loaded = true;
@@ -77,8 +83,10 @@ export class Inbox {
   async loadMore(): Promise<void> {
     const last = this.items[this.items.length - 1];
     if (!last) return;
+    const generation = ++this.#generation;
     try {
       const page = await this.#backend.listNotifications(last.id, PAGE + 1);
+      if (generation !== this.#generation) return;
       this.hasMore = page.length > PAGE;
       this.items = [...this.items, ...page.slice(0, PAGE)];
     } catch (e) {

@@ -15,6 +15,7 @@ use herald_db::Migration;
 use rusqlite::Connection;
 
 pub use notifications::Applied;
+pub use sync_state::{Identity, Reset};
 
 /// The mirror's schema, one entry per file in `migrations/mirror/` (a test checks none is missing).
 pub const MIGRATIONS: &[Migration] =
@@ -40,8 +41,7 @@ impl Mirror {
     /// Opens the mirror read-write, creating it (and its directory) if missing.
     pub fn open(path: &Path) -> Result<Self, MirrorError> {
         if let Some(dir) = path.parent() {
-            create_private_dir(dir)
-                .map_err(|source| MirrorError::Io { path: dir.display().to_string(), source })?;
+            create_private_dir(dir).map_err(|source| MirrorError::Io { path: dir.display().to_string(), source })?;
         }
         Ok(Self { conn: herald_db::open(path, MIGRATIONS)? })
     }

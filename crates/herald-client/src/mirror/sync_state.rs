@@ -13,16 +13,90 @@ impl Mirror {
     }
 }
 
+/// Why the mirror starts over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// The same hub lost part of its log (restored from a backup): keep queued actions (the hub
+    /// ignores ids it does not know) and keep treating new arrivals as news.
+    HubRestored,
+    /// Another hub or another user: nothing here belongs to them, queued actions included.
+    OtherAccount,
+}
+
+/// Whether this mirror was filled from the feed that just said hello.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Yes (or it was empty and now belongs to it).
+    Same,
+    /// No: it must be reset before anything is applied.
+    Different,
+}
+
 impl Mirror {
-    /// Forgets everything synced (and actions meant for notifications that no longer exist), so
-    /// the next sync starts from 0. For a hub that was reset or restored from an older backup.
-    pub fn reset(&mut self) -> Result<usize, MirrorError> {
+    /// Forgets everything synced so the next sync starts from 0. Returns the actions dropped.
+    pub fn reset(&mut self, why: Reset) -> Result<usize, MirrorError> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM notifications", [])?;
-        let dropped = tx.execute("DELETE FROM outbox", [])?;
-        tx.execute("UPDATE sync_state SET cursor = 0, caught_up_once = 0 WHERE id = 1", [])?;
+        let dropped = match why {
+            Reset::HubRestored => {
+                tx.execute("UPDATE sync_state SET cursor = 0 WHERE id = 1", [])?;
+                0
+            }
+            Reset::OtherAccount => {
+                tx.execute(
+                    "UPDATE sync_state SET cursor = 0, caught_up_once = 0, hub_id = NULL, user_id = NULL WHERE id = 1",
+                    [],
+                )?;
+                tx.execute("DELETE FROM outbox", [])?
+            }
+        };
         tx.commit()?;
         Ok(dropped)
+    }
+
+    /// Compares the feed's identity with the mirror's; an unclaimed mirror adopts it.
+    pub fn identify(&mut self, hub_id: &str, user_id: i64) -> Result<Identity, MirrorError> {
+        let (known_hub, known_user): (Option<String>, Option<i64>) =
+            self.conn
+                .query_row("SELECT hub_id, user_id FROM sync_state WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        match (known_hub, known_user) {
+            (Some(hub), Some(user)) if hub == hub_id && user == user_id => Ok(Identity::Same),
+            (None, None) => {
+                self.conn.execute(
+                    "UPDATE sync_state SET hub_id = ?1, user_id = ?2 WHERE id = 1",
+                    rusqlite::params![hub_id, user_id],
+                )?;
+                Ok(Identity::Same)
+            }
+            _ => Ok(Identity::Different),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::Action;
+
+    #[test]
+    fn a_mirror_belongs_to_the_first_hub_and_user_it_meets() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        assert_eq!(mirror.identify("hub-a", 1).unwrap(), Identity::Same);
+        assert_eq!(mirror.identify("hub-a", 1).unwrap(), Identity::Same);
+        assert_eq!(mirror.identify("hub-a", 2).unwrap(), Identity::Different);
+        assert_eq!(mirror.identify("hub-b", 1).unwrap(), Identity::Different);
+        mirror.reset(Reset::OtherAccount).unwrap();
+        assert_eq!(mirror.identify("hub-b", 1).unwrap(), Identity::Same);
+    }
+
+    #[test]
+    fn a_restored_hub_keeps_queued_actions_another_account_does_not() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        mirror.record_action(&Action::MarkRead { ids: vec![1], read: true }).unwrap();
+        assert_eq!(mirror.reset(Reset::HubRestored).unwrap(), 0);
+        assert_eq!(mirror.pending_actions(10).unwrap().len(), 1);
+        assert_eq!(mirror.reset(Reset::OtherAccount).unwrap(), 1);
+        assert!(mirror.pending_actions(10).unwrap().is_empty());
     }
 }
 

@@ -14,7 +14,7 @@ use url::Url;
 use super::backoff::{self, Backoff};
 use super::plan::{FeedPlan, Step};
 use super::{ConnectionState, SyncEvent};
-use crate::mirror::{Applied, MirrorError, SharedMirror};
+use crate::mirror::{Applied, Identity, MirrorError, Reset, SharedMirror};
 use crate::outbox;
 
 /// The hub pings every 20 s; this long without any frame means the link is dead.
@@ -34,6 +34,9 @@ enum SyncError {
     Refused(ApiError),
     #[error("cannot write the local inbox")]
     Mirror(#[from] MirrorError),
+    /// The mirror was reset (another hub or user); connect again from 0 at once.
+    #[error("starting over")]
+    StartOver,
 }
 
 impl SyncError {
@@ -87,10 +90,13 @@ impl SyncEngine {
             self.emit(SyncEvent::Connection(ConnectionState::Connecting));
             let error = match self.session(&server, &token, &mut backoff, &mut shutdown).await {
                 Ok(()) => return,
-                Err(SyncError::Refused(e)) if e.code == ErrorCode::CursorAhead => match self.start_over().await {
-                    Ok(()) => continue,
-                    Err(e) => e,
-                },
+                Err(SyncError::StartOver) => continue,
+                Err(SyncError::Refused(e)) if e.code == ErrorCode::CursorAhead => {
+                    match self.start_over(Reset::HubRestored).await {
+                        Ok(()) => continue,
+                        Err(e) => e,
+                    }
+                }
                 Err(e) => e,
             };
             let delay = if error.is_permanent() { backoff::MAX } else { backoff.next_delay() };
@@ -151,6 +157,13 @@ impl SyncEngine {
                     match plan.on_frame(frame) {
                         Step::Wait => {}
                         Step::Fail(error) => return Err(SyncError::Refused(error)),
+                        Step::Identify { hub_id, user_id } => {
+                            let identity = self.mirror.call(move |m| m.identify(&hub_id, user_id)).await?;
+                            if identity == Identity::Different {
+                                self.start_over(Reset::OtherAccount).await?;
+                                return Err(SyncError::StartOver);
+                            }
+                        }
                         Step::Apply { changes, cursor, caught_up } => {
                             let applied = self.mirror.call(move |m| m.apply(&changes, cursor, caught_up)).await?;
                             if !applied.is_empty() {
@@ -178,10 +191,10 @@ impl SyncEngine {
         }
     }
 
-    /// The hub no longer knows our cursor: drop the mirror and sync from the start.
-    async fn start_over(&self) -> Result<(), SyncError> {
-        let dropped = self.mirror.call(|m| m.reset()).await?;
-        tracing::warn!(dropped_actions = dropped, "the hub was reset; syncing the inbox again from the start");
+    /// The mirror cannot continue from its cursor: empty it and sync from the start.
+    async fn start_over(&self, why: Reset) -> Result<(), SyncError> {
+        let dropped = self.mirror.call(move |m| m.reset(why)).await?;
+        tracing::warn!(?why, dropped_actions = dropped, "syncing the inbox again from the start");
         self.emit(SyncEvent::MirrorChanged {
             applied: Applied { read_changed: true, ..Applied::default() },
             backfill: true,

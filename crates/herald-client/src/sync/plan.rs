@@ -14,6 +14,8 @@ pub const CATCH_UP_BATCH: usize = 500;
 pub enum Step {
     /// Nothing to write yet.
     Wait,
+    /// Check that the mirror belongs to this hub and user before applying anything.
+    Identify { hub_id: String, user_id: i64 },
     /// Write these changes and move the cursor to `cursor`, in one transaction.
     Apply {
         changes: Vec<Change>,
@@ -44,6 +46,7 @@ impl FeedPlan {
 
     pub fn on_frame(&mut self, frame: FeedFrame) -> Step {
         match frame {
+            FeedFrame::Hello { hub_id, user_id } => Step::Identify { hub_id, user_id },
             FeedFrame::Change(change) if change.seq <= self.last_seen() => Step::Wait,
             FeedFrame::Change(change) if self.caught_up => {
                 self.cursor = change.seq;
@@ -141,6 +144,13 @@ mod tests {
         }
         assert_eq!(writes, [(CATCH_UP_BATCH, CATCH_UP_BATCH as i64), (CATCH_UP_BATCH, 2 * CATCH_UP_BATCH as i64)]);
         assert_eq!(seqs(&plan.on_frame(FeedFrame::CaughtUp { seq: 1003 })).len(), 3);
+    }
+
+    #[test]
+    fn hello_asks_for_an_identity_check() {
+        let mut plan = FeedPlan::new(3);
+        let hello = FeedFrame::Hello { hub_id: "h".into(), user_id: 9 };
+        assert_eq!(plan.on_frame(hello), Step::Identify { hub_id: "h".into(), user_id: 9 });
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use herald_proto::{MAX_IDS_PER_REQUEST, 
+use herald_proto::{
     Audience, ErrorCode, MarkReadRequest, MarkReadResponse, Notification, Page, SendRequest, SendResponse,
+    MAX_IDS_PER_REQUEST,
 };
 use serde::Deserialize;
 

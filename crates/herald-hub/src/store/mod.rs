@@ -53,6 +53,7 @@ pub enum StoreError {
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     bus: broadcast::Sender<UserChange>,
+    hub_id: Arc<str>,
 }
 
 impl Store {
@@ -61,16 +62,22 @@ impl Store {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Task(format!("cannot create {}: {e}", data_dir.display())))?;
         let conn = herald_db::open(&data_dir.join("hub.sqlite3"), MIGRATIONS)?;
-        Ok(Self::from_connection(conn))
+        Self::from_connection(conn)
     }
 
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        Ok(Self::from_connection(herald_db::open_in_memory(MIGRATIONS)?))
+        Self::from_connection(herald_db::open_in_memory(MIGRATIONS)?)
     }
 
-    fn from_connection(conn: Connection) -> Self {
+    fn from_connection(conn: Connection) -> Result<Self, StoreError> {
+        let hub_id: String = conn.query_row("SELECT hub_id FROM hub_identity WHERE id = 1", [], |r| r.get(0))?;
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
-        Self { conn: Arc::new(Mutex::new(conn)), bus }
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), bus, hub_id: hub_id.into() })
+    }
+
+    /// This hub's identity, made once when its database was created.
+    pub fn hub_id(&self) -> &str {
+        &self.hub_id
     }
 
     /// Changes committed from now on, in `seq` order.
