@@ -73,6 +73,17 @@ impl Mirror {
     }
 }
 
+pub(super) fn mark_caught_up(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError> {
+    tx.execute("UPDATE sync_state SET caught_up_once = 1 WHERE id = 1", [])?;
+    Ok(())
+}
+
+/// Moves the cursor inside the caller's transaction, never backwards.
+pub(super) fn advance(tx: &rusqlite::Transaction<'_>, cursor: i64) -> Result<(), MirrorError> {
+    tx.execute("UPDATE sync_state SET cursor = max(cursor, ?1) WHERE id = 1", [cursor])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,15 +109,4 @@ mod tests {
         assert_eq!(mirror.reset(Reset::OtherAccount).unwrap(), 1);
         assert!(mirror.pending_actions(10).unwrap().is_empty());
     }
-}
-
-pub(super) fn mark_caught_up(tx: &rusqlite::Transaction<'_>) -> Result<(), MirrorError> {
-    tx.execute("UPDATE sync_state SET caught_up_once = 1 WHERE id = 1", [])?;
-    Ok(())
-}
-
-/// Moves the cursor inside the caller's transaction, never backwards.
-pub(super) fn advance(tx: &rusqlite::Transaction<'_>, cursor: i64) -> Result<(), MirrorError> {
-    tx.execute("UPDATE sync_state SET cursor = max(cursor, ?1) WHERE id = 1", [cursor])?;
-    Ok(())
 }
