@@ -1,6 +1,7 @@
 //! The hub's HTTP API and feed, driven over real sockets against a real server on 127.0.0.1:0.
 
 use futures_util::StreamExt;
+use herald_hub::store::NewNotification;
 use herald_hub::Store;
 use herald_proto::{ChangeKind, ErrorCode, FeedFrame, MAX_BODY_BYTES};
 use serde_json::{json, Value};
@@ -12,20 +13,24 @@ struct Hub {
     client: reqwest::Client,
     alice: String,
     bob: String,
+    store: Store,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 async fn start() -> Hub {
-    let store = Store::open_in_memory().unwrap();
+    start_with(Store::open_in_memory().unwrap()).await
+}
+
+async fn start_with(store: Store) -> Hub {
     let (_, alice) = store.add_user("alice").await.unwrap();
     let (_, bob) = store.add_user("bob").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(herald_hub::run(listener, store, async move {
+    tokio::spawn(herald_hub::run(listener, store.clone(), async move {
         let _ = stopped.await;
     }));
-    Hub { base, client: reqwest::Client::new(), alice, bob, _stop: stop }
+    Hub { base, client: reqwest::Client::new(), alice, bob, store, _stop: stop }
 }
 
 impl Hub {
@@ -78,7 +83,8 @@ async fn next_frame(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> FeedFrame {
     loop {
-        match ws.next().await.expect("feed closed").unwrap() {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await;
+        match next.expect("no feed frame within 10 s").expect("feed closed").unwrap() {
             Message::Text(text) => match serde_json::from_str(&text).unwrap() {
                 FeedFrame::Hello { .. } => continue,
                 frame => return frame,
@@ -234,4 +240,27 @@ async fn a_cursor_from_another_hub_is_refused_so_the_client_can_resync() {
     let mut feed = hub.feed(&hub.bob, 999).await;
     let FeedFrame::Error(error) = next_frame(&mut feed).await else { panic!("expected an error frame") };
     assert_eq!(error.code, ErrorCode::CursorAhead);
+}
+
+#[tokio::test]
+async fn a_feed_that_falls_behind_the_bus_still_gets_every_change_once_in_order() {
+    // A bus of one: a burst of 200 changes overruns it, so the feed must re-read the log.
+    let hub = start_with(Store::open_in_memory().unwrap().with_bus_capacity(1)).await;
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    assert_eq!(next_frame(&mut feed).await, FeedFrame::CaughtUp { seq: 0 });
+    // One delivery to bob 200 times over announces 200 changes back to back.
+    let bob = hub.store.user_by_name("bob").await.unwrap().unwrap();
+    let burst = NewNotification { subject: "burst".into(), body: String::new(), link: None };
+    let sent: Vec<i64> = hub.store.deliver(vec![bob.id; 200], burst).await.unwrap().iter().map(|n| n.id).collect();
+    let mut received = Vec::new();
+    let mut last_seq = 0;
+    while received.len() < sent.len() {
+        let FeedFrame::Change(change) = next_frame(&mut feed).await else { panic!("expected changes only") };
+        assert!(change.seq > last_seq, "in order, no repeats");
+        last_seq = change.seq;
+        if let ChangeKind::Created { notification } = change.kind {
+            received.push(notification.id);
+        }
+    }
+    assert_eq!(received, sent);
 }

@@ -75,6 +75,13 @@ impl Store {
         Ok(Self { conn: Arc::new(Mutex::new(conn)), bus, hub_id: hub_id.into() })
     }
 
+    /// Replaces the change bus with one of `capacity` (default 1024). A smaller bus makes slow
+    /// feeds fall back to re-reading the log sooner; tests use it to exercise that path.
+    pub fn with_bus_capacity(mut self, capacity: usize) -> Self {
+        self.bus = broadcast::channel(capacity.max(1)).0;
+        self
+    }
+
     /// This hub's identity, made once when its database was created.
     pub fn hub_id(&self) -> &str {
         &self.hub_id
