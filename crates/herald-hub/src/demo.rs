@@ -44,6 +44,9 @@ pub async fn run(server: &str, token: &str, to: &str, every: Duration) -> anyhow
     let url = format!("{}/v1/notifications", server.trim_end_matches('/'));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let mut ticker = tokio::time::interval(every);
+    // The first one waits a period too, so an agent started alongside is connected and shows it
+    // as news rather than history.
+    ticker.reset();
     for (subject, body, link) in CATALOGUE.iter().cycle() {
         ticker.tick().await;
         let response = http
