@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use herald_hub::store::ObjectRef;
 use herald_hub::Store;
 use tracing_subscriber::EnvFilter;
 
@@ -48,12 +49,78 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Give users roles (an audience: `{"to": {"role": ROLE}}`).
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
+    /// Put users in organisations (an audience: `{"to": {"organization": ORG}}`).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Make USER follow an object (an audience: `{"to": {"followers_of": {"type", "id"}}}`).
+    Follow {
+        user: String,
+        #[arg(long = "type")]
+        kind: String,
+        #[arg(long)]
+        id: String,
+        /// Stop following instead.
+        #[arg(long)]
+        stop: bool,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCommand {
+    Grant {
+        role: String,
+        user: String,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+    Revoke {
+        role: String,
+        user: String,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    AddMember {
+        org: String,
+        user: String,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+    RemoveMember {
+        org: String,
+        user: String,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create a user and print a new bearer token for it (shown only this once).
     Add {
+        name: String,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+    /// List users with their roles and organisations.
+    List {
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+    /// Remove a user and everything that is theirs.
+    Remove {
         name: String,
         #[arg(long, env = "HERALD_HUB_DATA")]
         data: PathBuf,
@@ -71,17 +138,47 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { server, token, to, every } => {
             demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await
         }
-        Command::User { command: UserCommand::Add { name, data } } => {
-            let store = Store::open(&data).with_context(|| format!("opening the hub store in {}", data.display()))?;
-            let (_, token) = store.add_user(&name).await?;
-            println!("{token}");
-            Ok(())
+        Command::User { command } => users(command).await,
+        Command::Role { command: RoleCommand::Grant { role, user, data } } => {
+            Ok(open(&data)?.grant_role(&user, &role).await?)
+        }
+        Command::Role { command: RoleCommand::Revoke { role, user, data } } => {
+            Ok(open(&data)?.revoke_role(&user, &role).await?)
+        }
+        Command::Org { command: OrgCommand::AddMember { org, user, data } } => {
+            Ok(open(&data)?.add_org_member(&org, &user).await?)
+        }
+        Command::Org { command: OrgCommand::RemoveMember { org, user, data } } => {
+            Ok(open(&data)?.remove_org_member(&org, &user).await?)
+        }
+        Command::Follow { user, kind, id, stop, data } => {
+            Ok(open(&data)?.set_follow(&user, ObjectRef { kind, id }, !stop).await?)
         }
     }
 }
 
+fn open(data: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open(data).with_context(|| format!("opening the hub store in {}", data.display()))
+}
+
+async fn users(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { name, data } => {
+            let (_, token) = open(&data)?.add_user(&name).await?;
+            println!("{token}");
+        }
+        UserCommand::List { data } => {
+            for (user, roles, orgs) in open(&data)?.list_users().await? {
+                println!("{}\troles: {}\torganizations: {}", user.name, roles.join(","), orgs.join(","));
+            }
+        }
+        UserCommand::Remove { name, data } => open(&data)?.remove_user(&name).await?,
+    }
+    Ok(())
+}
+
 async fn serve(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
-    let store = Store::open(&data).with_context(|| format!("opening the hub store in {}", data.display()))?;
+    let store = open(&data)?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests wait for this exact line to learn the port.

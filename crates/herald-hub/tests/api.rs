@@ -264,3 +264,55 @@ async fn a_feed_that_falls_behind_the_bus_still_gets_every_change_once_in_order(
     }
     assert_eq!(received, sent);
 }
+
+#[tokio::test]
+async fn a_send_reaches_a_role_an_organisation_followers_or_a_list_once_each() {
+    let hub = start().await;
+    for name in ["ann", "cy"] {
+        hub.store.add_user(name).await.unwrap();
+    }
+    // The API shows each caller only their own inbox, so other users' inboxes are read from the store.
+    let id_of = |name: &'static str| {
+        let store = hub.store.clone();
+        async move { store.user_by_name(name).await.unwrap().unwrap().id }
+    };
+    hub.store.grant_role("ann", "finance").await.unwrap();
+    hub.store.grant_role("cy", "finance").await.unwrap();
+    hub.store.add_org_member("acme", "bob").await.unwrap();
+    hub.store.add_org_member("acme", "cy").await.unwrap();
+    let post = herald_hub::store::ObjectRef { kind: "blog.post".into(), id: "42".into() };
+    hub.store.set_follow("bob", post, true).await.unwrap();
+
+    let send = |to: Value| {
+        let body = json!({"to": to, "subject": "s"}).to_string();
+        let hub = &hub;
+        async move { hub.post(&hub.alice, "/v1/notifications", body).await }
+    };
+    let inbox_size = |id: i64| {
+        let store = hub.store.clone();
+        async move { store.list(id, None, 100).await.unwrap().0.len() }
+    };
+    let (ann, bob, cy) = (id_of("ann").await, id_of("bob").await, id_of("cy").await);
+
+    let (status, body) = send(json!({"role": "finance"})).await;
+    assert_eq!((status, body["ids"].as_array().unwrap().len()), (200, 2), "{body}");
+    let (_, body) = send(json!({"organization": "acme"})).await;
+    assert_eq!(body["ids"].as_array().unwrap().len(), 2);
+    let (_, body) = send(json!({"followers_of": {"type": "blog.post", "id": "42"}})).await;
+    assert_eq!(body["ids"].as_array().unwrap().len(), 1);
+    let (_, body) = send(json!({"users": ["cy", "ann", "cy"]})).await;
+    assert_eq!(body["ids"].as_array().unwrap().len(), 2, "a repeated name gets one notification");
+    assert_eq!((inbox_size(ann).await, inbox_size(bob).await, inbox_size(cy).await), (2, 2, 3));
+
+    // Nobody in the role: sent to nobody, not an error.
+    let (status, body) = send(json!({"role": "astronauts"})).await;
+    assert_eq!((status, body["ids"].clone()), (200, json!([])));
+
+    // A list naming a stranger stores nothing for anyone.
+    let (status, body) = send(json!({"users": ["ann", "zed"]})).await;
+    assert_eq!((status, code(&body)), (404, ErrorCode::UnknownRecipient));
+    assert!(body["message"].as_str().unwrap().contains("zed"));
+    assert_eq!(inbox_size(ann).await, 2);
+    let (status, body) = send(json!({"users": []})).await;
+    assert_eq!((status, code(&body)), (400, ErrorCode::MissingRecipient));
+}

@@ -16,7 +16,9 @@ pub mod page;
 
 pub use change::{Change, ChangeKind, FeedFrame};
 pub use error::{ApiError, ErrorCode};
-pub use notification::{Audience, MarkReadRequest, MarkReadResponse, Notification, SendRequest, SendResponse};
+pub use notification::{
+    Audience, MarkReadRequest, MarkReadResponse, Notification, ObjectRef, SendRequest, SendResponse,
+};
 pub use page::Page;
 
 /// Largest request body the hub accepts, in bytes. Clients check it too, to fail before sending.

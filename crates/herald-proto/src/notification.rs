@@ -19,12 +19,29 @@ pub struct Notification {
     pub read: bool,
 }
 
-/// Who a notification goes to. Serialised as `{"user": "alice"}`.
+/// Who a notification goes to (seed 001's audiences), e.g. `{"user": "alice"}`,
+/// `{"role": "finance"}`, `{"followers_of": {"type": "blog.post", "id": "42"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// One user, by login name.
     User(String),
+    /// Several users, by login name; each gets one notification, in this order.
+    Users(Vec<String>),
+    /// Everyone who has this role.
+    Role(String),
+    /// Every member of this organisation.
+    Organization(String),
+    /// Everyone who follows this object.
+    FollowersOf(ObjectRef),
+}
+
+/// An object in another system (a post, a purchase order…) that users can follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ObjectRef {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
 }
 
 /// Body of `POST /v1/notifications`.
@@ -79,6 +96,22 @@ mod tests {
         let req: SendRequest = serde_json::from_str(r#"{"to": {"user": "bob"}, "subject": "Hi"}"#).unwrap();
         assert_eq!(req.body, "");
         assert_eq!(req.link, None);
+    }
+
+    #[test]
+    fn every_audience_has_its_documented_shape() {
+        let cases = [
+            (r#"{"users": ["a", "b"]}"#, Audience::Users(vec!["a".into(), "b".into()])),
+            (r#"{"role": "finance"}"#, Audience::Role("finance".into())),
+            (r#"{"organization": "acme"}"#, Audience::Organization("acme".into())),
+            (
+                r#"{"followers_of": {"type": "blog.post", "id": "42"}}"#,
+                Audience::FollowersOf(ObjectRef { kind: "blog.post".into(), id: "42".into() }),
+            ),
+        ];
+        for (json, audience) in cases {
+            assert_eq!(serde_json::from_str::<Audience>(json).unwrap(), audience, "{json}");
+        }
     }
 
     #[test]

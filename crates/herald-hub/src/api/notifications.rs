@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::json::JsonBody;
 use super::{AppState, Failure};
 use crate::auth::AuthUser;
-use crate::store::{NewNotification, StoreError};
+use crate::store::{NewNotification, ObjectRef, Recipients};
 
 const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_LINK_CHARS: usize = 2_048;
@@ -33,14 +33,23 @@ pub async fn send(
     let request: SendRequest =
         serde_json::from_value(raw).map_err(|e| Failure::new(ErrorCode::InvalidRequest, e.to_string()))?;
     let new = validate(&request)?;
-    let recipients = match &request.to {
-        Audience::User(name) => {
-            vec![state.store.user_by_name(name).await?.ok_or_else(|| StoreError::UnknownUser(name.clone()))?.id]
-        }
-    };
+    let recipients = state.store.resolve(recipients_of(request.to)?).await?;
     let delivered = state.store.deliver(recipients, new).await?;
     tracing::info!(sender = %sender.name, count = delivered.len(), "delivered notification");
     Ok(Json(SendResponse { ids: delivered.iter().map(|n| n.id).collect() }))
+}
+
+fn recipients_of(audience: Audience) -> Result<Recipients, Failure> {
+    Ok(match audience {
+        Audience::User(name) => Recipients::Users(vec![name]),
+        Audience::Users(names) if names.is_empty() => {
+            return Err(Failure::new(ErrorCode::MissingRecipient, "'users' names nobody"));
+        }
+        Audience::Users(names) => Recipients::Users(names),
+        Audience::Role(role) => Recipients::Role(role),
+        Audience::Organization(org) => Recipients::Organization(org),
+        Audience::FollowersOf(object) => Recipients::FollowersOf(ObjectRef { kind: object.kind, id: object.id }),
+    })
 }
 
 fn validate(request: &SendRequest) -> Result<NewNotification, Failure> {

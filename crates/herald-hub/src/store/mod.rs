@@ -4,6 +4,7 @@
 //! change log also announces the change on [`Store::subscribe`] *while holding the lock*, so the
 //! bus carries changes in `seq` order — the feed relies on that to drop duplicates by sequence.
 
+mod audiences;
 mod changes;
 pub(crate) mod notifications;
 mod users;
@@ -16,12 +17,15 @@ use herald_proto::Change;
 use rusqlite::Connection;
 use tokio::sync::broadcast;
 
+pub use audiences::{ObjectRef, Recipients};
 pub use notifications::NewNotification;
 pub use users::User;
 
 /// The hub's schema, one entry per file in `migrations/hub/` (a test checks none is missing).
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/hub/0001_init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/hub/0001_init.sql") },
+    Migration { version: 2, name: "audiences", sql: include_str!("../../../../migrations/hub/0002_audiences.sql") },
+];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.
 const BUS_CAPACITY: usize = 1024;
@@ -41,6 +45,10 @@ pub enum StoreError {
     UserExists(String),
     #[error("invalid user name {0:?}: use 1–64 of a-z, 0-9, '.', '_', '-'")]
     InvalidUserName(String),
+    #[error("invalid {what} {value:?}: use 1–128 printable characters")]
+    InvalidName { what: &'static str, value: String },
+    #[error("the audience has {0} recipients, more than the {max} one send may reach", max = audiences::MAX_RECIPIENTS)]
+    TooManyRecipients(usize),
     #[error(transparent)]
     Db(#[from] herald_db::DbError),
     #[error("database error: {0}")]
