@@ -90,7 +90,7 @@ mod tests {
     }
 
     fn applied(created: Vec<Notification>) -> Applied {
-        Applied { created, read_changed: false, cursor: 1 }
+        Applied { created, cursor: 1, ..Applied::default() }
     }
 
     #[test]

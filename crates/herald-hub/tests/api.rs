@@ -316,3 +316,47 @@ async fn a_send_reaches_a_role_an_organisation_followers_or_a_list_once_each() {
     let (status, body) = send(json!({"users": []})).await;
     assert_eq!((status, code(&body)), (400, ErrorCode::MissingRecipient));
 }
+
+#[tokio::test]
+async fn read_one_read_newer_read_all_and_delete_follow_seed_003() {
+    let hub = start().await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(hub.send_to("bob", &format!("n{i}")).await);
+    }
+    let read_states = || async {
+        let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+        page["items"].as_array().unwrap().iter().map(|n| n["read"].as_bool().unwrap()).collect::<Vec<_>>()
+    };
+    let (status, body) = hub.post(&hub.bob, &format!("/v1/notifications/{}/read?only_current=true", ids[0]), "").await;
+    assert_eq!((status, body["changed"].as_i64()), (200, Some(1)));
+    let (_, body) = hub.post(&hub.bob, &format!("/v1/notifications/{}/read", ids[2]), "").await;
+    assert_eq!(body["changed"], 2, "without only_current, every newer one too");
+    assert_eq!(read_states().await, [true, true, false, true]);
+    let (_, body) = hub.post(&hub.alice, "/v1/notifications/read-all", "").await;
+    assert_eq!(body["changed"], 0, "alice has none of bob's");
+    let (_, body) = hub.post(&hub.bob, "/v1/notifications/read-all", "").await;
+    assert_eq!(body["changed"], 1);
+
+    let delete = |token: &str, path: String| {
+        let request = hub.client.delete(format!("{}{path}", hub.base)).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(delete(&hub.alice, format!("/v1/notifications/{}", ids[3])).await, 404, "not alice's");
+    assert_eq!(delete(&hub.bob, format!("/v1/notifications/{}", ids[3])).await, 204);
+    assert_eq!(delete(&hub.bob, format!("/v1/notifications/{}", ids[3])).await, 404, "already gone");
+    assert_eq!(delete(&hub.bob, "/v1/notifications/abc".into()).await, 400);
+    assert_eq!(read_states().await.len(), 3);
+
+    // The feed tells clients to drop it.
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    let mut last = None;
+    loop {
+        match next_frame(&mut feed).await {
+            FeedFrame::Change(change) => last = Some(change.kind),
+            FeedFrame::CaughtUp { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(last, Some(ChangeKind::Deleted { ids: vec![ids[3]] }));
+}

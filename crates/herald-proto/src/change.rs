@@ -28,6 +28,11 @@ pub enum ChangeKind {
         ids: Vec<i64>,
         read: bool,
     },
+    /// Notifications were deleted: clients drop them (and their toasts).
+    Deleted {
+        #[ts(type = "number[]")]
+        ids: Vec<i64>,
+    },
 }
 
 /// A text frame of the `GET /v1/feed` WebSocket, hub to client.

@@ -13,13 +13,15 @@ pub struct Applied {
     pub created: Vec<Notification>,
     /// Whether read state changed.
     pub read_changed: bool,
+    /// Notifications removed from this mirror.
+    pub deleted: Vec<i64>,
     /// The cursor after applying.
     pub cursor: i64,
 }
 
 impl Applied {
     pub fn is_empty(&self) -> bool {
-        self.created.is_empty() && !self.read_changed
+        self.created.is_empty() && !self.read_changed && self.deleted.is_empty()
     }
 }
 
@@ -103,6 +105,14 @@ fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> 
             }
         }
         ChangeKind::ReadChanged { ids, read } => applied.read_changed |= set_read(tx, ids, *read)?,
+        ChangeKind::Deleted { ids } => {
+            let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1")?;
+            for id in ids {
+                if delete.execute([id])? > 0 {
+                    applied.deleted.push(*id);
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -152,6 +162,17 @@ mod tests {
         assert_eq!(applied.created.iter().map(|n| n.id).collect::<Vec<_>>(), [12]);
         assert!(mirror.get(10).unwrap().unwrap().read);
         assert_eq!(mirror.cursor().unwrap(), 6);
+    }
+
+    #[test]
+    fn a_deleted_notification_leaves_the_inbox() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        mirror.apply(&[created(1, 10, "a"), created(2, 11, "b")], 2, false).unwrap();
+        let applied =
+            mirror.apply(&[Change { seq: 3, kind: ChangeKind::Deleted { ids: vec![10, 99] } }], 3, false).unwrap();
+        assert_eq!(applied.deleted, [10], "only what was here counts");
+        assert_eq!(mirror.list(None, 10).unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [11]);
+        assert_eq!(mirror.unread_count().unwrap(), 1);
     }
 
     #[test]

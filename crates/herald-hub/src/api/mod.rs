@@ -5,7 +5,7 @@ mod json;
 mod notifications;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use herald_proto::{ErrorCode, MAX_BODY_BYTES};
 use tokio::sync::watch;
@@ -26,6 +26,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/v1/notifications", post(notifications::send).get(notifications::list))
         .route("/v1/notifications/read", post(notifications::mark_read))
+        .route("/v1/notifications/read-all", post(notifications::read_all))
+        .route("/v1/notifications/{id}/read", post(notifications::read_from))
+        .route("/v1/notifications/{id}", delete(notifications::delete_one))
         .route("/v1/feed", get(crate::feed::upgrade))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,6 +1,7 @@
 //! `/v1/notifications`: send, list the caller's own, mark read.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use herald_proto::{
     Audience, ErrorCode, MarkReadRequest, MarkReadResponse, Notification, Page, SendRequest, SendResponse,
@@ -111,4 +112,45 @@ pub async fn mark_read(
     }
     let changed = state.store.mark_read(user.id, request.ids, request.read).await?;
     Ok(Json(MarkReadResponse { changed }))
+}
+
+/// A notification id from the path; anything else is a 400 in the usual shape.
+fn parse_id(raw: &str) -> Result<i64, Failure> {
+    raw.parse().map_err(|_| Failure::new(ErrorCode::InvalidRequest, format!("{raw:?} is not a notification id")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReadFromQuery {
+    /// Seed 003: true reads only this one; false or absent also reads every newer one.
+    #[serde(default)]
+    only_current: bool,
+}
+
+pub async fn read_from(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    Query(query): Query<ReadFromQuery>,
+) -> Result<Json<MarkReadResponse>, Failure> {
+    let changed = state.store.read_from(user.id, parse_id(&id)?, query.only_current).await?;
+    Ok(Json(MarkReadResponse { changed }))
+}
+
+pub async fn read_all(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<MarkReadResponse>, Failure> {
+    Ok(Json(MarkReadResponse { changed: state.store.read_all(user.id).await? }))
+}
+
+pub async fn delete_one(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Failure> {
+    let id = parse_id(&id)?;
+    if state.store.delete(user.id, vec![id]).await?.is_empty() {
+        return Err(Failure::new(ErrorCode::NotFound, format!("you have no notification {id}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -113,6 +113,58 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Marks `id` read and, unless `only_current`, every newer notification of the user too
+    /// (seed 003's `im.notify.read`). Returns how many changed.
+    pub async fn read_from(&self, user_id: i64, id: i64, only_current: bool) -> Result<u32, StoreError> {
+        let ids = if only_current { vec![id] } else { self.unread_ids(user_id, id).await? };
+        self.mark_read(user_id, ids, true).await
+    }
+
+    /// Marks every notification of the user read. Returns how many changed.
+    pub async fn read_all(&self, user_id: i64) -> Result<u32, StoreError> {
+        let ids = self.unread_ids(user_id, i64::MIN).await?;
+        self.mark_read(user_id, ids, true).await
+    }
+
+    /// The user's unread ids from `from_id` up.
+    async fn unread_ids(&self, user_id: i64, from_id: i64) -> Result<Vec<i64>, StoreError> {
+        self.with(move |conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM notifications WHERE user_id = ?1 AND read = 0 AND id >= ?2 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![user_id, from_id], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Deletes those of `ids` that belong to the user and logs a `deleted` change. Returns the
+    /// ids actually deleted (others' ids are ignored, as if they did not exist).
+    pub async fn delete(&self, user_id: i64, ids: Vec<i64>) -> Result<Vec<i64>, StoreError> {
+        self.with(move |conn, bus| {
+            let tx = conn.transaction()?;
+            let mut deleted = Vec::new();
+            {
+                let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1 AND user_id = ?2")?;
+                for id in ids {
+                    if delete.execute(params![id, user_id])? == 1 {
+                        deleted.push(id);
+                    }
+                }
+            }
+            if deleted.is_empty() {
+                return Ok(deleted);
+            }
+            let change = append(&tx, user_id, ChangeKind::Deleted { ids: deleted.clone() })?;
+            tx.commit()?;
+            announce(bus, user_id, vec![change]);
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +209,36 @@ mod tests {
         let (rest, more) = store.list(alice.id, Some(page[2].id), 3).await.unwrap();
         assert!(!more);
         assert_eq!(rest.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["a1", "a0"]);
+    }
+
+    #[tokio::test]
+    async fn read_from_an_id_reads_it_and_everything_newer_unless_only_current() {
+        let store = Store::open_in_memory().unwrap();
+        let (ann, _) = store.add_user("ann").await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            ids.push(store.deliver(vec![ann.id], note(&format!("n{i}"))).await.unwrap()[0].id);
+        }
+        assert_eq!(store.read_from(ann.id, ids[1], true).await.unwrap(), 1);
+        assert_eq!(store.read_from(ann.id, ids[2], false).await.unwrap(), 2);
+        let (page, _) = store.list(ann.id, None, 10).await.unwrap();
+        assert_eq!(page.iter().map(|n| n.read).collect::<Vec<_>>(), [true, true, true, false], "newest first");
+        assert_eq!(store.read_all(ann.id).await.unwrap(), 1);
+        assert_eq!(store.read_all(ann.id).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn delete_removes_own_rows_and_logs_it() {
+        let store = Store::open_in_memory().unwrap();
+        let (ann, _) = store.add_user("ann").await.unwrap();
+        let (bob, _) = store.add_user("bob").await.unwrap();
+        let a = store.deliver(vec![ann.id], note("a")).await.unwrap()[0].id;
+        let b = store.deliver(vec![bob.id], note("b")).await.unwrap()[0].id;
+        assert_eq!(store.delete(ann.id, vec![a, b]).await.unwrap(), [a]);
+        assert!(store.list(ann.id, None, 10).await.unwrap().0.is_empty());
+        assert_eq!(store.list(bob.id, None, 10).await.unwrap().0.len(), 1, "bob's is not ann's to delete");
+        let log = store.changes_since(ann.id, 0, 10).await.unwrap();
+        assert_eq!(log.last().unwrap().kind, ChangeKind::Deleted { ids: vec![a] });
     }
 
     #[tokio::test]
