@@ -24,14 +24,22 @@ CREATE TABLE tokens (
 
 CREATE TABLE notifications (
     id         INTEGER PRIMARY KEY,
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    subject    TEXT NOT NULL,
-    body       TEXT NOT NULL,
-    link       TEXT,
-    read       INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1)),
-    created_at TEXT NOT NULL
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    type        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    link        TEXT,
+    tag         TEXT,
+    sub_tag     TEXT,
+    priority    TEXT NOT NULL CHECK (priority IN ('low', 'normal', 'high', 'critical')),
+    object_type TEXT,
+    object_id   TEXT,
+    sender      TEXT,
+    read        INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1)),
+    created_at  TEXT NOT NULL
 );
 CREATE INDEX notifications_by_user ON notifications (user_id, id DESC);
+CREATE INDEX notifications_by_tag ON notifications (user_id, tag) WHERE tag IS NOT NULL;
 
 -- Append-only. `seq` rises across all users (AUTOINCREMENT never reuses a value), so it also
 -- rises within each user's log. `payload` is the JSON of herald_proto::ChangeKind.

@@ -2,12 +2,19 @@
 -- outbox of user actions not yet accepted by the hub.
 
 CREATE TABLE notifications (
-    id         INTEGER PRIMARY KEY,          -- the hub's id
-    subject    TEXT NOT NULL,
-    body       TEXT NOT NULL,
-    link       TEXT,
-    created_at TEXT NOT NULL,               -- RFC 3339 UTC, as the hub wrote it
-    read       INTEGER NOT NULL CHECK (read IN (0, 1))
+    id          INTEGER PRIMARY KEY,          -- the hub's id
+    type        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    link        TEXT,
+    tag         TEXT,
+    sub_tag     TEXT,
+    priority    TEXT NOT NULL,
+    object_type TEXT,
+    object_id   TEXT,
+    sender      TEXT,
+    created_at  TEXT NOT NULL,                -- RFC 3339 UTC, as the hub wrote it
+    read        INTEGER NOT NULL CHECK (read IN (0, 1))
 );
 CREATE INDEX notifications_unread ON notifications (read) WHERE read = 0;
 

@@ -31,7 +31,20 @@ class MemoryBackend implements Backend {
 }
 
 function note(id: number, subject: string, body = '', read = false): Notification {
-  return { id, subject, body, link: null, created_at: new Date(Date.now() - 5 * 60_000).toISOString(), read };
+  return {
+    id,
+    type: 'general',
+    subject,
+    body,
+    link: null,
+    tag: null,
+    sub_tag: null,
+    priority: 'normal',
+    object: null,
+    sender: null,
+    created_at: new Date(Date.now() - 5 * 60_000).toISOString(),
+    read,
+  };
 }
 
 const settle = async () => {
@@ -57,7 +70,10 @@ async function render(backend: Backend) {
 describe('inbox window', () => {
   it('lists subject, body, relative time and an unread mark, newest first', async () => {
     const backend = new MemoryBackend();
-    backend.items = [note(2, 'Task due in 10 minutes', 'Quarterly report'), note(1, 'Ann replied', '', true)];
+    backend.items = [
+      { ...note(2, 'Task due in 10 minutes', 'Quarterly report'), priority: 'critical', sender: 'ann' },
+      note(1, 'Ann replied', '', true),
+    ];
     const root = await render(backend);
     const rows = [...root.querySelectorAll('[data-testid="notification"]')];
     expect(rows.map((r) => r.querySelector('.subject')?.textContent)).toEqual(['Task due in 10 minutes', 'Ann replied']);
@@ -65,6 +81,10 @@ describe('inbox window', () => {
     expect(rows[1].classList.contains('unread')).toBe(false);
     expect(rows[0].querySelector('.body')?.textContent).toBe('Quarterly report');
     expect(rows[0].querySelector('time')?.textContent).toBe('5 min ago');
+    expect(rows[0].querySelector('.sender')?.textContent).toBe('ann');
+    expect(rows[0].querySelector('.priority')?.textContent).toBe('critical');
+    expect(rows[1].querySelector('.sender')).toBeNull();
+    expect(rows[1].querySelector('.priority')).toBeNull();
     expect(root.querySelector('[data-testid="unread-count"]')?.textContent).toBe('1 unread');
   });
 

@@ -2,7 +2,7 @@
 
 use herald_client::sync::SyncEvent;
 use herald_client::toast::{self, Toast};
-use notify_rust::{Hint, Notification, NotificationResponse};
+use notify_rust::{Hint, Notification, NotificationResponse, Urgency};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
@@ -38,7 +38,8 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>) {
         .body(&toast.body)
         .icon("mail-unread")
         .hint(Hint::Category("im.received".into()))
-        .action("default", "Open inbox");
+        .action("default", "Open inbox")
+        .urgency(if toast.critical { Urgency::Critical } else { Urgency::Normal });
     match notification.show_async().await {
         Ok(handle) => {
             tracing::debug!(id = handle.id(), notification = ?toast.notification_id, "toast shown");

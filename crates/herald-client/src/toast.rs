@@ -4,7 +4,7 @@
 //! catch-up of a new mirror), nothing already read, and a burst (e.g. after a night offline)
 //! becomes one summary instead of a wall of popups.
 
-use herald_proto::Notification;
+use herald_proto::{Notification, Priority};
 
 use crate::mirror::Applied;
 
@@ -21,6 +21,8 @@ pub struct Toast {
     pub body: String,
     /// The notification this toast is about; None for a summary of several.
     pub notification_id: Option<i64>,
+    /// Shown with critical urgency (stays until dismissed on most desktops).
+    pub critical: bool,
 }
 
 pub fn decide(applied: &Applied, backfill: bool) -> Vec<Toast> {
@@ -34,11 +36,17 @@ pub fn decide(applied: &Applied, backfill: bool) -> Vec<Toast> {
             summary: format!("{} new notifications", fresh.len()),
             body: escape_markup(&clip(&format!("Latest: {}", newest.subject))),
             notification_id: None,
+            critical: fresh.iter().any(|n| n.priority == Priority::Critical),
         }];
     }
     fresh
         .into_iter()
-        .map(|n| Toast { summary: plain(&n.subject), body: escape_markup(&clip(&n.body)), notification_id: Some(n.id) })
+        .map(|n| Toast {
+            summary: plain(&n.subject),
+            body: escape_markup(&clip(&n.body)),
+            notification_id: Some(n.id),
+            critical: n.priority == Priority::Critical,
+        })
         .collect()
 }
 
@@ -79,14 +87,7 @@ mod tests {
     use super::*;
 
     fn note(id: i64, subject: &str, body: &str, read: bool) -> Notification {
-        Notification {
-            id,
-            subject: subject.into(),
-            body: body.into(),
-            link: None,
-            created_at: "2026-11-21T10:00:00Z".into(),
-            read,
-        }
+        Notification { body: body.into(), read, ..Notification::plain(id, subject, "2026-11-21T10:00:00Z") }
     }
 
     fn applied(created: Vec<Notification>) -> Applied {
@@ -99,8 +100,23 @@ mod tests {
             decide(&applied(vec![note(1, "Reply from Ann", "Looks good", false), note(2, "Seen", "", true)]), false);
         assert_eq!(
             toasts,
-            [Toast { summary: "Reply from Ann".into(), body: "Looks good".into(), notification_id: Some(1) }]
+            [Toast {
+                summary: "Reply from Ann".into(),
+                body: "Looks good".into(),
+                notification_id: Some(1),
+                critical: false
+            }]
         );
+    }
+
+    #[test]
+    fn critical_notifications_make_critical_toasts_even_in_a_summary() {
+        let alarm = Notification { priority: Priority::Critical, ..note(1, "Shutdown in 10 minutes", "", false) };
+        assert!(decide(&applied(vec![alarm.clone()]), false)[0].critical);
+        let mut burst: Vec<Notification> = (2..=5).map(|i| note(i, "n", "", false)).collect();
+        burst.push(alarm);
+        assert!(decide(&applied(burst), false)[0].critical);
+        assert!(!decide(&applied(vec![note(9, "calm", "", false)]), false)[0].critical);
     }
 
     #[test]

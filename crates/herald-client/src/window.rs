@@ -160,14 +160,7 @@ mod tests {
         let path = dir.path().join("mirror.sqlite3");
         let reader = InboxReader::new(path.clone());
         let mut writer = Mirror::open(&path).unwrap();
-        let n = Notification {
-            id: 1,
-            subject: "Task due".into(),
-            body: String::new(),
-            link: None,
-            created_at: "2026-11-21T10:00:00Z".into(),
-            read: false,
-        };
+        let n = Notification::plain(1, "Task due", "2026-11-21T10:00:00Z");
         writer.apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, true).unwrap();
         assert_eq!(reader.list(None, 50).unwrap()[0].subject, "Task due");
     }

@@ -36,7 +36,7 @@ impl RunningHub {
     }
 
     async fn notify(&self, user: i64, subject: &str) -> i64 {
-        let new = NewNotification { subject: subject.into(), body: String::new(), link: None };
+        let new = NewNotification::new(subject);
         self.store.deliver(vec![user], new).await.unwrap()[0].id
     }
 }

@@ -4,7 +4,11 @@
 //!   migrations a crate passes in.
 //! - [`Migration`] is one numbered, add-only `.sql` file from `migrations/<db>/NNNN_name.sql`.
 //!
+//! - [`notification_row`]: a notification as a row, the column list both sides share.
+//!
 //! Shared by `herald-hub` and `herald-client` without either depending on the other.
+
+pub mod notification_row;
 
 use std::path::Path;
 use std::time::Duration;

@@ -250,7 +250,7 @@ async fn a_feed_that_falls_behind_the_bus_still_gets_every_change_once_in_order(
     assert_eq!(next_frame(&mut feed).await, FeedFrame::CaughtUp { seq: 0 });
     // One delivery to bob 200 times over announces 200 changes back to back.
     let bob = hub.store.user_by_name("bob").await.unwrap().unwrap();
-    let burst = NewNotification { subject: "burst".into(), body: String::new(), link: None };
+    let burst = NewNotification::new("burst");
     let sent: Vec<i64> = hub.store.deliver(vec![bob.id; 200], burst).await.unwrap().iter().map(|n| n.id).collect();
     let mut received = Vec::new();
     let mut last_seq = 0;
@@ -359,4 +359,57 @@ async fn read_one_read_newer_read_all_and_delete_follow_seed_003() {
         }
     }
     assert_eq!(last, Some(ChangeKind::Deleted { ids: vec![ids[3]] }));
+}
+
+#[tokio::test]
+async fn every_field_is_stored_and_a_same_tag_notification_replaces_the_earlier_one() {
+    let hub = start().await;
+    let full = json!({
+        "to": {"user": "bob"}, "type": "purchase.approval", "subject": "PO-42 needs approval", "body": "12 400 EUR",
+        "link": "/po/42", "tag": "po-42", "sub_tag": "approval", "priority": "high",
+        "object": {"type": "purchase.order", "id": "42"}
+    });
+    let (status, first) = hub.post(&hub.alice, "/v1/notifications", full.to_string()).await;
+    assert_eq!(status, 200, "{first}");
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    let stored = &page["items"][0];
+    for field in ["type", "subject", "body", "link", "tag", "sub_tag", "priority", "object"] {
+        assert_eq!(stored[field], full[field], "{field}");
+    }
+    assert_eq!(stored["sender"], "alice", "a user's send is personal: it names the sender");
+
+    // Same tag, same recipient: the new one replaces the old one, and the feed says so.
+    let mut update = full.clone();
+    update["subject"] = json!("PO-42 approved");
+    let (_, second) = hub.post(&hub.alice, "/v1/notifications", update.to_string()).await;
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    let subjects: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|n| n["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["PO-42 approved"]);
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    let mut kinds = Vec::new();
+    while let FeedFrame::Change(change) = next_frame(&mut feed).await {
+        kinds.push(change.kind);
+    }
+    assert!(
+        matches!(&kinds[1], ChangeKind::Deleted { ids } if *ids == [first["ids"][0].as_i64().unwrap()]),
+        "{kinds:?}"
+    );
+    assert!(
+        matches!(&kinds[2], ChangeKind::Created { notification } if notification.id == second["ids"][0].as_i64().unwrap())
+    );
+
+    // Defaults, and a type that is not `module.name`.
+    hub.send_to("bob", "plain").await;
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(
+        (page["items"][0]["type"].clone(), page["items"][0]["priority"].clone()),
+        (json!("general"), json!("normal"))
+    );
+    for bad in [json!({"type": "Not A Type"}), json!({"type": "social..reply"}), json!({"priority": "urgent"})] {
+        let mut body = json!({"to": {"user": "bob"}, "subject": "x"});
+        body.as_object_mut().unwrap().extend(bad.as_object().unwrap().clone());
+        let (status, got) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;
+        assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest), "{bad}");
+    }
 }

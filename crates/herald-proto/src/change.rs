@@ -19,6 +19,8 @@ pub struct Change {
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Wire values live briefly, one at a time; boxing the notification would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum ChangeKind {
     /// A notification was delivered to this user.
     Created { notification: Notification },
@@ -38,6 +40,7 @@ pub enum ChangeKind {
 /// A text frame of the `GET /v1/feed` WebSocket, hub to client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
 pub enum FeedFrame {
     /// Always the first frame: whose feed this is. A client whose mirror was filled by another
     /// hub or for another user must start over instead of mixing the two.

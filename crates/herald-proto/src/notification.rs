@@ -10,13 +10,77 @@ pub struct Notification {
     /// Unique on the hub; rises with time, so it also orders notifications.
     #[ts(type = "number")]
     pub id: i64,
+    /// What kind of notice, `module.name` (e.g. `social.reply`); the module is the part before the dot.
+    #[serde(rename = "type")]
+    pub kind: String,
     pub subject: String,
     pub body: String,
     /// Where "open" takes the user: a URL or an app route. Untrusted, like all the text here.
     pub link: Option<String>,
+    /// A newer notification with the same tag replaces this one (seed 003).
+    pub tag: Option<String>,
+    pub sub_tag: Option<String>,
+    pub priority: Priority,
+    /// The object in another system this is about.
+    pub object: Option<ObjectRef>,
+    /// Login name of the user who sent it (a personal notification).
+    pub sender: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub read: bool,
+}
+
+impl Notification {
+    /// An unread notification with only an id, a subject and a time; the rest at defaults.
+    pub fn plain(id: i64, subject: impl Into<String>, created_at: impl Into<String>) -> Self {
+        Self {
+            id,
+            kind: DEFAULT_KIND.to_owned(),
+            subject: subject.into(),
+            body: String::new(),
+            link: None,
+            tag: None,
+            sub_tag: None,
+            priority: Priority::Normal,
+            object: None,
+            sender: None,
+            created_at: created_at.into(),
+            read: false,
+        }
+    }
+}
+
+/// How urgent a notification is; `critical` ones get critical toasts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Critical,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Priority::Low, Priority::Normal, Priority::High, Priority::Critical].into_iter().find(|p| p.as_str() == text)
+    }
+}
+
+/// The type of a notification whose sender named none.
+pub const DEFAULT_KIND: &str = "general";
+
+fn default_kind() -> String {
+    DEFAULT_KIND.to_owned()
 }
 
 /// Who a notification goes to (seed 001's audiences), e.g. `{"user": "alice"}`,
@@ -48,11 +112,21 @@ pub struct ObjectRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SendRequest {
     pub to: Audience,
+    #[serde(rename = "type", default = "default_kind")]
+    pub kind: String,
     pub subject: String,
     #[serde(default)]
     pub body: String,
     #[serde(default)]
     pub link: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub sub_tag: Option<String>,
+    #[serde(default)]
+    pub priority: Priority,
+    #[serde(default)]
+    pub object: Option<ObjectRef>,
 }
 
 /// Answer of `POST /v1/notifications`: one id per recipient.
@@ -92,10 +166,20 @@ mod tests {
     }
 
     #[test]
-    fn body_and_link_are_optional() {
+    fn everything_but_recipient_and_subject_is_optional() {
         let req: SendRequest = serde_json::from_str(r#"{"to": {"user": "bob"}, "subject": "Hi"}"#).unwrap();
         assert_eq!(req.body, "");
         assert_eq!(req.link, None);
+        assert_eq!(req.kind, DEFAULT_KIND);
+        assert_eq!(req.priority, Priority::Normal);
+        let req: SendRequest = serde_json::from_str(
+            r#"{"to": {"user": "bob"}, "subject": "Hi", "type": "social.reply", "priority": "critical", "tag": "t"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (req.kind.as_str(), req.priority, req.tag.as_deref()),
+            ("social.reply", Priority::Critical, Some("t"))
+        );
     }
 
     #[test]

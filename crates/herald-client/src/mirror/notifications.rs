@@ -1,7 +1,8 @@
 //! Mirrored notifications: applying the hub's changes, and the queries the inbox reads.
 
+use herald_db::notification_row::{self, from_row, COLUMNS, PLACEHOLDERS};
 use herald_proto::{Change, ChangeKind, Notification};
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::sync_state::{advance, mark_caught_up};
 use super::{Mirror, MirrorError};
@@ -23,17 +24,6 @@ impl Applied {
     pub fn is_empty(&self) -> bool {
         self.created.is_empty() && !self.read_changed && self.deleted.is_empty()
     }
-}
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Notification> {
-    Ok(Notification {
-        id: row.get("id")?,
-        subject: row.get("subject")?,
-        body: row.get("body")?,
-        link: row.get("link")?,
-        created_at: row.get("created_at")?,
-        read: row.get("read")?,
-    })
 }
 
 impl Mirror {
@@ -61,15 +51,13 @@ impl Mirror {
     pub fn list(&self, before: Option<i64>, limit: u32) -> Result<Vec<Notification>, MirrorError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT id, subject, body, link, created_at, read FROM notifications WHERE id < ?1 ORDER BY id DESC LIMIT ?2")?;
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM notifications WHERE id < ?1 ORDER BY id DESC LIMIT ?2"))?;
         let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn get(&self, id: i64) -> Result<Option<Notification>, MirrorError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, subject, body, link, created_at, read FROM notifications WHERE id = ?1")?;
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM notifications WHERE id = ?1"))?;
         let mut rows = stmt.query_map([id], from_row)?;
         Ok(rows.next().transpose()?)
     }
@@ -95,11 +83,9 @@ pub(super) fn set_read(tx: &Transaction<'_>, ids: &[i64], read: bool) -> Result<
 fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> Result<(), MirrorError> {
     match kind {
         ChangeKind::Created { notification: n } => {
-            let inserted = tx.execute(
-                "INSERT INTO notifications (id, subject, body, link, created_at, read) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO NOTHING",
-                params![n.id, n.subject, n.body, n.link, n.created_at, n.read],
-            )?;
+            let insert =
+                format!("INSERT INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS}) ON CONFLICT (id) DO NOTHING");
+            let inserted = tx.prepare_cached(&insert)?.execute(notification_row::to_params(n).as_slice())?;
             if inserted > 0 {
                 applied.created.push(n.clone());
             }
@@ -124,16 +110,7 @@ mod tests {
     pub(crate) fn created(seq: i64, id: i64, subject: &str) -> Change {
         Change {
             seq,
-            kind: ChangeKind::Created {
-                notification: Notification {
-                    id,
-                    subject: subject.into(),
-                    body: String::new(),
-                    link: None,
-                    created_at: "2026-11-21T10:00:00.000Z".into(),
-                    read: false,
-                },
-            },
+            kind: ChangeKind::Created { notification: Notification::plain(id, subject, "2026-11-21T10:00:00.000Z") },
         }
     }
 

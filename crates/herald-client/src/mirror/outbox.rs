@@ -50,14 +50,7 @@ mod tests {
     #[test]
     fn an_action_shows_at_once_and_waits_for_the_hub() {
         let mut mirror = Mirror::open_in_memory().unwrap();
-        let n = Notification {
-            id: 4,
-            subject: "s".into(),
-            body: String::new(),
-            link: None,
-            created_at: "2026-01-01T00:00:00Z".into(),
-            read: false,
-        };
+        let n = Notification::plain(4, "s", "2026-01-01T00:00:00Z");
         mirror.apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, false).unwrap();
 
         let action = Action::MarkRead { ids: vec![4], read: true };

@@ -12,10 +12,12 @@ use serde::Deserialize;
 use super::json::JsonBody;
 use super::{AppState, Failure};
 use crate::auth::AuthUser;
-use crate::store::{NewNotification, ObjectRef, Recipients};
+use crate::store::{NewNotification, Recipients};
 
 const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_LINK_CHARS: usize = 2_048;
+/// Types, tags and sub-tags.
+const MAX_NAME_CHARS: usize = 256;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
 
@@ -33,7 +35,7 @@ pub async fn send(
     }
     let request: SendRequest =
         serde_json::from_value(raw).map_err(|e| Failure::new(ErrorCode::InvalidRequest, e.to_string()))?;
-    let new = validate(&request)?;
+    let new = validate(&request, &sender.name)?;
     let recipients = state.store.resolve(recipients_of(request.to)?).await?;
     let delivered = state.store.deliver(recipients, new).await?;
     tracing::info!(sender = %sender.name, count = delivered.len(), "delivered notification");
@@ -49,32 +51,52 @@ fn recipients_of(audience: Audience) -> Result<Recipients, Failure> {
         Audience::Users(names) => Recipients::Users(names),
         Audience::Role(role) => Recipients::Role(role),
         Audience::Organization(org) => Recipients::Organization(org),
-        Audience::FollowersOf(object) => Recipients::FollowersOf(ObjectRef { kind: object.kind, id: object.id }),
+        Audience::FollowersOf(object) => Recipients::FollowersOf(object),
     })
 }
 
-fn validate(request: &SendRequest) -> Result<NewNotification, Failure> {
+fn validate(request: &SendRequest, sender: &str) -> Result<NewNotification, Failure> {
+    let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
     let subject = request.subject.trim();
     if subject.is_empty() {
-        return Err(Failure::new(ErrorCode::InvalidRequest, "'subject' must not be empty"));
+        return Err(invalid("'subject' must not be empty".into()));
     }
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(Failure::new(
-            ErrorCode::InvalidRequest,
-            format!("'subject' is longer than {MAX_SUBJECT_CHARS} characters"),
-        ));
+    let limits = [
+        ("subject", Some(subject), MAX_SUBJECT_CHARS),
+        ("link", request.link.as_deref(), MAX_LINK_CHARS),
+        ("type", Some(request.kind.as_str()), MAX_NAME_CHARS),
+        ("tag", request.tag.as_deref(), MAX_NAME_CHARS),
+        ("sub_tag", request.sub_tag.as_deref(), MAX_NAME_CHARS),
+    ];
+    for (field, value, max) in limits {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            return Err(invalid(format!("'{field}' is longer than {max} characters")));
+        }
     }
-    if request.link.as_ref().is_some_and(|l| l.chars().count() > MAX_LINK_CHARS) {
-        return Err(Failure::new(
-            ErrorCode::InvalidRequest,
-            format!("'link' is longer than {MAX_LINK_CHARS} characters"),
-        ));
+    if !valid_kind(&request.kind) {
+        return Err(invalid(format!("'type' {:?} is not `module.name` in a-z, 0-9, '_', '-', '.'", request.kind)));
     }
+    let non_empty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
     Ok(NewNotification {
+        kind: request.kind.clone(),
         subject: subject.to_owned(),
         body: request.body.clone(),
-        link: request.link.clone().filter(|l| !l.trim().is_empty()),
+        link: non_empty(&request.link),
+        tag: non_empty(&request.tag),
+        sub_tag: non_empty(&request.sub_tag),
+        priority: request.priority,
+        object: request.object.clone(),
+        sender: Some(sender.to_owned()),
     })
+}
+
+/// `module.name`: lower-case words joined by dots; the module is the first.
+fn valid_kind(kind: &str) -> bool {
+    !kind.is_empty()
+        && kind.split('.').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        })
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,12 +8,7 @@ use super::{Store, StoreError, User};
 /// One send reaches at most this many users; larger audiences are refused, not truncated.
 pub const MAX_RECIPIENTS: usize = 100_000;
 
-/// An object in another system that users can follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
-    pub kind: String,
-    pub id: String,
-}
+pub use herald_proto::ObjectRef;
 
 /// A resolved audience, as the store understands it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! Notification rows, one per recipient, and their read state.
 
-use herald_proto::{ChangeKind, Notification};
-use rusqlite::{params, Row};
+use herald_db::notification_row::{self, from_row, COLUMNS, PLACEHOLDERS};
+use herald_proto::{ChangeKind, Notification, ObjectRef, Priority, DEFAULT_KIND};
+use rusqlite::{params, Transaction};
 
 use super::changes::{announce, append};
 use super::{now_rfc3339, Store, StoreError};
@@ -9,51 +10,94 @@ use super::{now_rfc3339, Store, StoreError};
 /// What a sender supplies; the store adds id, time and read state.
 #[derive(Debug, Clone)]
 pub struct NewNotification {
+    pub kind: String,
     pub subject: String,
     pub body: String,
     pub link: Option<String>,
+    pub tag: Option<String>,
+    pub sub_tag: Option<String>,
+    pub priority: Priority,
+    pub object: Option<ObjectRef>,
+    /// The sending user's name, for a personal notification.
+    pub sender: Option<String>,
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Notification> {
-    Ok(Notification {
-        id: row.get("id")?,
-        subject: row.get("subject")?,
-        body: row.get("body")?,
-        link: row.get("link")?,
-        created_at: row.get("created_at")?,
-        read: row.get("read")?,
-    })
+impl NewNotification {
+    /// A plain notification with only a subject; set the other fields as needed.
+    pub fn new(subject: impl Into<String>) -> Self {
+        Self {
+            kind: DEFAULT_KIND.to_owned(),
+            subject: subject.into(),
+            body: String::new(),
+            link: None,
+            tag: None,
+            sub_tag: None,
+            priority: Priority::Normal,
+            object: None,
+            sender: None,
+        }
+    }
+
+    fn for_recipient(&self, created_at: &str) -> Notification {
+        Notification {
+            id: 0,
+            kind: self.kind.clone(),
+            subject: self.subject.clone(),
+            body: self.body.clone(),
+            link: self.link.clone(),
+            tag: self.tag.clone(),
+            sub_tag: self.sub_tag.clone(),
+            priority: self.priority,
+            object: self.object.clone(),
+            sender: self.sender.clone(),
+            created_at: created_at.to_owned(),
+            read: false,
+        }
+    }
+}
+
+/// Deletes the recipient's notifications with `tag` (a new one replaces them) and logs it.
+fn replace_tagged(tx: &Transaction<'_>, user_id: i64, tag: &str) -> Result<Option<herald_proto::Change>, StoreError> {
+    let replaced: Vec<i64> = {
+        let mut stmt = tx.prepare_cached("DELETE FROM notifications WHERE user_id = ?1 AND tag = ?2 RETURNING id")?;
+        let rows = stmt.query_map(params![user_id, tag], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    if replaced.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(append(tx, user_id, ChangeKind::Deleted { ids: replaced })?))
 }
 
 impl Store {
-    /// Stores one notification for each recipient, appends a `created` change to each recipient's
-    /// log, and announces them — all in one transaction.
+    /// Stores one notification for each recipient (replacing any of theirs with the same tag),
+    /// appends the changes to each recipient's log, and announces them — in one transaction.
     pub async fn deliver(&self, recipients: Vec<i64>, new: NewNotification) -> Result<Vec<Notification>, StoreError> {
         self.with(move |conn, bus| {
             let tx = conn.transaction()?;
             let created_at = now_rfc3339();
             let mut delivered = Vec::with_capacity(recipients.len());
+            // A new notification's id is 0, which becomes NULL, so SQLite assigns the next id.
+            let values = PLACEHOLDERS.replacen("?1,", "NULLIF(?1, 0),", 1);
+            let insert = format!("INSERT INTO notifications (user_id, {COLUMNS}) VALUES (?14, {values})");
             for &user_id in &recipients {
-                tx.execute(
-                    "INSERT INTO notifications (user_id, subject, body, link, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![user_id, new.subject, new.body, new.link, created_at],
-                )?;
-                let notification = Notification {
-                    id: tx.last_insert_rowid(),
-                    subject: new.subject.clone(),
-                    body: new.body.clone(),
-                    link: new.link.clone(),
-                    created_at: created_at.clone(),
-                    read: false,
-                };
-                let change = append(&tx, user_id, ChangeKind::Created { notification: notification.clone() })?;
-                delivered.push((user_id, notification, change));
+                let mut changes = Vec::new();
+                if let Some(tag) = &new.tag {
+                    changes.extend(replace_tagged(&tx, user_id, tag)?);
+                }
+                let mut notification = new.for_recipient(&created_at);
+                let mut values = notification_row::to_params(&notification).to_vec();
+                values.push(&user_id);
+                tx.prepare_cached(&insert)?.execute(values.as_slice())?;
+                notification.id = tx.last_insert_rowid();
+                changes.push(append(&tx, user_id, ChangeKind::Created { notification: notification.clone() })?);
+                delivered.push((user_id, notification, changes));
             }
             tx.commit()?;
             Ok(delivered
                 .into_iter()
-                .map(|(user_id, notification, change)| {
-                    announce(bus, user_id, vec![change]);
+                .map(|(user_id, notification, changes)| {
+                    announce(bus, user_id, changes);
                     notification
                 })
                 .collect())
@@ -70,10 +114,9 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<Notification>, bool), StoreError> {
         self.with(move |conn, _| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, subject, body, link, created_at, read FROM notifications
-                 WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            ))?;
             let mut items = stmt
                 .query_map(params![user_id, before.unwrap_or(i64::MAX), limit + 1], from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -170,7 +213,7 @@ mod tests {
     use super::*;
 
     fn note(subject: &str) -> NewNotification {
-        NewNotification { subject: subject.into(), body: "body".into(), link: None }
+        NewNotification { body: "body".into(), ..NewNotification::new(subject) }
     }
 
     #[tokio::test]
