@@ -28,7 +28,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = api::router(api::AppState { store, shutdown: stop_rx });
+    let app = api::router(api::AppState { store, shutdown: stop_rx, in_flight: api::InFlight::default() });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -413,3 +413,40 @@ async fn every_field_is_stored_and_a_same_tag_notification_replaces_the_earlier_
         assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_returns_the_first_answer_and_applies_nothing_twice() {
+    let hub = start().await;
+    let post = |token: &str, key: &str, body: Value| {
+        let request = hub
+            .client
+            .post(format!("{}/v1/notifications", hub.base))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            (response.status().as_u16(), replayed, response.json::<Value>().await.unwrap())
+        }
+    };
+    let body = json!({"to": {"user": "bob"}, "subject": "once"});
+    let (status, replayed, first) = post(&hub.alice, "k-1", body.clone()).await;
+    assert_eq!((status, replayed), (200, false));
+    let (status, replayed, again) = post(&hub.alice, "k-1", body.clone()).await;
+    assert_eq!((status, replayed, &again), (200, true, &first), "the first answer, again");
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "applied once");
+
+    // The same key for another request is refused; another user's same key is theirs alone.
+    let (status, _, got) = post(&hub.alice, "k-1", json!({"to": {"user": "bob"}, "subject": "other"})).await;
+    assert_eq!((status, code(&got)), (422, ErrorCode::IdempotencyKeyReused));
+    let (status, replayed, _) = post(&hub.bob, "k-1", body.clone()).await;
+    assert_eq!((status, replayed), (200, false));
+
+    // A failure is not kept: retrying it runs it again.
+    let to_nobody = json!({"to": {"user": "nobody"}, "subject": "x"});
+    assert_eq!(post(&hub.alice, "k-2", to_nobody.clone()).await.0, 404);
+    let (status, replayed, _) = post(&hub.alice, "k-2", to_nobody).await;
+    assert_eq!((status, replayed), (404, false));
+}

@@ -20,6 +20,10 @@ pub enum ErrorCode {
     /// The body is larger than [`crate::MAX_BODY_BYTES`].
     PayloadTooLarge,
     NotFound,
+    /// A request with the same `Idempotency-Key` is still being processed.
+    Conflict,
+    /// The `Idempotency-Key` was used before for a different request.
+    IdempotencyKeyReused,
     /// The feed cursor is past the end of this hub's log for the user: the hub was reset or
     /// restored from an older backup. The client must drop its mirror and sync from 0.
     CursorAhead,

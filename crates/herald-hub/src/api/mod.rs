@@ -1,6 +1,7 @@
 //! HTTP routes and the one place errors become `{code, message}` responses.
 
 mod error;
+mod idempotency;
 mod json;
 mod notifications;
 
@@ -11,6 +12,7 @@ use herald_proto::{ErrorCode, MAX_BODY_BYTES};
 use tokio::sync::watch;
 
 pub use error::Failure;
+pub use idempotency::InFlight;
 
 use crate::store::Store;
 
@@ -19,6 +21,7 @@ pub struct AppState {
     pub store: Store,
     /// Turns `true` when the hub is shutting down; open feeds close on it.
     pub shutdown: watch::Receiver<bool>,
+    pub in_flight: InFlight,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -31,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/notifications/{id}", delete(notifications::delete_one))
         .route("/v1/feed", get(crate::feed::upgrade))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

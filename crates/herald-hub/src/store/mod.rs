@@ -6,6 +6,7 @@
 
 mod audiences;
 mod changes;
+mod idempotency;
 pub(crate) mod notifications;
 mod users;
 
@@ -18,6 +19,7 @@ use rusqlite::Connection;
 use tokio::sync::broadcast;
 
 pub use audiences::{ObjectRef, Recipients};
+pub use idempotency::StoredResponse;
 pub use notifications::NewNotification;
 pub use users::User;
 
@@ -25,6 +27,7 @@ pub use users::User;
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/hub/0001_init.sql") },
     Migration { version: 2, name: "audiences", sql: include_str!("../../../../migrations/hub/0002_audiences.sql") },
+    Migration { version: 3, name: "idempotency", sql: include_str!("../../../../migrations/hub/0003_idempotency.sql") },
 ];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.

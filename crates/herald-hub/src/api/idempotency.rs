@@ -1,0 +1,118 @@
+//! `Idempotency-Key`: a mutating request sent again with the same key (by the same user) gets
+//! the first answer again, and nothing is applied twice. A key reused for a different request
+//! is refused (422); a repeat while the first is still running is refused (409).
+//!
+//! Only successful answers are kept: a failed request may be retried with the same key.
+//! The answer is stored right after the handler commits; a hub crash in between (a window of
+//! one SQLite write) would let a retry apply once more.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use herald_proto::{ErrorCode, MAX_BODY_BYTES};
+use sha2::{Digest, Sha256};
+
+use super::{AppState, Failure};
+use crate::auth::AuthUser;
+use crate::store::StoredResponse;
+
+const HEADER: &str = "idempotency-key";
+/// Marks an answer given again from the store.
+const REPLAYED: &str = "idempotent-replayed";
+
+/// Keys whose first request is still running, per user.
+#[derive(Clone, Default)]
+pub struct InFlight(Arc<Mutex<HashSet<(i64, String)>>>);
+
+struct Claim {
+    set: InFlight,
+    entry: (i64, String),
+}
+
+impl InFlight {
+    fn claim(&self, user_id: i64, key: &str) -> Option<Claim> {
+        let entry = (user_id, key.to_owned());
+        let fresh = self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(entry.clone());
+        fresh.then(|| Claim { set: self.clone(), entry })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.set.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.entry);
+    }
+}
+
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mutating = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    let Some(key) = request.headers().get(HEADER).filter(|_| mutating) else {
+        return next.run(request).await;
+    };
+    let key = match key.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) => key.to_owned(),
+        _ => {
+            return Failure::new(ErrorCode::InvalidRequest, "Idempotency-Key must be 1–255 visible ASCII characters")
+                .into_response()
+        }
+    };
+    match with_key(state, key, request, next).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn with_key(state: AppState, key: String, request: Request, next: Next) -> Result<Response, Response> {
+    // Keys are the caller's own, so authenticate here (the handler checks again).
+    let (mut parts, body) = request.into_parts();
+    let AuthUser(user) = AuthUser::from_request_parts(&mut parts, &state).await.map_err(IntoResponse::into_response)?;
+    let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        Failure::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+            .into_response()
+    })?;
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(parts.uri.to_string().as_bytes());
+    hasher.update(&body);
+    let request_hash = hasher.finalize().to_vec();
+
+    let _claim = state.in_flight.claim(user.id, &key).ok_or_else(|| {
+        Failure::new(ErrorCode::Conflict, "a request with this Idempotency-Key is still running").into_response()
+    })?;
+    if let Some(first) =
+        state.store.stored_response(user.id, &key).await.map_err(|e| Failure::from(e).into_response())?
+    {
+        if first.request_hash != request_hash {
+            return Err(Failure::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request",
+            )
+            .into_response());
+        }
+        return Ok(replay(first));
+    }
+
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    if !response.status().is_success() {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let stored = StoredResponse { request_hash, status: parts.status.as_u16(), body: body.to_vec() };
+    if let Err(e) = state.store.store_response(user.id, &key, stored).await {
+        tracing::error!(error = %e, "cannot keep an idempotent answer; a retry would apply again");
+    }
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+fn replay(first: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, first.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}
