@@ -136,7 +136,7 @@ async fn pages_follow_the_next_cursor_without_gaps_or_repeats() {
         let (_, page) = hub.get(&hub.bob, &path).await;
         seen.extend(page["items"].as_array().unwrap().iter().map(|n| n["subject"].as_str().unwrap().to_string()));
         match page["next"].as_str() {
-            Some(next) => path = format!("/v1/notifications?limit=2&cursor={next}"),
+            Some(next) => path = format!("/v1/notifications?limit=2&before={next}"),
             None => break,
         }
     }
@@ -449,4 +449,52 @@ async fn a_repeated_idempotency_key_returns_the_first_answer_and_applies_nothing
     assert_eq!(post(&hub.alice, "k-2", to_nobody.clone()).await.0, 404);
     let (status, replayed, _) = post(&hub.alice, "k-2", to_nobody).await;
     assert_eq!((status, replayed), (404, false));
+}
+
+#[tokio::test]
+async fn the_list_filters_by_state_type_module_tag_time_and_words() {
+    let hub = start().await;
+    let send = |body: Value| {
+        let hub = &hub;
+        async move {
+            let mut full = json!({"to": {"user": "bob"}});
+            full.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+            hub.post(&hub.alice, "/v1/notifications", full.to_string()).await.1["ids"][0].as_i64().unwrap()
+        }
+    };
+    send(json!({"subject": "Ann replied to your comment", "type": "social.reply"})).await;
+    let po = send(
+        json!({"subject": "PO-42", "body": "Approve the purchase order", "type": "purchase.approval", "tag": "po"}),
+    )
+    .await;
+    send(json!({"subject": "Café opens", "type": "social"})).await;
+    hub.post(&hub.bob, &format!("/v1/notifications/{po}/read?only_current=true"), "").await;
+
+    let subjects = |query: &'static str| {
+        let hub = &hub;
+        async move {
+            let (status, page) = hub.get(&hub.bob, &format!("/v1/notifications?{query}")).await;
+            assert_eq!(status, 200, "{query}: {page}");
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["subject"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(subjects("unread=true").await, ["Café opens", "Ann replied to your comment"]);
+    assert_eq!(subjects("unread=false").await, ["PO-42"]);
+    assert_eq!(subjects("module=social").await, ["Café opens", "Ann replied to your comment"]);
+    assert_eq!(subjects("type=purchase.approval").await, ["PO-42"]);
+    assert_eq!(subjects("tag=po").await, ["PO-42"]);
+    assert_eq!(subjects("q=purch%20ord").await, ["PO-42"]);
+    assert_eq!(subjects("q=cafe").await, ["Café opens"], "diacritics do not matter");
+    assert_eq!(subjects("q=replied&module=purchase").await, Vec::<String>::new());
+    assert_eq!(subjects("from=2000-01-01T00:00:00%2B02:00&to=2999-01-01T00:00:00Z").await.len(), 3);
+    assert!(subjects("from=2999-01-01T00:00:00Z").await.is_empty());
+    let (_, alices) = hub.get(&hub.alice, "/v1/notifications?q=purchase").await;
+    assert!(alices["items"].as_array().unwrap().is_empty(), "search covers only the caller's own");
+    let (status, got) = hub.get(&hub.bob, "/v1/notifications?from=yesterday").await;
+    assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest));
 }

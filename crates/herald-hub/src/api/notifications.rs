@@ -12,14 +12,14 @@ use serde::Deserialize;
 use super::json::JsonBody;
 use super::{AppState, Failure};
 use crate::auth::AuthUser;
-use crate::store::{NewNotification, Recipients};
+use crate::store::{normalize_time, ListFilter, NewNotification, Recipients};
 
 const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_LINK_CHARS: usize = 2_048;
 /// Types, tags and sub-tags.
 const MAX_NAME_CHARS: usize = 256;
 const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 500;
+const MAX_PAGE: u32 = 200;
 
 pub async fn send(
     State(state): State<AppState>,
@@ -99,11 +99,23 @@ fn valid_kind(kind: &str) -> bool {
         })
 }
 
+/// `GET /v1/notifications` parameters: a page (`before`, `limit`) and filters.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     limit: Option<u32>,
-    /// The `next` cursor of the previous page.
-    cursor: Option<String>,
+    /// The `next` of the previous page (`cursor` is the older name).
+    #[serde(alias = "cursor")]
+    before: Option<String>,
+    unread: Option<bool>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    module: Option<String>,
+    tag: Option<String>,
+    sub_tag: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// Words to find in subject or body.
+    q: Option<String>,
 }
 
 pub async fn list(
@@ -111,15 +123,27 @@ pub async fn list(
     AuthUser(user): AuthUser,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page<Notification>>, Failure> {
+    let invalid = |message: &str| Failure::new(ErrorCode::InvalidRequest, message);
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let before = match query.cursor.as_deref() {
+    let before = match query.before.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| Failure::new(ErrorCode::InvalidRequest, "'cursor' is not one this hub gave out"))?,
-        ),
+        Some(c) => Some(c.parse::<i64>().map_err(|_| invalid("'before' is not a cursor this hub gave out"))?),
     };
-    let (items, more) = state.store.list(user.id, before, limit).await?;
+    let time = |field: &str, value: Option<String>| match value {
+        None => Ok(None),
+        Some(v) => normalize_time(&v).map(Some).ok_or_else(|| invalid(&format!("'{field}' is not an RFC 3339 time"))),
+    };
+    let filter = ListFilter {
+        unread: query.unread,
+        kind: query.kind,
+        module: query.module,
+        tag: query.tag,
+        sub_tag: query.sub_tag,
+        from: time("from", query.from)?,
+        to: time("to", query.to)?,
+        text: query.q.filter(|q| !q.trim().is_empty()),
+    };
+    let (items, more) = state.store.search(user.id, before, limit, filter).await?;
     let next = if more { items.last().map(|n| n.id.to_string()) } else { None };
     Ok(Json(Page { items, next }))
 }

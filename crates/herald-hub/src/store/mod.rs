@@ -8,6 +8,7 @@ mod audiences;
 mod changes;
 mod idempotency;
 pub(crate) mod notifications;
+mod search;
 mod users;
 
 use std::path::Path;
@@ -21,6 +22,7 @@ use tokio::sync::broadcast;
 pub use audiences::{ObjectRef, Recipients};
 pub use idempotency::StoredResponse;
 pub use notifications::NewNotification;
+pub use search::ListFilter;
 pub use users::User;
 
 /// The hub's schema, one entry per file in `migrations/hub/` (a test checks none is missing).
@@ -28,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/hub/0001_init.sql") },
     Migration { version: 2, name: "audiences", sql: include_str!("../../../../migrations/hub/0002_audiences.sql") },
     Migration { version: 3, name: "idempotency", sql: include_str!("../../../../migrations/hub/0003_idempotency.sql") },
+    Migration { version: 4, name: "search", sql: include_str!("../../../../migrations/hub/0004_search.sql") },
 ];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.
@@ -120,11 +123,20 @@ impl Store {
     }
 }
 
-/// Now, as RFC 3339 UTC with milliseconds.
+/// Now, as RFC 3339 UTC with milliseconds: the one format the store writes, so times compare as text.
 fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    stored_time(time::OffsetDateTime::now_utc())
+}
+
+fn stored_time(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let at = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Any RFC 3339 time, in the store's format; None if it is not RFC 3339.
+pub fn normalize_time(text: &str) -> Option<String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().map(stored_time)
 }
 
 #[cfg(test)]
@@ -135,6 +147,13 @@ mod tests {
     fn every_hub_migration_file_is_listed() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/hub");
         herald_db::check_listed(&dir, MIGRATIONS).unwrap();
+    }
+
+    #[test]
+    fn times_from_callers_compare_with_stored_ones() {
+        assert_eq!(normalize_time("2026-11-21T12:00:00+02:00").as_deref(), Some("2026-11-21T10:00:00Z"));
+        assert_eq!(normalize_time("2026-11-21T10:00:00.5Z").as_deref(), Some("2026-11-21T10:00:00.5Z"));
+        assert_eq!(normalize_time("yesterday"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Notification rows, one per recipient, and their read state.
 
-use herald_db::notification_row::{self, from_row, COLUMNS, PLACEHOLDERS};
+use herald_db::notification_row::{self, COLUMNS, PLACEHOLDERS};
 use herald_proto::{ChangeKind, Notification, ObjectRef, Priority, DEFAULT_KIND};
 use rusqlite::{params, Transaction};
 
@@ -113,18 +113,7 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<(Vec<Notification>, bool), StoreError> {
-        self.with(move |conn, _| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
-            ))?;
-            let mut items = stmt
-                .query_map(params![user_id, before.unwrap_or(i64::MAX), limit + 1], from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            let more = items.len() > limit as usize;
-            items.truncate(limit as usize);
-            Ok((items, more))
-        })
-        .await
+        self.search(user_id, before, limit, super::ListFilter::default()).await
     }
 
     /// Marks those of `ids` that belong to `user_id` read or unread. Ids of other users are ignored

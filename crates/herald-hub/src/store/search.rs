@@ -1,0 +1,157 @@
+//! Listing a user's notifications with filters and full-text search (seed 003's history search).
+
+use herald_db::notification_row::{from_row, COLUMNS};
+use herald_proto::Notification;
+use rusqlite::types::ToSql;
+
+use super::{Store, StoreError};
+
+/// What to list; every field narrows the result. Empty: everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only unread (true) or only read (false).
+    pub unread: Option<bool>,
+    /// Exact type, e.g. `social.reply`.
+    pub kind: Option<String>,
+    /// The part of the type before the first dot, e.g. `social`.
+    pub module: Option<String>,
+    pub tag: Option<String>,
+    pub sub_tag: Option<String>,
+    /// Created at or after / before, RFC 3339 UTC as the store writes it.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Words that must all appear in subject or body (any order, prefix matching on the last).
+    pub text: Option<String>,
+}
+
+/// Turns user text into an FTS5 query that cannot be read as FTS syntax: every word quoted and
+/// required, each matching as a prefix ("purch ord" finds "purchase order": search as you type).
+fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text.split_whitespace().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+impl Store {
+    /// A page of `user_id`'s notifications matching `filter`, newest first, below id `before`.
+    /// Returns the page and whether more follow.
+    pub async fn search(
+        &self,
+        user_id: i64,
+        before: Option<i64>,
+        limit: u32,
+        filter: ListFilter,
+    ) -> Result<(Vec<Notification>, bool), StoreError> {
+        self.with(move |conn, _| {
+            let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2");
+            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_id), Box::new(before.unwrap_or(i64::MAX))];
+            let mut add = |clause: &str, value: Box<dyn ToSql>| {
+                args.push(value);
+                sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+            };
+            if let Some(unread) = filter.unread {
+                add(" AND read = ?", Box::new(!unread));
+            }
+            if let Some(kind) = filter.kind {
+                add(" AND type = ?", Box::new(kind));
+            }
+            if let Some(module) = filter.module {
+                add(" AND (type = ? OR substr(type, 1, length(?) + 1) = ? || '.')", Box::new(module));
+            }
+            if let Some(tag) = filter.tag {
+                add(" AND tag = ?", Box::new(tag));
+            }
+            if let Some(sub_tag) = filter.sub_tag {
+                add(" AND sub_tag = ?", Box::new(sub_tag));
+            }
+            if let Some(from) = filter.from {
+                add(" AND created_at >= ?", Box::new(from));
+            }
+            if let Some(to) = filter.to {
+                add(" AND created_at < ?", Box::new(to));
+            }
+            if let Some(query) = filter.text.as_deref().and_then(fts_query) {
+                add(
+                    " AND id IN (SELECT rowid FROM notifications_fts WHERE notifications_fts MATCH ?)",
+                    Box::new(query),
+                );
+            }
+            args.push(Box::new(limit + 1));
+            sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
+            let mut items = stmt.query_map(params.as_slice(), from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let more = items.len() > limit as usize;
+            items.truncate(limit as usize);
+            Ok((items, more))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewNotification;
+
+    #[test]
+    fn user_text_never_becomes_fts_syntax() {
+        assert_eq!(fts_query("purchase ord").as_deref(), Some("\"purchase\"* \"ord\"*"));
+        assert_eq!(fts_query("a\" OR b").as_deref(), Some("\"a\"\"\"* \"OR\"* \"b\"*"));
+        assert_eq!(fts_query("   "), None);
+    }
+
+    #[tokio::test]
+    async fn filters_narrow_and_search_finds_words_in_subject_or_body() {
+        let store = Store::open_in_memory().unwrap();
+        let (ann, _) = store.add_user("ann").await.unwrap();
+        let (bob, _) = store.add_user("bob").await.unwrap();
+        let send = |kind: &str, subject: &str, body: &str, tag: Option<&str>| NewNotification {
+            kind: kind.into(),
+            body: body.into(),
+            tag: tag.map(String::from),
+            ..NewNotification::new(subject)
+        };
+        store.deliver(vec![ann.id], send("social.reply", "Ann replied", "Looks great", None)).await.unwrap();
+        store.deliver(vec![ann.id], send("social", "Weekly digest", "", None)).await.unwrap();
+        let po = store
+            .deliver(vec![ann.id], send("purchase.approval", "PO-42", "Approve the purchase order", Some("po-42")))
+            .await
+            .unwrap();
+        store.deliver(vec![ann.id], send("socialist.thing", "Not social", "", None)).await.unwrap();
+        store.deliver(vec![bob.id], send("purchase.approval", "Bob's purchase", "purchase order", None)).await.unwrap();
+        store.mark_read(ann.id, vec![po[0].id], true).await.unwrap();
+
+        let subjects = |filter: ListFilter| {
+            let store = store.clone();
+            async move {
+                store
+                    .search(ann.id, None, 50, filter)
+                    .await
+                    .unwrap()
+                    .0
+                    .into_iter()
+                    .map(|n| n.subject)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            subjects(ListFilter { module: Some("social".into()), ..Default::default() }).await,
+            ["Weekly digest", "Ann replied"]
+        );
+        assert_eq!(
+            subjects(ListFilter { kind: Some("purchase.approval".into()), ..Default::default() }).await,
+            ["PO-42"]
+        );
+        assert_eq!(subjects(ListFilter { unread: Some(false), ..Default::default() }).await, ["PO-42"]);
+        assert_eq!(subjects(ListFilter { tag: Some("po-42".into()), ..Default::default() }).await, ["PO-42"]);
+        assert_eq!(
+            subjects(ListFilter { text: Some("purch ord".into()), ..Default::default() }).await,
+            ["PO-42"],
+            "only ann's"
+        );
+        assert_eq!(subjects(ListFilter { text: Some("great".into()), ..Default::default() }).await, ["Ann replied"]);
+        assert!(subjects(ListFilter { text: Some("\"unbalanced".into()), ..Default::default() }).await.is_empty());
+        let later = ListFilter { from: Some("2999-01-01T00:00:00Z".into()), ..Default::default() };
+        assert!(subjects(later).await.is_empty());
+    }
+}
