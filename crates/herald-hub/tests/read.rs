@@ -1,0 +1,97 @@
+//! Reading: seed 003's read semantics, delete, list filters and history search.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn read_one_read_newer_read_all_and_delete_follow_seed_003() {
+    let hub = start().await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(hub.send_to("bob", &format!("n{i}")).await);
+    }
+    let read_states = || async {
+        let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+        page["items"].as_array().unwrap().iter().map(|n| n["read"].as_bool().unwrap()).collect::<Vec<_>>()
+    };
+    let (status, body) = hub.post(&hub.bob, &format!("/v1/notifications/{}/read?only_current=true", ids[0]), "").await;
+    assert_eq!((status, body["changed"].as_i64()), (200, Some(1)));
+    let (_, body) = hub.post(&hub.bob, &format!("/v1/notifications/{}/read", ids[2]), "").await;
+    assert_eq!(body["changed"], 2, "without only_current, every newer one too");
+    assert_eq!(read_states().await, [true, true, false, true]);
+    let (_, body) = hub.post(&hub.alice, "/v1/notifications/read-all", "").await;
+    assert_eq!(body["changed"], 0, "alice has none of bob's");
+    let (_, body) = hub.post(&hub.bob, "/v1/notifications/read-all", "").await;
+    assert_eq!(body["changed"], 1);
+
+    let delete = |token: &str, path: String| {
+        let request = hub.client.delete(format!("{}{path}", hub.base)).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(delete(&hub.alice, format!("/v1/notifications/{}", ids[3])).await, 404, "not alice's");
+    assert_eq!(delete(&hub.bob, format!("/v1/notifications/{}", ids[3])).await, 204);
+    assert_eq!(delete(&hub.bob, format!("/v1/notifications/{}", ids[3])).await, 404, "already gone");
+    assert_eq!(delete(&hub.bob, "/v1/notifications/abc".into()).await, 400);
+    assert_eq!(read_states().await.len(), 3);
+
+    // The feed tells clients to drop it.
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    let mut last = None;
+    loop {
+        match next_frame(&mut feed).await {
+            FeedFrame::Change(change) => last = Some(change.kind),
+            FeedFrame::CaughtUp { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(last, Some(ChangeKind::Deleted { ids: vec![ids[3]] }));
+}
+
+#[tokio::test]
+async fn the_list_filters_by_state_type_module_tag_time_and_words() {
+    let hub = start().await;
+    let send = |body: Value| {
+        let hub = &hub;
+        async move {
+            let mut full = json!({"to": {"user": "bob"}});
+            full.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+            hub.post(&hub.alice, "/v1/notifications", full.to_string()).await.1["ids"][0].as_i64().unwrap()
+        }
+    };
+    send(json!({"subject": "Ann replied to your comment", "type": "social.reply"})).await;
+    let po = send(
+        json!({"subject": "PO-42", "body": "Approve the purchase order", "type": "purchase.approval", "tag": "po"}),
+    )
+    .await;
+    send(json!({"subject": "Café opens", "type": "social"})).await;
+    hub.post(&hub.bob, &format!("/v1/notifications/{po}/read?only_current=true"), "").await;
+
+    let subjects = |query: &'static str| {
+        let hub = &hub;
+        async move {
+            let (status, page) = hub.get(&hub.bob, &format!("/v1/notifications?{query}")).await;
+            assert_eq!(status, 200, "{query}: {page}");
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["subject"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(subjects("unread=true").await, ["Café opens", "Ann replied to your comment"]);
+    assert_eq!(subjects("unread=false").await, ["PO-42"]);
+    assert_eq!(subjects("module=social").await, ["Café opens", "Ann replied to your comment"]);
+    assert_eq!(subjects("type=purchase.approval").await, ["PO-42"]);
+    assert_eq!(subjects("tag=po").await, ["PO-42"]);
+    assert_eq!(subjects("q=purch%20ord").await, ["PO-42"]);
+    assert_eq!(subjects("q=cafe").await, ["Café opens"], "diacritics do not matter");
+    assert_eq!(subjects("q=replied&module=purchase").await, Vec::<String>::new());
+    assert_eq!(subjects("from=2000-01-01T00:00:00%2B02:00&to=2999-01-01T00:00:00Z").await.len(), 3);
+    assert!(subjects("from=2999-01-01T00:00:00Z").await.is_empty());
+    let (_, alices) = hub.get(&hub.alice, "/v1/notifications?q=purchase").await;
+    assert!(alices["items"].as_array().unwrap().is_empty(), "search covers only the caller's own");
+    let (status, got) = hub.get(&hub.bob, "/v1/notifications?from=yesterday").await;
+    assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest));
+}
