@@ -35,6 +35,9 @@ CREATE TABLE notifications (
     object_type TEXT,
     object_id   TEXT,
     sender      TEXT,
+    buttons     TEXT,                       -- JSON [{value, label, style}]: a confirm-type notification
+    reply       TEXT,                       -- JSON {placeholder}: a text answer is allowed
+    answer      TEXT,                       -- JSON {value?, text?, at}: the user's answer, once
     read        INTEGER NOT NULL DEFAULT 0 CHECK (read IN (0, 1)),
     created_at  TEXT NOT NULL
 );

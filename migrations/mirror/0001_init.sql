@@ -13,6 +13,9 @@ CREATE TABLE notifications (
     object_type TEXT,
     object_id   TEXT,
     sender      TEXT,
+    buttons     TEXT,
+    reply       TEXT,
+    answer      TEXT,
     created_at  TEXT NOT NULL,                -- RFC 3339 UTC, as the hub wrote it
     read        INTEGER NOT NULL CHECK (read IN (0, 1))
 );

@@ -42,6 +42,9 @@ function note(id: number, subject: string, body = '', read = false): Notificatio
     priority: 'normal',
     object: null,
     sender: null,
+    buttons: [],
+    reply: null,
+    answer: null,
     created_at: new Date(Date.now() - 5 * 60_000).toISOString(),
     read,
   };

@@ -30,6 +30,8 @@ pub enum ChangeKind {
         ids: Vec<i64>,
         read: bool,
     },
+    /// A notification changed in place (it was answered): clients replace their copy.
+    Updated { notification: Notification },
     /// Notifications were deleted: clients drop them (and their toasts).
     Deleted {
         #[ts(type = "number[]")]

@@ -17,8 +17,8 @@ pub mod page;
 pub use change::{Change, ChangeKind, FeedFrame};
 pub use error::{ApiError, ErrorCode};
 pub use notification::{
-    Audience, MarkReadRequest, MarkReadResponse, Notification, ObjectRef, Priority, SendRequest, SendResponse,
-    DEFAULT_KIND,
+    Answer, AnswerRequest, Audience, Button, ButtonStyle, ConfirmRequest, MarkReadRequest, MarkReadResponse,
+    Notification, ObjectRef, Priority, Reply, SendRequest, SendResponse, DEFAULT_KIND,
 };
 pub use page::Page;
 

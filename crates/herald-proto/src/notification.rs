@@ -25,9 +25,72 @@ pub struct Notification {
     pub object: Option<ObjectRef>,
     /// Login name of the user who sent it (a personal notification).
     pub sender: Option<String>,
+    /// Confirm buttons (seed 003's CONFIRM type): the user answers with one value, once.
+    #[serde(default)]
+    pub buttons: Vec<Button>,
+    /// Set when the user may answer in text (seed 003's `im.notify.answer`).
+    #[serde(default)]
+    pub reply: Option<Reply>,
+    /// The user's answer, once given.
+    #[serde(default)]
+    pub answer: Option<Answer>,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub read: bool,
+}
+
+/// A confirm button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Button {
+    /// What the answer records, e.g. `Y` / `N`.
+    pub value: String,
+    pub label: String,
+    #[serde(default)]
+    pub style: ButtonStyle,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonStyle {
+    #[default]
+    Default,
+    Accept,
+    Cancel,
+}
+
+/// Allows a text answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Reply {
+    #[serde(default)]
+    pub placeholder: String,
+}
+
+/// What the user answered: a button's value or a text, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Answer {
+    pub value: Option<String>,
+    pub text: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// Body of `POST /v1/notifications/{id}/confirm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConfirmRequest {
+    pub value: String,
+}
+
+/// Body of `POST /v1/notifications/{id}/answer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AnswerRequest {
+    pub text: String,
+}
+
+impl Notification {
+    /// A confirm-type notification not answered yet: bulk "mark read" leaves it unread (seed 003).
+    pub fn awaits_confirmation(&self) -> bool {
+        !self.buttons.is_empty() && self.answer.is_none()
+    }
 }
 
 impl Notification {
@@ -44,6 +107,9 @@ impl Notification {
             priority: Priority::Normal,
             object: None,
             sender: None,
+            buttons: Vec::new(),
+            reply: None,
+            answer: None,
             created_at: created_at.into(),
             read: false,
         }
@@ -127,6 +193,10 @@ pub struct SendRequest {
     pub priority: Priority,
     #[serde(default)]
     pub object: Option<ObjectRef>,
+    #[serde(default)]
+    pub buttons: Vec<Button>,
+    #[serde(default)]
+    pub reply: Option<Reply>,
 }
 
 /// Answer of `POST /v1/notifications`: one id per recipient.

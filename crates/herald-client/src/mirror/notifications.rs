@@ -1,6 +1,6 @@
 //! Mirrored notifications: applying the hub's changes, and the queries the inbox reads.
 
-use herald_db::notification_row::{self, from_row, COLUMNS, PLACEHOLDERS};
+use herald_db::notification_row::{self, from_row, JsonColumns, AWAITS_CONFIRMATION, COLUMNS, PLACEHOLDERS};
 use herald_proto::{Change, ChangeKind, Notification};
 use rusqlite::{params, Transaction};
 
@@ -72,7 +72,10 @@ impl Mirror {
 }
 
 pub(super) fn set_read(tx: &Transaction<'_>, ids: &[i64], read: bool) -> Result<bool, MirrorError> {
-    let mut stmt = tx.prepare_cached("UPDATE notifications SET read = ?1 WHERE id = ?2 AND read != ?1")?;
+    // The hub's rule too: reading never answers a confirm-type notification.
+    let mut stmt = tx.prepare_cached(&format!(
+        "UPDATE notifications SET read = ?1 WHERE id = ?2 AND read != ?1 AND (?1 = 0 OR NOT {AWAITS_CONFIRMATION})"
+    ))?;
     let mut changed = false;
     for id in ids {
         changed |= stmt.execute(params![read, id])? > 0;
@@ -85,12 +88,19 @@ fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> 
         ChangeKind::Created { notification: n } => {
             let insert =
                 format!("INSERT INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS}) ON CONFLICT (id) DO NOTHING");
-            let inserted = tx.prepare_cached(&insert)?.execute(notification_row::to_params(n).as_slice())?;
+            let json = JsonColumns::of(n);
+            let inserted = tx.prepare_cached(&insert)?.execute(notification_row::to_params(n, &json).as_slice())?;
             if inserted > 0 {
                 applied.created.push(n.clone());
             }
         }
         ChangeKind::ReadChanged { ids, read } => applied.read_changed |= set_read(tx, ids, *read)?,
+        ChangeKind::Updated { notification: n } => {
+            let replace = format!("INSERT OR REPLACE INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS})");
+            let json = JsonColumns::of(n);
+            tx.prepare_cached(&replace)?.execute(notification_row::to_params(n, &json).as_slice())?;
+            applied.read_changed = true;
+        }
         ChangeKind::Deleted { ids } => {
             let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1")?;
             for id in ids {
@@ -150,6 +160,26 @@ mod tests {
         assert_eq!(applied.deleted, [10], "only what was here counts");
         assert_eq!(mirror.list(None, 10).unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [11]);
         assert_eq!(mirror.unread_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn an_answer_replaces_the_copy_and_reading_skips_unanswered_confirms() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        let button = herald_proto::Button { value: "Y".into(), label: "Accept".into(), style: Default::default() };
+        let invite =
+            Notification { buttons: vec![button], ..Notification::plain(10, "Invite", "2026-11-21T10:00:00Z") };
+        mirror
+            .apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: invite.clone() } }], 1, false)
+            .unwrap();
+        let read = Change { seq: 2, kind: ChangeKind::ReadChanged { ids: vec![10], read: true } };
+        assert!(!mirror.apply(&[read], 2, false).unwrap().read_changed, "not read while it waits for an answer");
+
+        let answer = herald_proto::Answer { value: Some("Y".into()), text: None, at: "2026-11-21T10:05:00Z".into() };
+        let answered = Notification { answer: Some(answer), read: true, ..invite };
+        let update = Change { seq: 3, kind: ChangeKind::Updated { notification: answered.clone() } };
+        assert!(mirror.apply(&[update], 3, false).unwrap().read_changed);
+        assert_eq!(mirror.get(10).unwrap(), Some(answered));
+        assert_eq!(mirror.unread_count().unwrap(), 0);
     }
 
     #[test]

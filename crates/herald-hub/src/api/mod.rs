@@ -2,6 +2,7 @@
 
 mod error;
 mod idempotency;
+mod interactions;
 mod json;
 mod notifications;
 
@@ -32,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/notifications/read-all", post(notifications::read_all))
         .route("/v1/notifications/{id}/read", post(notifications::read_from))
         .route("/v1/notifications/{id}", delete(notifications::delete_one))
+        .route("/v1/notifications/{id}/confirm", post(interactions::confirm))
+        .route("/v1/notifications/{id}/answer", post(interactions::answer))
         .route("/v1/feed", get(crate::feed::upgrade))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))

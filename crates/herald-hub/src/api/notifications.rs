@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use herald_proto::{
-    Audience, ErrorCode, MarkReadRequest, MarkReadResponse, Notification, Page, SendRequest, SendResponse,
+    Audience, Button, ErrorCode, MarkReadRequest, MarkReadResponse, Notification, Page, SendRequest, SendResponse,
     MAX_IDS_PER_REQUEST,
 };
 use serde::Deserialize;
@@ -16,8 +16,10 @@ use crate::store::{normalize_time, ListFilter, NewNotification, Recipients};
 
 const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_LINK_CHARS: usize = 2_048;
-/// Types, tags and sub-tags.
+/// Types, tags, sub-tags and button values.
 const MAX_NAME_CHARS: usize = 256;
+const MAX_LABEL_CHARS: usize = 200;
+const MAX_BUTTONS: usize = 5;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
@@ -73,6 +75,10 @@ fn validate(request: &SendRequest, sender: &str) -> Result<NewNotification, Fail
             return Err(invalid(format!("'{field}' is longer than {max} characters")));
         }
     }
+    check_buttons(&request.buttons)?;
+    if request.reply.as_ref().is_some_and(|r| r.placeholder.chars().count() > MAX_LABEL_CHARS) {
+        return Err(invalid(format!("'reply.placeholder' is longer than {MAX_LABEL_CHARS} characters")));
+    }
     if !valid_kind(&request.kind) {
         return Err(invalid(format!("'type' {:?} is not `module.name` in a-z, 0-9, '_', '-', '.'", request.kind)));
     }
@@ -87,7 +93,29 @@ fn validate(request: &SendRequest, sender: &str) -> Result<NewNotification, Fail
         priority: request.priority,
         object: request.object.clone(),
         sender: Some(sender.to_owned()),
+        buttons: request.buttons.clone(),
+        reply: request.reply.clone(),
     })
+}
+
+/// At most a few buttons, each with a short distinct value and a label.
+fn check_buttons(buttons: &[Button]) -> Result<(), Failure> {
+    let invalid = |message: String| Err(Failure::new(ErrorCode::InvalidRequest, message));
+    if buttons.len() > MAX_BUTTONS {
+        return invalid(format!("at most {MAX_BUTTONS} buttons"));
+    }
+    for (i, button) in buttons.iter().enumerate() {
+        if button.value.is_empty() || button.value.chars().count() > MAX_NAME_CHARS {
+            return invalid(format!("button {i} needs a value of 1–{MAX_NAME_CHARS} characters"));
+        }
+        if button.label.trim().is_empty() || button.label.chars().count() > MAX_LABEL_CHARS {
+            return invalid(format!("button {i} needs a label of 1–{MAX_LABEL_CHARS} characters"));
+        }
+        if buttons[..i].iter().any(|b| b.value == button.value) {
+            return invalid(format!("two buttons have the value {:?}", button.value));
+        }
+    }
+    Ok(())
 }
 
 /// `module.name`: lower-case words joined by dots; the module is the first.
@@ -161,7 +189,7 @@ pub async fn mark_read(
 }
 
 /// A notification id from the path; anything else is a 400 in the usual shape.
-fn parse_id(raw: &str) -> Result<i64, Failure> {
+pub(super) fn parse_id(raw: &str) -> Result<i64, Failure> {
     raw.parse().map_err(|_| Failure::new(ErrorCode::InvalidRequest, format!("{raw:?} is not a notification id")))
 }
 

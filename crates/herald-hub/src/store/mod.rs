@@ -4,6 +4,7 @@
 //! change log also announces the change on [`Store::subscribe`] *while holding the lock*, so the
 //! bus carries changes in `seq` order — the feed relies on that to drop duplicates by sequence.
 
+mod answers;
 mod audiences;
 mod changes;
 mod idempotency;
@@ -19,6 +20,7 @@ use herald_proto::Change;
 use rusqlite::Connection;
 use tokio::sync::broadcast;
 
+pub use answers::{AnswerError, Response};
 pub use audiences::{ObjectRef, Recipients};
 pub use idempotency::StoredResponse;
 pub use notifications::NewNotification;
@@ -106,11 +108,13 @@ impl Store {
         self.bus.subscribe()
     }
 
-    /// Runs `f` on the connection in a blocking thread.
-    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Runs `f` on the connection in a blocking thread. `f` may fail with any error a
+    /// [`StoreError`] converts into (answers have their own).
+    async fn with<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &broadcast::Sender<UserChange>) -> Result<T, StoreError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Connection, &broadcast::Sender<UserChange>) -> Result<T, E> + Send + 'static,
     {
         let conn = self.conn.clone();
         let bus = self.bus.clone();
@@ -119,7 +123,7 @@ impl Store {
             f(&mut conn, &bus)
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(|e| E::from(StoreError::Task(e.to_string())))?
     }
 }
 

@@ -1,7 +1,7 @@
 //! Notification rows, one per recipient, and their read state.
 
-use herald_db::notification_row::{self, COLUMNS, PLACEHOLDERS};
-use herald_proto::{ChangeKind, Notification, ObjectRef, Priority, DEFAULT_KIND};
+use herald_db::notification_row::{self, JsonColumns, AWAITS_CONFIRMATION, COLUMNS, PLACEHOLDERS};
+use herald_proto::{Button, ChangeKind, Notification, ObjectRef, Priority, Reply, DEFAULT_KIND};
 use rusqlite::{params, Transaction};
 
 use super::changes::{announce, append};
@@ -20,6 +20,8 @@ pub struct NewNotification {
     pub object: Option<ObjectRef>,
     /// The sending user's name, for a personal notification.
     pub sender: Option<String>,
+    pub buttons: Vec<Button>,
+    pub reply: Option<Reply>,
 }
 
 impl NewNotification {
@@ -35,6 +37,8 @@ impl NewNotification {
             priority: Priority::Normal,
             object: None,
             sender: None,
+            buttons: Vec::new(),
+            reply: None,
         }
     }
 
@@ -50,6 +54,9 @@ impl NewNotification {
             priority: self.priority,
             object: self.object.clone(),
             sender: self.sender.clone(),
+            buttons: self.buttons.clone(),
+            reply: self.reply.clone(),
+            answer: None,
             created_at: created_at.to_owned(),
             read: false,
         }
@@ -79,14 +86,16 @@ impl Store {
             let mut delivered = Vec::with_capacity(recipients.len());
             // A new notification's id is 0, which becomes NULL, so SQLite assigns the next id.
             let values = PLACEHOLDERS.replacen("?1,", "NULLIF(?1, 0),", 1);
-            let insert = format!("INSERT INTO notifications (user_id, {COLUMNS}) VALUES (?14, {values})");
+            let user_param = notification_row::COUNT + 1;
+            let insert = format!("INSERT INTO notifications (user_id, {COLUMNS}) VALUES (?{user_param}, {values})");
             for &user_id in &recipients {
                 let mut changes = Vec::new();
                 if let Some(tag) = &new.tag {
                     changes.extend(replace_tagged(&tx, user_id, tag)?);
                 }
                 let mut notification = new.for_recipient(&created_at);
-                let mut values = notification_row::to_params(&notification).to_vec();
+                let json = JsonColumns::of(&notification);
+                let mut values = notification_row::to_params(&notification, &json).to_vec();
                 values.push(&user_id);
                 tx.prepare_cached(&insert)?.execute(values.as_slice())?;
                 notification.id = tx.last_insert_rowid();
@@ -123,9 +132,11 @@ impl Store {
             let tx = conn.transaction()?;
             let mut changed = Vec::new();
             {
-                let mut update = tx.prepare_cached(
-                    "UPDATE notifications SET read = ?1 WHERE id = ?2 AND user_id = ?3 AND read != ?1",
-                )?;
+                // Reading never answers a confirm-type notification: it stays unread until answered.
+                let mut update = tx.prepare_cached(&format!(
+                    "UPDATE notifications SET read = ?1 WHERE id = ?2 AND user_id = ?3 AND read != ?1
+                     AND (?1 = 0 OR NOT {AWAITS_CONFIRMATION})"
+                ))?;
                 for id in ids {
                     if update.execute(params![read, id, user_id])? == 1 {
                         changed.push(id);

@@ -83,8 +83,10 @@ mod tests {
         let (alice, token) = store.add_user("alice").await.unwrap();
         assert_eq!(store.user_for_token(&token).await.unwrap(), Some(alice));
         assert_eq!(store.user_for_token("not-a-token").await.unwrap(), None);
-        let stored: Vec<u8> =
-            store.with(|conn, _| Ok(conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?)).await.unwrap();
+        let stored: Vec<u8> = store
+            .with(|conn, _| Ok::<_, StoreError>(conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
+            .await
+            .unwrap();
         assert_ne!(stored, token.as_bytes());
         assert_eq!(stored.len(), 32, "a SHA-256 digest");
     }

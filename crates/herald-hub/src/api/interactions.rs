@@ -1,0 +1,51 @@
+//! `POST /v1/notifications/{id}/confirm` and `/answer`: the user answers a notification once,
+//! with one of its buttons or in text (seed 003).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use herald_proto::{AnswerRequest, ConfirmRequest, ErrorCode, Notification};
+
+use super::json::JsonBody;
+use super::notifications::parse_id;
+use super::{AppState, Failure};
+use crate::auth::AuthUser;
+use crate::store::{AnswerError, Response};
+
+const MAX_ANSWER_CHARS: usize = 4_000;
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<ConfirmRequest>,
+) -> Result<Json<Notification>, Failure> {
+    let id = parse_id(&id)?;
+    Ok(Json(state.store.answer(user.id, id, Response::Confirm(request.value)).await?))
+}
+
+pub async fn answer(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<AnswerRequest>,
+) -> Result<Json<Notification>, Failure> {
+    let id = parse_id(&id)?;
+    let text = request.text.trim();
+    if text.is_empty() || text.chars().count() > MAX_ANSWER_CHARS {
+        return Err(Failure::new(ErrorCode::InvalidRequest, format!("'text' must be 1–{MAX_ANSWER_CHARS} characters")));
+    }
+    Ok(Json(state.store.answer(user.id, id, Response::Text(text.to_owned())).await?))
+}
+
+impl From<AnswerError> for Failure {
+    fn from(e: AnswerError) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            AnswerError::Store(inner) => return inner.into(),
+            AnswerError::NotFound(_) => ErrorCode::NotFound,
+            AnswerError::AlreadyAnswered(_) => ErrorCode::Conflict,
+            AnswerError::NoSuchButton { .. } | AnswerError::NoReply(_) => ErrorCode::InvalidRequest,
+        };
+        Failure::new(code, message)
+    }
+}
