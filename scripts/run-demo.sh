@@ -20,7 +20,7 @@ server=$(sed -n 's/^herald-hub listening on //p' "$demo/hub.out")
 
 recipient=$(printf '%s' "${USER:-you}" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9._-'); [ -n "$recipient" ] || recipient=you
 user_token=$("$bin/herald-hub" user add "$recipient" --data "$demo/hub")
-sender_token=$("$bin/herald-hub" user add demo-erp --data "$demo/hub")
+sender_token=$("$bin/herald-hub" token add --app demo-erp --data "$demo/hub")
 "$bin/herald-hub" demo --server "$server" --token "$sender_token" --to "$recipient" --every "${HERALD_DEMO_EVERY:-6}" > "$demo/demo.log" 2>&1 &
 pids+=($!)
 

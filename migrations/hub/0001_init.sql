@@ -16,10 +16,17 @@ CREATE TABLE users (
 );
 
 -- Only the SHA-256 of a bearer token is kept; a stolen database holds no usable credential.
+-- Three kinds: a user's (their own inbox, personal sends), an app's (system sends, live events,
+-- ingest; an optional callback URL for answers), an admin's (manages the hub).
 CREATE TABLE tokens (
-    hash       BLOB PRIMARY KEY,
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    created_at TEXT NOT NULL
+    hash         BLOB PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (kind IN ('user', 'app', 'admin')),
+    user_id      INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    app          TEXT,
+    callback_url TEXT,
+    created_at   TEXT NOT NULL,
+    CHECK ((kind = 'user') = (user_id IS NOT NULL)),
+    CHECK ((kind = 'app') = (app IS NOT NULL))
 ) WITHOUT ROWID;
 
 CREATE TABLE notifications (

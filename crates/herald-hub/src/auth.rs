@@ -24,11 +24,26 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// The caller, as proven by `Authorization: Bearer <token>`.
+/// Who is calling, as proven by `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A person: their own inbox; sends are personal (they name the sender).
+    User(User),
+    /// A business system: system sends, live events, ingest.
+    App { name: String },
+    /// Manages the hub.
+    Admin,
+}
+
+/// Any valid token.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
+
+/// A user's token: for the calls that act on the caller's own inbox.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
-impl FromRequestParts<AppState> for AuthUser {
+impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -39,9 +54,22 @@ impl FromRequestParts<AppState> for AuthUser {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| Failure::new(ErrorCode::Unauthorized, "send 'Authorization: Bearer <token>'"))?;
-        match state.store.user_for_token(token).await? {
-            Some(user) => Ok(AuthUser(user)),
+        match state.store.caller_for_token(token).await? {
+            Some(caller) => Ok(Authenticated(caller)),
             None => Err(Failure::new(ErrorCode::Unauthorized, "unknown or revoked token")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Authenticated::from_request_parts(parts, state).await?.0 {
+            Caller::User(user) => Ok(AuthUser(user)),
+            Caller::App { .. } | Caller::Admin => {
+                Err(Failure::new(ErrorCode::Forbidden, "this call acts on a user's own inbox: use that user's token"))
+            }
         }
     }
 }

@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Make tokens for apps (business systems) and admins.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Give users roles (an audience: `{"to": {"role": ROLE}}`).
     Role {
         #[command(subcommand)]
@@ -69,6 +74,22 @@ enum Command {
         /// Stop following instead.
         #[arg(long)]
         stop: bool,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new token (shown only this once): `--app NAME` for a business system, or `--admin`.
+    Add {
+        #[arg(long, conflicts_with = "admin", required_unless_present = "admin")]
+        app: Option<String>,
+        /// Where answers to the app's notifications will be POSTed.
+        #[arg(long, requires = "app")]
+        callback: Option<String>,
+        #[arg(long)]
+        admin: bool,
         #[arg(long, env = "HERALD_HUB_DATA")]
         data: PathBuf,
     },
@@ -139,6 +160,15 @@ async fn main() -> anyhow::Result<()> {
             demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await
         }
         Command::User { command } => users(command).await,
+        Command::Token { command: TokenCommand::Add { app, callback, admin: _, data } } => {
+            let store = open(&data)?;
+            let token = match app {
+                Some(app) => store.add_app_token(&app, callback.as_deref()).await?,
+                None => store.add_admin_token().await?,
+            };
+            println!("{token}");
+            Ok(())
+        }
         Command::Role { command: RoleCommand::Grant { role, user, data } } => {
             Ok(open(&data)?.grant_role(&user, &role).await?)
         }

@@ -29,6 +29,12 @@ fn users_roles_organisations_and_follows_are_managed_from_the_command_line() {
     let (ok, _, err) = hub(data, &["user", "add", "ann"]);
     assert!(!ok && err.contains("already exists"), "{err}");
 
+    let (ok, app, _) = hub(data, &["token", "add", "--app", "erp", "--callback", "https://erp.example/cb"]);
+    assert!(ok && app.trim().starts_with("hrld_") && app.trim() != token.trim());
+    let (ok, admin, _) = hub(data, &["token", "add", "--admin"]);
+    assert!(ok && admin.trim().starts_with("hrld_"));
+    assert!(!hub(data, &["token", "add"]).0, "an app name or --admin is required");
+
     assert!(hub(data, &["role", "revoke", "ops", "ann"]).0);
     assert!(hub(data, &["user", "remove", "bob"]).0);
     let (_, listed, _) = hub(data, &["user", "list"]);

@@ -145,3 +145,22 @@ async fn a_repeated_idempotency_key_returns_the_first_answer_and_applies_nothing
     let (status, replayed, _) = post(&hub.alice, "k-2", to_nobody).await;
     assert_eq!((status, replayed), (404, false));
 }
+
+#[tokio::test]
+async fn apps_and_admins_send_system_notifications_but_have_no_inbox() {
+    let hub = start().await;
+    let app = hub.store.add_app_token("erp", None).await.unwrap();
+    let admin = hub.store.add_admin_token().await.unwrap();
+    for token in [&app, &admin] {
+        let body = json!({"to": {"user": "bob"}, "subject": "System maintenance tonight"}).to_string();
+        let (status, _) = hub.post(token, "/v1/notifications", body).await;
+        assert_eq!(status, 200);
+        let (status, got) = hub.get(token, "/v1/notifications").await;
+        assert_eq!((status, code(&got)), (403, ErrorCode::Forbidden), "an app has no inbox of its own");
+    }
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    let senders: Vec<Value> = page["items"].as_array().unwrap().iter().map(|n| n["sender"].clone()).collect();
+    assert_eq!(senders, [Value::Null, Value::Null], "system notifications name no user");
+    let (status, got) = hub.post(&app, "/v1/notifications/read-all", "").await;
+    assert_eq!((status, code(&got)), (403, ErrorCode::Forbidden));
+}

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     UnknownRecipient,
     /// No bearer token, or one the hub does not know.
     Unauthorized,
+    /// The token is valid but of a kind this call does not take.
+    Forbidden,
     /// The body is larger than [`crate::MAX_BODY_BYTES`].
     PayloadTooLarge,
     NotFound,

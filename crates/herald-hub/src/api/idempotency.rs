@@ -1,4 +1,4 @@
-//! `Idempotency-Key`: a mutating request sent again with the same key (by the same user) gets
+//! `Idempotency-Key`: a mutating request sent again with the same key (by the same caller) gets
 //! the first answer again, and nothing is applied twice. A key reused for a different request
 //! is refused (422); a repeat while the first is still running is refused (409).
 //!
@@ -18,7 +18,7 @@ use herald_proto::{ErrorCode, MAX_BODY_BYTES};
 use sha2::{Digest, Sha256};
 
 use super::{AppState, Failure};
-use crate::auth::AuthUser;
+use crate::auth::{Authenticated, Caller};
 use crate::store::StoredResponse;
 
 const HEADER: &str = "idempotency-key";
@@ -27,16 +27,16 @@ const REPLAYED: &str = "idempotent-replayed";
 
 /// Keys whose first request is still running, per user.
 #[derive(Clone, Default)]
-pub struct InFlight(Arc<Mutex<HashSet<(i64, String)>>>);
+pub struct InFlight(Arc<Mutex<HashSet<(String, String)>>>);
 
 struct Claim {
     set: InFlight,
-    entry: (i64, String),
+    entry: (String, String),
 }
 
 impl InFlight {
-    fn claim(&self, user_id: i64, key: &str) -> Option<Claim> {
-        let entry = (user_id, key.to_owned());
+    fn claim(&self, principal: &str, key: &str) -> Option<Claim> {
+        let entry = (principal.to_owned(), key.to_owned());
         let fresh = self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(entry.clone());
         fresh.then(|| Claim { set: self.clone(), entry })
     }
@@ -68,7 +68,13 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 async fn with_key(state: AppState, key: String, request: Request, next: Next) -> Result<Response, Response> {
     // Keys are the caller's own, so authenticate here (the handler checks again).
     let (mut parts, body) = request.into_parts();
-    let AuthUser(user) = AuthUser::from_request_parts(&mut parts, &state).await.map_err(IntoResponse::into_response)?;
+    let Authenticated(caller) =
+        Authenticated::from_request_parts(&mut parts, &state).await.map_err(IntoResponse::into_response)?;
+    let principal = match &caller {
+        Caller::User(user) => format!("user:{}", user.id),
+        Caller::App { name } => format!("app:{name}"),
+        Caller::Admin => "admin".to_owned(),
+    };
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         Failure::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
             .into_response()
@@ -79,11 +85,11 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     hasher.update(&body);
     let request_hash = hasher.finalize().to_vec();
 
-    let _claim = state.in_flight.claim(user.id, &key).ok_or_else(|| {
+    let _claim = state.in_flight.claim(&principal, &key).ok_or_else(|| {
         Failure::new(ErrorCode::Conflict, "a request with this Idempotency-Key is still running").into_response()
     })?;
     if let Some(first) =
-        state.store.stored_response(user.id, &key).await.map_err(|e| Failure::from(e).into_response())?
+        state.store.stored_response(&principal, &key).await.map_err(|e| Failure::from(e).into_response())?
     {
         if first.request_hash != request_hash {
             return Err(Failure::new(
@@ -102,7 +108,7 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
     let stored = StoredResponse { request_hash, status: parts.status.as_u16(), body: body.to_vec() };
-    if let Err(e) = state.store.store_response(user.id, &key, stored).await {
+    if let Err(e) = state.store.store_response(&principal, &key, stored).await {
         tracing::error!(error = %e, "cannot keep an idempotent answer; a retry would apply again");
     }
     Ok(Response::from_parts(parts, Body::from(body)))

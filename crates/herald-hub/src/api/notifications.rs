@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::json::JsonBody;
 use super::{AppState, Failure};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Authenticated, Caller};
 use crate::store::{normalize_time, ListFilter, NewNotification, Recipients};
 
 const MAX_SUBJECT_CHARS: usize = 1_000;
@@ -25,7 +25,7 @@ const MAX_PAGE: u32 = 200;
 
 pub async fn send(
     State(state): State<AppState>,
-    AuthUser(sender): AuthUser,
+    Authenticated(caller): Authenticated,
     JsonBody(raw): JsonBody<serde_json::Value>,
 ) -> Result<Json<SendResponse>, Failure> {
     // Checked before the typed parse so a missing recipient gets its own code, not a serde message.
@@ -37,10 +37,15 @@ pub async fn send(
     }
     let request: SendRequest =
         serde_json::from_value(raw).map_err(|e| Failure::new(ErrorCode::InvalidRequest, e.to_string()))?;
-    let new = validate(&request, &sender.name)?;
+    // A user's send is personal and names them; an app's or admin's is a system notification.
+    let sender = match &caller {
+        Caller::User(user) => Some(user.name.as_str()),
+        Caller::App { .. } | Caller::Admin => None,
+    };
+    let new = validate(&request, sender)?;
     let recipients = state.store.resolve(recipients_of(request.to)?).await?;
     let delivered = state.store.deliver(recipients, new).await?;
-    tracing::info!(sender = %sender.name, count = delivered.len(), "delivered notification");
+    tracing::info!(?caller, count = delivered.len(), "delivered notification");
     Ok(Json(SendResponse { ids: delivered.iter().map(|n| n.id).collect() }))
 }
 
@@ -57,7 +62,7 @@ fn recipients_of(audience: Audience) -> Result<Recipients, Failure> {
     })
 }
 
-fn validate(request: &SendRequest, sender: &str) -> Result<NewNotification, Failure> {
+fn validate(request: &SendRequest, sender: Option<&str>) -> Result<NewNotification, Failure> {
     let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
     let subject = request.subject.trim();
     if subject.is_empty() {
@@ -92,7 +97,7 @@ fn validate(request: &SendRequest, sender: &str) -> Result<NewNotification, Fail
         sub_tag: non_empty(&request.sub_tag),
         priority: request.priority,
         object: request.object.clone(),
-        sender: Some(sender.to_owned()),
+        sender: sender.map(str::to_owned),
         buttons: request.buttons.clone(),
         reply: request.reply.clone(),
     })

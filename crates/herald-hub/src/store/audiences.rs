@@ -19,7 +19,7 @@ pub enum Recipients {
     FollowersOf(ObjectRef),
 }
 
-fn check_name(what: &'static str, value: &str) -> Result<(), StoreError> {
+pub(super) fn check_name(what: &'static str, value: &str) -> Result<(), StoreError> {
     let ok = (1..=128).contains(&value.chars().count()) && !value.chars().any(char::is_control);
     if ok {
         Ok(())

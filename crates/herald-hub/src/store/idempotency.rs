@@ -13,13 +13,13 @@ pub struct StoredResponse {
 }
 
 impl Store {
-    pub async fn stored_response(&self, user_id: i64, key: &str) -> Result<Option<StoredResponse>, StoreError> {
-        let key = key.to_owned();
+    pub async fn stored_response(&self, principal: &str, key: &str) -> Result<Option<StoredResponse>, StoreError> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
         self.with(move |conn, _| {
             Ok(conn
                 .query_row(
-                    "SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
-                    params![user_id, key],
+                    "SELECT request_hash, status, response FROM idempotency_keys WHERE principal = ?1 AND key = ?2",
+                    params![principal, key],
                     |r| Ok(StoredResponse { request_hash: r.get(0)?, status: r.get(1)?, body: r.get(2)? }),
                 )
                 .optional()?)
@@ -27,13 +27,13 @@ impl Store {
         .await
     }
 
-    pub async fn store_response(&self, user_id: i64, key: &str, response: StoredResponse) -> Result<(), StoreError> {
-        let key = key.to_owned();
+    pub async fn store_response(&self, principal: &str, key: &str, response: StoredResponse) -> Result<(), StoreError> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
         self.with(move |conn, _| {
             conn.execute(
-                "INSERT OR IGNORE INTO idempotency_keys (user_id, key, request_hash, status, response, created_at)
+                "INSERT OR IGNORE INTO idempotency_keys (principal, key, request_hash, status, response, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![user_id, key, response.request_hash, response.status, response.body, now_rfc3339()],
+                params![principal, key, response.request_hash, response.status, response.body, now_rfc3339()],
             )?;
             Ok(())
         })

@@ -4,6 +4,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{now_rfc3339, Store, StoreError};
 use crate::auth;
+use crate::auth::Caller;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -36,7 +37,7 @@ impl Store {
             let id = tx.last_insert_rowid();
             let token = auth::new_token();
             tx.execute(
-                "INSERT INTO tokens (hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+                "INSERT INTO tokens (hash, kind, user_id, created_at) VALUES (?1, 'user', ?2, ?3)",
                 params![auth::hash_token(&token).as_slice(), id, now],
             )?;
             tx.commit()?;
@@ -45,17 +46,55 @@ impl Store {
         .await
     }
 
-    /// The user a bearer token belongs to, if any.
-    pub async fn user_for_token(&self, token: &str) -> Result<Option<User>, StoreError> {
+    /// Who a bearer token belongs to, if anyone.
+    pub async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>, StoreError> {
         let hash = auth::hash_token(token);
         self.with(move |conn, _| {
             Ok(conn
                 .query_row(
-                    "SELECT users.id, users.name FROM tokens JOIN users ON users.id = tokens.user_id WHERE tokens.hash = ?1",
+                    "SELECT tokens.kind, users.id, users.name, tokens.app FROM tokens
+                     LEFT JOIN users ON users.id = tokens.user_id WHERE tokens.hash = ?1",
                     [hash.as_slice()],
-                    |row| Ok(User { id: row.get(0)?, name: row.get(1)? }),
+                    |row| {
+                        let kind: String = row.get(0)?;
+                        Ok(match kind.as_str() {
+                            "user" => Some(Caller::User(User { id: row.get(1)?, name: row.get(2)? })),
+                            "app" => Some(Caller::App { name: row.get(3)? }),
+                            "admin" => Some(Caller::Admin),
+                            _ => None,
+                        })
+                    },
                 )
-                .optional()?)
+                .optional()?
+                .flatten())
+        })
+        .await
+    }
+
+    /// A new token for an app (system sends, live events, ingest), shown only this once.
+    pub async fn add_app_token(&self, app: &str, callback_url: Option<&str>) -> Result<String, StoreError> {
+        super::audiences::check_name("app", app)?;
+        let (app, callback_url) = (app.to_owned(), callback_url.map(str::to_owned));
+        self.with(move |conn, _| {
+            let token = auth::new_token();
+            conn.execute(
+                "INSERT INTO tokens (hash, kind, app, callback_url, created_at) VALUES (?1, 'app', ?2, ?3, ?4)",
+                params![auth::hash_token(&token).as_slice(), app, callback_url, now_rfc3339()],
+            )?;
+            Ok(token)
+        })
+        .await
+    }
+
+    /// A new admin token, shown only this once.
+    pub async fn add_admin_token(&self) -> Result<String, StoreError> {
+        self.with(|conn, _| {
+            let token = auth::new_token();
+            conn.execute(
+                "INSERT INTO tokens (hash, kind, created_at) VALUES (?1, 'admin', ?2)",
+                params![auth::hash_token(&token).as_slice(), now_rfc3339()],
+            )?;
+            Ok(token)
         })
         .await
     }
@@ -81,14 +120,23 @@ mod tests {
     async fn a_new_token_finds_its_user_and_is_not_stored_in_clear() {
         let store = Store::open_in_memory().unwrap();
         let (alice, token) = store.add_user("alice").await.unwrap();
-        assert_eq!(store.user_for_token(&token).await.unwrap(), Some(alice));
-        assert_eq!(store.user_for_token("not-a-token").await.unwrap(), None);
+        assert_eq!(store.caller_for_token(&token).await.unwrap(), Some(Caller::User(alice)));
+        assert_eq!(store.caller_for_token("not-a-token").await.unwrap(), None);
         let stored: Vec<u8> = store
             .with(|conn, _| Ok::<_, StoreError>(conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
             .await
             .unwrap();
         assert_ne!(stored, token.as_bytes());
         assert_eq!(stored.len(), 32, "a SHA-256 digest");
+    }
+
+    #[tokio::test]
+    async fn app_and_admin_tokens_say_who_they_are() {
+        let store = Store::open_in_memory().unwrap();
+        let app = store.add_app_token("erp", Some("https://erp.example/herald")).await.unwrap();
+        let admin = store.add_admin_token().await.unwrap();
+        assert_eq!(store.caller_for_token(&app).await.unwrap(), Some(Caller::App { name: "erp".into() }));
+        assert_eq!(store.caller_for_token(&admin).await.unwrap(), Some(Caller::Admin));
     }
 
     #[tokio::test]
