@@ -114,4 +114,10 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
         ["Call from Ann Lee", "Task due in 15 minutes", "PO-2026-0042 needs your approval"]
     );
     assert!(daemon.pending_toast().is_none(), "the old notification was not toasted again");
+
+    // 9. A live event (a call) becomes a toast too, but never enters the inbox.
+    let pbx = hub.add_app("pbx");
+    assert_eq!(hub.push_event(&pbx, "bob", "call", "Incoming call: +1 555 0134").await, 1);
+    assert_eq!(daemon.next_toast().await.summary, "Incoming call: +1 555 0134");
+    assert_eq!(inbox_subjects(&agent.config).len(), 3);
 }

@@ -47,6 +47,34 @@ impl Hub {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// Creates an app token (a business system) with the hub's CLI.
+    pub fn add_app(&self, name: &str) -> String {
+        let out = Command::new(super::binary("herald-hub"))
+            .args(["token", "add", "--app", name, "--data"])
+            .arg(&self.data)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "token add failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Pushes a live event to `user` (not stored); returns how many recipients were connected.
+    pub async fn push_event(&self, app_token: &str, user: &str, kind: &str, title: &str) -> u64 {
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/v1/events", self.url()))
+            .bearer_auth(app_token)
+            .json(&json!({"to": {"user": user}, "kind": kind, "ttl_seconds": 60, "title": title, "body": "now"}))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["connected"].as_u64().unwrap()
+    }
+
     /// Sends a notification to `user` over HTTP, as a business system would.
     pub async fn send(&self, sender_token: &str, user: &str, subject: &str, body: &str) -> i64 {
         let response: Value = reqwest::Client::new()

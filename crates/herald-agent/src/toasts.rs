@@ -20,6 +20,7 @@ pub fn spawn(mut events: broadcast::Receiver<SyncEvent>, commands: mpsc::Unbound
                         show(toast, commands.clone()).await;
                     }
                 }
+                Ok(SyncEvent::Live(event)) => show(toast::decide_live(&event), commands.clone()).await,
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "toasts fell behind; some were not shown")

@@ -4,7 +4,7 @@
 //! catch-up of a new mirror), nothing already read, and a burst (e.g. after a night offline)
 //! becomes one summary instead of a wall of popups.
 
-use herald_proto::{Notification, Priority};
+use herald_proto::{LiveEvent, Notification, Priority};
 
 use crate::mirror::Applied;
 
@@ -48,6 +48,16 @@ pub fn decide(applied: &Applied, backfill: bool) -> Vec<Toast> {
             critical: n.priority == Priority::Critical,
         })
         .collect()
+}
+
+/// A live event is always shown (it exists only to be seen now); calls and shutdowns urgently.
+pub fn decide_live(event: &LiveEvent) -> Toast {
+    Toast {
+        summary: plain(&event.title),
+        body: escape_markup(&clip(&event.body)),
+        notification_id: None,
+        critical: event.kind.is_urgent(),
+    }
 }
 
 fn clip(text: &str) -> String {
@@ -117,6 +127,23 @@ mod tests {
         burst.push(alarm);
         assert!(decide(&applied(burst), false)[0].critical);
         assert!(!decide(&applied(vec![note(9, "calm", "", false)]), false)[0].critical);
+    }
+
+    #[test]
+    fn live_calls_and_shutdowns_are_urgent_reminders_are_not() {
+        let event = |kind| LiveEvent {
+            id: "e".into(),
+            kind,
+            title: "Call from <Ann>".into(),
+            body: "+1 555".into(),
+            actions: vec![],
+            at: None,
+            expires_at: "2999-01-01T00:00:00Z".into(),
+        };
+        let call = decide_live(&event(herald_proto::LiveKind::Call));
+        assert!(call.critical);
+        assert_eq!(call.summary, "Call from <Ann>", "the summary is plain text; only bodies are markup");
+        assert!(!decide_live(&event(herald_proto::LiveKind::Reminder)).critical);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::AppState;
 use crate::auth::AuthUser;
-use crate::store::{Store, StoreError, User};
+use crate::store::{now_rfc3339, Store, StoreError, User};
 
 /// Changes read from the log per query while replaying.
 const REPLAY_BATCH: u32 = 500;
@@ -59,6 +59,8 @@ enum FeedError {
 async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) -> Result<(), FeedError> {
     send(&mut socket, &FeedFrame::Hello { hub_id: state.store.hub_id().to_owned(), user_id: user.id }).await?;
     let mut live = state.store.subscribe();
+    // Joined before the replay, like the change bus: an event pushed meanwhile is not missed.
+    let (_presence, mut events) = state.live.join(user.id);
     let latest = match state.store.latest_seq(user.id).await {
         Ok(latest) => latest,
         Err(e) => return refuse(socket, e).await,
@@ -92,6 +94,15 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                 Ok(_) => {}
                 // This feed fell behind the bus: the log still has everything, so read it from there.
                 Err(RecvError::Lagged(_)) => cursor = replay(&mut socket, &state.store, user.id, cursor).await?,
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            event = events.recv() => match event {
+                Ok(pushed) if pushed.0 == user.id && pushed.1.expires_at > now_rfc3339() => {
+                    send(&mut socket, &FeedFrame::Event(pushed.1.clone())).await?;
+                }
+                Ok(_) => {}
+                // Live events are best effort by design (seed 000): a feed this far behind misses some.
+                Err(RecvError::Lagged(missed)) => tracing::warn!(user = %user.name, missed, "feed missed live events"),
                 Err(RecvError::Closed) => return Ok(()),
             },
             incoming = socket.recv() => match incoming {

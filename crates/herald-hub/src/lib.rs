@@ -5,6 +5,7 @@
 //!   recipient, the per-user change log — and the in-process bus that announces new changes.
 //! - [`auth`]: bearer tokens (made, hashed, checked) and the `AuthUser` extractor.
 //! - [`api`]: the HTTP routes (`/healthz`, `/v1/notifications`, `/v1/feed`) and JSON error mapping.
+//! - [`live`]: live events in flight and who is connected (never stored).
 //! - [`feed`]: the WebSocket feed: replay from the client's cursor, then live changes.
 //!
 //! [`run`] serves a bound listener until `shutdown` resolves (mini-redis' shape), so tests bind
@@ -13,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod feed;
+pub mod live;
 pub mod store;
 
 use std::future::Future;
@@ -28,7 +30,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = api::router(api::AppState { store, shutdown: stop_rx, in_flight: api::InFlight::default() });
+    let app = api::router(api::AppState {
+        store,
+        shutdown: stop_rx,
+        in_flight: api::InFlight::default(),
+        live: live::Live::default(),
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

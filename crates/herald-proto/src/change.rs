@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{ApiError, Notification};
+use crate::{ApiError, LiveEvent, Notification};
 
 /// One entry of a user's change log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -52,6 +52,8 @@ pub enum FeedFrame {
         user_id: i64,
     },
     Change(Change),
+    /// A live event: show it now (while not expired); it is not part of the change log.
+    Event(LiveEvent),
     /// Everything up to `seq` has been sent; what follows is live. `seq` is the cursor the client
     /// should hold now (it equals the client's own cursor when there was nothing to catch up on).
     CaughtUp {

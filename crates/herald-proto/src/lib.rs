@@ -3,6 +3,7 @@
 //! Map of the crate:
 //! - [`notification`]: a stored notification and the request that sends one.
 //! - [`change`]: the per-user change log entries the feed streams, and feed frames.
+//! - [`live`]: live events — pushed to connected clients only, never stored (seed 000).
 //! - [`error`]: the `{code, message}` body every failed request answers with.
 //! - [`page`]: cursor pagination.
 //!
@@ -11,11 +12,13 @@
 
 pub mod change;
 pub mod error;
+pub mod live;
 pub mod notification;
 pub mod page;
 
 pub use change::{Change, ChangeKind, FeedFrame};
 pub use error::{ApiError, ErrorCode};
+pub use live::{LiveEvent, LiveEventRequest, LiveEventResponse, LiveKind};
 pub use notification::{
     Answer, AnswerRequest, Audience, Button, ButtonStyle, ConfirmRequest, MarkReadRequest, MarkReadResponse,
     Notification, ObjectRef, Priority, Reply, SendRequest, SendResponse, DEFAULT_KIND,

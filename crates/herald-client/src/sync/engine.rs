@@ -156,6 +156,7 @@ impl SyncEngine {
                     let live = plan.is_caught_up();
                     match plan.on_frame(frame) {
                         Step::Wait => {}
+                        Step::Live(event) => self.emit(SyncEvent::Live(event)),
                         Step::Fail(error) => return Err(SyncError::Refused(error)),
                         Step::Identify { hub_id, user_id } => {
                             let identity = self.mirror.call(move |m| m.identify(&hub_id, user_id)).await?;

@@ -43,6 +43,8 @@ pub enum SyncEvent {
         applied: Applied,
         backfill: bool,
     },
+    /// A live event arrived (not stored; show it while it lasts).
+    Live(herald_proto::LiveEvent),
     /// The hub acknowledged `sent` queued user actions.
     OutboxFlushed {
         sent: usize,

@@ -5,7 +5,7 @@
 //! below the cursor was applied already and is dropped, so replays and reconnects never
 //! duplicate.
 
-use herald_proto::{ApiError, Change, FeedFrame};
+use herald_proto::{ApiError, Change, FeedFrame, LiveEvent};
 
 /// Catch-up changes applied per transaction.
 pub const CATCH_UP_BATCH: usize = 500;
@@ -14,6 +14,8 @@ pub const CATCH_UP_BATCH: usize = 500;
 pub enum Step {
     /// Nothing to write yet.
     Wait,
+    /// Show a live event now; it touches neither the mirror nor the cursor.
+    Live(LiveEvent),
     /// Check that the mirror belongs to this hub and user before applying anything.
     Identify { hub_id: String, user_id: i64 },
     /// Write these changes and move the cursor to `cursor`, in one transaction.
@@ -47,6 +49,7 @@ impl FeedPlan {
     pub fn on_frame(&mut self, frame: FeedFrame) -> Step {
         match frame {
             FeedFrame::Hello { hub_id, user_id } => Step::Identify { hub_id, user_id },
+            FeedFrame::Event(event) => Step::Live(event),
             FeedFrame::Change(change) if change.seq <= self.last_seen() => Step::Wait,
             FeedFrame::Change(change) if self.caught_up => {
                 self.cursor = change.seq;
@@ -151,6 +154,24 @@ mod tests {
         let mut plan = FeedPlan::new(3);
         let hello = FeedFrame::Hello { hub_id: "h".into(), user_id: 9 };
         assert_eq!(plan.on_frame(hello), Step::Identify { hub_id: "h".into(), user_id: 9 });
+    }
+
+    #[test]
+    fn live_events_pass_through_without_moving_the_cursor() {
+        let mut plan = FeedPlan::new(4);
+        plan.on_frame(FeedFrame::CaughtUp { seq: 4 });
+        let event = LiveEvent {
+            id: "e".into(),
+            kind: herald_proto::LiveKind::Reminder,
+            title: "Stand-up".into(),
+            body: String::new(),
+            actions: vec![],
+            at: None,
+            expires_at: "2999-01-01T00:00:00Z".into(),
+        };
+        assert_eq!(plan.on_frame(FeedFrame::Event(event.clone())), Step::Live(event));
+        assert_eq!(plan.on_frame(change(4)), Step::Wait, "the cursor is unchanged");
+        assert_eq!(seqs(&plan.on_frame(change(5))), [5]);
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod error;
 mod idempotency;
 mod interactions;
 mod json;
+mod live_events;
 mod notifications;
 
 use axum::extract::DefaultBodyLimit;
@@ -14,6 +15,7 @@ use tokio::sync::watch;
 
 pub use error::Failure;
 pub use idempotency::InFlight;
+pub(crate) use notifications::check_buttons;
 
 use crate::store::Store;
 
@@ -23,6 +25,7 @@ pub struct AppState {
     /// Turns `true` when the hub is shutting down; open feeds close on it.
     pub shutdown: watch::Receiver<bool>,
     pub in_flight: InFlight,
+    pub live: crate::live::Live,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -35,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/notifications/{id}", delete(notifications::delete_one))
         .route("/v1/notifications/{id}/confirm", post(interactions::confirm))
         .route("/v1/notifications/{id}/answer", post(interactions::answer))
+        .route("/v1/events", post(live_events::send))
         .route("/v1/feed", get(crate::feed::upgrade))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))

@@ -49,7 +49,7 @@ pub async fn send(
     Ok(Json(SendResponse { ids: delivered.iter().map(|n| n.id).collect() }))
 }
 
-fn recipients_of(audience: Audience) -> Result<Recipients, Failure> {
+pub(super) fn recipients_of(audience: Audience) -> Result<Recipients, Failure> {
     Ok(match audience {
         Audience::User(name) => Recipients::Users(vec![name]),
         Audience::Users(names) if names.is_empty() => {
@@ -104,7 +104,7 @@ fn validate(request: &SendRequest, sender: Option<&str>) -> Result<NewNotificati
 }
 
 /// At most a few buttons, each with a short distinct value and a label.
-fn check_buttons(buttons: &[Button]) -> Result<(), Failure> {
+pub(crate) fn check_buttons(buttons: &[Button]) -> Result<(), Failure> {
     let invalid = |message: String| Err(Failure::new(ErrorCode::InvalidRequest, message));
     if buttons.len() > MAX_BUTTONS {
         return invalid(format!("at most {MAX_BUTTONS} buttons"));

@@ -128,7 +128,7 @@ impl Store {
 }
 
 /// Now, as RFC 3339 UTC with milliseconds: the one format the store writes, so times compare as text.
-fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     stored_time(time::OffsetDateTime::now_utc())
 }
 
@@ -136,6 +136,11 @@ fn stored_time(at: time::OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     let at = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// `seconds` from now, in the store's format.
+pub fn rfc3339_in(seconds: u32) -> String {
+    stored_time(time::OffsetDateTime::now_utc() + time::Duration::seconds(i64::from(seconds)))
 }
 
 /// Any RFC 3339 time, in the store's format; None if it is not RFC 3339.

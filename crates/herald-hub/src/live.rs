@@ -1,0 +1,63 @@
+//! Live events in flight (seed 000): a bus to the connected feeds and who is connected. Nothing
+//! here touches the database — a live event that finds nobody connected is gone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use herald_proto::LiveEvent;
+use tokio::sync::broadcast;
+
+/// How many live events a slow feed may fall behind before it misses some.
+const BUS_CAPACITY: usize = 1024;
+
+#[derive(Clone)]
+pub struct Live {
+    bus: broadcast::Sender<Arc<(i64, LiveEvent)>>,
+    connected: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self { bus: broadcast::channel(BUS_CAPACITY).0, connected: Arc::default() }
+    }
+}
+
+/// Held by a feed while it is open: the user counts as connected.
+pub struct Presence {
+    live: Live,
+    user_id: i64,
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        let mut connected = self.live.connected.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = connected.get_mut(&self.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                connected.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+impl Live {
+    /// A feed for `user_id` opens: it receives live events from now on.
+    pub fn join(&self, user_id: i64) -> (Presence, broadcast::Receiver<Arc<(i64, LiveEvent)>>) {
+        let receiver = self.bus.subscribe();
+        *self.connected.lock().unwrap_or_else(|p| p.into_inner()).entry(user_id).or_default() += 1;
+        (Presence { live: self.clone(), user_id }, receiver)
+    }
+
+    /// Pushes `event` to each recipient's open feeds; returns how many recipients had one.
+    pub fn push(&self, recipients: &[i64], event: &LiveEvent) -> u32 {
+        let connected = self.connected.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut reached = 0;
+        for &user_id in recipients {
+            if connected.contains_key(&user_id) {
+                reached += 1;
+                let _ = self.bus.send(Arc::new((user_id, event.clone())));
+            }
+        }
+        reached
+    }
+}

@@ -1,0 +1,68 @@
+//! Live events (seed 000): pushed to connected clients only, never stored.
+
+mod common;
+
+use common::*;
+use herald_proto::LiveKind;
+
+#[tokio::test]
+async fn a_live_event_reaches_connected_feeds_only_and_is_never_replayed() {
+    let hub = start().await;
+    let app = hub.store.add_app_token("pbx", None).await.unwrap();
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    assert_eq!(next_frame(&mut feed).await, FeedFrame::CaughtUp { seq: 0 });
+
+    let call = json!({
+        "to": {"users": ["alice", "bob"]}, "kind": "call", "ttl_seconds": 30, "title": "Call from Ann Lee",
+        "body": "+1 555 0134", "actions": [{"value": "answer", "label": "Answer"}, {"value": "decline", "label": "Decline"}]
+    });
+    let (status, sent) = hub.post(&app, "/v1/events", call.to_string()).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(
+        (sent["recipients"].as_u64(), sent["connected"].as_u64()),
+        (Some(2), Some(1)),
+        "alice has no client open"
+    );
+    let FeedFrame::Event(event) = next_frame(&mut feed).await else { panic!("expected the live event") };
+    assert_eq!((event.kind, event.title.as_str(), event.actions.len()), (LiveKind::Call, "Call from Ann Lee", 2));
+    assert_eq!(event.id, sent["id"]);
+    assert!(event.expires_at > event.at.clone().unwrap_or_default());
+
+    // A shutdown warning carries when it happens, normalised to UTC.
+    let shutdown = json!({"to": {"user": "bob"}, "kind": "shutdown", "ttl_seconds": 600, "title": "Shutdown at 18:00",
+                          "at": "2026-11-21T20:00:00+02:00"});
+    hub.post(&app, "/v1/events", shutdown.to_string()).await;
+    let FeedFrame::Event(event) = next_frame(&mut feed).await else { panic!("expected the shutdown warning") };
+    assert_eq!(event.at.as_deref(), Some("2026-11-21T18:00:00Z"));
+
+    // Not in the change log: a fresh connection replays nothing, and bob's inbox is empty.
+    let mut again = hub.feed(&hub.bob, 0).await;
+    assert_eq!(next_frame(&mut again).await, FeedFrame::CaughtUp { seq: 0 });
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert!(page["items"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn live_events_come_from_apps_with_a_sane_time_to_live() {
+    let hub = start().await;
+    let app = hub.store.add_app_token("erp", None).await.unwrap();
+    let event = |ttl: u32| {
+        json!({"to": {"user": "bob"}, "kind": "reminder", "ttl_seconds": ttl, "title": "Stand-up"}).to_string()
+    };
+    let (status, got) = hub.post(&hub.alice, "/v1/events", event(30)).await;
+    assert_eq!((status, code(&got)), (403, ErrorCode::Forbidden), "a user cannot push live events");
+    for ttl in [0, 86_401] {
+        let (status, got) = hub.post(&app, "/v1/events", event(ttl)).await;
+        assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest), "ttl {ttl}");
+    }
+    let (status, got) = hub
+        .post(
+            &app,
+            "/v1/events",
+            json!({"to": {"user": "bob"}, "kind": "party", "ttl_seconds": 5, "title": "x"}).to_string(),
+        )
+        .await;
+    assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest), "unknown kind: {got}");
+    let (status, got) = hub.post(&app, "/v1/events", event(30)).await;
+    assert_eq!((status, got["connected"].as_u64()), (200, Some(0)), "nobody connected: gone");
+}
