@@ -4,8 +4,6 @@
 //! Subscribe first, then replay from the cursor, and drop what the replay already sent by `seq`
 //! (ntfy's order): a change committed between the two steps arrives once, never zero times.
 
-use std::time::Duration;
-
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -19,8 +17,6 @@ use crate::store::{now_rfc3339, Store, StoreError, User};
 
 /// Changes read from the log per query while replaying.
 const REPLAY_BATCH: u32 = 500;
-/// Pings keep proxies from closing an idle feed and let both ends notice a dead peer.
-const PING_EVERY: Duration = Duration::from_secs(20);
 /// The client sends nothing big; refuse anything that is.
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// WebSocket close code 1001, "going away".
@@ -79,7 +75,9 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
     send(&mut socket, &FeedFrame::CaughtUp { seq: cursor }).await?;
 
     let mut shutdown = state.shutdown.clone();
-    let mut ping = tokio::time::interval(PING_EVERY);
+    // Pings keep proxies from closing an idle feed and let both ends notice a dead peer.
+    let ping_every = state.config.ping_every;
+    let mut ping = tokio::time::interval(ping_every);
     ping.reset();
     // Any frame from the client (pongs included) proves it is alive; a suspended laptop's feed
     // is closed after two unanswered pings instead of lingering until TCP gives up.
@@ -111,7 +109,7 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                 Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
             _ = ping.tick() => {
-                if last_heard.elapsed() > 2 * PING_EVERY {
+                if last_heard.elapsed() > 2 * ping_every {
                     tracing::debug!(user = %user.name, "feed client stopped answering; closing");
                     return Ok(());
                 }

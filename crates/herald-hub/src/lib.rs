@@ -23,10 +23,33 @@ use tokio::net::TcpListener;
 
 pub use store::Store;
 
+/// What can be tuned when serving.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// How often feeds are pinged; a feed that misses two pings is closed.
+    pub ping_every: std::time::Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self { ping_every: std::time::Duration::from_secs(30) }
+    }
+}
+
 /// Serves the hub's HTTP API and feed on `listener` until `shutdown` completes.
 pub async fn run(
     listener: TcpListener,
     store: Store,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    run_with(listener, store, HubConfig::default(), shutdown).await
+}
+
+/// [`run`] with a configuration.
+pub async fn run_with(
+    listener: TcpListener,
+    store: Store,
+    config: HubConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -35,6 +58,7 @@ pub async fn run(
         shutdown: stop_rx,
         in_flight: api::InFlight::default(),
         live: live::Live::default(),
+        config,
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

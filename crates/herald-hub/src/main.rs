@@ -28,6 +28,9 @@ enum Command {
         /// Directory of the hub's SQLite database; created if missing.
         #[arg(long, env = "HERALD_HUB_DATA")]
         data: PathBuf,
+        /// Seconds between keepalive pings on each feed.
+        #[arg(long, env = "HERALD_HUB_PING_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        ping_seconds: u64,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -155,7 +158,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data } => serve(listen, data).await,
+        Command::Serve { listen, data, ping_seconds } => {
+            serve(listen, data, herald_hub::HubConfig { ping_every: std::time::Duration::from_secs(ping_seconds) })
+                .await
+        }
         Command::Demo { server, token, to, every } => {
             demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await
         }
@@ -207,13 +213,13 @@ async fn users(command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
+async fn serve(listen: SocketAddr, data: PathBuf, config: herald_hub::HubConfig) -> anyhow::Result<()> {
     let store = open(&data)?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests wait for this exact line to learn the port.
     println!("herald-hub listening on http://{addr}");
-    herald_hub::run(listener, store, shutdown_signal()).await?;
+    herald_hub::run_with(listener, store, config, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

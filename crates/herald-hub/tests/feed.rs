@@ -64,3 +64,52 @@ async fn a_feed_that_falls_behind_the_bus_still_gets_every_change_once_in_order(
     }
     assert_eq!(received, sent);
 }
+
+#[tokio::test]
+async fn the_change_log_pages_over_http_too() {
+    let hub = start().await;
+    for i in 0..5 {
+        hub.send_to("bob", &format!("n{i}")).await;
+    }
+    let mut seqs = Vec::new();
+    let mut since = 0;
+    loop {
+        let (status, page) = hub.get(&hub.bob, &format!("/v1/changes?since={since}&limit=2")).await;
+        assert_eq!(status, 200, "{page}");
+        seqs.extend(page["changes"].as_array().unwrap().iter().map(|c| c["seq"].as_i64().unwrap()));
+        match page["next"].as_i64() {
+            Some(next) => since = next,
+            None => break,
+        }
+    }
+    assert_eq!(seqs.len(), 5);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first, no repeats: {seqs:?}");
+    let (status, got) = hub.get(&hub.bob, "/v1/changes?since=999999").await;
+    assert_eq!((status, code(&got)), (400, ErrorCode::CursorAhead));
+    let (_, alices) = hub.get(&hub.alice, "/v1/changes").await;
+    assert!(alices["changes"].as_array().unwrap().is_empty(), "only the caller's own log");
+}
+
+#[tokio::test]
+async fn a_feed_that_stops_answering_pings_is_closed() {
+    // Pings every second; a client that never reads (so never answers) is dropped after two.
+    let store = Store::open_in_memory().unwrap();
+    let (_, bob) = store.add_user("bob").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = herald_hub::HubConfig { ping_every: std::time::Duration::from_secs(1) };
+    tokio::spawn(herald_hub::run_with(listener, store, config, std::future::pending()));
+    let url = format!("ws://{addr}/v1/feed");
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {bob}").parse().unwrap());
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    // Not reading means no pongs go out (tungstenite answers pings only while reading), so this
+    // wait is the silence under test, not a synchronisation: the hub must close within ~3 pings.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let (_, mut read) = socket.split();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(_)) = read.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the hub should have closed the silent feed");
+}

@@ -39,6 +39,15 @@ pub enum ChangeKind {
     },
 }
 
+/// Answer of `GET /v1/changes?since=SEQ`: the next changes, oldest first, and the `since` for
+/// the following page (null when this page reached the end of the log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    #[ts(type = "number | null")]
+    pub next: Option<i64>,
+}
+
 /// A text frame of the `GET /v1/feed` WebSocket, hub to client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]

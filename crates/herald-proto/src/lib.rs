@@ -16,7 +16,7 @@ pub mod live;
 pub mod notification;
 pub mod page;
 
-pub use change::{Change, ChangeKind, FeedFrame};
+pub use change::{Change, ChangeKind, ChangesPage, FeedFrame};
 pub use error::{ApiError, ErrorCode};
 pub use live::{LiveEvent, LiveEventRequest, LiveEventResponse, LiveKind};
 pub use notification::{

@@ -1,5 +1,6 @@
 //! HTTP routes and the one place errors become `{code, message}` responses.
 
+mod changes;
 mod error;
 mod idempotency;
 mod interactions;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     pub in_flight: InFlight,
     pub live: crate::live::Live,
+    pub config: crate::HubConfig,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/notifications/{id}/confirm", post(interactions::confirm))
         .route("/v1/notifications/{id}/answer", post(interactions::answer))
         .route("/v1/events", post(live_events::send))
+        .route("/v1/changes", get(changes::page))
         .route("/v1/feed", get(crate::feed::upgrade))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))

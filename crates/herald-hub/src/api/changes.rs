@@ -1,0 +1,38 @@
+//! `GET /v1/changes?since=SEQ&limit=N`: the caller's change log in pages, for clients that catch
+//! up over plain HTTP (a CLI, a resync) instead of the feed.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use herald_proto::{ChangesPage, ErrorCode};
+use serde::Deserialize;
+
+use super::{AppState, Failure};
+use crate::auth::AuthUser;
+
+const DEFAULT_LIMIT: u32 = 500;
+const MAX_LIMIT: u32 = 1_000;
+
+#[derive(Debug, Deserialize)]
+pub struct ChangesQuery {
+    #[serde(default)]
+    since: i64,
+    limit: Option<u32>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(query): Query<ChangesQuery>,
+) -> Result<Json<ChangesPage>, Failure> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let latest = state.store.latest_seq(user.id).await?;
+    if query.since > latest {
+        let message = format!("cursor {} is past the end of your log ({latest}); sync again from 0", query.since);
+        return Err(Failure::new(ErrorCode::CursorAhead, message));
+    }
+    let mut changes = state.store.changes_since(user.id, query.since, limit + 1).await?;
+    let more = changes.len() > limit as usize;
+    changes.truncate(limit as usize);
+    let next = if more { changes.last().map(|c| c.seq) } else { None };
+    Ok(Json(ChangesPage { changes, next }))
+}
