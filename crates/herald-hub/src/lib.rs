@@ -28,11 +28,20 @@ pub use store::Store;
 pub struct HubConfig {
     /// How often feeds are pinged; a feed that misses two pings is closed.
     pub ping_every: std::time::Duration,
+    /// Requests per token; None: unlimited.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: f64,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
-        Self { ping_every: std::time::Duration::from_secs(30) }
+        Self { ping_every: std::time::Duration::from_secs(30), rate_limit: None }
     }
 }
 
@@ -58,6 +67,7 @@ pub async fn run_with(
         shutdown: stop_rx,
         in_flight: api::InFlight::default(),
         live: live::Live::default(),
+        rate_limiter: api::RateLimiter::default(),
         config,
     });
     axum::serve(listener, app)

@@ -31,6 +31,9 @@ enum Command {
         /// Seconds between keepalive pings on each feed.
         #[arg(long, env = "HERALD_HUB_PING_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
         ping_seconds: u64,
+        /// Requests per second each token may make (0: unlimited); bursts of up to 2 s worth.
+        #[arg(long, env = "HERALD_HUB_RATE_LIMIT", default_value_t = 100)]
+        rate_limit: u32,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -158,9 +161,13 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, ping_seconds } => {
-            serve(listen, data, herald_hub::HubConfig { ping_every: std::time::Duration::from_secs(ping_seconds) })
-                .await
+        Command::Serve { listen, data, ping_seconds, rate_limit } => {
+            let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
+                per_second: f64::from(rate_limit),
+                burst: 2.0 * f64::from(rate_limit),
+            });
+            let config = herald_hub::HubConfig { ping_every: std::time::Duration::from_secs(ping_seconds), rate_limit };
+            serve(listen, data, config).await
         }
         Command::Demo { server, token, to, every } => {
             demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await

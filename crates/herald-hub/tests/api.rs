@@ -108,3 +108,28 @@ async fn mark_read_is_per_user_and_listed() {
     let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
     assert_eq!(page["items"][0]["read"], true);
 }
+
+#[tokio::test]
+async fn each_token_has_its_own_rate_limit_with_retry_after() {
+    let store = Store::open_in_memory().unwrap();
+    let (_, ann) = store.add_user("ann").await.unwrap();
+    let (_, bob) = store.add_user("bob").await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // Three at once, then one every 10 s: the fourth right away must wait.
+    let limit = herald_hub::RateLimit { per_second: 0.1, burst: 3.0 };
+    let config = herald_hub::HubConfig { rate_limit: Some(limit), ..Default::default() };
+    tokio::spawn(herald_hub::run_with(listener, store, config, std::future::pending()));
+    let client = reqwest::Client::new();
+    let get = |token: &str| client.get(format!("{base}/v1/notifications")).bearer_auth(token).send();
+    for _ in 0..3 {
+        assert_eq!(get(&ann).await.unwrap().status(), 200);
+    }
+    let limited = get(&ann).await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=10).contains(&retry_after), "{retry_after}");
+    assert_eq!(code(&limited.json().await.unwrap()), ErrorCode::RateLimited);
+    assert_eq!(get(&bob).await.unwrap().status(), 200, "another token is not affected");
+    assert_eq!(client.get(format!("{base}/healthz")).send().await.unwrap().status(), 200, "health is never limited");
+}

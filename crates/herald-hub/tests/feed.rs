@@ -97,7 +97,7 @@ async fn a_feed_that_stops_answering_pings_is_closed() {
     let (_, bob) = store.add_user("bob").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let config = herald_hub::HubConfig { ping_every: std::time::Duration::from_secs(1) };
+    let config = herald_hub::HubConfig { ping_every: std::time::Duration::from_secs(1), ..Default::default() };
     tokio::spawn(herald_hub::run_with(listener, store, config, std::future::pending()));
     let url = format!("ws://{addr}/v1/feed");
     let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();

@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// The token is valid but of a kind this call does not take.
     Forbidden,
+    /// This token sent too many requests; retry after the `Retry-After` seconds.
+    RateLimited,
     /// The body is larger than [`crate::MAX_BODY_BYTES`].
     PayloadTooLarge,
     NotFound,

@@ -7,6 +7,7 @@ mod interactions;
 mod json;
 mod live_events;
 mod notifications;
+mod rate_limit;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 pub use error::Failure;
 pub use idempotency::InFlight;
 pub(crate) use notifications::check_buttons;
+pub use rate_limit::RateLimiter;
 
 use crate::store::Store;
 
@@ -28,6 +30,7 @@ pub struct AppState {
     pub in_flight: InFlight,
     pub live: crate::live::Live,
     pub config: crate::HubConfig,
+    pub rate_limiter: RateLimiter,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -45,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/feed", get(crate::feed::upgrade))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
+        // Outermost: a limited request costs nothing else.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -1,0 +1,66 @@
+//! Per-token rate limit: a token bucket for each bearer token (by its hash, so no lookup is
+//! needed), `429 rate_limited` with `Retry-After` when it is empty. `/healthz` is not limited.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use herald_proto::ErrorCode;
+
+use super::{AppState, Failure};
+use crate::auth::hash_token;
+
+/// Buckets kept before idle (full) ones are forgotten, so random tokens cannot grow the map forever.
+const MAX_BUCKETS: usize = 10_000;
+
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+#[derive(Clone, Default)]
+pub struct RateLimiter(Arc<Mutex<HashMap<[u8; 32], Bucket>>>);
+
+impl RateLimiter {
+    /// Takes one request from `key`'s bucket; on an empty bucket, the seconds until the next one.
+    fn take(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
+        let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&key) {
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst);
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket { tokens: burst, updated: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second).min(burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(limits) = state.config.rate_limit else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let token = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    match state.rate_limiter.take(hash_token(token), limits.per_second, limits.burst) {
+        Ok(()) => next.run(request).await,
+        Err(retry_after) => {
+            let message = format!("too many requests for this token; retry in {retry_after} s");
+            let mut response = Failure::new(ErrorCode::RateLimited, message).into_response();
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
+            response
+        }
+    }
+}
