@@ -9,8 +9,10 @@ CREATE TABLE hub_identity (
 );
 INSERT INTO hub_identity (id, hub_id) VALUES (1, lower(hex(randomblob(16))));
 
+-- AUTOINCREMENT here and below: an id is never given out twice, even after the newest row was
+-- deleted, so a queued action or a kept idempotent answer can never hit someone else's row.
 CREATE TABLE users (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     name       TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
 );
@@ -30,7 +32,7 @@ CREATE TABLE tokens (
 ) WITHOUT ROWID;
 
 CREATE TABLE notifications (
-    id         INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     type        TEXT NOT NULL,
     subject     TEXT NOT NULL,

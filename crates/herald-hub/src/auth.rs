@@ -24,6 +24,11 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The token of `Authorization: Bearer <token>`, as every check reads it.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
 /// Who is calling, as proven by `Authorization: Bearer <token>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
@@ -47,12 +52,7 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+        let token = bearer_token(&parts.headers)
             .ok_or_else(|| Failure::new(ErrorCode::Unauthorized, "send 'Authorization: Bearer <token>'"))?;
         match state.store.caller_for_token(token).await? {
             Some(caller) => Ok(Authenticated(caller)),

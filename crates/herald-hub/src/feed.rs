@@ -95,8 +95,8 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                 Err(RecvError::Closed) => return Ok(()),
             },
             event = events.recv() => match event {
-                Ok(pushed) if pushed.0 == user.id && pushed.1.expires_at > now_rfc3339() => {
-                    send(&mut socket, &FeedFrame::Event(pushed.1.clone())).await?;
+                Ok(pushed) if pushed.recipients.contains(&user.id) && pushed.event.expires_at > now_rfc3339() => {
+                    send(&mut socket, &FeedFrame::Event(pushed.event.clone())).await?;
                 }
                 Ok(_) => {}
                 // Live events are best effort by design (seed 000): a feed this far behind misses some.

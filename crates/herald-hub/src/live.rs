@@ -10,9 +10,16 @@ use tokio::sync::broadcast;
 /// How many live events a slow feed may fall behind before it misses some.
 const BUS_CAPACITY: usize = 1024;
 
+/// One live event and the connected recipients it is for: one bus message per event, however
+/// many recipients, so a large audience cannot overrun the bus.
+pub struct Pushed {
+    pub recipients: std::collections::HashSet<i64>,
+    pub event: LiveEvent,
+}
+
 #[derive(Clone)]
 pub struct Live {
-    bus: broadcast::Sender<Arc<(i64, LiveEvent)>>,
+    bus: broadcast::Sender<Arc<Pushed>>,
     connected: Arc<Mutex<HashMap<i64, usize>>>,
 }
 
@@ -42,7 +49,7 @@ impl Drop for Presence {
 
 impl Live {
     /// A feed for `user_id` opens: it receives live events from now on.
-    pub fn join(&self, user_id: i64) -> (Presence, broadcast::Receiver<Arc<(i64, LiveEvent)>>) {
+    pub fn join(&self, user_id: i64) -> (Presence, broadcast::Receiver<Arc<Pushed>>) {
         let receiver = self.bus.subscribe();
         *self.connected.lock().unwrap_or_else(|p| p.into_inner()).entry(user_id).or_default() += 1;
         (Presence { live: self.clone(), user_id }, receiver)
@@ -50,14 +57,14 @@ impl Live {
 
     /// Pushes `event` to each recipient's open feeds; returns how many recipients had one.
     pub fn push(&self, recipients: &[i64], event: &LiveEvent) -> u32 {
-        let connected = self.connected.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut reached = 0;
-        for &user_id in recipients {
-            if connected.contains_key(&user_id) {
-                reached += 1;
-                let _ = self.bus.send(Arc::new((user_id, event.clone())));
-            }
+        let reached: std::collections::HashSet<i64> = {
+            let connected = self.connected.lock().unwrap_or_else(|p| p.into_inner());
+            recipients.iter().copied().filter(|id| connected.contains_key(id)).collect()
+        };
+        let count = reached.len() as u32;
+        if count > 0 {
+            let _ = self.bus.send(Arc::new(Pushed { recipients: reached, event: event.clone() }));
         }
-        reached
+        count
     }
 }

@@ -130,6 +130,9 @@ async fn each_token_has_its_own_rate_limit_with_retry_after() {
     let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=10).contains(&retry_after), "{retry_after}");
     assert_eq!(code(&limited.json().await.unwrap()), ErrorCode::RateLimited);
+    let respaced =
+        client.get(format!("{base}/v1/notifications")).header("authorization", format!("Bearer   {ann} ")).send();
+    assert_eq!(respaced.await.unwrap().status(), 429, "spacing the header differently is the same token");
     assert_eq!(get(&bob).await.unwrap().status(), 200, "another token is not affected");
     assert_eq!(client.get(format!("{base}/healthz")).send().await.unwrap().status(), 200, "health is never limited");
 }

@@ -33,7 +33,7 @@ async fn a_live_event_reaches_connected_feeds_only_and_is_never_replayed() {
                           "at": "2026-11-21T20:00:00+02:00"});
     hub.post(&app, "/v1/events", shutdown.to_string()).await;
     let FeedFrame::Event(event) = next_frame(&mut feed).await else { panic!("expected the shutdown warning") };
-    assert_eq!(event.at.as_deref(), Some("2026-11-21T18:00:00Z"));
+    assert_eq!(event.at.as_deref(), Some("2026-11-21T18:00:00.000Z"));
 
     // Not in the change log: a fresh connection replays nothing, and bob's inbox is empty.
     let mut again = hub.feed(&hub.bob, 0).await;

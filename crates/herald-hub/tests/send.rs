@@ -94,6 +94,19 @@ async fn every_field_is_stored_and_a_same_tag_notification_replaces_the_earlier_
         matches!(&kinds[2], ChangeKind::Created { notification } if notification.id == second["ids"][0].as_i64().unwrap())
     );
 
+    // Another sender reusing the tag adds a notification; it cannot wipe alice's.
+    let (_, _) = hub
+        .post(
+            &hub.bob,
+            "/v1/notifications",
+            json!({"to": {"user": "bob"}, "subject": "mine", "tag": "po-42"}).to_string(),
+        )
+        .await;
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    let subjects: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|n| n["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["mine", "PO-42 approved"]);
+
     // Defaults, and a type that is not `module.name`.
     hub.send_to("bob", "plain").await;
     let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;

@@ -3,8 +3,8 @@
 //! is refused (422); a repeat while the first is still running is refused (409).
 //!
 //! Only successful answers are kept: a failed request may be retried with the same key.
-//! The answer is stored right after the handler commits; a hub crash in between (a window of
-//! one SQLite write) would let a retry apply once more.
+//! The answer is stored right after the handler commits, even if the client has hung up; only a
+//! hub crash in between (a window of one SQLite write) would let a retry apply once more.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -85,7 +85,7 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     hasher.update(&body);
     let request_hash = hasher.finalize().to_vec();
 
-    let _claim = state.in_flight.claim(&principal, &key).ok_or_else(|| {
+    let claim = state.in_flight.claim(&principal, &key).ok_or_else(|| {
         Failure::new(ErrorCode::Conflict, "a request with this Idempotency-Key is still running").into_response()
     })?;
     if let Some(first) =
@@ -101,17 +101,24 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
         return Ok(replay(first));
     }
 
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    if !response.status().is_success() {
-        return Ok(response);
-    }
-    let (parts, body) = response.into_parts();
-    let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let stored = StoredResponse { request_hash, status: parts.status.as_u16(), body: body.to_vec() };
-    if let Err(e) = state.store.store_response(&principal, &key, stored).await {
-        tracing::error!(error = %e, "cannot keep an idempotent answer; a retry would apply again");
-    }
-    Ok(Response::from_parts(parts, Body::from(body)))
+    // Run the request and keep its answer in a task of its own: if the client hangs up midway,
+    // the answer is still kept, so its retry replays it instead of applying the request again.
+    let store = state.store.clone();
+    let run = tokio::spawn(async move {
+        let _claim = claim;
+        let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+        if !response.status().is_success() {
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let stored = StoredResponse { request_hash, status: parts.status.as_u16(), body: body.to_vec() };
+        if let Err(e) = store.store_response(&principal, &key, stored).await {
+            tracing::error!(error = %e, "cannot keep an idempotent answer; a retry would apply again");
+        }
+        Response::from_parts(parts, Body::from(body))
+    });
+    run.await.map_err(|e| Failure::new(ErrorCode::Internal, format!("the request failed: {e}")).into_response())
 }
 
 fn replay(first: StoredResponse) -> Response {

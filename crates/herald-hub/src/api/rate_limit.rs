@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
+use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use herald_proto::ErrorCode;
 
 use super::{AppState, Failure};
-use crate::auth::hash_token;
+use crate::auth::{bearer_token, hash_token};
 
 /// Buckets kept before idle (full) ones are forgotten, so random tokens cannot grow the map forever.
 const MAX_BUCKETS: usize = 10_000;
@@ -53,7 +53,8 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     if request.uri().path() == "/healthz" {
         return next.run(request).await;
     }
-    let token = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // Keyed by the token exactly as authentication reads it, so spacing tricks share one bucket.
+    let token = bearer_token(request.headers()).unwrap_or("");
     match state.rate_limiter.take(hash_token(token), limits.per_second, limits.burst) {
         Ok(()) => next.run(request).await,
         Err(retry_after) => {

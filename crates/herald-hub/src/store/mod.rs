@@ -132,10 +132,11 @@ pub fn now_rfc3339() -> String {
     stored_time(time::OffsetDateTime::now_utc())
 }
 
+/// Always three fraction digits, so stored times sort correctly as text.
 fn stored_time(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let at = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    at.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
 }
 
 /// `seconds` from now, in the store's format.
@@ -160,8 +161,9 @@ mod tests {
 
     #[test]
     fn times_from_callers_compare_with_stored_ones() {
-        assert_eq!(normalize_time("2026-11-21T12:00:00+02:00").as_deref(), Some("2026-11-21T10:00:00Z"));
-        assert_eq!(normalize_time("2026-11-21T10:00:00.5Z").as_deref(), Some("2026-11-21T10:00:00.5Z"));
+        assert_eq!(normalize_time("2026-11-21T12:00:00+02:00").as_deref(), Some("2026-11-21T10:00:00.000Z"));
+        assert_eq!(normalize_time("2026-11-21T10:00:00.5Z").as_deref(), Some("2026-11-21T10:00:00.500Z"));
+        assert!(normalize_time("2026-11-21T10:00:00Z").unwrap() < normalize_time("2026-11-21T10:00:00.123Z").unwrap());
         assert_eq!(normalize_time("yesterday"), None);
     }
 

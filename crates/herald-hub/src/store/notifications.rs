@@ -63,11 +63,20 @@ impl NewNotification {
     }
 }
 
-/// Deletes the recipient's notifications with `tag` (a new one replaces them) and logs it.
-fn replace_tagged(tx: &Transaction<'_>, user_id: i64, tag: &str) -> Result<Option<herald_proto::Change>, StoreError> {
+/// Deletes the recipient's notifications with `tag` from the same sender (a new one replaces
+/// them) and logs it. Only the same sender: nobody can wipe another sender's notifications by
+/// reusing their tag. System sends (no user sender) share one namespace.
+fn replace_tagged(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    tag: &str,
+    sender: Option<&str>,
+) -> Result<Option<herald_proto::Change>, StoreError> {
     let replaced: Vec<i64> = {
-        let mut stmt = tx.prepare_cached("DELETE FROM notifications WHERE user_id = ?1 AND tag = ?2 RETURNING id")?;
-        let rows = stmt.query_map(params![user_id, tag], |r| r.get(0))?;
+        let mut stmt = tx.prepare_cached(
+            "DELETE FROM notifications WHERE user_id = ?1 AND tag = ?2 AND sender IS ?3 RETURNING id",
+        )?;
+        let rows = stmt.query_map(params![user_id, tag, sender], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
     if replaced.is_empty() {
@@ -91,7 +100,7 @@ impl Store {
             for &user_id in &recipients {
                 let mut changes = Vec::new();
                 if let Some(tag) = &new.tag {
-                    changes.extend(replace_tagged(&tx, user_id, tag)?);
+                    changes.extend(replace_tagged(&tx, user_id, tag, new.sender.as_deref())?);
                 }
                 let mut notification = new.for_recipient(&created_at);
                 let json = JsonColumns::of(&notification);
