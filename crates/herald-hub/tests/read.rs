@@ -95,3 +95,31 @@ async fn the_list_filters_by_state_type_module_tag_time_and_words() {
     let (status, got) = hub.get(&hub.bob, "/v1/notifications?from=yesterday").await;
     assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest));
 }
+
+#[tokio::test]
+async fn deleting_by_tag_or_sub_tag_removes_only_the_callers_matches() {
+    let hub = start().await;
+    let send = |to: &str, tag: &str, sub_tag: &str| {
+        let body = json!({"to": {"user": to}, "subject": format!("{tag}/{sub_tag}"), "tag": tag, "sub_tag": sub_tag})
+            .to_string();
+        let hub = &hub;
+        async move { hub.post(&hub.alice, "/v1/notifications", body).await }
+    };
+    send("bob", "order-1", "shipping").await;
+    send("bob", "order-2", "shipping").await;
+    send("bob", "order-3", "billing").await;
+    send("alice", "order-9", "shipping").await;
+    let delete = |query: &str| {
+        let request = hub.client.delete(format!("{}/v1/notifications?{query}", hub.base)).bearer_auth(&hub.bob);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(delete("sub_tag=shipping").await, (200, json!({"deleted": 2})));
+    assert_eq!(delete("tag=order-3").await, (200, json!({"deleted": 1})));
+    let (status, got) = delete("").await;
+    assert_eq!((status, code(&got)), (400, ErrorCode::InvalidRequest), "a bare DELETE never empties the inbox");
+    let (_, alices) = hub.get(&hub.alice, "/v1/notifications").await;
+    assert_eq!(alices["items"].as_array().unwrap().len(), 1, "alice's shipping one stays");
+}

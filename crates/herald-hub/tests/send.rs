@@ -177,3 +177,17 @@ async fn apps_and_admins_send_system_notifications_but_have_no_inbox() {
     let (status, got) = hub.post(&app, "/v1/notifications/read-all", "").await;
     assert_eq!((status, code(&got)), (403, ErrorCode::Forbidden));
 }
+
+#[tokio::test]
+async fn everyone_is_for_apps_only() {
+    let hub = start().await;
+    let app = hub.store.add_app_token("ops", None).await.unwrap();
+    let body = json!({"to": {"everyone": true}, "subject": "Maintenance at 18:00", "priority": "critical"}).to_string();
+    let (status, got) = hub.post(&hub.alice, "/v1/notifications", body.clone()).await;
+    assert_eq!((status, code(&got)), (403, ErrorCode::Forbidden));
+    let (status, got) = hub.post(&app, "/v1/notifications", body).await;
+    assert_eq!((status, got["ids"].as_array().unwrap().len()), (200, 2), "alice and bob");
+    let (status, got) =
+        hub.post(&app, "/v1/notifications", json!({"to": {"everyone": false}, "subject": "x"}).to_string()).await;
+    assert_eq!((status, code(&got)), (400, ErrorCode::MissingRecipient));
+}

@@ -164,6 +164,8 @@ pub enum Audience {
     Organization(String),
     /// Everyone who follows this object.
     FollowersOf(ObjectRef),
+    /// Every user of the hub (`{"everyone": true}`); apps and admins only.
+    Everyone(bool),
 }
 
 /// An object in another system (a post, a purchase order…) that users can follow.

@@ -37,7 +37,7 @@ pub async fn send(
         None => None,
         Some(at) => Some(normalize_time(at).ok_or_else(|| invalid("'at' is not an RFC 3339 time".into()))?),
     };
-    let recipients = state.store.resolve(recipients_of(request.to)?).await?;
+    let recipients = state.store.resolve(recipients_of(request.to, &caller)?).await?;
     let mut id = [0u8; 16];
     rand::rng().fill_bytes(&mut id);
     let event = LiveEvent {

@@ -36,7 +36,10 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/v1/notifications", post(notifications::send).get(notifications::list))
+        .route(
+            "/v1/notifications",
+            post(notifications::send).get(notifications::list).delete(notifications::delete_tagged),
+        )
         .route("/v1/notifications/read", post(notifications::mark_read))
         .route("/v1/notifications/read-all", post(notifications::read_all))
         .route("/v1/notifications/{id}/read", post(notifications::read_from))

@@ -43,14 +43,20 @@ pub async fn send(
         Caller::App { .. } | Caller::Admin => None,
     };
     let new = validate(&request, sender)?;
-    let recipients = state.store.resolve(recipients_of(request.to)?).await?;
+    let recipients = state.store.resolve(recipients_of(request.to, &caller)?).await?;
     let delivered = state.store.deliver(recipients, new).await?;
     tracing::info!(?caller, count = delivered.len(), "delivered notification");
     Ok(Json(SendResponse { ids: delivered.iter().map(|n| n.id).collect() }))
 }
 
-pub(super) fn recipients_of(audience: Audience) -> Result<Recipients, Failure> {
+/// The store's audience for a request's `to`; `everyone` only for apps and admins.
+pub(super) fn recipients_of(audience: Audience, caller: &Caller) -> Result<Recipients, Failure> {
     Ok(match audience {
+        Audience::Everyone(false) => return Err(Failure::new(ErrorCode::MissingRecipient, "'everyone' is false")),
+        Audience::Everyone(true) if matches!(caller, Caller::User(_)) => {
+            return Err(Failure::new(ErrorCode::Forbidden, "only apps and admins may send to everyone"));
+        }
+        Audience::Everyone(true) => Recipients::Everyone,
         Audience::User(name) => Recipients::Users(vec![name]),
         Audience::Users(names) if names.is_empty() => {
             return Err(Failure::new(ErrorCode::MissingRecipient, "'users' names nobody"));
@@ -220,6 +226,36 @@ pub async fn read_all(
     AuthUser(user): AuthUser,
 ) -> Result<Json<MarkReadResponse>, Failure> {
     Ok(Json(MarkReadResponse { changed: state.store.read_all(user.id).await? }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteTaggedQuery {
+    tag: Option<String>,
+    sub_tag: Option<String>,
+}
+
+/// `DELETE /v1/notifications?tag=…&sub_tag=…` (seed 003's delete by TAG / SUB_TAG).
+pub async fn delete_tagged(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(query): Query<DeleteTaggedQuery>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    if query.tag.is_none() && query.sub_tag.is_none() {
+        return Err(Failure::new(ErrorCode::InvalidRequest, "name a 'tag' or a 'sub_tag' to delete"));
+    }
+    let filter = ListFilter { tag: query.tag, sub_tag: query.sub_tag, ..ListFilter::default() };
+    let mut ids = Vec::new();
+    let mut before = None;
+    loop {
+        let (page, more) = state.store.search(user.id, before, MAX_PAGE, filter.clone()).await?;
+        before = page.last().map(|n| n.id);
+        ids.extend(page.into_iter().map(|n| n.id));
+        if !more {
+            break;
+        }
+    }
+    let deleted = state.store.delete(user.id, ids).await?;
+    Ok(Json(serde_json::json!({ "deleted": deleted.len() })))
 }
 
 pub async fn delete_one(

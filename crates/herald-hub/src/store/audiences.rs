@@ -17,6 +17,7 @@ pub enum Recipients {
     Role(String),
     Organization(String),
     FollowersOf(ObjectRef),
+    Everyone,
 }
 
 pub(super) fn check_name(what: &'static str, value: &str) -> Result<(), StoreError> {
@@ -56,6 +57,7 @@ impl Store {
                     "SELECT user_id FROM organization_members WHERE organization = ?1 ORDER BY user_id",
                     [org],
                 )?,
+                Recipients::Everyone => ids(conn, "SELECT id FROM users ORDER BY id", [])?,
                 Recipients::FollowersOf(object) => ids(
                     conn,
                     "SELECT user_id FROM follows WHERE object_type = ?1 AND object_id = ?2 ORDER BY user_id",
