@@ -14,6 +14,8 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use herald_proto::{ErrorCode, MAX_BODY_BYTES};
 use tokio::sync::watch;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use error::Failure;
 pub use idempotency::InFlight;
@@ -51,8 +53,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/feed", get(crate::feed::upgrade))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
-        // Outermost: a limited request costs nothing else.
+        // A limited request costs nothing else.
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit))
+        // Outermost: one structured log line per request (method, path, status, latency; never
+        // the Authorization header).
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
