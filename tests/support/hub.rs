@@ -58,38 +58,23 @@ impl Hub {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// POSTs `body` to `path`, fails the test on an error status, returns the answer.
+    async fn post(&self, token: &str, path: &str, body: Value) -> Value {
+        let response =
+            reqwest::Client::new().post(format!("{}{path}", self.url())).bearer_auth(token).json(&body).send();
+        response.await.unwrap().error_for_status().unwrap().json().await.unwrap()
+    }
+
     /// Pushes a live event to `user` (not stored); returns how many recipients were connected.
     pub async fn push_event(&self, app_token: &str, user: &str, kind: &str, title: &str) -> u64 {
-        let response: Value = reqwest::Client::new()
-            .post(format!("{}/v1/events", self.url()))
-            .bearer_auth(app_token)
-            .json(&json!({"to": {"user": user}, "kind": kind, "ttl_seconds": 60, "title": title, "body": "now"}))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["connected"].as_u64().unwrap()
+        let event = json!({"to": {"user": user}, "kind": kind, "ttl_seconds": 60, "title": title, "body": "now"});
+        self.post(app_token, "/v1/events", event).await["connected"].as_u64().unwrap()
     }
 
     /// Sends a notification to `user` over HTTP, as a business system would.
     pub async fn send(&self, sender_token: &str, user: &str, subject: &str, body: &str) -> i64 {
-        let response: Value = reqwest::Client::new()
-            .post(format!("{}/v1/notifications", self.url()))
-            .bearer_auth(sender_token)
-            .json(&json!({"to": {"user": user}, "subject": subject, "body": body, "link": "/tasks/1"}))
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        response["ids"][0].as_i64().unwrap()
+        let notification = json!({"to": {"user": user}, "subject": subject, "body": body, "link": "/tasks/1"});
+        self.post(sender_token, "/v1/notifications", notification).await["ids"][0].as_i64().unwrap()
     }
 
     /// The user's notifications as the hub has them.

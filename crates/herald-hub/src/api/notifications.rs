@@ -243,17 +243,7 @@ pub async fn delete_tagged(
     if query.tag.is_none() && query.sub_tag.is_none() {
         return Err(Failure::new(ErrorCode::InvalidRequest, "name a 'tag' or a 'sub_tag' to delete"));
     }
-    let filter = ListFilter { tag: query.tag, sub_tag: query.sub_tag, ..ListFilter::default() };
-    let mut ids = Vec::new();
-    let mut before = None;
-    loop {
-        let (page, more) = state.store.search(user.id, before, MAX_PAGE, filter.clone()).await?;
-        before = page.last().map(|n| n.id);
-        ids.extend(page.into_iter().map(|n| n.id));
-        if !more {
-            break;
-        }
-    }
+    let ids = state.store.tagged_ids(user.id, query.tag, query.sub_tag).await?;
     let deleted = state.store.delete(user.id, ids).await?;
     Ok(Json(serde_json::json!({ "deleted": deleted.len() })))
 }

@@ -191,6 +191,24 @@ impl Store {
         .await
     }
 
+    /// The user's notification ids with `tag` and/or `sub_tag` (None matches any).
+    pub async fn tagged_ids(
+        &self,
+        user_id: i64,
+        tag: Option<String>,
+        sub_tag: Option<String>,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.with(move |conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM notifications WHERE user_id = ?1
+                 AND (?2 IS NULL OR tag = ?2) AND (?3 IS NULL OR sub_tag = ?3) ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![user_id, tag, sub_tag], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     /// Deletes those of `ids` that belong to the user and logs a `deleted` change. Returns the
     /// ids actually deleted (others' ids are ignored, as if they did not exist).
     pub async fn delete(&self, user_id: i64, ids: Vec<i64>) -> Result<Vec<i64>, StoreError> {
