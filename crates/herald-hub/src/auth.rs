@@ -48,6 +48,10 @@ pub struct Authenticated(pub Caller);
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
+/// An admin token: for `/v1/admin/*`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthAdmin;
+
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Failure;
 
@@ -69,6 +73,19 @@ impl FromRequestParts<AppState> for AuthUser {
             Caller::User(user) => Ok(AuthUser(user)),
             Caller::App { .. } | Caller::Admin => {
                 Err(Failure::new(ErrorCode::Forbidden, "this call acts on a user's own inbox: use that user's token"))
+            }
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthAdmin {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Authenticated::from_request_parts(parts, state).await?.0 {
+            Caller::Admin => Ok(AuthAdmin),
+            Caller::User(_) | Caller::App { .. } => {
+                Err(Failure::new(ErrorCode::Forbidden, "this call manages the hub: use an admin token"))
             }
         }
     }

@@ -44,13 +44,18 @@ impl IntoResponse for Failure {
 
 impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
-        match err {
+        match &err {
             StoreError::UnknownUser(name) => {
                 Failure::new(ErrorCode::UnknownRecipient, format!("no user named {name:?}"))
             }
-            other => {
+            StoreError::UserExists(_) => Failure::new(ErrorCode::Conflict, err.to_string()),
+            StoreError::InvalidUserName(_)
+            | StoreError::InvalidName { .. }
+            | StoreError::InvalidCallback(_)
+            | StoreError::TooManyRecipients(_) => Failure::new(ErrorCode::InvalidRequest, err.to_string()),
+            _ => {
                 // Internal details go to the log, not to the caller.
-                tracing::error!(error = %other, "store failure");
+                tracing::error!(error = %err, "store failure");
                 Failure::new(ErrorCode::Internal, "the hub could not complete the request")
             }
         }

@@ -1,5 +1,6 @@
 //! HTTP routes and the one place errors become `{code, message}` responses.
 
+mod admin;
 mod changes;
 mod error;
 mod idempotency;
@@ -10,7 +11,7 @@ mod notifications;
 mod rate_limit;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use herald_proto::{ErrorCode, MAX_BODY_BYTES};
 use tokio::sync::watch;
@@ -51,6 +52,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", post(live_events::send))
         .route("/v1/changes", get(changes::page))
         .route("/v1/feed", get(crate::feed::upgrade))
+        .route("/v1/admin/users", get(admin::list_users).post(admin::add_user))
+        .route("/v1/admin/users/{name}", delete(admin::remove_user))
+        .route("/v1/admin/users/{name}/roles/{role}", put(admin::grant_role).delete(admin::revoke_role))
+        .route("/v1/admin/users/{name}/follows", post(admin::follow))
+        .route("/v1/admin/users/{name}/follows/{type}/{id}", delete(admin::unfollow))
+        .route("/v1/admin/organizations/{org}/members/{name}", put(admin::add_member).delete(admin::remove_member))
+        .route("/v1/admin/tokens", post(admin::add_token))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         // A limited request costs nothing else.

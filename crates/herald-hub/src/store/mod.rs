@@ -55,6 +55,8 @@ pub enum StoreError {
     InvalidUserName(String),
     #[error("invalid {what} {value:?}: use 1–128 printable characters")]
     InvalidName { what: &'static str, value: String },
+    #[error("invalid callback URL {0:?}: use an absolute http:// or https:// URL")]
+    InvalidCallback(String),
     #[error("the audience has {0} recipients, more than the {max} one send may reach", max = audiences::MAX_RECIPIENTS)]
     TooManyRecipients(usize),
     #[error(transparent)]

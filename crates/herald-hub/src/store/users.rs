@@ -74,6 +74,12 @@ impl Store {
     /// A new token for an app (system sends, live events, ingest), shown only this once.
     pub async fn add_app_token(&self, app: &str, callback_url: Option<&str>) -> Result<String, StoreError> {
         super::audiences::check_name("app", app)?;
+        if let Some(url) = callback_url {
+            let parsed = reqwest::Url::parse(url).map_err(|_| StoreError::InvalidCallback(url.to_owned()))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(StoreError::InvalidCallback(url.to_owned()));
+            }
+        }
         let (app, callback_url) = (app.to_owned(), callback_url.map(str::to_owned));
         self.with(move |conn, _| {
             let token = auth::new_token();

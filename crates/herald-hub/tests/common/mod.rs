@@ -50,6 +50,18 @@ impl Hub {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Any method, with an optional JSON body.
+    pub async fn call(&self, method: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let res = request.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         let res = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
         let status = res.status().as_u16();
