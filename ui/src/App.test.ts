@@ -45,6 +45,8 @@ function note(id: number, subject: string, body = '', read = false): Notificatio
     buttons: [],
     reply: null,
     answer: null,
+    channels: ['inbox', 'desktop'],
+    expires_at: null,
     created_at: new Date(Date.now() - 5 * 60_000).toISOString(),
     read,
   };

@@ -1,10 +1,10 @@
 //! Which synced notifications become native toasts, and what the toasts say.
 //!
 //! The agent only renders what this decides. Rules: history is not news (no toasts for the first
-//! catch-up of a new mirror), nothing already read, and a burst (e.g. after a night offline)
+//! catch-up of a new mirror), nothing already read, nothing without the `desktop` channel, and a burst (e.g. after a night offline)
 //! becomes one summary instead of a wall of popups.
 
-use herald_proto::{LiveEvent, Notification, Priority};
+use herald_proto::{Channel, LiveEvent, Notification, Priority};
 
 use crate::mirror::Applied;
 
@@ -29,7 +29,9 @@ pub fn decide(applied: &Applied, backfill: bool) -> Vec<Toast> {
     if backfill {
         return Vec::new();
     }
-    let fresh: Vec<&Notification> = applied.created.iter().filter(|n| !n.read).collect();
+    // Only what the hub resolved for the desktop channel (the user's preferences, seed 001).
+    let fresh: Vec<&Notification> =
+        applied.created.iter().filter(|n| !n.read && n.channels.contains(&Channel::Desktop)).collect();
     if fresh.len() > MAX_INDIVIDUAL {
         let newest = fresh.last().expect("more than zero");
         return vec![Toast {
@@ -117,6 +119,13 @@ mod tests {
                 critical: false
             }]
         );
+    }
+
+    #[test]
+    fn a_notification_the_user_turned_off_for_the_desktop_stays_in_the_inbox_only() {
+        let inbox_only =
+            Notification { channels: vec![Channel::Inbox, Channel::Email], ..note(1, "Digest", "", false) };
+        assert!(decide(&applied(vec![inbox_only]), false).is_empty());
     }
 
     #[test]

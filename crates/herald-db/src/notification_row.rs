@@ -7,11 +7,11 @@ use rusqlite::Row;
 
 /// The columns, in the order [`to_params`] gives values for.
 pub const COLUMNS: &str = "id, type, subject, body, link, tag, sub_tag, priority, object_type, object_id, sender, \
-     buttons, reply, answer, created_at, read";
+     buttons, reply, answer, created_at, read, channels, expires_at";
 /// `?1, ?2, …` for [`COLUMNS`].
-pub const PLACEHOLDERS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16";
+pub const PLACEHOLDERS: &str = "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18";
 /// How many columns [`COLUMNS`] has; the next free parameter number is one more.
-pub const COUNT: usize = 16;
+pub const COUNT: usize = 18;
 
 /// SQL that is true for a confirm-type notification still waiting for its answer, which bulk
 /// "mark read" skips (seed 003).
@@ -43,10 +43,12 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Notification> {
         answer: json_column(row, "answer")?,
         created_at: row.get("created_at")?,
         read: row.get("read")?,
+        channels: json_column(row, "channels")?.unwrap_or_default(),
+        expires_at: row.get("expires_at")?,
     })
 }
 
-/// Buttons, reply and answer are small JSON documents in one column each.
+/// Buttons, reply, answer and channels are small JSON documents in one column each.
 fn json_column<T: serde::de::DeserializeOwned>(row: &Row<'_>, column: &str) -> rusqlite::Result<Option<T>> {
     match row.get::<_, Option<String>>(column)? {
         None => Ok(None),
@@ -65,6 +67,7 @@ pub struct JsonColumns {
     buttons: Option<String>,
     reply: Option<String>,
     answer: Option<String>,
+    channels: String,
 }
 
 impl JsonColumns {
@@ -73,6 +76,7 @@ impl JsonColumns {
             buttons: (!n.buttons.is_empty()).then(|| json(&n.buttons)),
             reply: n.reply.as_ref().map(json),
             answer: n.answer.as_ref().map(json),
+            channels: json(&n.channels),
         }
     }
 }
@@ -96,6 +100,8 @@ pub fn to_params<'a>(n: &'a Notification, json: &'a JsonColumns) -> [&'a dyn ToS
         &json.answer,
         &n.created_at,
         &n.read,
+        &json.channels,
+        &n.expires_at,
     ]
 }
 
@@ -125,7 +131,7 @@ mod tests {
         conn.execute_batch(
             "CREATE TABLE n (id INTEGER PRIMARY KEY, type TEXT, subject TEXT, body TEXT, link TEXT, tag TEXT, sub_tag TEXT,
              priority TEXT, object_type TEXT, object_id TEXT, sender TEXT, buttons TEXT, reply TEXT, answer TEXT,
-             created_at TEXT, read INTEGER)",
+             created_at TEXT, read INTEGER, channels TEXT, expires_at TEXT)",
         )
         .unwrap();
         let full = Notification {
@@ -150,6 +156,8 @@ mod tests {
                 text: None,
                 at: "2026-11-21T11:00:00.000Z".into(),
             }),
+            channels: vec![herald_proto::Channel::Inbox, herald_proto::Channel::Email],
+            expires_at: Some("2026-11-22T10:00:00.000Z".into()),
             created_at: "2026-11-21T10:00:00.000Z".into(),
             read: true,
         };

@@ -57,6 +57,11 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
     let mut live = state.store.subscribe();
     // Joined before the replay, like the change bus: an event pushed meanwhile is not missed.
     let (_presence, mut events) = state.live.join(user.id);
+    // Before any toast can be decided: the user's quiet hours and do-not-disturb.
+    match state.store.do_not_disturb(user.id).await {
+        Ok(settings) => send(&mut socket, &FeedFrame::DoNotDisturb(settings)).await?,
+        Err(e) => return refuse(socket, e).await,
+    }
     let latest = match state.store.latest_seq(user.id).await {
         Ok(latest) => latest,
         Err(e) => return refuse(socket, e).await,
@@ -95,8 +100,9 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                 Err(RecvError::Closed) => return Ok(()),
             },
             event = events.recv() => match event {
-                Ok(pushed) if pushed.recipients.contains(&user.id) && pushed.event.expires_at > now_rfc3339() => {
-                    send(&mut socket, &FeedFrame::Event(pushed.event.clone())).await?;
+                Ok(pushed) if pushed.recipients.contains(&user.id)
+                    && pushed.expires_at.as_ref().is_none_or(|at| *at > now_rfc3339()) => {
+                    send(&mut socket, &pushed.frame).await?;
                 }
                 Ok(_) => {}
                 // Live events are best effort by design (seed 000): a feed this far behind misses some.

@@ -7,6 +7,8 @@
 //! - [`api`]: the HTTP routes (`/healthz`, `/v1/notifications`, `/v1/feed`) and JSON error mapping.
 //! - [`live`]: live events in flight and who is connected (never stored).
 //! - [`feed`]: the WebSocket feed: replay from the client's cursor, then live changes.
+//! - [`types`]: the notification types of the config file (`GET /v1/schema`).
+//! - [`preferences`]: which channels reach a recipient (schema, roles, the user's switches).
 //!
 //! [`run`] serves a bound listener until `shutdown` resolves (mini-redis' shape), so tests bind
 //! `127.0.0.1:0` and drive a real server.
@@ -15,7 +17,9 @@ pub mod api;
 pub mod auth;
 pub mod feed;
 pub mod live;
+pub mod preferences;
 pub mod store;
+pub mod types;
 
 use std::future::Future;
 
@@ -30,6 +34,10 @@ pub struct HubConfig {
     pub ping_every: std::time::Duration,
     /// Requests per token; None: unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// How often notifications past their `expires_at` are deleted.
+    pub expiry_check_every: std::time::Duration,
+    /// The notification types and their channels.
+    pub types: std::sync::Arc<types::TypeRegistry>,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -41,7 +49,12 @@ pub struct RateLimit {
 
 impl Default for HubConfig {
     fn default() -> Self {
-        Self { ping_every: std::time::Duration::from_secs(30), rate_limit: None }
+        Self {
+            ping_every: std::time::Duration::from_secs(30),
+            rate_limit: None,
+            expiry_check_every: std::time::Duration::from_secs(1),
+            types: std::sync::Arc::new(types::TypeRegistry::built_in()),
+        }
     }
 }
 
@@ -62,6 +75,7 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(sweep_expired(store.clone(), config.expiry_check_every, stop_rx.clone()));
     let app = api::router(api::AppState {
         store,
         shutdown: stop_rx,
@@ -77,4 +91,21 @@ pub async fn run_with(
             let _ = stop_tx.send(true);
         })
         .await
+}
+
+/// Deletes expired notifications every `every` until the hub stops. The query uses a partial
+/// index of the rows that have an expiry, so a tick with nothing due costs one index probe.
+async fn sweep_expired(store: Store, every: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => match store.delete_expired().await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "deleted expired notifications"),
+                Err(e) => tracing::error!(error = %e, "could not delete expired notifications"),
+            },
+            _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => return,
+        }
+    }
 }

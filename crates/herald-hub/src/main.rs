@@ -34,6 +34,9 @@ enum Command {
         /// Requests per second each token may make (0: unlimited); bursts of up to 2 s worth.
         #[arg(long, env = "HERALD_HUB_RATE_LIMIT", default_value_t = 100)]
         rate_limit: u32,
+        /// The notification types file (see config/types.toml); the built-in copy if absent.
+        #[arg(long, env = "HERALD_HUB_TYPES")]
+        types: Option<PathBuf>,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -162,12 +165,22 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, ping_seconds, rate_limit } => {
+        Command::Serve { listen, data, ping_seconds, rate_limit, types } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
                 burst: 2.0 * f64::from(rate_limit),
             });
-            let config = herald_hub::HubConfig { ping_every: std::time::Duration::from_secs(ping_seconds), rate_limit };
+            let types = match types {
+                Some(path) => herald_hub::types::TypeRegistry::load(&path)
+                    .with_context(|| format!("reading the types file {}", path.display()))?,
+                None => herald_hub::types::TypeRegistry::built_in(),
+            };
+            let config = herald_hub::HubConfig {
+                ping_every: std::time::Duration::from_secs(ping_seconds),
+                rate_limit,
+                types: std::sync::Arc::new(types),
+                ..Default::default()
+            };
             serve(listen, data, config).await
         }
         Command::Demo { server, token, to, every } => {

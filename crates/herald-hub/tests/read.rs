@@ -123,3 +123,44 @@ async fn deleting_by_tag_or_sub_tag_removes_only_the_callers_matches() {
     let (_, alices) = hub.get(&hub.alice, "/v1/notifications").await;
     assert_eq!(alices["items"].as_array().unwrap().len(), 1, "alice's shipping one stays");
 }
+
+#[tokio::test]
+async fn confirm_first_lists_unanswered_confirm_requests_before_the_rest_across_pages() {
+    let hub = start().await;
+    let mut sent = Vec::new();
+    for i in 0..7 {
+        // Every third one asks for a decision.
+        let mut body = json!({"to": {"user": "bob"}, "subject": format!("n{i}")});
+        if i % 3 == 0 {
+            body["buttons"] = json!([{"value": "Y", "label": "Approve", "style": "accept"}]);
+        }
+        let (status, got) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;
+        assert_eq!(status, 200, "{got}");
+        sent.push(got["ids"][0].as_i64().unwrap());
+    }
+    // n3 is answered: it is no longer waiting, so it sorts with the rest.
+    let (status, _) =
+        hub.post(&hub.bob, &format!("/v1/notifications/{}/confirm", sent[3]), json!({"value": "Y"}).to_string()).await;
+    assert_eq!(status, 200);
+
+    let mut subjects = Vec::new();
+    let mut path = "/v1/notifications?confirm_first=true&limit=1".to_owned();
+    loop {
+        let (status, page) = hub.get(&hub.bob, &path).await;
+        assert_eq!(status, 200, "{page}");
+        subjects.extend(page["items"].as_array().unwrap().iter().map(|n| n["subject"].as_str().unwrap().to_owned()));
+        match page["next"].as_str() {
+            Some(next) => path = format!("/v1/notifications?confirm_first=true&limit=1&before={next}"),
+            None => break,
+        }
+        assert!(subjects.len() <= 7, "paging must end: {subjects:?}");
+    }
+    assert_eq!(subjects, ["n6", "n0", "n5", "n4", "n3", "n2", "n1"]);
+
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications?confirm_first=true&limit=3").await;
+    let firsts: Vec<&str> = page["items"].as_array().unwrap().iter().map(|n| n["subject"].as_str().unwrap()).collect();
+    assert_eq!(firsts, ["n6", "n0", "n5"], "a page may span both sections");
+    let (_, plain) = hub.get(&hub.bob, "/v1/notifications?limit=2").await;
+    assert_eq!(plain["items"][0]["subject"], "n6");
+    assert_eq!(plain["items"][1]["subject"], "n5", "without confirm_first: newest first");
+}

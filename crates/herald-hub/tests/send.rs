@@ -191,3 +191,39 @@ async fn everyone_is_for_apps_only() {
         hub.post(&app, "/v1/notifications", json!({"to": {"everyone": false}, "subject": "x"}).to_string()).await;
     assert_eq!((status, code(&got)), (400, ErrorCode::MissingRecipient));
 }
+
+#[tokio::test]
+async fn an_expired_notification_is_deleted_and_the_feed_says_so() {
+    let hub = start().await;
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    assert!(matches!(next_frame(&mut feed).await, FeedFrame::CaughtUp { .. }));
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(300);
+    let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, body) = hub
+        .post(
+            &hub.alice,
+            "/v1/notifications",
+            json!({"to": {"user": "bob"}, "subject": "Stand-up starts now", "expires_at": soon}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["ids"][0].as_i64().unwrap();
+    let FeedFrame::Change(created) = next_frame(&mut feed).await else { panic!("expected the creation") };
+    assert!(matches!(created.kind, ChangeKind::Created { notification } if notification.expires_at.is_some()));
+    // The sweeper deletes it once its time has passed; the feed carries the deletion.
+    let FeedFrame::Change(deleted) = next_frame(&mut feed).await else { panic!("expected the deletion") };
+    assert_eq!(deleted.kind, ChangeKind::Deleted { ids: vec![id] });
+    let (_, inbox) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(inbox["items"], json!([]));
+
+    for (bad, why) in [("2020-01-01T00:00:00Z", "past"), ("tomorrow", "not a time")] {
+        let (status, body) = hub
+            .post(
+                &hub.alice,
+                "/v1/notifications",
+                json!({"to": {"user": "bob"}, "subject": "s", "expires_at": bad}).to_string(),
+            )
+            .await;
+        assert_eq!((status, code(&body)), (400, ErrorCode::InvalidRequest), "{why}");
+    }
+}

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{ApiError, LiveEvent, Notification};
+use crate::{ApiError, DoNotDisturb, LiveEvent, Notification};
 
 /// One entry of a user's change log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -61,6 +61,8 @@ pub enum FeedFrame {
         user_id: i64,
     },
     Change(Change),
+    /// The user's quiet hours and do-not-disturb: sent after `hello` and whenever they change.
+    DoNotDisturb(DoNotDisturb),
     /// A live event: show it now (while not expired); it is not part of the change log.
     Event(LiveEvent),
     /// Everything up to `seq` has been sent; what follows is live. `seq` is the cursor the client

@@ -6,6 +6,7 @@
 //! - [`live`]: live events — pushed to connected clients only, never stored (seed 000).
 //! - [`error`]: the `{code, message}` body every failed request answers with.
 //! - [`page`]: cursor pagination.
+//! - [`preferences`]: channels, the type schema, per-user preferences, quiet hours.
 //!
 //! Every type derives `ts_rs::TS` so the UI's TypeScript types are generated from here, never copied
 //! by hand (see `ui/src/lib/backend/generated/`).
@@ -15,6 +16,7 @@ pub mod error;
 pub mod live;
 pub mod notification;
 pub mod page;
+pub mod preferences;
 
 pub use change::{Change, ChangeKind, ChangesPage, FeedFrame};
 pub use error::{ApiError, ErrorCode};
@@ -24,6 +26,10 @@ pub use notification::{
     Notification, ObjectRef, Priority, Reply, SendRequest, SendResponse, DEFAULT_KIND,
 };
 pub use page::Page;
+pub use preferences::{
+    Channel, ChannelState, DoNotDisturb, ModuleSchema, PreferenceOverride, PreferenceSource, Preferences,
+    PreferencesUpdate, QuietHours, QuietPeriod, Schema, TypeChannels, TypePreferences, TypeSchema, Weekday,
+};
 
 /// Largest request body the hub accepts, in bytes. Clients check it too, to fail before sending.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

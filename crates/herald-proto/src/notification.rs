@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::Channel;
+
 /// One notification, stored once per recipient (seed 001: "persisted notification rows per recipient").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -34,6 +36,13 @@ pub struct Notification {
     /// The user's answer, once given.
     #[serde(default)]
     pub answer: Option<Answer>,
+    /// The channels the hub resolved for this recipient when it was sent (seed 001); `inbox` is
+    /// always among them, `desktop` means "toast it".
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    /// After this (RFC 3339, UTC) the hub deletes it; clients may hide it already.
+    #[serde(default)]
+    pub expires_at: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub read: bool,
@@ -110,6 +119,8 @@ impl Notification {
             buttons: Vec::new(),
             reply: None,
             answer: None,
+            channels: vec![Channel::Inbox, Channel::Desktop],
+            expires_at: None,
             created_at: created_at.into(),
             read: false,
         }
@@ -199,6 +210,9 @@ pub struct SendRequest {
     pub buttons: Vec<Button>,
     #[serde(default)]
     pub reply: Option<Reply>,
+    /// RFC 3339; the hub deletes the notification then (a reminder that no longer matters).
+    #[serde(default)]
+    pub expires_at: Option<String>,
 }
 
 /// Answer of `POST /v1/notifications`: one id per recipient.

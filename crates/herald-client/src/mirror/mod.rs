@@ -18,8 +18,10 @@ pub use notifications::Applied;
 pub use sync_state::{Identity, Reset};
 
 /// The mirror's schema, one entry per file in `migrations/mirror/` (a test checks none is missing).
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/mirror/0001_init.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/mirror/0001_init.sql") },
+    Migration { version: 2, name: "channels", sql: include_str!("../../../../migrations/mirror/0002_channels.sql") },
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {

@@ -157,6 +157,7 @@ impl SyncEngine {
                     match plan.on_frame(frame) {
                         Step::Wait => {}
                         Step::Live(event) => self.emit(SyncEvent::Live(event)),
+                        Step::DoNotDisturb(settings) => self.emit(SyncEvent::DoNotDisturb(settings)),
                         Step::Fail(error) => return Err(SyncError::Refused(error)),
                         Step::Identify { hub_id, user_id } => {
                             let identity = self.mirror.call(move |m| m.identify(&hub_id, user_id)).await?;

@@ -45,6 +45,8 @@ pub enum SyncEvent {
     },
     /// A live event arrived (not stored; show it while it lasts).
     Live(herald_proto::LiveEvent),
+    /// The hub announced the user's quiet hours and do-not-disturb.
+    DoNotDisturb(herald_proto::DoNotDisturb),
     /// The hub acknowledged `sent` queued user actions.
     OutboxFlushed {
         sent: usize,

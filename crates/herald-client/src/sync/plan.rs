@@ -5,7 +5,7 @@
 //! below the cursor was applied already and is dropped, so replays and reconnects never
 //! duplicate.
 
-use herald_proto::{ApiError, Change, FeedFrame, LiveEvent};
+use herald_proto::{ApiError, Change, DoNotDisturb, FeedFrame, LiveEvent};
 
 /// Catch-up changes applied per transaction.
 pub const CATCH_UP_BATCH: usize = 500;
@@ -16,6 +16,8 @@ pub enum Step {
     Wait,
     /// Show a live event now; it touches neither the mirror nor the cursor.
     Live(LiveEvent),
+    /// The user's quiet hours and do-not-disturb changed (or were announced on connect).
+    DoNotDisturb(DoNotDisturb),
     /// Check that the mirror belongs to this hub and user before applying anything.
     Identify { hub_id: String, user_id: i64 },
     /// Write these changes and move the cursor to `cursor`, in one transaction.
@@ -50,6 +52,7 @@ impl FeedPlan {
         match frame {
             FeedFrame::Hello { hub_id, user_id } => Step::Identify { hub_id, user_id },
             FeedFrame::Event(event) => Step::Live(event),
+            FeedFrame::DoNotDisturb(settings) => Step::DoNotDisturb(settings),
             FeedFrame::Change(change) if change.seq <= self.last_seen() => Step::Wait,
             FeedFrame::Change(change) if self.caught_up => {
                 self.cursor = change.seq;

@@ -8,6 +8,7 @@ mod interactions;
 mod json;
 mod live_events;
 mod notifications;
+mod preferences;
 mod rate_limit;
 
 use axum::extract::DefaultBodyLimit;
@@ -59,6 +60,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/users/{name}/follows/{type}/{id}", delete(admin::unfollow))
         .route("/v1/admin/organizations/{org}/members/{name}", put(admin::add_member).delete(admin::remove_member))
         .route("/v1/admin/tokens", post(admin::add_token))
+        .route("/v1/admin/roles/{role}/preferences", get(preferences::get_role).put(preferences::put_role))
+        .route("/v1/schema", get(preferences::schema))
+        .route("/v1/preferences", get(preferences::get).put(preferences::put))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         // A limited request costs nothing else.

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use super::json::JsonBody;
 use super::{AppState, Failure};
 use crate::auth::{AuthUser, Authenticated, Caller};
-use crate::store::{normalize_time, ListFilter, NewNotification, Recipients};
+use crate::store::{normalize_time, now_rfc3339, ListFilter, NewNotification, Recipients};
+use crate::types::{valid_kind, TypeRegistry};
 
 const MAX_SUBJECT_CHARS: usize = 1_000;
 const MAX_LINK_CHARS: usize = 2_048;
@@ -42,7 +43,7 @@ pub async fn send(
         Caller::User(user) => Some(user.name.as_str()),
         Caller::App { .. } | Caller::Admin => None,
     };
-    let new = validate(&request, sender)?;
+    let new = validate(&request, sender, &state.config.types)?;
     let recipients = state.store.resolve(recipients_of(request.to, &caller)?).await?;
     let delivered = state.store.deliver(recipients, new).await?;
     tracing::info!(?caller, count = delivered.len(), "delivered notification");
@@ -68,7 +69,7 @@ pub(super) fn recipients_of(audience: Audience, caller: &Caller) -> Result<Recip
     })
 }
 
-fn validate(request: &SendRequest, sender: Option<&str>) -> Result<NewNotification, Failure> {
+fn validate(request: &SendRequest, sender: Option<&str>, types: &TypeRegistry) -> Result<NewNotification, Failure> {
     let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
     let subject = request.subject.trim();
     if subject.is_empty() {
@@ -93,6 +94,16 @@ fn validate(request: &SendRequest, sender: Option<&str>) -> Result<NewNotificati
     if !valid_kind(&request.kind) {
         return Err(invalid(format!("'type' {:?} is not `module.name` in a-z, 0-9, '_', '-', '.'", request.kind)));
     }
+    let expires_at = match request.expires_at.as_deref() {
+        None => None,
+        Some(at) => {
+            let at = normalize_time(at).ok_or_else(|| invalid("'expires_at' is not an RFC 3339 time".into()))?;
+            if at <= now_rfc3339() {
+                return Err(invalid("'expires_at' is in the past: the notification would never be seen".into()));
+            }
+            Some(at)
+        }
+    };
     let non_empty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
     Ok(NewNotification {
         kind: request.kind.clone(),
@@ -106,6 +117,8 @@ fn validate(request: &SendRequest, sender: Option<&str>) -> Result<NewNotificati
         sender: sender.map(str::to_owned),
         buttons: request.buttons.clone(),
         reply: request.reply.clone(),
+        rule: types.rule_for(&request.kind).clone(),
+        expires_at,
     })
 }
 
@@ -129,15 +142,6 @@ pub(crate) fn check_buttons(buttons: &[Button]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `module.name`: lower-case words joined by dots; the module is the first.
-fn valid_kind(kind: &str) -> bool {
-    !kind.is_empty()
-        && kind.split('.').all(|part| {
-            !part.is_empty()
-                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-        })
-}
-
 /// `GET /v1/notifications` parameters: a page (`before`, `limit`) and filters.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -155,6 +159,9 @@ pub struct ListQuery {
     to: Option<String>,
     /// Words to find in subject or body.
     q: Option<String>,
+    /// Unanswered confirm-type notifications first, then the rest.
+    #[serde(default)]
+    confirm_first: bool,
 }
 
 pub async fn list(
@@ -164,10 +171,8 @@ pub async fn list(
 ) -> Result<Json<Page<Notification>>, Failure> {
     let invalid = |message: &str| Failure::new(ErrorCode::InvalidRequest, message);
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let before = match query.before.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(c.parse::<i64>().map_err(|_| invalid("'before' is not a cursor this hub gave out"))?),
-    };
+    let cursor = ListCursor::parse(query.before.as_deref())
+        .ok_or_else(|| invalid("'before' is not a cursor this hub gave out"))?;
     let time = |field: &str, value: Option<String>| match value {
         None => Ok(None),
         Some(v) => normalize_time(&v).map(Some).ok_or_else(|| invalid(&format!("'{field}' is not an RFC 3339 time"))),
@@ -181,10 +186,78 @@ pub async fn list(
         from: time("from", query.from)?,
         to: time("to", query.to)?,
         text: query.q.filter(|q| !q.trim().is_empty()),
+        awaiting: None,
     };
-    let (items, more) = state.store.search(user.id, before, limit, filter).await?;
-    let next = if more { items.last().map(|n| n.id.to_string()) } else { None };
-    Ok(Json(Page { items, next }))
+    if !query.confirm_first {
+        let before = match cursor {
+            ListCursor::Start => None,
+            ListCursor::Rest(id) => Some(id),
+            ListCursor::Awaiting(_) => return Err(invalid("that cursor belongs to a confirm_first=true listing")),
+        };
+        let (items, more) = state.store.search(user.id, before, limit, filter).await?;
+        let next = if more { items.last().map(|n| n.id.to_string()) } else { None };
+        return Ok(Json(Page { items, next }));
+    }
+    confirm_first(&state, user.id, cursor, limit, filter).await.map(Json)
+}
+
+/// Where a listing goes on. With `confirm_first` a listing has two sections — unanswered
+/// confirm-type notifications, then the rest, each newest first — and the cursor says which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListCursor {
+    Start,
+    /// `a<ID>`: in the unanswered section, below ID.
+    Awaiting(i64),
+    /// `<ID>`: in the (only or second) section, below ID.
+    Rest(i64),
+}
+
+impl ListCursor {
+    fn parse(text: Option<&str>) -> Option<Self> {
+        match text {
+            None | Some("") => Some(Self::Start),
+            Some(text) => match text.strip_prefix('a') {
+                Some(id) => id.parse().ok().map(Self::Awaiting),
+                None => text.parse().ok().map(Self::Rest),
+            },
+        }
+    }
+}
+
+async fn confirm_first(
+    state: &AppState,
+    user_id: i64,
+    cursor: ListCursor,
+    limit: u32,
+    filter: ListFilter,
+) -> Result<Page<Notification>, Failure> {
+    let mut items = Vec::new();
+    let rest_from = match cursor {
+        ListCursor::Rest(id) => Some(id),
+        ListCursor::Start | ListCursor::Awaiting(_) => {
+            let before = if let ListCursor::Awaiting(id) = cursor { Some(id) } else { None };
+            let awaiting = ListFilter { awaiting: Some(true), ..filter.clone() };
+            let (found, more) = state.store.search(user_id, before, limit, awaiting).await?;
+            if more {
+                let next = found.last().map(|n| format!("a{}", n.id));
+                return Ok(Page { items: found, next });
+            }
+            items = found;
+            None
+        }
+    };
+    let rest = ListFilter { awaiting: Some(false), ..filter };
+    let room = limit - items.len() as u32;
+    if room == 0 {
+        // The first section filled the page exactly: say whether the second has anything.
+        let (peek, _) = state.store.search(user_id, rest_from, 1, rest).await?;
+        let next = (!peek.is_empty()).then(|| rest_from.unwrap_or(i64::MAX).to_string());
+        return Ok(Page { items, next });
+    }
+    let (found, more) = state.store.search(user_id, rest_from, room, rest).await?;
+    let next = if more { found.last().map(|n| n.id.to_string()) } else { None };
+    items.extend(found);
+    Ok(Page { items, next })
 }
 
 pub async fn mark_read(

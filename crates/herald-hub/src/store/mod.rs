@@ -9,6 +9,7 @@ mod audiences;
 mod changes;
 mod idempotency;
 pub(crate) mod notifications;
+mod preferences;
 mod search;
 mod users;
 
@@ -24,6 +25,7 @@ pub use answers::{AnswerError, Response};
 pub use audiences::{ObjectRef, Recipients};
 pub use idempotency::StoredResponse;
 pub use notifications::NewNotification;
+pub use preferences::{PreferencesChange, StoredPreferences};
 pub use search::ListFilter;
 pub use users::User;
 
@@ -33,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "audiences", sql: include_str!("../../../../migrations/hub/0002_audiences.sql") },
     Migration { version: 3, name: "idempotency", sql: include_str!("../../../../migrations/hub/0003_idempotency.sql") },
     Migration { version: 4, name: "search", sql: include_str!("../../../../migrations/hub/0004_search.sql") },
+    Migration { version: 5, name: "preferences", sql: include_str!("../../../../migrations/hub/0005_preferences.sql") },
 ];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.

@@ -5,7 +5,10 @@ use herald_proto::{Button, ChangeKind, Notification, ObjectRef, Priority, Reply,
 use rusqlite::{params, Transaction};
 
 use super::changes::{announce, append};
+use super::preferences::SwitchesByUser;
 use super::{now_rfc3339, Store, StoreError};
+use crate::preferences::{channels_on, resolve};
+use crate::types::ChannelRule;
 
 /// What a sender supplies; the store adds id, time and read state.
 #[derive(Debug, Clone)]
@@ -22,6 +25,10 @@ pub struct NewNotification {
     pub sender: Option<String>,
     pub buttons: Vec<Button>,
     pub reply: Option<Reply>,
+    /// The type's channels from the schema; each recipient's preferences apply on top.
+    pub rule: ChannelRule,
+    /// RFC 3339 UTC in the store's format (see [`super::normalize_time`]).
+    pub expires_at: Option<String>,
 }
 
 impl NewNotification {
@@ -39,6 +46,8 @@ impl NewNotification {
             sender: None,
             buttons: Vec::new(),
             reply: None,
+            rule: ChannelRule::default(),
+            expires_at: None,
         }
     }
 
@@ -57,6 +66,8 @@ impl NewNotification {
             buttons: self.buttons.clone(),
             reply: self.reply.clone(),
             answer: None,
+            channels: Vec::new(),
+            expires_at: self.expires_at.clone(),
             created_at: created_at.to_owned(),
             read: false,
         }
@@ -96,6 +107,7 @@ impl Store {
             // A new notification's id is 0, which becomes NULL, so SQLite assigns the next id.
             let values = PLACEHOLDERS.replacen("?1,", "NULLIF(?1, 0),", 1);
             let user_param = notification_row::COUNT + 1;
+            let switches = SwitchesByUser::load(&tx, &new.kind)?;
             let insert = format!("INSERT INTO notifications (user_id, {COLUMNS}) VALUES (?{user_param}, {values})");
             for &user_id in &recipients {
                 let mut changes = Vec::new();
@@ -103,6 +115,8 @@ impl Store {
                     changes.extend(replace_tagged(&tx, user_id, tag, new.sender.as_deref())?);
                 }
                 let mut notification = new.for_recipient(&created_at);
+                let (roles, own) = switches.of(user_id);
+                notification.channels = channels_on(&resolve(&new.rule, &new.kind, roles, own));
                 let json = JsonColumns::of(&notification);
                 let mut values = notification_row::to_params(&notification, &json).to_vec();
                 values.push(&user_id);
@@ -230,6 +244,41 @@ impl Store {
             tx.commit()?;
             announce(bus, user_id, vec![change]);
             Ok(deleted)
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Deletes every notification whose `expires_at` has passed, logging a `deleted` change for
+    /// each user, so clients drop them (and their toasts). Returns how many went.
+    pub async fn delete_expired(&self) -> Result<usize, StoreError> {
+        self.with(|conn, bus| {
+            let tx = conn.transaction()?;
+            let expired: Vec<(i64, i64)> = {
+                let mut stmt = tx.prepare_cached(
+                    "DELETE FROM notifications WHERE expires_at IS NOT NULL AND expires_at <= ?1 RETURNING user_id, id",
+                )?;
+                let rows = stmt.query_map([now_rfc3339()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            if expired.is_empty() {
+                return Ok(0);
+            }
+            let mut by_user: std::collections::BTreeMap<i64, Vec<i64>> = std::collections::BTreeMap::new();
+            for &(user_id, id) in &expired {
+                by_user.entry(user_id).or_default().push(id);
+            }
+            let mut changes = Vec::with_capacity(by_user.len());
+            for (user_id, mut ids) in by_user {
+                ids.sort_unstable();
+                changes.push((user_id, append(&tx, user_id, ChangeKind::Deleted { ids })?));
+            }
+            tx.commit()?;
+            for (user_id, change) in changes {
+                announce(bus, user_id, vec![change]);
+            }
+            Ok(expired.len())
         })
         .await
     }

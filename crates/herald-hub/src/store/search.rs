@@ -1,6 +1,6 @@
 //! Listing a user's notifications with filters and full-text search (seed 003's history search).
 
-use herald_db::notification_row::{from_row, COLUMNS};
+use herald_db::notification_row::{from_row, AWAITS_CONFIRMATION, COLUMNS};
 use herald_proto::Notification;
 use rusqlite::types::ToSql;
 
@@ -22,6 +22,8 @@ pub struct ListFilter {
     pub to: Option<String>,
     /// Words that must all appear in subject or body (any order, prefix matching on the last).
     pub text: Option<String>,
+    /// Only confirm-type notifications still waiting for an answer (true), or only the others.
+    pub awaiting: Option<bool>,
 }
 
 /// Turns user text into an FTS5 query that cannot be read as FTS syntax: every word quoted and
@@ -42,8 +44,17 @@ impl Store {
         filter: ListFilter,
     ) -> Result<(Vec<Notification>, bool), StoreError> {
         self.with(move |conn, _| {
-            let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2");
-            let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_id), Box::new(before.unwrap_or(i64::MAX))];
+            // An expired notification is gone for the user even before the sweeper deletes it.
+            let mut sql = format!(
+                "SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2
+                 AND (expires_at IS NULL OR expires_at > ?3)"
+            );
+            let mut args: Vec<Box<dyn ToSql>> =
+                vec![Box::new(user_id), Box::new(before.unwrap_or(i64::MAX)), Box::new(super::now_rfc3339())];
+            if let Some(awaiting) = filter.awaiting {
+                let clause = if awaiting { " AND {AWAITS}" } else { " AND NOT {AWAITS}" };
+                sql.push_str(&clause.replace("{AWAITS}", AWAITS_CONFIRMATION));
+            }
             let mut add = |clause: &str, value: Box<dyn ToSql>| {
                 args.push(value);
                 sql.push_str(&clause.replace('?', &format!("?{}", args.len())));

@@ -92,8 +92,20 @@ impl Hub {
     }
 }
 
-/// The next frame after the `hello` every feed starts with.
+/// The next frame, skipping the `hello` and `do_not_disturb` every feed starts with.
 pub async fn next_frame(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> FeedFrame {
+    loop {
+        match next_frame_any(ws).await {
+            FeedFrame::DoNotDisturb(_) => continue,
+            frame => return frame,
+        }
+    }
+}
+
+/// The next frame but `hello`.
+pub async fn next_frame_any(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> FeedFrame {
     loop {

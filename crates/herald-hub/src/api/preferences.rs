@@ -1,0 +1,172 @@
+//! `GET /v1/schema`, `GET/PUT /v1/preferences` and the role defaults under `/v1/admin/roles`
+//! (seed 001: "rows = notification kinds, columns = channels; defaults inherited from the role;
+//! users override per row").
+
+use axum::extract::{Path, State};
+use axum::Json;
+use herald_proto::{
+    Channel, ErrorCode, FeedFrame, PreferenceOverride, Preferences, PreferencesUpdate, QuietHours, Schema,
+    TypePreferences,
+};
+
+use super::json::JsonBody;
+use super::{AppState, Failure};
+use crate::auth::{AuthAdmin, AuthUser, Authenticated};
+use crate::preferences::{resolve, Switch};
+use crate::store::{normalize_time, PreferencesChange, StoredPreferences};
+use crate::types::{valid_kind, TypeRegistry};
+
+const MAX_SWITCHES: usize = 1_000;
+const MAX_QUIET_PERIODS: usize = 28;
+
+pub async fn schema(State(state): State<AppState>, _: Authenticated) -> Json<Schema> {
+    Json(state.config.types.schema())
+}
+
+pub async fn get(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Preferences>, Failure> {
+    let stored = state.store.preferences(user.id).await?;
+    Ok(Json(effective(&state.config.types, stored)))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    JsonBody(update): JsonBody<PreferencesUpdate>,
+) -> Result<Json<Preferences>, Failure> {
+    let overrides = update.overrides.map(|o| switches(&o, &state.config.types, true)).transpose()?;
+    if let Some(Some(quiet)) = &update.quiet_hours {
+        check_quiet_hours(quiet)?;
+    }
+    let dnd_until = match update.dnd_until {
+        Some(Some(at)) => Some(Some(
+            normalize_time(&at)
+                .ok_or_else(|| Failure::new(ErrorCode::InvalidRequest, "'dnd_until' is not an RFC 3339 time"))?,
+        )),
+        other => other,
+    };
+    let quiet_changed = update.quiet_hours.is_some() || dnd_until.is_some();
+    let change = PreferencesChange { overrides, quiet_hours: update.quiet_hours, dnd_until };
+    let now = state.store.set_preferences(user.id, change).await?;
+    if quiet_changed {
+        // Every open feed of the user learns it at once; one that connects later gets it after `hello`.
+        state.live.push_frame(&[user.id], FeedFrame::DoNotDisturb(now), None);
+    }
+    let stored = state.store.preferences(user.id).await?;
+    Ok(Json(effective(&state.config.types, stored)))
+}
+
+pub async fn get_role(
+    State(state): State<AppState>,
+    _: AuthAdmin,
+    Path(role): Path<String>,
+) -> Result<Json<Vec<PreferenceOverride>>, Failure> {
+    let stored = state.store.role_preferences(&role).await?;
+    Ok(Json(stored.into_iter().map(wire).collect()))
+}
+
+pub async fn put_role(
+    State(state): State<AppState>,
+    _: AuthAdmin,
+    Path(role): Path<String>,
+    JsonBody(overrides): JsonBody<Vec<PreferenceOverride>>,
+) -> Result<Json<Vec<PreferenceOverride>>, Failure> {
+    // A role may switch a locked channel: it changes nothing, and refusing would only make admins
+    // edit their list whenever the types file locks something new.
+    let switches = switches(&overrides, &state.config.types, false)?;
+    state.store.set_role_preferences(&role, switches).await?;
+    let stored = state.store.role_preferences(&role).await?;
+    Ok(Json(stored.into_iter().map(wire).collect()))
+}
+
+/// The matrix a settings page shows: every declared type, each channel with its state.
+fn effective(types: &TypeRegistry, stored: StoredPreferences) -> Preferences {
+    Preferences {
+        types: types
+            .kinds()
+            .map(|kind| TypePreferences {
+                kind: kind.to_owned(),
+                channels: resolve(types.rule_for(kind), kind, &stored.roles, &stored.user),
+            })
+            .collect(),
+        overrides: stored.user.into_iter().map(wire).collect(),
+        do_not_disturb: stored.do_not_disturb,
+    }
+}
+
+fn wire(switch: Switch) -> PreferenceOverride {
+    PreferenceOverride { kind: switch.key, channel: switch.channel, enabled: switch.enabled }
+}
+
+/// Checks switches from a request. `strict`: turning off what cannot be turned off is an error
+/// (a user should learn that their click did nothing).
+fn switches(overrides: &[PreferenceOverride], types: &TypeRegistry, strict: bool) -> Result<Vec<Switch>, Failure> {
+    let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
+    if overrides.len() > MAX_SWITCHES {
+        return Err(invalid(format!("at most {MAX_SWITCHES} switches")));
+    }
+    let mut out: Vec<Switch> = Vec::with_capacity(overrides.len());
+    for o in overrides {
+        if !valid_kind(&o.kind) {
+            return Err(invalid(format!("'type' {:?} is not a type or module name", o.kind)));
+        }
+        if out.iter().any(|s| s.key == o.kind && s.channel == o.channel) {
+            return Err(invalid(format!("{} / {} is switched twice", o.kind, o.channel.as_str())));
+        }
+        if strict && !o.enabled {
+            if o.channel == Channel::Inbox {
+                return Err(invalid("the inbox channel is always on".into()));
+            }
+            if types.is_known(&o.kind) && types.rule_for(&o.kind).locked.contains(&o.channel) {
+                return Err(invalid(format!("{} cannot be turned off for {}", o.channel.as_str(), o.kind)));
+            }
+        }
+        out.push(Switch { key: o.kind.clone(), channel: o.channel, enabled: o.enabled });
+    }
+    Ok(out)
+}
+
+fn check_quiet_hours(quiet: &QuietHours) -> Result<(), Failure> {
+    let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
+    if jiff::tz::TimeZone::get(&quiet.timezone).is_err() {
+        return Err(invalid(format!("{:?} is not an IANA time zone (e.g. Europe/Berlin)", quiet.timezone)));
+    }
+    if quiet.periods.len() > MAX_QUIET_PERIODS {
+        return Err(invalid(format!("at most {MAX_QUIET_PERIODS} quiet periods")));
+    }
+    for (i, period) in quiet.periods.iter().enumerate() {
+        if period.days.is_empty() {
+            return Err(invalid(format!("quiet period {i} names no day")));
+        }
+        let (Some(from), Some(to)) = (minutes(&period.from), minutes(&period.to)) else {
+            return Err(invalid(format!("quiet period {i}: 'from' and 'to' are HH:MM, 00:00–23:59")));
+        };
+        if from == to {
+            return Err(invalid(format!("quiet period {i} starts and ends at the same time")));
+        }
+    }
+    Ok(())
+}
+
+/// `HH:MM` as minutes after midnight.
+fn minutes(text: &str) -> Option<u16> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_day_are_strict() {
+        assert_eq!(minutes("07:30"), Some(450));
+        assert_eq!(minutes("23:59"), Some(1439));
+        for bad in ["24:00", "7:30", "07:60", "0730", "ab:cd", ""] {
+            assert_eq!(minutes(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Stored preference switches (per role, per user), quiet hours and do-not-disturb.
+
+use std::collections::HashMap;
+
+use herald_proto::{Channel, DoNotDisturb, QuietHours};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Store, StoreError};
+use crate::preferences::Switch;
+use crate::types::module_of;
+
+/// Each recipient's role switches and own switches that concern `kind` (its own and its module's).
+#[derive(Debug, Default)]
+pub(super) struct SwitchesByUser(HashMap<i64, (Vec<Switch>, Vec<Switch>)>);
+
+impl SwitchesByUser {
+    /// Two indexed queries for the whole audience, not two per recipient.
+    pub(super) fn load(conn: &Connection, kind: &str) -> Result<Self, StoreError> {
+        let module = module_of(kind);
+        let mut by_user: HashMap<i64, (Vec<Switch>, Vec<Switch>)> = HashMap::new();
+        let queries = [
+            "SELECT r.user_id, p.type, p.channel, p.enabled FROM role_preferences p
+             JOIN user_roles r ON r.role = p.role WHERE p.type IN (?1, ?2)",
+            "SELECT user_id, type, channel, enabled FROM user_preferences WHERE type IN (?1, ?2)",
+        ];
+        for (layer, sql) in queries.into_iter().enumerate() {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(params![module, kind])?;
+            while let Some(row) = rows.next()? {
+                let entry = by_user.entry(row.get(0)?).or_default();
+                let switch = switch_from(row.get(1)?, &row.get::<_, String>(2)?, row.get(3)?)?;
+                if layer == 0 {
+                    entry.0.push(switch)
+                } else {
+                    entry.1.push(switch)
+                }
+            }
+        }
+        Ok(Self(by_user))
+    }
+
+    pub(super) fn of(&self, user_id: i64) -> (&[Switch], &[Switch]) {
+        self.0.get(&user_id).map_or((&[], &[]), |(roles, user)| (roles.as_slice(), user.as_slice()))
+    }
+}
+
+fn switch_from(key: String, channel: &str, enabled: bool) -> Result<Switch, StoreError> {
+    let channel = Channel::parse(channel)
+        .ok_or_else(|| StoreError::Task(format!("stored preference has unknown channel {channel:?}")))?;
+    Ok(Switch { key, channel, enabled })
+}
+
+fn switches(conn: &Connection, sql: &str, arg: impl rusqlite::ToSql) -> Result<Vec<Switch>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([arg])?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        found.push(switch_from(row.get(0)?, &row.get::<_, String>(1)?, row.get(2)?)?);
+    }
+    Ok(found)
+}
+
+fn do_not_disturb(conn: &Connection, user_id: i64) -> Result<DoNotDisturb, StoreError> {
+    let row: Option<(Option<String>, Option<String>)> = conn
+        .query_row("SELECT quiet_hours, dnd_until FROM user_quiet WHERE user_id = ?1", [user_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((quiet_hours, dnd_until)) = row else { return Ok(DoNotDisturb::default()) };
+    let quiet_hours = match quiet_hours {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str::<QuietHours>(&text)
+                .map_err(|e| StoreError::Task(format!("stored quiet hours unreadable: {e}")))?,
+        ),
+    };
+    Ok(DoNotDisturb { quiet_hours, dnd_until })
+}
+
+/// A user's own switches, the switches of all their roles, and their do-not-disturb.
+#[derive(Debug, Clone, Default)]
+pub struct StoredPreferences {
+    pub roles: Vec<Switch>,
+    pub user: Vec<Switch>,
+    pub do_not_disturb: DoNotDisturb,
+}
+
+/// What `PUT /v1/preferences` changes; `None` leaves a part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PreferencesChange {
+    pub overrides: Option<Vec<Switch>>,
+    pub quiet_hours: Option<Option<QuietHours>>,
+    pub dnd_until: Option<Option<String>>,
+}
+
+impl Store {
+    pub async fn preferences(&self, user_id: i64) -> Result<StoredPreferences, StoreError> {
+        self.with(move |conn, _| {
+            Ok(StoredPreferences {
+                roles: switches(
+                    conn,
+                    "SELECT p.type, p.channel, p.enabled FROM role_preferences p
+                     JOIN user_roles r ON r.role = p.role WHERE r.user_id = ?1 ORDER BY p.type, p.channel",
+                    user_id,
+                )?,
+                user: switches(
+                    conn,
+                    "SELECT type, channel, enabled FROM user_preferences WHERE user_id = ?1 ORDER BY type, channel",
+                    user_id,
+                )?,
+                do_not_disturb: do_not_disturb(conn, user_id)?,
+            })
+        })
+        .await
+    }
+
+    pub async fn do_not_disturb(&self, user_id: i64) -> Result<DoNotDisturb, StoreError> {
+        self.with(move |conn, _| do_not_disturb(conn, user_id)).await
+    }
+
+    /// Applies `change` in one transaction; returns the do-not-disturb now in force.
+    pub async fn set_preferences(&self, user_id: i64, change: PreferencesChange) -> Result<DoNotDisturb, StoreError> {
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            if let Some(overrides) = change.overrides {
+                tx.execute("DELETE FROM user_preferences WHERE user_id = ?1", [user_id])?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO user_preferences (user_id, type, channel, enabled) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for s in overrides {
+                    insert.execute(params![user_id, s.key, s.channel.as_str(), s.enabled])?;
+                }
+            }
+            if change.quiet_hours.is_some() || change.dnd_until.is_some() {
+                let current = do_not_disturb(&tx, user_id)?;
+                let quiet_hours = change.quiet_hours.unwrap_or(current.quiet_hours);
+                let dnd_until = change.dnd_until.unwrap_or(current.dnd_until);
+                let quiet_json = quiet_hours.as_ref().map(|q| serde_json::to_string(q).expect("serialisable"));
+                tx.execute(
+                    "INSERT INTO user_quiet (user_id, quiet_hours, dnd_until) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (user_id) DO UPDATE SET quiet_hours = excluded.quiet_hours, dnd_until = excluded.dnd_until",
+                    params![user_id, quiet_json, dnd_until],
+                )?;
+            }
+            let now = do_not_disturb(&tx, user_id)?;
+            tx.commit()?;
+            Ok(now)
+        })
+        .await
+    }
+
+    /// Replaces the switches every member of `role` inherits.
+    pub async fn set_role_preferences(&self, role: &str, switches: Vec<Switch>) -> Result<(), StoreError> {
+        super::audiences::check_name("role", role)?;
+        let role = role.to_owned();
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM role_preferences WHERE role = ?1", [&role])?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO role_preferences (role, type, channel, enabled) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for s in switches {
+                    insert.execute(params![role, s.key, s.channel.as_str(), s.enabled])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn role_preferences(&self, role: &str) -> Result<Vec<Switch>, StoreError> {
+        let role = role.to_owned();
+        self.with(move |conn, _| {
+            switches(
+                conn,
+                "SELECT type, channel, enabled FROM role_preferences WHERE role = ?1 ORDER BY type, channel",
+                role,
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,233 @@
+//! The notification-type registry: the types a config file declares, by module, with their
+//! default and locked channels (`GET /v1/schema`). Unknown types are allowed and get the defaults.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use herald_proto::{Channel, ModuleSchema, Schema, TypeChannels, TypeSchema};
+use serde::Deserialize;
+
+/// The copy in the repository, used when the hub is started without `--types`.
+const BUILT_IN: &str = include_str!("../../../config/types.toml");
+
+/// The channels a type goes to by default and those nobody may turn off. `inbox` is in both,
+/// always; a locked channel is also on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRule {
+    pub channels: BTreeSet<Channel>,
+    pub locked: BTreeSet<Channel>,
+}
+
+impl Default for ChannelRule {
+    /// Inbox and desktop: what a hub with no types file would do.
+    fn default() -> Self {
+        Self::new(&[Channel::Inbox, Channel::Desktop], &[], false)
+    }
+}
+
+impl ChannelRule {
+    fn new(channels: &[Channel], locked: &[Channel], critical: bool) -> Self {
+        let mut locked: BTreeSet<Channel> = locked.iter().copied().collect();
+        locked.insert(Channel::Inbox);
+        let mut channels: BTreeSet<Channel> = channels.iter().copied().collect();
+        channels.extend(locked.iter().copied());
+        if critical {
+            locked = channels.clone();
+        }
+        Self { channels, locked }
+    }
+
+    fn wire(&self) -> TypeChannels {
+        TypeChannels {
+            channels: self.channels.iter().copied().collect(),
+            locked: self.locked.iter().copied().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct TypeInfo {
+    title: String,
+    rule: ChannelRule,
+    critical: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeRegistry {
+    defaults: ChannelRule,
+    types: BTreeMap<String, TypeInfo>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TypesError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("type {0:?} is not `module.name` in a-z, 0-9, '_', '-', '.'")]
+    BadName(String),
+    #[error("type {0:?} is declared twice")]
+    Duplicate(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypesFile {
+    defaults: DefaultsEntry,
+    #[serde(default)]
+    types: Vec<TypeEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultsEntry {
+    channels: Vec<Channel>,
+    #[serde(default)]
+    locked: Vec<Channel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypeEntry {
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    channels: Option<Vec<Channel>>,
+    #[serde(default)]
+    locked: Vec<Channel>,
+    #[serde(default)]
+    critical: bool,
+}
+
+impl TypeRegistry {
+    pub fn parse(text: &str) -> Result<Self, TypesError> {
+        let file: TypesFile = toml::from_str(text)?;
+        let defaults = ChannelRule::new(&file.defaults.channels, &file.defaults.locked, false);
+        let mut types = BTreeMap::new();
+        for entry in file.types {
+            if !valid_kind(&entry.kind) {
+                return Err(TypesError::BadName(entry.kind));
+            }
+            let channels = entry.channels.unwrap_or_else(|| defaults.channels.iter().copied().collect());
+            let info = TypeInfo {
+                title: entry.title,
+                rule: ChannelRule::new(&channels, &entry.locked, entry.critical),
+                critical: entry.critical,
+            };
+            if types.insert(entry.kind.clone(), info).is_some() {
+                return Err(TypesError::Duplicate(entry.kind));
+            }
+        }
+        Ok(Self { defaults, types })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, TypesError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| TypesError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text)
+    }
+
+    pub fn built_in() -> Self {
+        Self::parse(BUILT_IN).expect("config/types.toml is checked by a test")
+    }
+
+    /// The rule of `kind`, or the defaults for a type the file does not list.
+    pub fn rule_for(&self, kind: &str) -> &ChannelRule {
+        self.types.get(kind).map_or(&self.defaults, |t| &t.rule)
+    }
+
+    pub fn is_known(&self, kind: &str) -> bool {
+        self.types.contains_key(kind)
+    }
+
+    /// Every declared type, in name order (so by module).
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(String::as_str)
+    }
+
+    pub fn schema(&self) -> Schema {
+        let mut modules: Vec<ModuleSchema> = Vec::new();
+        for (kind, info) in &self.types {
+            let module = module_of(kind);
+            let entry = TypeSchema {
+                kind: kind.clone(),
+                title: info.title.clone(),
+                channels: info.rule.wire(),
+                critical: info.critical,
+            };
+            match modules.last_mut() {
+                Some(last) if last.module == module => last.types.push(entry),
+                _ => modules.push(ModuleSchema { module: module.to_owned(), types: vec![entry] }),
+            }
+        }
+        Schema { channels: Channel::ALL.to_vec(), defaults: self.defaults.wire(), modules }
+    }
+}
+
+/// The part of a type before the first dot: `social.reply` is in `social`.
+pub fn module_of(kind: &str) -> &str {
+    kind.split_once('.').map_or(kind, |(module, _)| module)
+}
+
+/// `module.name`: lower-case words joined by dots; the module is the first.
+pub fn valid_kind(kind: &str) -> bool {
+    kind.len() <= 256
+        && !kind.is_empty()
+        && kind.split('.').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Channel::*;
+
+    #[test]
+    fn the_built_in_file_parses_and_groups_types_by_module() {
+        let registry = TypeRegistry::built_in();
+        let schema = registry.schema();
+        let modules: Vec<&str> = schema.modules.iter().map(|m| m.module.as_str()).collect();
+        let mut sorted = modules.clone();
+        sorted.dedup();
+        assert_eq!(modules, sorted, "each module once");
+        assert!(modules.contains(&"community") && modules.contains(&"system"));
+        let maintenance =
+            schema.modules.iter().flat_map(|m| &m.types).find(|t| t.kind == "system.maintenance").unwrap();
+        assert!(maintenance.critical);
+        assert_eq!(maintenance.channels.locked, maintenance.channels.channels, "critical locks every channel");
+    }
+
+    #[test]
+    fn inbox_is_always_on_and_locked_and_unknown_types_get_the_defaults() {
+        let registry = TypeRegistry::parse(
+            r#"
+            [defaults]
+            channels = ["desktop"]
+            [[types]]
+            type = "crm.deal"
+            title = "Deals"
+            channels = ["email"]
+            locked = ["desktop"]
+            "#,
+        )
+        .unwrap();
+        let deal = registry.rule_for("crm.deal");
+        assert_eq!(deal.channels, BTreeSet::from([Inbox, Desktop, Email]), "a locked channel is on");
+        assert_eq!(deal.locked, BTreeSet::from([Inbox, Desktop]));
+        let unknown = registry.rule_for("whatever.else");
+        assert_eq!(unknown.channels, BTreeSet::from([Inbox, Desktop]));
+        assert_eq!(unknown.locked, BTreeSet::from([Inbox]));
+    }
+
+    #[test]
+    fn a_bad_file_says_what_is_wrong() {
+        let err = TypeRegistry::parse("[defaults]\nchannels = [\"pager\"]").unwrap_err();
+        assert!(err.to_string().contains("pager"), "{err}");
+        let twice = "[defaults]\nchannels = []\n[[types]]\ntype = \"a.b\"\ntitle = \"x\"\n[[types]]\ntype = \"a.b\"\ntitle = \"y\"";
+        assert!(matches!(TypeRegistry::parse(twice), Err(TypesError::Duplicate(_))));
+        let bad = "[defaults]\nchannels = []\n[[types]]\ntype = \"A B\"\ntitle = \"x\"";
+        assert!(matches!(TypeRegistry::parse(bad), Err(TypesError::BadName(_))));
+    }
+}

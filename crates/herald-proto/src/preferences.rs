@@ -1,0 +1,213 @@
+//! Channels, the notification-type schema and each user's preferences (seed 001): which channels
+//! a notification reaches, quiet hours and do-not-disturb.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use ts_rs::TS;
+
+/// Where a notification is shown. `inbox` is always on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Channel {
+    /// The list in the app; every notification is there.
+    Inbox,
+    /// A native toast on the user's desktop.
+    Desktop,
+    /// An e-mail (the hub records the choice; sending mail is another system's job).
+    Email,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Inbox, Channel::Desktop, Channel::Email];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Inbox => "inbox",
+            Channel::Desktop => "desktop",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// Answer of `GET /v1/schema`: the notification types this hub knows, by module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Schema {
+    /// Every channel there is.
+    pub channels: Vec<Channel>,
+    /// What a type not listed here gets.
+    pub defaults: TypeChannels,
+    pub modules: Vec<ModuleSchema>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ModuleSchema {
+    /// The part of a type before the first dot, e.g. `social`.
+    pub module: String,
+    pub types: Vec<TypeSchema>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TypeSchema {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For people, e.g. "Replies to your comments".
+    pub title: String,
+    #[serde(flatten)]
+    pub channels: TypeChannels,
+    /// A critical type cannot be turned off: all its default channels are locked.
+    pub critical: bool,
+}
+
+/// The channels a type reaches unless a role or the user says otherwise, and those nobody may
+/// turn off (`inbox` always among them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TypeChannels {
+    pub channels: Vec<Channel>,
+    pub locked: Vec<Channel>,
+}
+
+/// One switch: `type` is a full type (`social.reply`) or a whole module (`social`); the type's
+/// own switch wins over its module's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PreferenceOverride {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub channel: Channel,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// A weekly schedule of quiet time in the user's time zone: no toasts (the inbox still fills).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QuietHours {
+    /// An IANA time zone, e.g. `Europe/Berlin`.
+    pub timezone: String,
+    pub periods: Vec<QuietPeriod>,
+}
+
+/// Quiet from `from` to `to` (`HH:MM`, 24 h) starting on each of `days`; `to` before `from`
+/// runs past midnight into the next day (22:00–07:00).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct QuietPeriod {
+    pub days: Vec<Weekday>,
+    pub from: String,
+    pub to: String,
+}
+
+/// What every device of the user honours before showing a toast; sent in the feed after `hello`
+/// and again whenever it changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DoNotDisturb {
+    pub quiet_hours: Option<QuietHours>,
+    /// Until this time (RFC 3339, UTC) nothing toasts; null: off.
+    pub dnd_until: Option<String>,
+}
+
+/// Answer of `GET /v1/preferences`: the effective channels of every type in the schema, the
+/// user's own switches, and do-not-disturb.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Preferences {
+    pub types: Vec<TypePreferences>,
+    pub overrides: Vec<PreferenceOverride>,
+    #[serde(flatten)]
+    pub do_not_disturb: DoNotDisturb,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TypePreferences {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub channels: Vec<ChannelState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ChannelState {
+    pub channel: Channel,
+    pub on: bool,
+    /// The user cannot change it.
+    pub locked: bool,
+    /// Which layer decided `on`.
+    pub source: PreferenceSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PreferenceSource {
+    /// The type schema.
+    Default,
+    /// One of the user's roles.
+    Role,
+    /// The user's own switch.
+    User,
+}
+
+/// Body of `PUT /v1/preferences`: each field present replaces what the hub has; a field left
+/// out stays as it is (so "do not disturb for an hour" need not resend the switches).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct PreferencesUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub overrides: Option<Vec<PreferenceOverride>>,
+    /// `null` clears the schedule.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub quiet_hours: Option<Option<QuietHours>>,
+    /// `null` turns do-not-disturb off.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub dnd_until: Option<Option<String>>,
+}
+
+/// A field that is present (even as `null`) becomes `Some`; an absent one stays `None`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_tells_absent_from_null() {
+        let absent: PreferencesUpdate = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent, PreferencesUpdate::default());
+        let cleared: PreferencesUpdate = serde_json::from_str(r#"{"dnd_until": null}"#).unwrap();
+        assert_eq!(cleared.dnd_until, Some(None));
+        assert_eq!(cleared.quiet_hours, None);
+        assert!(serde_json::from_str::<PreferencesUpdate>(r#"{"dnd": null}"#).is_err(), "typos are refused");
+    }
+
+    #[test]
+    fn channels_read_and_write_their_names() {
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.as_str()), Some(channel));
+            assert_eq!(serde_json::to_value(channel).unwrap(), channel.as_str());
+        }
+    }
+}
