@@ -6,6 +6,7 @@
 //! - [`auth`]: bearer tokens (made, hashed, checked) and the `AuthUser` extractor.
 //! - [`api`]: the HTTP routes (`/healthz`, `/v1/notifications`, `/v1/feed`) and JSON error mapping.
 //! - [`live`]: live events in flight and who is connected (never stored).
+//! - [`callbacks`]: delivers answers and event responses to apps' callback URLs, with retries.
 //! - [`feed`]: the WebSocket feed: replay from the client's cursor, then live changes.
 //! - [`types`]: the notification types of the config file (`GET /v1/schema`).
 //! - [`preferences`]: which channels reach a recipient (schema, roles, the user's switches).
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod callbacks;
 pub mod feed;
 pub mod live;
 pub mod preferences;
@@ -34,6 +36,8 @@ pub struct HubConfig {
     pub ping_every: std::time::Duration,
     /// Requests per token; None: unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// The wait before the second try of a failed callback; it doubles with each further try.
+    pub callback_retry_base: std::time::Duration,
     /// How often notifications past their `expires_at` are deleted.
     pub expiry_check_every: std::time::Duration,
     /// The notification types and their channels.
@@ -53,6 +57,7 @@ impl Default for HubConfig {
             ping_every: std::time::Duration::from_secs(30),
             rate_limit: None,
             expiry_check_every: std::time::Duration::from_secs(1),
+            callback_retry_base: std::time::Duration::from_secs(1),
             types: std::sync::Arc::new(types::TypeRegistry::built_in()),
         }
     }
@@ -76,12 +81,15 @@ pub async fn run_with(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(sweep_expired(store.clone(), config.expiry_check_every, stop_rx.clone()));
+    let callbacks = callbacks::Callbacks::default();
+    callbacks.spawn(store.clone(), config.callback_retry_base, stop_rx.clone());
     let app = api::router(api::AppState {
         store,
         shutdown: stop_rx,
         in_flight: api::InFlight::default(),
         live: live::Live::default(),
         rate_limiter: api::RateLimiter::default(),
+        callbacks,
         config,
     });
     axum::serve(listener, app)

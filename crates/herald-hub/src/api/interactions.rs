@@ -9,7 +9,7 @@ use super::json::JsonBody;
 use super::notifications::parse_id;
 use super::{AppState, Failure};
 use crate::auth::AuthUser;
-use crate::store::{AnswerError, Response};
+use crate::store::{AnswerError, Response, ANSWER_KIND};
 
 const MAX_ANSWER_CHARS: usize = 4_000;
 
@@ -20,7 +20,7 @@ pub async fn confirm(
     JsonBody(request): JsonBody<ConfirmRequest>,
 ) -> Result<Json<Notification>, Failure> {
     let id = parse_id(&id)?;
-    Ok(Json(state.store.answer(user.id, id, Response::Confirm(request.value)).await?))
+    answer_with(&state, user.id, id, Response::Confirm(request.value)).await
 }
 
 pub async fn answer(
@@ -34,7 +34,22 @@ pub async fn answer(
     if text.is_empty() || text.chars().count() > MAX_ANSWER_CHARS {
         return Err(Failure::new(ErrorCode::InvalidRequest, format!("'text' must be 1–{MAX_ANSWER_CHARS} characters")));
     }
-    Ok(Json(state.store.answer(user.id, id, Response::Text(text.to_owned())).await?))
+    answer_with(&state, user.id, id, Response::Text(text.to_owned())).await
+}
+
+/// Records the answer; the sender learns of it without this request waiting for them.
+async fn answer_with(
+    state: &AppState,
+    user_id: i64,
+    id: i64,
+    response: Response,
+) -> Result<Json<Notification>, Failure> {
+    let rule = state.config.types.rule_for(ANSWER_KIND).clone();
+    let answered = state.store.answer(user_id, id, response, rule).await?;
+    if answered.callback_queued {
+        state.callbacks.wake();
+    }
+    Ok(Json(answered.notification))
 }
 
 impl From<AnswerError> for Failure {

@@ -35,6 +35,7 @@ pub struct AppState {
     pub live: crate::live::Live,
     pub config: crate::HubConfig,
     pub rate_limiter: RateLimiter,
+    pub callbacks: crate::callbacks::Callbacks,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -43,7 +43,10 @@ pub async fn send(
         Caller::User(user) => Some(user.name.as_str()),
         Caller::App { .. } | Caller::Admin => None,
     };
-    let new = validate(&request, sender, &state.config.types)?;
+    let mut new = validate(&request, sender, &state.config.types)?;
+    if let Caller::App { name } = &caller {
+        new.sender_app = Some(name.clone());
+    }
     let recipients = state.store.resolve(recipients_of(request.to, &caller)?).await?;
     let delivered = state.store.deliver(recipients, new).await?;
     tracing::info!(?caller, count = delivered.len(), "delivered notification");
@@ -115,6 +118,7 @@ fn validate(request: &SendRequest, sender: Option<&str>, types: &TypeRegistry) -
         priority: request.priority,
         object: request.object.clone(),
         sender: sender.map(str::to_owned),
+        sender_app: None,
         buttons: request.buttons.clone(),
         reply: request.reply.clone(),
         rule: types.rule_for(&request.kind).clone(),

@@ -3,10 +3,13 @@
 
 use herald_db::notification_row::{from_row, COLUMNS};
 use herald_proto::{Answer, ChangeKind, Notification};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::callbacks::enqueue;
 use super::changes::{announce, append};
-use super::{now_rfc3339, Store, StoreError};
+use super::notifications::{announce_delivered, insert_for_each, Delivered};
+use super::{now_rfc3339, NewNotification, Store, StoreError};
+use crate::types::ChannelRule;
 
 /// What the user answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +39,28 @@ impl From<rusqlite::Error> for AnswerError {
     }
 }
 
+/// The type of the notification that tells a sender their notification was answered.
+pub const ANSWER_KIND: &str = "herald.answer";
+
+/// An answer taken: the notification as it is now, and whether a callback is queued for its app.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub notification: Notification,
+    pub callback_queued: bool,
+}
+
 impl Store {
-    /// Records the user's answer, marks the notification read, logs an `updated` change and
-    /// returns the notification as it is now.
-    pub async fn answer(&self, user_id: i64, id: i64, response: Response) -> Result<Notification, AnswerError> {
+    /// Records the user's answer, marks the notification read and logs an `updated` change. In
+    /// the same transaction the answer is passed on to whoever sent the notification: a sending
+    /// app gets a queued callback, a sending user a `herald.answer` notification in their inbox
+    /// (with `rule`, that type's channels).
+    pub async fn answer(
+        &self,
+        user_id: i64,
+        id: i64,
+        response: Response,
+        rule: ChannelRule,
+    ) -> Result<Answered, AnswerError> {
         self.with(move |conn, bus| {
             let tx = conn.transaction()?;
             let select = format!("SELECT {COLUMNS} FROM notifications WHERE id = ?1 AND user_id = ?2");
@@ -49,12 +70,14 @@ impl Store {
                 return Err(AnswerError::AlreadyAnswered(id));
             }
             let at = now_rfc3339();
-            let answer = match response {
-                Response::Confirm(value) if notification.buttons.iter().any(|b| b.value == value) => {
-                    Answer { value: Some(value), text: None, at }
+            let (answer, said) = match response {
+                Response::Confirm(value) => match notification.buttons.iter().find(|b| b.value == value) {
+                    Some(button) => (Answer { value: Some(value), text: None, at }, button.label.clone()),
+                    None => return Err(AnswerError::NoSuchButton { id, value }),
+                },
+                Response::Text(text) if notification.reply.is_some() => {
+                    (Answer { value: None, text: Some(text.clone()), at }, text)
                 }
-                Response::Confirm(value) => return Err(AnswerError::NoSuchButton { id, value }),
-                Response::Text(text) if notification.reply.is_some() => Answer { value: None, text: Some(text), at },
                 Response::Text(_) => return Err(AnswerError::NoReply(id)),
             };
             let json = serde_json::to_string(&answer).map_err(|e| StoreError::Task(e.to_string()))?;
@@ -62,10 +85,69 @@ impl Store {
             notification.answer = Some(answer);
             notification.read = true;
             let change = append(&tx, user_id, ChangeKind::Updated { notification: notification.clone() })?;
+
+            let (sender_app, responder): (Option<String>, String) = tx.query_row(
+                "SELECT n.sender_app, u.name FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let callback_queued = match &sender_app {
+                Some(app) => enqueue(&tx, app, &answered_payload(&notification, &responder))?,
+                None => false,
+            };
+            let told_sender = match &notification.sender {
+                Some(sender) => tell_sender(&tx, sender, &responder, &notification, &said, rule)?,
+                None => Vec::new(),
+            };
             tx.commit()?;
             announce(bus, user_id, vec![change]);
-            Ok(notification)
+            announce_delivered(bus, told_sender);
+            Ok(Answered { notification, callback_queued })
         })
         .await
     }
+}
+
+/// What an app's callback URL receives when one of its notifications is answered.
+fn answered_payload(notification: &Notification, responder: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "notification.answered",
+        "notification": {
+            "id": notification.id,
+            "type": notification.kind,
+            "subject": notification.subject,
+            "tag": notification.tag,
+            "sub_tag": notification.sub_tag,
+            "object": notification.object,
+        },
+        "user": responder,
+        "answer": notification.answer,
+    })
+}
+
+/// A personal notification's sender finds the answer in their own inbox (and feed). A sender
+/// removed since gets nothing.
+fn tell_sender(
+    tx: &Transaction<'_>,
+    sender: &str,
+    responder: &str,
+    answered: &Notification,
+    said: &str,
+    rule: ChannelRule,
+) -> Result<Vec<Delivered>, StoreError> {
+    let Some(sender_id) =
+        tx.query_row("SELECT id FROM users WHERE name = ?1", [sender], |r| r.get::<_, i64>(0)).optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    let reply = NewNotification {
+        kind: ANSWER_KIND.to_owned(),
+        body: said.to_owned(),
+        link: answered.link.clone(),
+        object: answered.object.clone(),
+        sender: Some(responder.to_owned()),
+        rule,
+        ..NewNotification::new(format!("{responder} answered \u{201c}{}\u{201d}", answered.subject))
+    };
+    insert_for_each(tx, &[sender_id], &reply)
 }

@@ -6,6 +6,7 @@
 
 mod answers;
 mod audiences;
+mod callbacks;
 mod changes;
 mod idempotency;
 pub(crate) mod notifications;
@@ -21,8 +22,9 @@ use herald_proto::Change;
 use rusqlite::Connection;
 use tokio::sync::broadcast;
 
-pub use answers::{AnswerError, Response};
+pub use answers::{AnswerError, Answered, Response, ANSWER_KIND};
 pub use audiences::{ObjectRef, Recipients};
+pub use callbacks::DueCallback;
 pub use idempotency::StoredResponse;
 pub use notifications::NewNotification;
 pub use preferences::{PreferencesChange, StoredPreferences};
@@ -36,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "idempotency", sql: include_str!("../../../../migrations/hub/0003_idempotency.sql") },
     Migration { version: 4, name: "search", sql: include_str!("../../../../migrations/hub/0004_search.sql") },
     Migration { version: 5, name: "preferences", sql: include_str!("../../../../migrations/hub/0005_preferences.sql") },
+    Migration { version: 6, name: "callbacks", sql: include_str!("../../../../migrations/hub/0006_callbacks.sql") },
 ];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.

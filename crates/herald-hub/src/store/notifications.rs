@@ -6,9 +6,10 @@ use rusqlite::{params, Transaction};
 
 use super::changes::{announce, append};
 use super::preferences::SwitchesByUser;
-use super::{now_rfc3339, Store, StoreError};
+use super::{now_rfc3339, Store, StoreError, UserChange};
 use crate::preferences::{channels_on, resolve};
 use crate::types::ChannelRule;
+use tokio::sync::broadcast;
 
 /// What a sender supplies; the store adds id, time and read state.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct NewNotification {
     pub object: Option<ObjectRef>,
     /// The sending user's name, for a personal notification.
     pub sender: Option<String>,
+    /// The sending app, for a system notification: answers go to its callback URL.
+    pub sender_app: Option<String>,
     pub buttons: Vec<Button>,
     pub reply: Option<Reply>,
     /// The type's channels from the schema; each recipient's preferences apply on top.
@@ -44,6 +47,7 @@ impl NewNotification {
             priority: Priority::Normal,
             object: None,
             sender: None,
+            sender_app: None,
             buttons: Vec::new(),
             reply: None,
             rule: ChannelRule::default(),
@@ -96,43 +100,65 @@ fn replace_tagged(
     Ok(Some(append(tx, user_id, ChangeKind::Deleted { ids: replaced })?))
 }
 
+/// One recipient's new notification and the log entries it made (a replaced one's deletion too).
+pub(super) type Delivered = (i64, Notification, Vec<herald_proto::Change>);
+
+/// Inserts `new` for each recipient inside `tx` (replacing theirs with the same tag) and appends
+/// the changes to their logs. The caller commits, then announces.
+pub(super) fn insert_for_each(
+    tx: &Transaction<'_>,
+    recipients: &[i64],
+    new: &NewNotification,
+) -> Result<Vec<Delivered>, StoreError> {
+    let created_at = now_rfc3339();
+    let mut delivered = Vec::with_capacity(recipients.len());
+    // A new notification's id is 0, which becomes NULL, so SQLite assigns the next id.
+    let values = PLACEHOLDERS.replacen("?1,", "NULLIF(?1, 0),", 1);
+    let (user_param, app_param) = (notification_row::COUNT + 1, notification_row::COUNT + 2);
+    let switches = SwitchesByUser::load(tx, &new.kind)?;
+    let insert = format!(
+        "INSERT INTO notifications (user_id, sender_app, {COLUMNS}) VALUES (?{user_param}, ?{app_param}, {values})"
+    );
+    for &user_id in recipients {
+        let mut changes = Vec::new();
+        if let Some(tag) = &new.tag {
+            changes.extend(replace_tagged(tx, user_id, tag, new.sender.as_deref())?);
+        }
+        let mut notification = new.for_recipient(&created_at);
+        let (roles, own) = switches.of(user_id);
+        notification.channels = channels_on(&resolve(&new.rule, &new.kind, roles, own));
+        let json = JsonColumns::of(&notification);
+        let mut values = notification_row::to_params(&notification, &json).to_vec();
+        values.push(&user_id);
+        values.push(&new.sender_app);
+        tx.prepare_cached(&insert)?.execute(values.as_slice())?;
+        notification.id = tx.last_insert_rowid();
+        changes.push(append(tx, user_id, ChangeKind::Created { notification: notification.clone() })?);
+        delivered.push((user_id, notification, changes));
+    }
+    Ok(delivered)
+}
+
+/// Announces what [`insert_for_each`] logged, once its transaction has committed.
+pub(super) fn announce_delivered(bus: &broadcast::Sender<UserChange>, delivered: Vec<Delivered>) -> Vec<Notification> {
+    delivered
+        .into_iter()
+        .map(|(user_id, notification, changes)| {
+            announce(bus, user_id, changes);
+            notification
+        })
+        .collect()
+}
+
 impl Store {
     /// Stores one notification for each recipient (replacing any of theirs with the same tag),
     /// appends the changes to each recipient's log, and announces them — in one transaction.
     pub async fn deliver(&self, recipients: Vec<i64>, new: NewNotification) -> Result<Vec<Notification>, StoreError> {
         self.with(move |conn, bus| {
             let tx = conn.transaction()?;
-            let created_at = now_rfc3339();
-            let mut delivered = Vec::with_capacity(recipients.len());
-            // A new notification's id is 0, which becomes NULL, so SQLite assigns the next id.
-            let values = PLACEHOLDERS.replacen("?1,", "NULLIF(?1, 0),", 1);
-            let user_param = notification_row::COUNT + 1;
-            let switches = SwitchesByUser::load(&tx, &new.kind)?;
-            let insert = format!("INSERT INTO notifications (user_id, {COLUMNS}) VALUES (?{user_param}, {values})");
-            for &user_id in &recipients {
-                let mut changes = Vec::new();
-                if let Some(tag) = &new.tag {
-                    changes.extend(replace_tagged(&tx, user_id, tag, new.sender.as_deref())?);
-                }
-                let mut notification = new.for_recipient(&created_at);
-                let (roles, own) = switches.of(user_id);
-                notification.channels = channels_on(&resolve(&new.rule, &new.kind, roles, own));
-                let json = JsonColumns::of(&notification);
-                let mut values = notification_row::to_params(&notification, &json).to_vec();
-                values.push(&user_id);
-                tx.prepare_cached(&insert)?.execute(values.as_slice())?;
-                notification.id = tx.last_insert_rowid();
-                changes.push(append(&tx, user_id, ChangeKind::Created { notification: notification.clone() })?);
-                delivered.push((user_id, notification, changes));
-            }
+            let delivered = insert_for_each(&tx, &recipients, &new)?;
             tx.commit()?;
-            Ok(delivered
-                .into_iter()
-                .map(|(user_id, notification, changes)| {
-                    announce(bus, user_id, changes);
-                    notification
-                })
-                .collect())
+            Ok(announce_delivered(bus, delivered))
         })
         .await
     }

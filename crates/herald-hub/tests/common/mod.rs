@@ -24,12 +24,16 @@ pub async fn start() -> Hub {
 }
 
 pub async fn start_with(store: Store) -> Hub {
+    start_configured(store, herald_hub::HubConfig::default()).await
+}
+
+pub async fn start_configured(store: Store, config: herald_hub::HubConfig) -> Hub {
     let (_, alice) = store.add_user("alice").await.unwrap();
     let (_, bob) = store.add_user("bob").await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(herald_hub::run(listener, store.clone(), async move {
+    tokio::spawn(herald_hub::run_with(listener, store.clone(), config, async move {
         let _ = stopped.await;
     }));
     Hub { base, client: reqwest::Client::new(), alice, bob, store, _stop: stop }
@@ -123,4 +127,49 @@ pub async fn next_frame_any(
 
 pub fn code(body: &Value) -> ErrorCode {
     serde_json::from_value(body["code"].clone()).unwrap_or_else(|_| panic!("no error code in {body}"))
+}
+
+/// A stand-in for an app's callback endpoint: records every POST (headers and JSON body) and
+/// answers each with the next status of `statuses` (then 200).
+pub struct CallbackServer {
+    pub url: String,
+    pub received: tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, Value)>,
+}
+
+pub async fn callback_server(
+    statuses: Vec<u16>,
+    hold_first: Option<std::sync::Arc<tokio::sync::Notify>>,
+) -> CallbackServer {
+    use std::sync::{Arc, Mutex};
+    let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+    let statuses = Arc::new(Mutex::new(std::collections::VecDeque::from(statuses)));
+    let hold = Arc::new(Mutex::new(hold_first));
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (tx, statuses, hold) = (tx.clone(), statuses.clone(), hold.clone());
+            async move {
+                let gate = hold.lock().unwrap().take();
+                if let Some(gate) = gate {
+                    gate.notified().await;
+                }
+                let _ = tx.send((headers, serde_json::from_str(&body).unwrap()));
+                let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    CallbackServer { url, received }
+}
+
+impl CallbackServer {
+    pub async fn next(&mut self) -> (axum::http::HeaderMap, Value) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.received.recv())
+            .await
+            .expect("no callback within 10 s")
+            .unwrap()
+    }
 }

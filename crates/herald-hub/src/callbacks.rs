@@ -1,0 +1,166 @@
+//! Delivers the callback queue to apps: POSTs each due callback, deletes it when the app answers
+//! 2xx, otherwise tries again later with exponential backoff, and gives up after
+//! [`MAX_ATTEMPTS`]. Runs beside the API, so no request ever waits for an app.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::store::{normalize_time, now_rfc3339, DueCallback, Store};
+
+/// Tries before the hub gives up on one callback (with a 1 s base: about 68 minutes of trying).
+pub const MAX_ATTEMPTS: u32 = 12;
+/// The longest wait between two tries.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// An app that takes longer than this to answer has failed this try.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Callbacks taken from the queue per round.
+const BATCH: u32 = 32;
+/// Even with nothing queued, look again this often (a row added by another process, a clock jump).
+const IDLE_RECHECK: Duration = Duration::from_secs(60);
+
+/// The handle the API uses to say "something was queued".
+#[derive(Clone, Default)]
+pub struct Callbacks {
+    wake: Arc<Notify>,
+}
+
+impl Callbacks {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Starts delivering; stops when `stop` turns true.
+    pub fn spawn(&self, store: Store, retry_base: Duration, stop: watch::Receiver<bool>) {
+        let worker = Worker { store, retry_base, wake: self.wake.clone(), client: client() };
+        tokio::spawn(worker.run(stop));
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(POST_TIMEOUT)
+        .user_agent(concat!("herald-hub/", env!("CARGO_PKG_VERSION")))
+        // An app's URL is not the hub's to follow elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a plain HTTP client always builds")
+}
+
+struct Worker {
+    store: Store,
+    retry_base: Duration,
+    wake: Arc<Notify>,
+    client: reqwest::Client,
+}
+
+impl Worker {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let wait = match self.round().await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::error!(error = %e, "callback queue unreadable; retrying");
+                    self.retry_base
+                }
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => return,
+            }
+        }
+    }
+
+    /// Delivers what is due; returns how long to sleep before the next one is due.
+    async fn round(&self) -> Result<Duration, crate::store::StoreError> {
+        loop {
+            let due = self.store.due_callbacks(BATCH).await?;
+            let full = due.len() == BATCH as usize;
+            for callback in due {
+                self.deliver(callback).await?;
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(match self.store.next_callback_at().await? {
+            None => IDLE_RECHECK,
+            Some(at) => until(&at).min(IDLE_RECHECK),
+        })
+    }
+
+    async fn deliver(&self, callback: DueCallback) -> Result<(), crate::store::StoreError> {
+        let sent = self
+            .client
+            .post(&callback.url)
+            .header("content-type", "application/json")
+            // The same key on every try: an app that got a try whose answer was lost can drop the repeat.
+            .header("idempotency-key", format!("herald-callback-{}", callback.id))
+            .body(callback.payload.clone())
+            .send()
+            .await;
+        let failure = match sent {
+            Ok(response) if response.status().is_success() => None,
+            Ok(response) => Some(format!("the app answered {}", response.status())),
+            Err(e) => Some(format!("could not reach the app: {e}")),
+        };
+        match failure {
+            None => {
+                tracing::info!(app = %callback.app, id = callback.id, "callback delivered");
+                self.store.callback_delivered(callback.id).await
+            }
+            Some(error) => {
+                let tries = callback.attempts + 1;
+                let retry_at = (tries < MAX_ATTEMPTS).then(|| after(backoff(self.retry_base, tries)));
+                if retry_at.is_none() {
+                    tracing::error!(app = %callback.app, id = callback.id, %error, "giving up on a callback");
+                } else {
+                    tracing::warn!(app = %callback.app, id = callback.id, tries, %error, "callback failed; will retry");
+                }
+                self.store.callback_failed(callback.id, error, retry_at).await
+            }
+        }
+    }
+}
+
+/// `base`·2^(tries−1), at most [`MAX_BACKOFF`].
+fn backoff(base: Duration, tries: u32) -> Duration {
+    base.saturating_mul(1u32 << (tries - 1).min(20)).min(MAX_BACKOFF)
+}
+
+/// Now plus `wait`, in the store's time format.
+fn after(wait: Duration) -> String {
+    let at = time::OffsetDateTime::now_utc() + wait;
+    normalize_time(&at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default())
+        .unwrap_or_else(now_rfc3339)
+}
+
+/// How long from now until `at` (zero if it has passed).
+fn until(at: &str) -> Duration {
+    let Ok(at) = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339) else {
+        return Duration::ZERO;
+    };
+    (at - time::OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_an_hour() {
+        let base = Duration::from_secs(1);
+        assert_eq!(backoff(base, 1), Duration::from_secs(1));
+        assert_eq!(backoff(base, 2), Duration::from_secs(2));
+        assert_eq!(backoff(base, 5), Duration::from_secs(16));
+        assert_eq!(backoff(base, 40), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn until_is_never_negative() {
+        assert_eq!(until("2020-01-01T00:00:00.000Z"), Duration::ZERO);
+        assert!(until(&after(Duration::from_secs(30))) > Duration::from_secs(25));
+    }
+}

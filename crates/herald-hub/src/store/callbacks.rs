@@ -1,0 +1,105 @@
+//! The callback queue: POSTs owed to apps (answers to their notifications, responses to their
+//! live events). A row is written in the same transaction as what it reports, and deleted once
+//! the app accepted it — at least once, never lost to a crash.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{now_rfc3339, Store, StoreError};
+
+/// A callback whose time to be tried has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCallback {
+    pub id: i64,
+    pub app: String,
+    pub url: String,
+    pub payload: String,
+    /// Tries so far.
+    pub attempts: u32,
+}
+
+/// Queues `payload` for `app`'s callback URL (the newest of its tokens that has one). Returns
+/// false when the app registered none: then there is nobody to tell.
+pub(super) fn enqueue(tx: &Transaction<'_>, app: &str, payload: &serde_json::Value) -> Result<bool, StoreError> {
+    let url: Option<String> = tx
+        .query_row(
+            "SELECT callback_url FROM tokens WHERE kind = 'app' AND app = ?1 AND callback_url IS NOT NULL
+             ORDER BY created_at DESC LIMIT 1",
+            [app],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(url) = url else { return Ok(false) };
+    let now = now_rfc3339();
+    tx.execute(
+        "INSERT INTO callbacks (app, url, payload, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![app, url, payload.to_string(), now],
+    )?;
+    Ok(true)
+}
+
+impl Store {
+    /// [`enqueue`] in a transaction of its own.
+    pub async fn enqueue_callback(&self, app: &str, payload: serde_json::Value) -> Result<bool, StoreError> {
+        let app = app.to_owned();
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            let queued = enqueue(&tx, &app, &payload)?;
+            tx.commit()?;
+            Ok(queued)
+        })
+        .await
+    }
+
+    /// Up to `limit` callbacks due now, oldest first.
+    pub async fn due_callbacks(&self, limit: u32) -> Result<Vec<DueCallback>, StoreError> {
+        self.with(move |conn, _| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, app, url, payload, attempts FROM callbacks
+                 WHERE failed_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_rfc3339(), limit], |r| {
+                Ok(DueCallback {
+                    id: r.get(0)?,
+                    app: r.get(1)?,
+                    url: r.get(2)?,
+                    payload: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// When the next pending callback is due, if any is pending.
+    pub async fn next_callback_at(&self) -> Result<Option<String>, StoreError> {
+        self.with(|conn, _| {
+            Ok(conn.query_row("SELECT min(next_attempt_at) FROM callbacks WHERE failed_at IS NULL", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    /// The app accepted it.
+    pub async fn callback_delivered(&self, id: i64) -> Result<(), StoreError> {
+        self.with(move |conn, _| {
+            conn.execute("DELETE FROM callbacks WHERE id = ?1", [id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A try failed with `error`: try again at `retry_at`, or give up if None.
+    pub async fn callback_failed(&self, id: i64, error: String, retry_at: Option<String>) -> Result<(), StoreError> {
+        self.with(move |conn, _| {
+            let now = now_rfc3339();
+            conn.execute(
+                "UPDATE callbacks SET attempts = attempts + 1, last_error = ?2,
+                 next_attempt_at = coalesce(?3, next_attempt_at), failed_at = CASE WHEN ?3 IS NULL THEN ?4 END
+                 WHERE id = ?1",
+                params![id, error, retry_at, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}

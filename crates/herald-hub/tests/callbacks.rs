@@ -1,0 +1,105 @@
+//! Answers reach the sender: the sending app's callback URL (retried with backoff, never making
+//! the user's request wait) or, for a personal notification, the sending user's inbox and feed.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+
+async fn fast_retry_hub() -> Hub {
+    let config = herald_hub::HubConfig { callback_retry_base: Duration::from_millis(20), ..Default::default() };
+    start_configured(Store::open_in_memory().unwrap(), config).await
+}
+
+#[tokio::test]
+async fn an_apps_callback_gets_the_answer_retried_until_accepted_without_holding_up_the_user() {
+    let hub = fast_retry_hub().await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    // The first try hangs until the user's request is done; then two failures; then success.
+    let mut app_side = callback_server(vec![500, 503], Some(gate.clone())).await;
+    let erp = hub.store.add_app_token("erp", Some(&app_side.url)).await.unwrap();
+    let body = json!({
+        "to": {"user": "bob"}, "type": "purchase.approval", "subject": "Approve PO-42?",
+        "object": {"type": "purchase.order", "id": "42"}, "tag": "po-42",
+        "buttons": [{"value": "Y", "label": "Approve", "style": "accept"}, {"value": "N", "label": "Reject", "style": "cancel"}]
+    });
+    let (_, sent) = hub.post(&erp, "/v1/notifications", body.to_string()).await;
+    let id = sent["ids"][0].as_i64().unwrap();
+
+    let (status, _) =
+        hub.post(&hub.bob, &format!("/v1/notifications/{id}/confirm"), json!({"value": "Y"}).to_string()).await;
+    assert_eq!(status, 200, "answered while the app is still hanging");
+    gate.notify_one();
+
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let (headers, payload) = app_side.next().await;
+        keys.push(headers["idempotency-key"].to_str().unwrap().to_owned());
+        assert_eq!(payload["type"], "notification.answered");
+        assert_eq!(payload["user"], "bob");
+        assert_eq!(payload["answer"]["value"], "Y");
+        assert_eq!(payload["notification"]["id"], id);
+        assert_eq!(payload["notification"]["object"], json!({"type": "purchase.order", "id": "42"}));
+        assert_eq!(payload["notification"]["tag"], "po-42");
+    }
+    assert!(keys.iter().all(|k| *k == keys[0]), "every try carries the same key: {keys:?}");
+    // Accepted on the third try: nothing is left to send.
+    wait_until_queue_empty(&hub.store).await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), app_side.received.recv()).await.is_err(),
+        "no fourth try after the app accepted"
+    );
+}
+
+#[tokio::test]
+async fn a_text_answer_to_a_personal_notification_lands_in_the_senders_inbox_and_feed() {
+    let hub = start().await;
+    let mut alices_feed = hub.feed(&hub.alice, 0).await;
+    assert!(matches!(next_frame(&mut alices_feed).await, FeedFrame::CaughtUp { .. }));
+    let body = json!({
+        "to": {"user": "bob"}, "type": "social.question", "subject": "Lunch at 12?",
+        "reply": {"placeholder": "Your answer"}, "link": "/chat/7"
+    });
+    let (_, sent) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;
+    let id = sent["ids"][0].as_i64().unwrap();
+    let (status, _) = hub
+        .post(&hub.bob, &format!("/v1/notifications/{id}/answer"), json!({"text": "Yes, see you there"}).to_string())
+        .await;
+    assert_eq!(status, 200);
+
+    let FeedFrame::Change(change) = next_frame(&mut alices_feed).await else { panic!("expected a change") };
+    let ChangeKind::Created { notification } = change.kind else { panic!("expected a new notification") };
+    assert_eq!(notification.kind, "herald.answer");
+    assert_eq!(notification.subject, "bob answered \u{201c}Lunch at 12?\u{201d}");
+    assert_eq!(notification.body, "Yes, see you there");
+    assert_eq!(notification.sender.as_deref(), Some("bob"));
+    assert_eq!(notification.link.as_deref(), Some("/chat/7"));
+    let (_, bobs) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert!(bobs["items"].as_array().unwrap().iter().all(|n| n["type"] != "herald.answer"), "only the sender is told");
+}
+
+#[tokio::test]
+async fn an_app_without_a_callback_url_queues_nothing() {
+    let hub = fast_retry_hub().await;
+    let quiet_app = hub.store.add_app_token("reports", None).await.unwrap();
+    let body = json!({"to": {"user": "bob"}, "subject": "OK?", "buttons": [{"value": "Y", "label": "OK"}]});
+    let (_, sent) = hub.post(&quiet_app, "/v1/notifications", body.to_string()).await;
+    let id = sent["ids"][0].as_i64().unwrap();
+    let (status, _) =
+        hub.post(&hub.bob, &format!("/v1/notifications/{id}/confirm"), json!({"value": "Y"}).to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(hub.store.next_callback_at().await.unwrap(), None);
+}
+
+/// The queue empties once the app accepted (the worker deletes the row right after the 2xx).
+async fn wait_until_queue_empty(store: &Store) {
+    for _ in 0..200 {
+        if store.next_callback_at().await.unwrap().is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the callback queue never emptied");
+}
