@@ -2,11 +2,13 @@
 //! here touches the database — a live event that finds nobody connected is gone. The same bus
 //! carries other frames meant only for whoever is connected now (a do-not-disturb change).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use herald_proto::{FeedFrame, LiveEvent};
 use tokio::sync::broadcast;
+
+use crate::store::now_rfc3339;
 
 /// How many live events a slow feed may fall behind before it misses some.
 const BUS_CAPACITY: usize = 1024;
@@ -24,12 +26,40 @@ pub struct Pushed {
 pub struct Live {
     bus: broadcast::Sender<Arc<Pushed>>,
     connected: Arc<Mutex<HashMap<i64, usize>>>,
+    /// Events still within their time to live, by id: what a response is checked against.
+    in_flight: Arc<Mutex<HashMap<String, InFlightEvent>>>,
 }
 
 impl Default for Live {
     fn default() -> Self {
-        Self { bus: broadcast::channel(BUS_CAPACITY).0, connected: Arc::default() }
+        Self { bus: broadcast::channel(BUS_CAPACITY).0, connected: Arc::default(), in_flight: Arc::default() }
     }
+}
+
+/// What the hub remembers of a live event until it expires.
+struct InFlightEvent {
+    /// The app to tell about responses; None for an admin's event.
+    app: Option<String>,
+    event: LiveEvent,
+    recipients: HashSet<i64>,
+    responded: HashSet<i64>,
+}
+
+/// A response taken: who sent the event, and what to tell them.
+#[derive(Debug, Clone)]
+pub struct Responded {
+    pub app: Option<String>,
+    pub event: LiveEvent,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RespondError {
+    #[error("no live event {0} for you, or it has expired")]
+    NotFound(String),
+    #[error("event {id} has no action {action:?}")]
+    NoSuchAction { id: String, action: String },
+    #[error("you already responded to event {0}")]
+    AlreadyResponded(String),
 }
 
 /// Held by a feed while it is open: the user counts as connected.
@@ -74,5 +104,36 @@ impl Live {
             let _ = self.bus.send(Arc::new(Pushed { recipients: reached, frame, expires_at }));
         }
         count
+    }
+
+    /// Remembers `event` (sent by `app`) until it expires, so recipients can respond to it.
+    pub fn remember(&self, app: Option<String>, event: LiveEvent, recipients: &[i64]) {
+        let now = now_rfc3339();
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        in_flight.retain(|_, e| e.event.expires_at > now);
+        let entry = InFlightEvent {
+            app,
+            recipients: recipients.iter().copied().collect(),
+            responded: HashSet::new(),
+            event: event.clone(),
+        };
+        in_flight.insert(event.id, entry);
+    }
+
+    /// Takes `user_id`'s response `action` to event `id`: once per recipient, one of its actions,
+    /// before it expires.
+    pub fn respond(&self, user_id: i64, id: &str, action: &str) -> Result<Responded, RespondError> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = in_flight
+            .get_mut(id)
+            .filter(|e| e.recipients.contains(&user_id) && e.event.expires_at > now_rfc3339())
+            .ok_or_else(|| RespondError::NotFound(id.to_owned()))?;
+        if !entry.event.actions.iter().any(|a| a.value == action) {
+            return Err(RespondError::NoSuchAction { id: id.to_owned(), action: action.to_owned() });
+        }
+        if !entry.responded.insert(user_id) {
+            return Err(RespondError::AlreadyResponded(id.to_owned()));
+        }
+        Ok(Responded { app: entry.app.clone(), event: entry.event.clone() })
     }
 }

@@ -66,3 +66,66 @@ async fn live_events_come_from_apps_with_a_sane_time_to_live() {
     let (status, got) = hub.post(&app, "/v1/events", event(30)).await;
     assert_eq!((status, got["connected"].as_u64()), (200, Some(0)), "nobody connected: gone");
 }
+
+#[tokio::test]
+async fn a_response_to_a_live_event_reaches_the_sending_app_once_per_recipient() {
+    let hub = start().await;
+    let mut pbx_side = callback_server(vec![], None).await;
+    let pbx = hub.store.add_app_token("pbx", Some(&pbx_side.url)).await.unwrap();
+    let (_, cy) = hub.store.add_user("cy").await.unwrap();
+    let call = json!({
+        "to": {"users": ["alice", "bob"]}, "kind": "call", "ttl_seconds": 30, "title": "Call from Ann Lee",
+        "actions": [{"value": "answer", "label": "Answer"}, {"value": "decline", "label": "Decline"}]
+    });
+    let (_, sent) = hub.post(&pbx, "/v1/events", call.to_string()).await;
+    let path = format!("/v1/events/{}/respond", sent["id"].as_str().unwrap());
+
+    let (status, body) = hub.post(&hub.bob, &path, json!({"action": "answer"}).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, payload) = pbx_side.next().await;
+    assert_eq!(payload["type"], "event.responded");
+    assert_eq!((payload["user"].clone(), payload["action"].clone()), (json!("bob"), json!("answer")));
+    assert_eq!(payload["event"]["id"], sent["id"]);
+    assert_eq!(payload["event"]["kind"], "call");
+
+    let (status, body) = hub.post(&hub.bob, &path, json!({"action": "decline"}).to_string()).await;
+    assert_eq!((status, code(&body)), (409, ErrorCode::Conflict), "once per recipient");
+    let (status, body) = hub.post(&hub.alice, &path, json!({"action": "snooze"}).to_string()).await;
+    assert_eq!((status, code(&body)), (400, ErrorCode::InvalidRequest), "only one of its actions");
+    let (status, body) = hub.post(&cy, &path, json!({"action": "answer"}).to_string()).await;
+    assert_eq!((status, code(&body)), (404, ErrorCode::NotFound), "not cy's call");
+    let (status, body) = hub.post(&hub.bob, "/v1/events/nope/respond", json!({"action": "answer"}).to_string()).await;
+    assert_eq!((status, code(&body)), (404, ErrorCode::NotFound));
+    let (status, _) = hub.post(&hub.alice, &path, json!({"action": "decline"}).to_string()).await;
+    assert_eq!(status, 200, "alice may still decline");
+    let (_, payload) = pbx_side.next().await;
+    assert_eq!((payload["user"].clone(), payload["action"].clone()), (json!("alice"), json!("decline")));
+}
+
+#[tokio::test]
+async fn an_event_may_carry_a_notification_that_is_stored_for_the_same_recipients() {
+    let hub = start().await;
+    let pbx = hub.store.add_app_token("pbx", None).await.unwrap();
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    assert!(matches!(next_frame(&mut feed).await, FeedFrame::CaughtUp { .. }));
+    let call = json!({
+        "to": {"user": "bob"}, "kind": "call", "ttl_seconds": 30, "title": "Call from Ann Lee",
+        "notification": {"type": "phone.missed_call", "subject": "Missed call from Ann Lee", "tag": "call-77"}
+    });
+    let (status, sent) = hub.post(&pbx, "/v1/events", call.to_string()).await;
+    assert_eq!(status, 200, "{sent}");
+    let ids = sent["notification_ids"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 1);
+    let FeedFrame::Change(change) = next_frame(&mut feed).await else { panic!("expected the stored notification") };
+    assert!(
+        matches!(&change.kind, ChangeKind::Created { notification } if notification.subject == "Missed call from Ann Lee")
+    );
+    let FeedFrame::Event(event) = next_frame(&mut feed).await else { panic!("expected the live event") };
+    assert_eq!(event.title, "Call from Ann Lee");
+
+    let bad = json!({"to": {"user": "bob"}, "kind": "call", "ttl_seconds": 30, "title": "Call", "notification": {"body": "no subject"}});
+    let (status, body) = hub.post(&pbx, "/v1/events", bad.to_string()).await;
+    assert_eq!((status, code(&body)), (400, ErrorCode::InvalidRequest), "{body}");
+    let (_, inbox) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 1, "a refused event stores nothing");
+}

@@ -20,7 +20,7 @@ pub mod preferences;
 
 pub use change::{Change, ChangeKind, ChangesPage, FeedFrame};
 pub use error::{ApiError, ErrorCode};
-pub use live::{LiveEvent, LiveEventRequest, LiveEventResponse, LiveKind};
+pub use live::{EventResponseRequest, LiveEvent, LiveEventRequest, LiveEventResponse, LiveKind};
 pub use notification::{
     Answer, AnswerRequest, Audience, Button, ButtonStyle, ConfirmRequest, MarkReadRequest, MarkReadResponse,
     Notification, ObjectRef, Priority, Reply, SendRequest, SendResponse, DEFAULT_KIND,

@@ -53,6 +53,11 @@ pub struct LiveEventRequest {
     pub actions: Vec<Button>,
     #[serde(default)]
     pub at: Option<String>,
+    /// A notification to store for the same recipients as well (a missed call stays in the
+    /// inbox after the ringing stops): the fields of a send, without `to`.
+    #[serde(default)]
+    #[ts(type = "Omit<SendRequest, 'to'> | null")]
+    pub notification: Option<serde_json::Value>,
 }
 
 /// Answer of `POST /v1/events`: how many of the recipients had a client connected.
@@ -61,4 +66,16 @@ pub struct LiveEventResponse {
     pub id: String,
     pub recipients: u32,
     pub connected: u32,
+    /// The ids of the notification the event carried, one per recipient (empty if none).
+    #[ts(type = "number[]")]
+    #[serde(default)]
+    pub notification_ids: Vec<i64>,
+}
+
+/// Body of `POST /v1/events/{id}/respond`: one of the event's action values (answer or
+/// decline a call, done or snooze a reminder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EventResponseRequest {
+    pub action: String,
 }

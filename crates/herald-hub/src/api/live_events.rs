@@ -1,16 +1,17 @@
 //! `POST /v1/events`: an app pushes a live event to the recipients' connected clients (seed 000).
 //! Nothing is stored; who is not connected within the time to live never sees it.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::Json;
-use herald_proto::{ErrorCode, LiveEvent, LiveEventRequest, LiveEventResponse};
+use herald_proto::{ErrorCode, EventResponseRequest, LiveEvent, LiveEventRequest, LiveEventResponse, SendRequest};
 use rand::RngCore;
 
 use super::json::JsonBody;
-use super::notifications::recipients_of;
+use super::notifications::{recipients_of, validate};
 use super::{check_buttons, AppState, Failure};
-use crate::auth::{Authenticated, Caller};
-use crate::store::{normalize_time, rfc3339_in};
+use crate::auth::{AuthUser, Authenticated, Caller};
+use crate::live::RespondError;
+use crate::store::{normalize_time, now_rfc3339, rfc3339_in};
 
 /// A day: a live event is about now.
 const MAX_TTL_SECONDS: u32 = 86_400;
@@ -37,7 +38,27 @@ pub async fn send(
         None => None,
         Some(at) => Some(normalize_time(at).ok_or_else(|| invalid("'at' is not an RFC 3339 time".into()))?),
     };
+    // The carried notification is checked before anything is pushed: all or nothing.
+    let carried = match request.notification {
+        None => None,
+        Some(mut fields) => {
+            let Some(object) = fields.as_object_mut() else {
+                return Err(invalid("'notification' is an object with the fields of a send".into()));
+            };
+            object.insert("to".into(), serde_json::to_value(&request.to).expect("audiences serialise"));
+            let send: SendRequest =
+                serde_json::from_value(fields).map_err(|e| invalid(format!("'notification': {e}")))?;
+            Some(validate(&send, None, &state.config.types)?)
+        }
+    };
     let recipients = state.store.resolve(recipients_of(request.to, &caller)?).await?;
+    let notification_ids = match carried {
+        None => Vec::new(),
+        Some(mut new) => {
+            new.sender_app = app_of(&caller);
+            state.store.deliver(recipients.clone(), new).await?.iter().map(|n| n.id).collect()
+        }
+    };
     let mut id = [0u8; 16];
     rand::rng().fill_bytes(&mut id);
     let event = LiveEvent {
@@ -49,7 +70,48 @@ pub async fn send(
         at,
         expires_at: rfc3339_in(request.ttl_seconds),
     };
+    state.live.remember(app_of(&caller), event.clone(), &recipients);
     let connected = state.live.push(&recipients, &event);
     tracing::info!(?caller, kind = ?event.kind, recipients = recipients.len(), connected, "pushed a live event");
-    Ok(Json(LiveEventResponse { id: event.id, recipients: recipients.len() as u32, connected }))
+    Ok(Json(LiveEventResponse { id: event.id, recipients: recipients.len() as u32, connected, notification_ids }))
+}
+
+fn app_of(caller: &Caller) -> Option<String> {
+    match caller {
+        Caller::App { name } => Some(name.clone()),
+        Caller::User(_) | Caller::Admin => None,
+    }
+}
+
+/// `POST /v1/events/{id}/respond`: a recipient answers a live event with one of its actions;
+/// the sending app hears of it through its callback URL, like an answered notification.
+pub async fn respond(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<EventResponseRequest>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let responded = state.live.respond(user.id, &id, &request.action).map_err(|e| {
+        let code = match e {
+            RespondError::NotFound(_) => ErrorCode::NotFound,
+            RespondError::NoSuchAction { .. } => ErrorCode::InvalidRequest,
+            RespondError::AlreadyResponded(_) => ErrorCode::Conflict,
+        };
+        Failure::new(code, e.to_string())
+    })?;
+    let at = now_rfc3339();
+    if let Some(app) = &responded.app {
+        let payload = serde_json::json!({
+            "type": "event.responded",
+            "event": {"id": responded.event.id, "kind": responded.event.kind, "title": responded.event.title},
+            "user": user.name,
+            "action": request.action,
+            "at": at,
+        });
+        if state.store.enqueue_callback(app, payload).await? {
+            state.callbacks.wake();
+        }
+    }
+    tracing::info!(user = %user.name, event = %id, action = %request.action, "live event answered");
+    Ok(Json(serde_json::json!({"event": id, "action": request.action, "at": at})))
 }

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/notifications/{id}/confirm", post(interactions::confirm))
         .route("/v1/notifications/{id}/answer", post(interactions::answer))
         .route("/v1/events", post(live_events::send))
+        .route("/v1/events/{id}/respond", post(live_events::respond))
         .route("/v1/changes", get(changes::page))
         .route("/v1/feed", get(crate::feed::upgrade))
         .route("/v1/admin/users", get(admin::list_users).post(admin::add_user))

@@ -72,7 +72,11 @@ pub(super) fn recipients_of(audience: Audience, caller: &Caller) -> Result<Recip
     })
 }
 
-fn validate(request: &SendRequest, sender: Option<&str>, types: &TypeRegistry) -> Result<NewNotification, Failure> {
+pub(super) fn validate(
+    request: &SendRequest,
+    sender: Option<&str>,
+    types: &TypeRegistry,
+) -> Result<NewNotification, Failure> {
     let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
     let subject = request.subject.trim();
     if subject.is_empty() {
