@@ -8,6 +8,7 @@
 //! - [`live`]: live events in flight and who is connected (never stored).
 //! - [`callbacks`]: delivers answers and event responses to apps' callback URLs, with retries.
 //! - [`feed`]: the WebSocket feed: replay from the client's cursor, then live changes.
+//! - [`ingest`]: templates that turn other systems' events into notifications.
 //! - [`types`]: the notification types of the config file (`GET /v1/schema`).
 //! - [`preferences`]: which channels reach a recipient (schema, roles, the user's switches).
 //!
@@ -18,6 +19,7 @@ pub mod api;
 pub mod auth;
 pub mod callbacks;
 pub mod feed;
+pub mod ingest;
 pub mod live;
 pub mod preferences;
 pub mod store;
@@ -40,6 +42,8 @@ pub struct HubConfig {
     pub callback_retry_base: std::time::Duration,
     /// How often notifications past their `expires_at` are deleted.
     pub expiry_check_every: std::time::Duration,
+    /// The templates of `POST /v1/ingest/{source}`.
+    pub ingest: std::sync::Arc<ingest::IngestConfig>,
     /// The notification types and their channels.
     pub types: std::sync::Arc<types::TypeRegistry>,
 }
@@ -58,6 +62,7 @@ impl Default for HubConfig {
             rate_limit: None,
             expiry_check_every: std::time::Duration::from_secs(1),
             callback_retry_base: std::time::Duration::from_secs(1),
+            ingest: std::sync::Arc::new(ingest::IngestConfig::built_in()),
             types: std::sync::Arc::new(types::TypeRegistry::built_in()),
         }
     }
@@ -90,6 +95,7 @@ pub async fn run_with(
         live: live::Live::default(),
         rate_limiter: api::RateLimiter::default(),
         callbacks,
+        ingest: config.ingest.clone(),
         config,
     });
     axum::serve(listener, app)

@@ -37,6 +37,10 @@ enum Command {
         /// The notification types file (see config/types.toml); the built-in copy if absent.
         #[arg(long, env = "HERALD_HUB_TYPES")]
         types: Option<PathBuf>,
+        /// The ingest templates file (see config/ingest.toml), re-read when it changes; the
+        /// built-in copy if absent.
+        #[arg(long, env = "HERALD_HUB_INGEST")]
+        ingest: Option<PathBuf>,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -165,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, ping_seconds, rate_limit, types } => {
+        Command::Serve { listen, data, ping_seconds, rate_limit, types, ingest } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
                 burst: 2.0 * f64::from(rate_limit),
@@ -175,7 +179,13 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("reading the types file {}", path.display()))?,
                 None => herald_hub::types::TypeRegistry::built_in(),
             };
+            let ingest = match ingest {
+                Some(path) => herald_hub::ingest::IngestConfig::from_file(&path)
+                    .with_context(|| format!("reading the ingest file {}", path.display()))?,
+                None => herald_hub::ingest::IngestConfig::built_in(),
+            };
             let config = herald_hub::HubConfig {
+                ingest: std::sync::Arc::new(ingest),
                 ping_every: std::time::Duration::from_secs(ping_seconds),
                 rate_limit,
                 types: std::sync::Arc::new(types),

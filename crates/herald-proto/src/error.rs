@@ -31,6 +31,11 @@ pub enum ErrorCode {
     /// The feed cursor is past the end of this hub's log for the user: the hub was reset or
     /// restored from an older backup. The client must drop its mirror and sync from 0.
     CursorAhead,
+    /// An ingested event's type has no template (`POST /v1/ingest/{source}`).
+    UnknownEventType,
+    /// A template could not make a notification of the event (a field it needs is missing, the
+    /// result is invalid, or the templates file is broken).
+    TemplateError,
     /// The hub failed; retrying later may work.
     Internal,
 }

@@ -4,6 +4,7 @@ mod admin;
 mod changes;
 mod error;
 mod idempotency;
+mod ingest;
 mod interactions;
 mod json;
 mod live_events;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub config: crate::HubConfig,
     pub rate_limiter: RateLimiter,
     pub callbacks: crate::callbacks::Callbacks,
+    pub ingest: std::sync::Arc<crate::ingest::IngestConfig>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/tokens", post(admin::add_token))
         .route("/v1/admin/roles/{role}/preferences", get(preferences::get_role).put(preferences::put_role))
         .route("/v1/schema", get(preferences::schema))
+        .route("/v1/ingest/{source}", post(ingest::ingest))
         .route("/v1/preferences", get(preferences::get).put(preferences::put))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))

@@ -9,6 +9,7 @@ mod audiences;
 mod callbacks;
 mod changes;
 mod idempotency;
+mod ingest;
 pub(crate) mod notifications;
 mod preferences;
 mod search;
@@ -39,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "search", sql: include_str!("../../../../migrations/hub/0004_search.sql") },
     Migration { version: 5, name: "preferences", sql: include_str!("../../../../migrations/hub/0005_preferences.sql") },
     Migration { version: 6, name: "callbacks", sql: include_str!("../../../../migrations/hub/0006_callbacks.sql") },
+    Migration { version: 7, name: "ingest", sql: include_str!("../../../../migrations/hub/0007_ingest.sql") },
 ];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.

@@ -1,0 +1,110 @@
+//! `POST /v1/ingest/{source}`: an app forwards another system's event; the source's templates
+//! make one notification per recipient (seeds 002, 004). A repeated event id is ignored.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use herald_proto::{Audience, ErrorCode, ObjectRef, Priority, SendRequest};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::json::JsonBody;
+use super::notifications::validate;
+use super::{AppState, Failure};
+use crate::auth::{Authenticated, Caller};
+use crate::ingest::{IngestError, Rendered};
+
+#[derive(Debug, Serialize)]
+pub struct IngestResponse {
+    /// One per recipient that has a Herald account, in the event's order.
+    ids: Vec<i64>,
+    /// The event id was ingested before: nothing was done this time.
+    duplicate: bool,
+    /// Recipients whose Herald user name (from the `recipient` template) does not exist.
+    unknown_recipients: Vec<Value>,
+}
+
+pub async fn ingest(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(source): Path<String>,
+    JsonBody(envelope): JsonBody<Value>,
+) -> Result<Json<IngestResponse>, Failure> {
+    let Caller::App { name: app } = &caller else {
+        return Err(Failure::new(ErrorCode::Forbidden, "events are ingested by apps: use an app token"));
+    };
+    let event_id = match envelope.get("event_id") {
+        Some(Value::String(id)) if !id.is_empty() && id.len() <= 256 => id.clone(),
+        Some(Value::Number(id)) => id.to_string(),
+        _ => return Err(Failure::new(ErrorCode::InvalidRequest, "'event_id' (a string or a number) is required")),
+    };
+    if state.store.was_ingested(&source, &event_id).await? {
+        return Ok(Json(IngestResponse { ids: Vec::new(), duplicate: true, unknown_recipients: Vec::new() }));
+    }
+    let templates = state.ingest.current()?;
+    let templates = templates.as_ref().as_ref().map_err(|e| IngestError::BrokenConfig(e.clone()))?;
+    let rendered = templates.render(&source, &envelope)?;
+
+    let ids = state.store.user_ids(rendered.iter().map(|r| r.user.clone()).collect()).await?;
+    let mut items = Vec::with_capacity(rendered.len());
+    let mut unknown_recipients = Vec::new();
+    for (one, user_id) in rendered.into_iter().zip(ids) {
+        let Some(user_id) = user_id else {
+            unknown_recipients.push(one.recipient);
+            continue;
+        };
+        let request = to_send_request(&one)?;
+        let mut new = validate(&request, None, &state.config.types).map_err(|e| {
+            Failure::new(ErrorCode::TemplateError, format!("the rendered notification: {}", e.0.message))
+        })?;
+        new.sender_app = Some(app.clone());
+        items.push((user_id, new));
+    }
+    let Some(ids) = state.store.ingest(&source, &event_id, items).await? else {
+        // Another delivery of the same event won the race.
+        return Ok(Json(IngestResponse { ids: Vec::new(), duplicate: true, unknown_recipients: Vec::new() }));
+    };
+    tracing::info!(%source, %event_id, count = ids.len(), unknown = unknown_recipients.len(), "ingested an event");
+    Ok(Json(IngestResponse { ids, duplicate: false, unknown_recipients }))
+}
+
+/// The rendered fields as a send would have them, so they pass the same checks.
+fn to_send_request(one: &Rendered) -> Result<SendRequest, Failure> {
+    let field = |name: &str| one.fields.get(name).cloned();
+    let template_error = |message: String| Failure::new(ErrorCode::TemplateError, message);
+    let priority = match field("priority") {
+        None => Priority::Normal,
+        Some(p) => Priority::parse(&p)
+            .ok_or_else(|| template_error(format!("priority {p:?} is not low, normal, high or critical")))?,
+    };
+    let object = match (field("object_type"), field("object_id")) {
+        (Some(kind), Some(id)) => Some(ObjectRef { kind, id }),
+        (None, None) => None,
+        _ => return Err(template_error("object_type and object_id come together".into())),
+    };
+    Ok(SendRequest {
+        to: Audience::User(one.user.clone()),
+        kind: field("type").unwrap_or_default(),
+        subject: field("subject").unwrap_or_default(),
+        body: field("body").unwrap_or_default(),
+        link: field("link"),
+        tag: field("tag"),
+        sub_tag: field("sub_tag"),
+        priority,
+        object,
+        buttons: Vec::new(),
+        reply: None,
+        expires_at: None,
+    })
+}
+
+impl From<IngestError> for Failure {
+    fn from(e: IngestError) -> Self {
+        let code = match e {
+            IngestError::UnknownSource(_) => ErrorCode::NotFound,
+            IngestError::UnknownEventType { .. } => ErrorCode::UnknownEventType,
+            IngestError::BadEnvelope(_) => ErrorCode::InvalidRequest,
+            IngestError::Template { .. } | IngestError::BrokenConfig(_) => ErrorCode::TemplateError,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
