@@ -216,8 +216,11 @@ fn plain(html: String) -> String {
 /// The templates in force: the file's, re-read whenever its modification time changes.
 pub struct IngestConfig {
     path: Option<PathBuf>,
-    loaded: Mutex<(Option<SystemTime>, Arc<Result<Templates, String>>)>,
+    loaded: Mutex<(Option<SystemTime>, Loaded)>,
 }
+
+/// The templates as last read, or why the file could not be read.
+pub type Loaded = Arc<Result<Templates, String>>;
 
 impl IngestConfig {
     pub fn built_in() -> Self {
@@ -233,7 +236,7 @@ impl IngestConfig {
     }
 
     /// The templates to use now, re-reading the file if it changed.
-    pub fn current(&self) -> Result<Arc<Result<Templates, String>>, IngestError> {
+    pub fn current(&self) -> Loaded {
         let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(path) = &self.path {
             let now = modified(path);
@@ -248,7 +251,7 @@ impl IngestConfig {
                 *loaded = (now, Arc::new(parsed));
             }
         }
-        Ok(loaded.1.clone())
+        loaded.1.clone()
     }
 }
 

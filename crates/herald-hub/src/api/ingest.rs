@@ -40,7 +40,7 @@ pub async fn ingest(
     if state.store.was_ingested(&source, &event_id).await? {
         return Ok(Json(IngestResponse { ids: Vec::new(), duplicate: true, unknown_recipients: Vec::new() }));
     }
-    let templates = state.ingest.current()?;
+    let templates = state.ingest.current();
     let templates = templates.as_ref().as_ref().map_err(|e| IngestError::BrokenConfig(e.clone()))?;
     let rendered = templates.render(&source, &envelope)?;
 
