@@ -236,3 +236,63 @@ async fn a_mirror_switched_to_another_user_shows_only_that_users_inbox() {
     }
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_is_and_keeps_its_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
+    let hub = start_hub(dir.path(), addr).await;
+    let (bob, token) = hub.store.add_user("bob").await.unwrap();
+    let kept = hub.notify(bob.id, "kept").await;
+    let doomed = hub.notify(bob.id, "deleted while offline").await;
+
+    let (events_tx, mut events) = broadcast::channel(64);
+    let engine = SyncEngine::new(
+        Some(format!("http://{addr}").parse().unwrap()),
+        Some(token.clone()),
+        mirror.clone(),
+        events_tx,
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+    wait_for(&mut events, online).await;
+    stop_tx.send(true).unwrap();
+    sync.await.unwrap();
+
+    // Offline: the user reads `kept` (queued), the hub deletes one and adds one, then trims
+    // every journal entry, including those the client never saw.
+    mirror.call(move |m| m.record_action(&Action::MarkRead { ids: vec![kept], read: true })).await.unwrap();
+    hub.store.delete(bob.id, vec![doomed]).await.unwrap();
+    hub.notify(bob.id, "new while offline").await;
+    hub.store.trim_journal("9999-01-01T00:00:00.000Z".into()).await.unwrap();
+
+    let (events_tx, mut events) = broadcast::channel(64);
+    let engine =
+        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+    // The snapshot is history: it raises no toasts.
+    let backfills = wait_for(&mut events, |e| match e {
+        SyncEvent::MirrorChanged { applied, backfill } if !applied.created.is_empty() => Some(backfill),
+        _ => None,
+    })
+    .await;
+    assert!(backfills, "a snapshot is not news");
+    wait_for(&mut events, |e| matches!(e, SyncEvent::OutboxFlushed { .. }).then_some(())).await;
+    // The hub echoes the queued read back through the feed.
+    wait_for(&mut events, |e| {
+        matches!(e, SyncEvent::MirrorChanged { applied, .. } if applied.read_changed).then_some(())
+    })
+    .await;
+    let listed: Vec<(String, bool)> =
+        mirror.call(|m| m.list(None, 10)).await.unwrap().into_iter().map(|n| (n.subject, n.read)).collect();
+    // Deleted is gone, new is there, and the read made offline holds (sent, and echoed back).
+    assert_eq!(listed, [("new while offline".to_string(), false), ("kept".to_string(), true)]);
+    let (on_hub, _) = hub.store.list(bob.id, None, 10).await.unwrap();
+    assert!(on_hub.iter().find(|n| n.id == kept).unwrap().read, "the action queued offline still reached the hub");
+
+    stop_tx.send(true).unwrap();
+    sync.await.unwrap();
+    hub.stop().await;
+}

@@ -62,8 +62,8 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
         Ok(settings) => send(&mut socket, &FeedFrame::DoNotDisturb(settings)).await?,
         Err(e) => return refuse(socket, e).await,
     }
-    let latest = match state.store.latest_seq(user.id).await {
-        Ok(latest) => latest,
+    let (floor, latest) = match state.store.journal_bounds(user.id).await {
+        Ok(bounds) => bounds,
         Err(e) => return refuse(socket, e).await,
     };
     if since > latest {
@@ -72,7 +72,18 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
         send(&mut socket, &FeedFrame::Error(ApiError::new(ErrorCode::CursorAhead, message))).await?;
         return Ok(socket.send(Message::Close(None)).await?);
     }
-    let mut cursor = match replay(&mut socket, &state.store, user.id, since).await {
+    let mut from = since;
+    if since < floor {
+        // The entries after the client's cursor were trimmed: send the inbox as it is instead,
+        // then the journal from the point the snapshot stands for.
+        send(&mut socket, &FeedFrame::Resync { floor }).await?;
+        match snapshot(&mut socket, &state.store, user.id).await {
+            Ok(()) => from = latest,
+            Err(FeedError::Store(e)) => return refuse(socket, e).await,
+            Err(e) => return Err(e),
+        }
+    }
+    let mut cursor = match replay(&mut socket, &state.store, user.id, from).await {
         Ok(cursor) => cursor,
         Err(FeedError::Store(e)) => return refuse(socket, e).await,
         Err(e) => return Err(e),
@@ -126,6 +137,20 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                 let _ = socket.send(Message::Close(Some(close))).await;
                 return Ok(());
             }
+        }
+    }
+}
+
+/// Sends the user's whole inbox in `snapshot` frames of [`REPLAY_BATCH`]. Changes made while it
+/// is read are in the journal after the `latest` read before, so the replay that follows covers them.
+async fn snapshot(socket: &mut WebSocket, store: &Store, user_id: i64) -> Result<(), FeedError> {
+    let mut before = None;
+    loop {
+        let (notifications, more) = store.list(user_id, before, REPLAY_BATCH).await?;
+        before = notifications.last().map(|n| n.id);
+        send(socket, &FeedFrame::Snapshot { notifications }).await?;
+        if !more {
+            return Ok(());
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct HubConfig {
     pub rate_limit: Option<RateLimit>,
     /// The wait before the second try of a failed callback; it doubles with each further try.
     pub callback_retry_base: std::time::Duration,
+    /// How long change-journal entries are kept; a client offline for longer gets a snapshot.
+    pub journal_retention: std::time::Duration,
     /// How often notifications past their `expires_at` are deleted.
     pub expiry_check_every: std::time::Duration,
     /// The templates of `POST /v1/ingest/{source}`.
@@ -61,6 +63,7 @@ impl Default for HubConfig {
             ping_every: std::time::Duration::from_secs(30),
             rate_limit: None,
             expiry_check_every: std::time::Duration::from_secs(1),
+            journal_retention: std::time::Duration::from_secs(90 * 24 * 3600),
             callback_retry_base: std::time::Duration::from_secs(1),
             ingest: std::sync::Arc::new(ingest::IngestConfig::built_in()),
             types: std::sync::Arc::new(types::TypeRegistry::built_in()),
@@ -86,6 +89,7 @@ pub async fn run_with(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(sweep_expired(store.clone(), config.expiry_check_every, stop_rx.clone()));
+    tokio::spawn(trim_journal(store.clone(), config.journal_retention, stop_rx.clone()));
     let callbacks = callbacks::Callbacks::default();
     callbacks.spawn(store.clone(), config.callback_retry_base, stop_rx.clone());
     let app = api::router(api::AppState {
@@ -119,6 +123,28 @@ async fn sweep_expired(store: Store, every: std::time::Duration, mut stop: tokio
                 Ok(count) => tracing::info!(count, "deleted expired notifications"),
                 Err(e) => tracing::error!(error = %e, "could not delete expired notifications"),
             },
+            _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => return,
+        }
+    }
+}
+
+/// Trims journal entries older than `retention`, hourly, until the hub stops.
+async fn trim_journal(store: Store, retention: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let cutoff = time::OffsetDateTime::now_utc() - retention;
+                let cutoff = store::normalize_time(
+                    &cutoff.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                );
+                let Some(cutoff) = cutoff else { continue };
+                match store.trim_journal(cutoff).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "trimmed old journal entries"),
+                    Err(e) => tracing::error!(error = %e, "could not trim the journal"),
+                }
+            }
             _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => return,
         }
     }

@@ -113,3 +113,32 @@ async fn a_feed_that_stops_answering_pings_is_closed() {
     .await;
     assert!(ended.is_ok(), "the hub should have closed the silent feed");
 }
+
+#[tokio::test]
+async fn a_cursor_older_than_the_journal_gets_a_resync_and_a_snapshot() {
+    let hub = start().await;
+    let first = hub.send_to("bob", "first").await;
+    let second = hub.send_to("bob", "second").await;
+    let (_, _) = hub.post(&hub.bob, "/v1/notifications/read", json!({"ids": [first], "read": true}).to_string()).await;
+    hub.store.trim_journal("9999-01-01T00:00:00.000Z".into()).await.unwrap();
+    let third = hub.send_to("bob", "third").await;
+    let bob = hub.store.user_by_name("bob").await.unwrap().unwrap();
+    let (floor, latest) = hub.store.journal_bounds(bob.id).await.unwrap();
+    assert!(floor > 0 && latest > floor);
+
+    let mut feed = hub.feed(&hub.bob, 1).await;
+    assert_eq!(next_frame(&mut feed).await, FeedFrame::Resync { floor });
+    let FeedFrame::Snapshot { notifications } = next_frame(&mut feed).await else { panic!("expected a snapshot") };
+    let state: Vec<(i64, bool)> = notifications.iter().map(|n| (n.id, n.read)).collect();
+    assert_eq!(state, [(third, false), (second, false), (first, true)], "the inbox as it is now");
+    assert_eq!(next_frame(&mut feed).await, FeedFrame::CaughtUp { seq: latest });
+
+    // A cursor at or above the floor replays normally.
+    let mut fine = hub.feed(&hub.bob, floor).await;
+    assert!(matches!(next_frame(&mut fine).await, FeedFrame::Change(_)));
+
+    let (status, body) = hub.get(&hub.bob, "/v1/changes?since=1").await;
+    assert_eq!((status, code(&body)), (410, ErrorCode::ResyncRequired));
+    let (status, _) = hub.get(&hub.bob, &format!("/v1/changes?since={floor}")).await;
+    assert_eq!(status, 200);
+}

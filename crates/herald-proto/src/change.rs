@@ -71,6 +71,17 @@ pub enum FeedFrame {
         #[ts(type = "number")]
         seq: i64,
     },
+    /// The client's cursor is older than the journal the hub keeps: the client drops its copy of
+    /// the inbox (not its queued actions) and takes the `snapshot` frames that follow instead.
+    Resync {
+        /// Entries up to this seq are gone from the journal.
+        #[ts(type = "number")]
+        floor: i64,
+    },
+    /// Part of the user's inbox as it is now, after a `resync`; apply like `created` changes.
+    Snapshot {
+        notifications: Vec<Notification>,
+    },
     /// The hub refuses to go on (the feed closes after this frame).
     Error(ApiError),
 }

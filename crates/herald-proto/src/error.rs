@@ -31,6 +31,9 @@ pub enum ErrorCode {
     /// The feed cursor is past the end of this hub's log for the user: the hub was reset or
     /// restored from an older backup. The client must drop its mirror and sync from 0.
     CursorAhead,
+    /// `GET /v1/changes`: the cursor is older than the journal the hub keeps; fetch the inbox
+    /// again (`GET /v1/notifications`) and continue from the `floor` the message names.
+    ResyncRequired,
     /// An ingested event's type has no template (`POST /v1/ingest/{source}`).
     UnknownEventType,
     /// A template could not make a notification of the event (a field it needs is missing, the

@@ -120,7 +120,7 @@ impl SyncEngine {
         backoff: &mut Backoff,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), SyncError> {
-        let (cursor, history) = self.mirror.call(|m| Ok((m.cursor()?, !m.has_caught_up_once()?))).await?;
+        let (cursor, mut history) = self.mirror.call(|m| Ok((m.cursor()?, !m.has_caught_up_once()?))).await?;
         let request = feed_request(server, token, cursor)?;
         let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
             Err(_) => return Err(SyncError::Connect("timed out".into())),
@@ -158,6 +158,12 @@ impl SyncEngine {
                         Step::Wait => {}
                         Step::Live(event) => self.emit(SyncEvent::Live(event)),
                         Step::DoNotDisturb(settings) => self.emit(SyncEvent::DoNotDisturb(settings)),
+                        Step::Resync => {
+                            // The hub no longer has the changes after our cursor: what comes now
+                            // is the inbox as it is — history, not news. Queued actions stay.
+                            self.start_over(Reset::HubRestored).await?;
+                            history = true;
+                        }
                         Step::Fail(error) => return Err(SyncError::Refused(error)),
                         Step::Identify { hub_id, user_id } => {
                             let identity = self.mirror.call(move |m| m.identify(&hub_id, user_id)).await?;

@@ -5,7 +5,10 @@
 //! below the cursor was applied already and is dropped, so replays and reconnects never
 //! duplicate.
 
-use herald_proto::{ApiError, Change, DoNotDisturb, FeedFrame, LiveEvent};
+use herald_proto::{ApiError, Change, ChangeKind, DoNotDisturb, FeedFrame, LiveEvent};
+
+/// The seq snapshot entries carry: above the reset cursor (0), so the mirror applies them.
+const SNAPSHOT_SEQ: i64 = 1;
 
 /// Catch-up changes applied per transaction.
 pub const CATCH_UP_BATCH: usize = 500;
@@ -27,6 +30,9 @@ pub enum Step {
         /// This write completes the catch-up: the connection is now live.
         caught_up: bool,
     },
+    /// The hub trimmed the changes after our cursor: empty the mirror (keeping queued actions);
+    /// snapshot batches follow as `Apply` steps.
+    Resync,
     /// The hub refused to continue.
     Fail(ApiError),
 }
@@ -74,6 +80,21 @@ impl FeedPlan {
                 self.caught_up = true;
                 Step::Apply { changes, cursor: self.cursor, caught_up: true }
             }
+            FeedFrame::Resync { .. } => {
+                self.cursor = 0;
+                self.pending.clear();
+                Step::Resync
+            }
+            // A snapshot is the current state, not journal entries: applied as creations without
+            // moving the cursor (it moves when `caught_up` names the seq the snapshot stands for).
+            FeedFrame::Snapshot { notifications } => Step::Apply {
+                changes: notifications
+                    .into_iter()
+                    .map(|notification| Change { seq: SNAPSHOT_SEQ, kind: ChangeKind::Created { notification } })
+                    .collect(),
+                cursor: self.cursor,
+                caught_up: false,
+            },
             FeedFrame::Error(error) => Step::Fail(error),
         }
     }
@@ -86,7 +107,7 @@ impl FeedPlan {
 
 #[cfg(test)]
 mod tests {
-    use herald_proto::{ChangeKind, ErrorCode};
+    use herald_proto::{ErrorCode, Notification};
 
     use super::*;
 
@@ -110,6 +131,25 @@ mod tests {
         assert_eq!(seqs(&step), [11, 14]);
         assert!(matches!(step, Step::Apply { cursor: 14, caught_up: true, .. }));
         assert!(plan.is_caught_up());
+    }
+
+    #[test]
+    fn a_resync_restarts_from_zero_and_a_snapshot_applies_without_moving_the_cursor() {
+        let mut plan = FeedPlan::new(40);
+        assert_eq!(plan.on_frame(FeedFrame::Resync { floor: 90 }), Step::Resync);
+        let note = Notification::plain(5, "kept", "2026-11-21T10:00:00Z");
+        let step = plan.on_frame(FeedFrame::Snapshot { notifications: vec![note.clone()] });
+        assert_eq!(
+            step,
+            Step::Apply {
+                changes: vec![Change { seq: SNAPSHOT_SEQ, kind: ChangeKind::Created { notification: note } }],
+                cursor: 0,
+                caught_up: false
+            }
+        );
+        assert_eq!(plan.on_frame(change(101)), Step::Wait, "changes after the snapshot are caught up as usual");
+        let step = plan.on_frame(FeedFrame::CaughtUp { seq: 101 });
+        assert!(matches!(step, Step::Apply { cursor: 101, caught_up: true, .. }));
     }
 
     #[test]

@@ -25,10 +25,16 @@ pub async fn page(
     Query(query): Query<ChangesQuery>,
 ) -> Result<Json<ChangesPage>, Failure> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let latest = state.store.latest_seq(user.id).await?;
+    let (floor, latest) = state.store.journal_bounds(user.id).await?;
     if query.since > latest {
         let message = format!("cursor {} is past the end of your log ({latest}); sync again from 0", query.since);
         return Err(Failure::new(ErrorCode::CursorAhead, message));
+    }
+    if query.since < floor {
+        let message = format!(
+            "changes up to {floor} are no longer kept; list your notifications again and continue from since={floor}"
+        );
+        return Err(Failure::new(ErrorCode::ResyncRequired, message));
     }
     let mut changes = state.store.changes_since(user.id, query.since, limit + 1).await?;
     let more = changes.len() > limit as usize;

@@ -26,6 +26,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::ResyncRequired => StatusCode::GONE,
         ErrorCode::IdempotencyKeyReused | ErrorCode::UnknownEventType | ErrorCode::TemplateError => {
             StatusCode::UNPROCESSABLE_ENTITY
         }

@@ -9,7 +9,11 @@ use super::{Store, StoreError, UserChange};
 /// Appends `kind` to `user_id`'s log inside `tx` and returns the entry with its new `seq`.
 pub(super) fn append(tx: &Transaction<'_>, user_id: i64, kind: ChangeKind) -> Result<Change, StoreError> {
     let payload = serde_json::to_string(&kind).map_err(|e| StoreError::Task(e.to_string()))?;
-    tx.execute("INSERT INTO changes (user_id, payload) VALUES (?1, ?2)", params![user_id, payload])?;
+    tx.prepare_cached("INSERT INTO changes (user_id, payload, at) VALUES (?1, ?2, ?3)")?.execute(params![
+        user_id,
+        payload,
+        super::now_rfc3339()
+    ])?;
     Ok(Change { seq: tx.last_insert_rowid(), kind })
 }
 
@@ -24,9 +28,41 @@ pub(super) fn announce(bus: &broadcast::Sender<UserChange>, user_id: i64, change
 impl Store {
     /// The last `seq` in `user_id`'s log, 0 when it is empty.
     pub async fn latest_seq(&self, user_id: i64) -> Result<i64, StoreError> {
+        Ok(self.journal_bounds(user_id).await?.1)
+    }
+
+    /// `(floor, latest)` of `user_id`'s log: entries up to `floor` were trimmed away; `latest`
+    /// is the last `seq` given out (0 for an empty log).
+    pub async fn journal_bounds(&self, user_id: i64) -> Result<(i64, i64), StoreError> {
         self.with(move |conn, _| {
-            Ok(conn
-                .query_row("SELECT coalesce(max(seq), 0) FROM changes WHERE user_id = ?1", [user_id], |r| r.get(0))?)
+            let floor: i64 = conn.query_row(
+                "SELECT coalesce((SELECT floor FROM journal_floor WHERE user_id = ?1), 0)",
+                [user_id],
+                |r| r.get(0),
+            )?;
+            let latest: i64 =
+                conn.query_row("SELECT coalesce(max(seq), 0) FROM changes WHERE user_id = ?1", [user_id], |r| {
+                    r.get(0)
+                })?;
+            Ok((floor, latest.max(floor)))
+        })
+        .await
+    }
+
+    /// Deletes journal entries written before `cutoff` (RFC 3339, the store's format) and raises
+    /// each user's floor to match. Returns how many entries went.
+    pub async fn trim_journal(&self, cutoff: String) -> Result<usize, StoreError> {
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO journal_floor (user_id, floor)
+                 SELECT user_id, max(seq) FROM changes WHERE at IS NULL OR at < ?1 GROUP BY user_id
+                 ON CONFLICT (user_id) DO UPDATE SET floor = max(floor, excluded.floor)",
+                [&cutoff],
+            )?;
+            let trimmed = tx.execute("DELETE FROM changes WHERE at IS NULL OR at < ?1", [&cutoff])?;
+            tx.commit()?;
+            Ok(trimmed)
         })
         .await
     }

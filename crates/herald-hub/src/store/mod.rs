@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "preferences", sql: include_str!("../../../../migrations/hub/0005_preferences.sql") },
     Migration { version: 6, name: "callbacks", sql: include_str!("../../../../migrations/hub/0006_callbacks.sql") },
     Migration { version: 7, name: "ingest", sql: include_str!("../../../../migrations/hub/0007_ingest.sql") },
+    Migration {
+        version: 8,
+        name: "journal_retention",
+        sql: include_str!("../../../../migrations/hub/0008_journal_retention.sql"),
+    },
 ];
 
 /// How many announced changes a slow feed may fall behind before it re-reads from the database.
