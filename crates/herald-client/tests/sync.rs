@@ -279,10 +279,12 @@ async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_i
     })
     .await;
     assert!(backfills, "a snapshot is not news");
-    wait_for(&mut events, |e| matches!(e, SyncEvent::OutboxFlushed { .. }).then_some(())).await;
-    // The hub echoes the queued read back through the feed.
+    // The queued read is sent, and the hub echoes it back through the feed (in either order).
+    let (mut flushed, mut echoed) = (false, false);
     wait_for(&mut events, |e| {
-        matches!(e, SyncEvent::MirrorChanged { applied, .. } if applied.read_changed).then_some(())
+        flushed |= matches!(e, SyncEvent::OutboxFlushed { .. });
+        echoed |= matches!(&e, SyncEvent::MirrorChanged { applied, .. } if applied.read_changed);
+        (flushed && echoed).then_some(())
     })
     .await;
     let listed: Vec<(String, bool)> =
