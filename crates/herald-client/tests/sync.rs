@@ -283,7 +283,7 @@ async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_i
     let (mut flushed, mut echoed) = (false, false);
     wait_for(&mut events, |e| {
         flushed |= matches!(e, SyncEvent::OutboxFlushed { .. });
-        echoed |= matches!(&e, SyncEvent::MirrorChanged { applied, .. } if applied.read_changed);
+        echoed |= matches!(&e, SyncEvent::MirrorChanged { applied, backfill: false } if applied.read_changed);
         (flushed && echoed).then_some(())
     })
     .await;
