@@ -40,6 +40,8 @@ pub struct HubConfig {
     pub rate_limit: Option<RateLimit>,
     /// The wait before the second try of a failed callback; it doubles with each further try.
     pub callback_retry_base: std::time::Duration,
+    /// Largest request body accepted (413 above it).
+    pub max_body_bytes: usize,
     /// How long change-journal entries are kept; a client offline for longer gets a snapshot.
     pub journal_retention: std::time::Duration,
     /// How often notifications past their `expires_at` are deleted.
@@ -64,6 +66,7 @@ impl Default for HubConfig {
             rate_limit: None,
             expiry_check_every: std::time::Duration::from_secs(1),
             journal_retention: std::time::Duration::from_secs(90 * 24 * 3600),
+            max_body_bytes: herald_proto::MAX_BODY_BYTES,
             callback_retry_base: std::time::Duration::from_secs(1),
             ingest: std::sync::Arc::new(ingest::IngestConfig::built_in()),
             types: std::sync::Arc::new(types::TypeRegistry::built_in()),

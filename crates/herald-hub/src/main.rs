@@ -41,6 +41,9 @@ enum Command {
         /// built-in copy if absent.
         #[arg(long, env = "HERALD_HUB_INGEST")]
         ingest: Option<PathBuf>,
+        /// Largest request body accepted, in bytes (413 above it).
+        #[arg(long, env = "HERALD_HUB_MAX_BODY_BYTES", default_value_t = herald_proto::MAX_BODY_BYTES)]
+        max_body_bytes: usize,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -169,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, ping_seconds, rate_limit, types, ingest } => {
+        Command::Serve { listen, data, ping_seconds, rate_limit, types, ingest, max_body_bytes } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
                 burst: 2.0 * f64::from(rate_limit),
@@ -186,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let config = herald_hub::HubConfig {
                 ingest: std::sync::Arc::new(ingest),
+                max_body_bytes,
                 ping_every: std::time::Duration::from_secs(ping_seconds),
                 rate_limit,
                 types: std::sync::Arc::new(types),

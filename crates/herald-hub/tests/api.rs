@@ -78,6 +78,22 @@ async fn oversize_bodies_are_refused_with_413() {
 }
 
 #[tokio::test]
+async fn the_body_limit_is_configurable() {
+    let config = herald_hub::HubConfig { max_body_bytes: 1024, ..Default::default() };
+    let hub = start_configured(Store::open_in_memory().unwrap(), config).await;
+    let send = |size: usize| {
+        let body = json!({"to": {"user": "bob"}, "subject": "s", "body": "x".repeat(size)}).to_string();
+        let hub = &hub;
+        async move { hub.post(&hub.alice, "/v1/notifications", body).await }
+    };
+    assert_eq!(send(500).await.0, 200);
+    let (status, got) = send(2000).await;
+    assert_eq!((status, code(&got)), (413, ErrorCode::PayloadTooLarge));
+    let (_, inbox) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 1, "the refused one was not stored");
+}
+
+#[tokio::test]
 async fn missing_or_wrong_tokens_get_401() {
     let hub = start().await;
     let body = json!({"to": {"user": "bob"}, "subject": "x"}).to_string();

@@ -14,7 +14,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use herald_proto::{ErrorCode, MAX_BODY_BYTES};
+use herald_proto::ErrorCode;
 use sha2::{Digest, Sha256};
 
 use super::{AppState, Failure};
@@ -75,9 +75,9 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
         Caller::App { name } => format!("app:{name}"),
         Caller::Admin => "admin".to_owned(),
     };
-    let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        Failure::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"))
-            .into_response()
+    let limit = state.config.max_body_bytes;
+    let body = to_bytes(body, limit).await.map_err(|_| {
+        Failure::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {limit} bytes")).into_response()
     })?;
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str().as_bytes());

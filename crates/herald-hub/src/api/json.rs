@@ -4,7 +4,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::Json;
-use herald_proto::{ErrorCode, MAX_BODY_BYTES};
+use herald_proto::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use super::Failure;
@@ -28,7 +28,10 @@ where
 
 fn describe(rejection: JsonRejection) -> Failure {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Failure::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {MAX_BODY_BYTES} bytes"));
+        return Failure::new(
+            ErrorCode::PayloadTooLarge,
+            "the body is larger than this hub accepts (64 KiB unless configured otherwise)",
+        );
     }
     match rejection {
         JsonRejection::MissingJsonContentType(_) => {
