@@ -22,12 +22,14 @@ const MAX_CLIENT_FRAME: usize = 16 * 1024;
 /// WebSocket close code 1001, "going away".
 const GOING_AWAY: u16 = 1001;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     #[serde(default)]
     since: i64,
 }
 
+#[utoipa::path(get, path = "/v1/feed", tag = "sync", params(FeedQuery), responses((status = 101, description = "WebSocket of FeedFrame JSON text frames; see docs/protocol.md"), (status = 401, body = herald_proto::ApiError)))]
 // Authentication runs first (extractors run in order), so a bad token is a 401 even before the upgrade.
 pub async fn upgrade(
     AuthUser(user): AuthUser,

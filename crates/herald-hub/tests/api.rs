@@ -152,3 +152,50 @@ async fn each_token_has_its_own_rate_limit_with_retry_after() {
     assert_eq!(get(&bob).await.unwrap().status(), 200, "another token is not affected");
     assert_eq!(client.get(format!("{base}/healthz")).send().await.unwrap().status(), 200, "health is never limited");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let hub = start().await;
+    let res = hub.client.get(format!("{}/v1/openapi.json", hub.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "public, like the API's shape");
+    let doc: Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with('3'), "{}", doc["openapi"]);
+    let documented = |path: &str, method: &str| doc["paths"][path][method].is_object();
+    for (method, path) in [
+        ("post", "/v1/notifications"),
+        ("get", "/v1/notifications"),
+        ("delete", "/v1/notifications"),
+        ("post", "/v1/notifications/read"),
+        ("post", "/v1/notifications/read-all"),
+        ("post", "/v1/notifications/{id}/read"),
+        ("delete", "/v1/notifications/{id}"),
+        ("post", "/v1/notifications/{id}/confirm"),
+        ("post", "/v1/notifications/{id}/answer"),
+        ("post", "/v1/events"),
+        ("post", "/v1/events/{id}/respond"),
+        ("get", "/v1/changes"),
+        ("get", "/v1/feed"),
+        ("get", "/v1/schema"),
+        ("get", "/v1/preferences"),
+        ("put", "/v1/preferences"),
+        ("post", "/v1/ingest/{source}"),
+        ("get", "/v1/admin/users"),
+        ("post", "/v1/admin/users"),
+        ("delete", "/v1/admin/users/{name}"),
+        ("put", "/v1/admin/users/{name}/roles/{role}"),
+        ("delete", "/v1/admin/users/{name}/roles/{role}"),
+        ("post", "/v1/admin/users/{name}/follows"),
+        ("delete", "/v1/admin/users/{name}/follows/{type}/{id}"),
+        ("put", "/v1/admin/organizations/{org}/members/{name}"),
+        ("delete", "/v1/admin/organizations/{org}/members/{name}"),
+        ("post", "/v1/admin/tokens"),
+        ("get", "/v1/admin/roles/{role}/preferences"),
+        ("put", "/v1/admin/roles/{role}/preferences"),
+    ] {
+        assert!(documented(path, method), "{method} {path} is not documented");
+    }
+    let send = &doc["components"]["schemas"]["SendRequest"];
+    assert!(send["properties"]["to"].is_object() && send["properties"]["expires_at"].is_object(), "{send}");
+    assert!(doc["components"]["schemas"]["ErrorCode"]["enum"].as_array().unwrap().contains(&json!("template_error")));
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}

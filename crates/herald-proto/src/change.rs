@@ -7,6 +7,7 @@ use ts_rs::TS;
 use crate::{ApiError, DoNotDisturb, LiveEvent, Notification};
 
 /// One entry of a user's change log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Change {
     /// Rises strictly within one user's log; the client's cursor is the last `seq` it applied.
@@ -17,6 +18,7 @@ pub struct Change {
 }
 
 /// What happened.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 // Wire values live briefly, one at a time; boxing the notification would only add an allocation.
@@ -41,6 +43,7 @@ pub enum ChangeKind {
 
 /// Answer of `GET /v1/changes?since=SEQ`: the next changes, oldest first, and the `since` for
 /// the following page (null when this page reached the end of the log).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChangesPage {
     pub changes: Vec<Change>,
@@ -49,6 +52,7 @@ pub struct ChangesPage {
 }
 
 /// A text frame of the `GET /v1/feed` WebSocket, hub to client.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)]

@@ -6,6 +6,7 @@ use ts_rs::TS;
 
 use crate::{Audience, Button};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LiveKind {
@@ -25,6 +26,7 @@ impl LiveKind {
 }
 
 /// A live event as clients receive it in the feed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct LiveEvent {
@@ -41,6 +43,7 @@ pub struct LiveEvent {
 }
 
 /// Body of `POST /v1/events`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct LiveEventRequest {
     pub to: Audience,
@@ -61,6 +64,7 @@ pub struct LiveEventRequest {
 }
 
 /// Answer of `POST /v1/events`: how many of the recipients had a client connected.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct LiveEventResponse {
     pub id: String,
@@ -74,6 +78,7 @@ pub struct LiveEventResponse {
 
 /// Body of `POST /v1/events/{id}/respond`: one of the event's action values (answer or
 /// decline a call, done or snooze a reminder).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct EventResponseRequest {

@@ -6,6 +6,7 @@ use ts_rs::TS;
 use crate::Channel;
 
 /// One notification, stored once per recipient (seed 001: "persisted notification rows per recipient").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Notification {
@@ -49,6 +50,7 @@ pub struct Notification {
 }
 
 /// A confirm button.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Button {
     /// What the answer records, e.g. `Y` / `N`.
@@ -58,6 +60,7 @@ pub struct Button {
     pub style: ButtonStyle,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ButtonStyle {
@@ -68,6 +71,7 @@ pub enum ButtonStyle {
 }
 
 /// Allows a text answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Reply {
     #[serde(default)]
@@ -75,6 +79,7 @@ pub struct Reply {
 }
 
 /// What the user answered: a button's value or a text, and when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Answer {
     pub value: Option<String>,
@@ -84,12 +89,14 @@ pub struct Answer {
 }
 
 /// Body of `POST /v1/notifications/{id}/confirm`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ConfirmRequest {
     pub value: String,
 }
 
 /// Body of `POST /v1/notifications/{id}/answer`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AnswerRequest {
     pub text: String,
@@ -128,6 +135,7 @@ impl Notification {
 }
 
 /// How urgent a notification is; `critical` ones get critical toasts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
@@ -162,6 +170,7 @@ fn default_kind() -> String {
 
 /// Who a notification goes to (seed 001's audiences), e.g. `{"user": "alice"}`,
 /// `{"role": "finance"}`, `{"followers_of": {"type": "blog.post", "id": "42"}}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
@@ -180,6 +189,7 @@ pub enum Audience {
 }
 
 /// An object in another system (a post, a purchase order…) that users can follow.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ObjectRef {
     #[serde(rename = "type")]
@@ -188,6 +198,7 @@ pub struct ObjectRef {
 }
 
 /// Body of `POST /v1/notifications`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SendRequest {
     pub to: Audience,
@@ -216,6 +227,7 @@ pub struct SendRequest {
 }
 
 /// Answer of `POST /v1/notifications`: one id per recipient.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SendResponse {
     #[ts(type = "number[]")]
@@ -224,6 +236,7 @@ pub struct SendResponse {
 
 /// Body of `POST /v1/notifications/read`: marks the caller's own notifications read or unread
 /// (seed 003, `im.notify.read.list` with `ACTION` Y/N).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct MarkReadRequest {
     #[ts(type = "number[]")]
@@ -232,6 +245,7 @@ pub struct MarkReadRequest {
 }
 
 /// Answer of `POST /v1/notifications/read`: how many notifications actually changed state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct MarkReadResponse {
     pub changed: u32,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use ts_rs::TS;
 
 /// Where a notification is shown. `inbox` is always on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
@@ -34,6 +35,7 @@ impl Channel {
 }
 
 /// Answer of `GET /v1/schema`: the notification types this hub knows, by module.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Schema {
@@ -44,6 +46,7 @@ pub struct Schema {
     pub modules: Vec<ModuleSchema>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ModuleSchema {
@@ -52,6 +55,7 @@ pub struct ModuleSchema {
     pub types: Vec<TypeSchema>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct TypeSchema {
@@ -67,6 +71,7 @@ pub struct TypeSchema {
 
 /// The channels a type reaches unless a role or the user says otherwise, and those nobody may
 /// turn off (`inbox` always among them).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TypeChannels {
     pub channels: Vec<Channel>,
@@ -75,6 +80,7 @@ pub struct TypeChannels {
 
 /// One switch: `type` is a full type (`social.reply`) or a whole module (`social`); the type's
 /// own switch wins over its module's.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct PreferenceOverride {
@@ -84,6 +90,7 @@ pub struct PreferenceOverride {
     pub enabled: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
@@ -97,6 +104,7 @@ pub enum Weekday {
 }
 
 /// A weekly schedule of quiet time in the user's time zone: no toasts (the inbox still fills).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct QuietHours {
@@ -107,6 +115,7 @@ pub struct QuietHours {
 
 /// Quiet from `from` to `to` (`HH:MM`, 24 h) starting on each of `days`; `to` before `from`
 /// runs past midnight into the next day (22:00–07:00).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct QuietPeriod {
     pub days: Vec<Weekday>,
@@ -116,6 +125,7 @@ pub struct QuietPeriod {
 
 /// What every device of the user honours before showing a toast; sent in the feed after `hello`
 /// and again whenever it changes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct DoNotDisturb {
@@ -126,6 +136,7 @@ pub struct DoNotDisturb {
 
 /// Answer of `GET /v1/preferences`: the effective channels of every type in the schema, the
 /// user's own switches, and do-not-disturb.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Preferences {
@@ -135,6 +146,7 @@ pub struct Preferences {
     pub do_not_disturb: DoNotDisturb,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct TypePreferences {
@@ -143,6 +155,7 @@ pub struct TypePreferences {
     pub channels: Vec<ChannelState>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ChannelState {
@@ -154,6 +167,7 @@ pub struct ChannelState {
     pub source: PreferenceSource,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PreferenceSource {
@@ -167,6 +181,7 @@ pub enum PreferenceSource {
 
 /// Body of `PUT /v1/preferences`: each field present replaces what the hub has; a field left
 /// out stays as it is (so "do not disturb for an hour" need not resend the switches).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 #[ts(export)]

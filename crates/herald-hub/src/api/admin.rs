@@ -11,13 +11,14 @@ use super::json::JsonBody;
 use super::{AppState, Failure};
 use crate::auth::AuthAdmin;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserEntry {
     name: String,
     roles: Vec<String>,
     organizations: Vec<String>,
 }
 
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", responses((status = 200, body = Vec<UserEntry>), (status = 403, body = herald_proto::ApiError)))]
 pub async fn list_users(State(state): State<AppState>, _: AuthAdmin) -> Result<Json<Vec<UserEntry>>, Failure> {
     let users = state.store.list_users().await?;
     Ok(Json(
@@ -28,24 +29,25 @@ pub async fn list_users(State(state): State<AppState>, _: AuthAdmin) -> Result<J
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     name: String,
 }
 
 /// The token is in this answer only; the hub keeps its hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NewToken {
     token: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedUser {
     name: String,
     token: String,
 }
 
+#[utoipa::path(post, path = "/v1/admin/users", tag = "admin", request_body = NewUser, responses((status = 201, body = CreatedUser), (status = 409, body = herald_proto::ApiError), (status = 403, body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn add_user(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -56,6 +58,7 @@ pub async fn add_user(
     Ok((StatusCode::CREATED, Json(CreatedUser { name: user.name, token })))
 }
 
+#[utoipa::path(delete, path = "/v1/admin/users/{name}", tag = "admin", params(("name" = String, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
 pub async fn remove_user(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -66,6 +69,7 @@ pub async fn remove_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/v1/admin/users/{name}/roles/{role}", tag = "admin", params(("name" = String, Path), ("role" = String, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
 pub async fn grant_role(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -75,6 +79,7 @@ pub async fn grant_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/v1/admin/users/{name}/roles/{role}", tag = "admin", params(("name" = String, Path), ("role" = String, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
 pub async fn revoke_role(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -84,6 +89,7 @@ pub async fn revoke_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/v1/admin/organizations/{org}/members/{name}", tag = "admin", params(("org" = String, Path), ("name" = String, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
 pub async fn add_member(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -93,6 +99,7 @@ pub async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/v1/admin/organizations/{org}/members/{name}", tag = "admin", params(("org" = String, Path), ("name" = String, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
 pub async fn remove_member(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -102,6 +109,7 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/admin/users/{name}/follows", tag = "admin", params(("name" = String, Path)), request_body = herald_proto::ObjectRef, responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
 pub async fn follow(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -112,6 +120,7 @@ pub async fn follow(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/v1/admin/users/{name}/follows/{type}/{id}", tag = "admin", params(("name" = String, Path), ("type" = String, Path), ("id" = String, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
 pub async fn unfollow(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -122,7 +131,7 @@ pub async fn unfollow(
 }
 
 /// `{"app": NAME, "callback_url"?: URL}` or `{"admin": true}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     app: Option<String>,
@@ -131,6 +140,7 @@ pub struct TokenRequest {
     admin: bool,
 }
 
+#[utoipa::path(post, path = "/v1/admin/tokens", tag = "admin", request_body = TokenRequest, responses((status = 201, body = NewToken), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn add_token(
     State(state): State<AppState>,
     _: AuthAdmin,

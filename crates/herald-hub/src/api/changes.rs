@@ -12,13 +12,15 @@ use crate::auth::AuthUser;
 const DEFAULT_LIMIT: u32 = 500;
 const MAX_LIMIT: u32 = 1_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     #[serde(default)]
     since: i64,
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/v1/changes", tag = "sync", params(ChangesQuery), responses((status = 200, body = herald_proto::ChangesPage), (status = 410, description = "The journal no longer has these changes", body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn page(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -13,7 +13,7 @@ use super::{AppState, Failure};
 use crate::auth::{Authenticated, Caller};
 use crate::ingest::{IngestError, Rendered};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestResponse {
     /// One per recipient that has a Herald account, in the event's order.
     ids: Vec<i64>,
@@ -23,6 +23,7 @@ pub struct IngestResponse {
     unknown_recipients: Vec<Value>,
 }
 
+#[utoipa::path(post, path = "/v1/ingest/{source}", tag = "ingest", params(("source" = String, Path, description = "e.g. `selfcommunity`")), request_body(content = Object, description = "The source's event envelope `{event_id, type, created, data: {recipients, …}}`"), responses((status = 200, body = IngestResponse), (status = 404, description = "Unknown source", body = herald_proto::ApiError), (status = 422, description = "Unknown event type or template error", body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn ingest(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

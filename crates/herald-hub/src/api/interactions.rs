@@ -13,6 +13,7 @@ use crate::store::{AnswerError, Response, ANSWER_KIND};
 
 const MAX_ANSWER_CHARS: usize = 4_000;
 
+#[utoipa::path(post, path = "/v1/notifications/{id}/confirm", tag = "notifications", params(("id" = i64, Path)), request_body = herald_proto::ConfirmRequest, responses((status = 200, description = "The answered notification", body = herald_proto::Notification), (status = 404, body = herald_proto::ApiError), (status = 409, description = "Already answered", body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn confirm(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -23,6 +24,7 @@ pub async fn confirm(
     answer_with(&state, user.id, id, Response::Confirm(request.value)).await
 }
 
+#[utoipa::path(post, path = "/v1/notifications/{id}/answer", tag = "notifications", params(("id" = i64, Path)), request_body = herald_proto::AnswerRequest, responses((status = 200, body = herald_proto::Notification), (status = 404, body = herald_proto::ApiError), (status = 409, body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn answer(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -17,6 +17,7 @@ use crate::store::{normalize_time, now_rfc3339, rfc3339_in};
 const MAX_TTL_SECONDS: u32 = 86_400;
 const MAX_TITLE_CHARS: usize = 1_000;
 
+#[utoipa::path(post, path = "/v1/events", tag = "live events", request_body = herald_proto::LiveEventRequest, responses((status = 200, body = herald_proto::LiveEventResponse), (status = 403, description = "Users cannot send live events", body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn send(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -83,6 +84,7 @@ fn app_of(caller: &Caller) -> Option<String> {
     }
 }
 
+#[utoipa::path(post, path = "/v1/events/{id}/respond", tag = "live events", params(("id" = String, Path)), request_body = herald_proto::EventResponseRequest, responses((status = 200, description = "`{event, action, at}`"), (status = 404, description = "Unknown, not yours, or expired", body = herald_proto::ApiError), (status = 409, body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 /// `POST /v1/events/{id}/respond`: a recipient answers a live event with one of its actions;
 /// the sending app hears of it through its callback URL, like an answered notification.
 pub async fn respond(

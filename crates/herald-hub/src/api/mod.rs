@@ -9,6 +9,7 @@ mod interactions;
 mod json;
 mod live_events;
 mod notifications;
+mod openapi;
 mod preferences;
 mod rate_limit;
 
@@ -43,6 +44,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/openapi.json", get(openapi::document))
         .route(
             "/v1/notifications",
             post(notifications::send).get(notifications::list).delete(notifications::delete_tagged),

@@ -24,6 +24,7 @@ const MAX_BUTTONS: usize = 5;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
+#[utoipa::path(post, path = "/v1/notifications", tag = "notifications", request_body = herald_proto::SendRequest, responses((status = 200, description = "One id per recipient, in recipient order", body = herald_proto::SendResponse), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError), (status = 403, description = "`everyone` from a user", body = herald_proto::ApiError), (status = 404, description = "Unknown recipient", body = herald_proto::ApiError), (status = 413, body = herald_proto::ApiError), (status = 429, body = herald_proto::ApiError)))]
 pub async fn send(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -151,7 +152,8 @@ pub(crate) fn check_buttons(buttons: &[Button]) -> Result<(), Failure> {
 }
 
 /// `GET /v1/notifications` parameters: a page (`before`, `limit`) and filters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     limit: Option<u32>,
     /// The `next` of the previous page (`cursor` is the older name).
@@ -172,6 +174,7 @@ pub struct ListQuery {
     confirm_first: bool,
 }
 
+#[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(ListQuery), responses((status = 200, description = "A page, newest first (or unanswered confirm-type first)", body = inline(herald_proto::Page<herald_proto::Notification>)), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -268,6 +271,7 @@ async fn confirm_first(
     Ok(Page { items, next })
 }
 
+#[utoipa::path(post, path = "/v1/notifications/read", tag = "notifications", request_body = herald_proto::MarkReadRequest, responses((status = 200, body = herald_proto::MarkReadResponse), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn mark_read(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -285,13 +289,15 @@ pub(super) fn parse_id(raw: &str) -> Result<i64, Failure> {
     raw.parse().map_err(|_| Failure::new(ErrorCode::InvalidRequest, format!("{raw:?} is not a notification id")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReadFromQuery {
     /// Seed 003: true reads only this one; false or absent also reads every newer one.
     #[serde(default)]
     only_current: bool,
 }
 
+#[utoipa::path(post, path = "/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path, description = "A notification id"), ReadFromQuery), responses((status = 200, body = herald_proto::MarkReadResponse), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn read_from(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -302,6 +308,7 @@ pub async fn read_from(
     Ok(Json(MarkReadResponse { changed }))
 }
 
+#[utoipa::path(post, path = "/v1/notifications/read-all", tag = "notifications", responses((status = 200, body = herald_proto::MarkReadResponse), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn read_all(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -309,12 +316,14 @@ pub async fn read_all(
     Ok(Json(MarkReadResponse { changed: state.store.read_all(user.id).await? }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteTaggedQuery {
     tag: Option<String>,
     sub_tag: Option<String>,
 }
 
+#[utoipa::path(delete, path = "/v1/notifications", tag = "notifications", params(DeleteTaggedQuery), responses((status = 200, description = "`{\"deleted\": N}`"), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 /// `DELETE /v1/notifications?tag=…&sub_tag=…` (seed 003's delete by TAG / SUB_TAG).
 pub async fn delete_tagged(
     State(state): State<AppState>,
@@ -329,6 +338,7 @@ pub async fn delete_tagged(
     Ok(Json(serde_json::json!({ "deleted": deleted.len() })))
 }
 
+#[utoipa::path(delete, path = "/v1/notifications/{id}", tag = "notifications", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn delete_one(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -19,15 +19,18 @@ use crate::types::{valid_kind, TypeRegistry};
 const MAX_SWITCHES: usize = 1_000;
 const MAX_QUIET_PERIODS: usize = 28;
 
+#[utoipa::path(get, path = "/v1/schema", tag = "preferences", responses((status = 200, body = herald_proto::Schema), (status = 401, body = herald_proto::ApiError)))]
 pub async fn schema(State(state): State<AppState>, _: Authenticated) -> Json<Schema> {
     Json(state.config.types.schema())
 }
 
+#[utoipa::path(get, path = "/v1/preferences", tag = "preferences", responses((status = 200, body = herald_proto::Preferences), (status = 401, body = herald_proto::ApiError)))]
 pub async fn get(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Preferences>, Failure> {
     let stored = state.store.preferences(user.id).await?;
     Ok(Json(effective(&state.config.types, stored)))
 }
 
+#[utoipa::path(put, path = "/v1/preferences", tag = "preferences", request_body = herald_proto::PreferencesUpdate, responses((status = 200, body = herald_proto::Preferences), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn put(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -55,6 +58,7 @@ pub async fn put(
     Ok(Json(effective(&state.config.types, stored)))
 }
 
+#[utoipa::path(get, path = "/v1/admin/roles/{role}/preferences", tag = "admin", params(("role" = String, Path)), responses((status = 200, body = Vec<herald_proto::PreferenceOverride>), (status = 403, body = herald_proto::ApiError)))]
 pub async fn get_role(
     State(state): State<AppState>,
     _: AuthAdmin,
@@ -64,6 +68,7 @@ pub async fn get_role(
     Ok(Json(stored.into_iter().map(wire).collect()))
 }
 
+#[utoipa::path(put, path = "/v1/admin/roles/{role}/preferences", tag = "admin", params(("role" = String, Path)), request_body = Vec<herald_proto::PreferenceOverride>, responses((status = 200, body = Vec<herald_proto::PreferenceOverride>), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn put_role(
     State(state): State<AppState>,
     _: AuthAdmin,
