@@ -56,7 +56,7 @@ enum FeedError {
 
 async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) -> Result<(), FeedError> {
     send(&mut socket, &FeedFrame::Hello { hub_id: state.store.hub_id().to_owned(), user_id: user.id }).await?;
-    let mut live = state.store.subscribe();
+    let mut live = state.store.subscribe(user.id);
     // Joined before the replay, like the change bus: an event pushed meanwhile is not missed.
     let (_presence, mut events) = state.live.join(user.id);
     // Before any toast can be decided: the user's quiet hours and do-not-disturb.
@@ -103,9 +103,9 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
     loop {
         tokio::select! {
             received = live.recv() => match received {
-                Ok(announced) if announced.user_id == user.id && announced.change.seq > cursor => {
-                    cursor = announced.change.seq;
-                    send(&mut socket, &FeedFrame::Change(announced.change)).await?;
+                Ok(change) if change.seq > cursor => {
+                    cursor = change.seq;
+                    send(&mut socket, &FeedFrame::Change(change)).await?;
                 }
                 Ok(_) => {}
                 // This feed fell behind the bus: the log still has everything, so read it from there.

@@ -3,10 +3,10 @@
 
 use herald_db::notification_row::{from_row, COLUMNS};
 use herald_proto::{Answer, ChangeKind, Notification};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::callbacks::enqueue;
-use super::changes::{announce, append};
+use super::changes::append;
 use super::notifications::{announce_delivered, insert_for_each, Delivered};
 use super::{now_rfc3339, NewNotification, Store, StoreError};
 use crate::types::ChannelRule;
@@ -61,8 +61,7 @@ impl Store {
         response: Response,
         rule: ChannelRule,
     ) -> Result<Answered, AnswerError> {
-        self.with(move |conn, bus| {
-            let tx = conn.transaction()?;
+        self.write(move |tx, out| {
             let select = format!("SELECT {COLUMNS} FROM notifications WHERE id = ?1 AND user_id = ?2");
             let mut notification =
                 tx.query_row(&select, params![id, user_id], from_row).optional()?.ok_or(AnswerError::NotFound(id))?;
@@ -84,7 +83,7 @@ impl Store {
             tx.execute("UPDATE notifications SET answer = ?1, read = 1 WHERE id = ?2", params![json, id])?;
             notification.answer = Some(answer);
             notification.read = true;
-            let change = append(&tx, user_id, ChangeKind::Updated { notification: notification.clone() })?;
+            let change = append(tx, user_id, ChangeKind::Updated { notification: notification.clone() })?;
 
             let (sender_app, responder): (Option<String>, String) = tx.query_row(
                 "SELECT n.sender_app, u.name FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.id = ?1",
@@ -92,16 +91,15 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let callback_queued = match &sender_app {
-                Some(app) => enqueue(&tx, app, &answered_payload(&notification, &responder))?,
+                Some(app) => enqueue(tx, app, &answered_payload(&notification, &responder))?,
                 None => false,
             };
             let told_sender = match &notification.sender {
-                Some(sender) => tell_sender(&tx, sender, &responder, &notification, &said, rule)?,
+                Some(sender) => tell_sender(tx, sender, &responder, &notification, &said, rule)?,
                 None => Vec::new(),
             };
-            tx.commit()?;
-            announce(bus, user_id, vec![change]);
-            announce_delivered(bus, told_sender);
+            out.push(user_id, vec![change]);
+            announce_delivered(out, told_sender);
             Ok(Answered { notification, callback_queued })
         })
         .await
@@ -128,7 +126,7 @@ fn answered_payload(notification: &Notification, responder: &str) -> serde_json:
 /// A personal notification's sender finds the answer in their own inbox (and feed). A sender
 /// removed since gets nothing.
 fn tell_sender(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     sender: &str,
     responder: &str,
     answered: &Notification,

@@ -46,7 +46,7 @@ impl Store {
     /// The user ids an audience reaches, without repeats: in the given order for a list of
     /// users, by user id otherwise. A named user who does not exist fails the whole send.
     pub async fn resolve(&self, recipients: Recipients) -> Result<Vec<i64>, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let mut found = match &recipients {
                 Recipients::Users(names) => names.iter().map(|n| user_id(conn, n)).collect::<Result<Vec<_>, _>>()?,
                 Recipients::Role(role) => {
@@ -77,7 +77,7 @@ impl Store {
     pub async fn grant_role(&self, user: &str, role: &str) -> Result<(), StoreError> {
         check_name("role", role)?;
         let (user, role) = (user.to_owned(), role.to_owned());
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let id = user_id(conn, &user)?;
             conn.execute("INSERT OR IGNORE INTO user_roles (role, user_id) VALUES (?1, ?2)", params![role, id])?;
             Ok(())
@@ -87,7 +87,7 @@ impl Store {
 
     pub async fn revoke_role(&self, user: &str, role: &str) -> Result<(), StoreError> {
         let (user, role) = (user.to_owned(), role.to_owned());
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let id = user_id(conn, &user)?;
             conn.execute("DELETE FROM user_roles WHERE role = ?1 AND user_id = ?2", params![role, id])?;
             Ok(())
@@ -98,7 +98,7 @@ impl Store {
     pub async fn add_org_member(&self, organization: &str, user: &str) -> Result<(), StoreError> {
         check_name("organisation", organization)?;
         let (user, organization) = (user.to_owned(), organization.to_owned());
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let id = user_id(conn, &user)?;
             conn.execute(
                 "INSERT OR IGNORE INTO organization_members (organization, user_id) VALUES (?1, ?2)",
@@ -111,7 +111,7 @@ impl Store {
 
     pub async fn remove_org_member(&self, organization: &str, user: &str) -> Result<(), StoreError> {
         let (user, organization) = (user.to_owned(), organization.to_owned());
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let id = user_id(conn, &user)?;
             conn.execute(
                 "DELETE FROM organization_members WHERE organization = ?1 AND user_id = ?2",
@@ -127,7 +127,7 @@ impl Store {
         check_name("object type", &object.kind)?;
         check_name("object id", &object.id)?;
         let user = user.to_owned();
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let id = user_id(conn, &user)?;
             let sql = if follow {
                 "INSERT OR IGNORE INTO follows (object_type, object_id, user_id) VALUES (?1, ?2, ?3)"
@@ -142,7 +142,7 @@ impl Store {
 
     /// Every user with their roles and organisations, by name.
     pub async fn list_users(&self) -> Result<Vec<(User, Vec<String>, Vec<String>)>, StoreError> {
-        self.with(|conn, _| {
+        self.with(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT u.id, u.name,
                         (SELECT group_concat(role, char(31)) FROM (SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role)),
@@ -161,7 +161,7 @@ impl Store {
     /// Removes a user with everything that is theirs: tokens, notifications, log, memberships.
     pub async fn remove_user(&self, name: &str) -> Result<(), StoreError> {
         let name = name.to_owned();
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let id = user_id(conn, &name)?;
             conn.execute("DELETE FROM users WHERE id = ?1", [id])?;
             Ok(())

@@ -2,7 +2,7 @@
 //! live events). A row is written in the same transaction as what it reports, and deleted once
 //! the app accepted it — at least once, never lost to a crash.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{now_rfc3339, Store, StoreError};
 
@@ -19,7 +19,7 @@ pub struct DueCallback {
 
 /// Queues `payload` for `app`'s callback URL (the newest of its tokens that has one). Returns
 /// false when the app registered none: then there is nobody to tell.
-pub(super) fn enqueue(tx: &Transaction<'_>, app: &str, payload: &serde_json::Value) -> Result<bool, StoreError> {
+pub(super) fn enqueue(tx: &Connection, app: &str, payload: &serde_json::Value) -> Result<bool, StoreError> {
     let url: Option<String> = tx
         .query_row(
             "SELECT callback_url FROM tokens WHERE kind = 'app' AND app = ?1 AND callback_url IS NOT NULL
@@ -41,7 +41,7 @@ impl Store {
     /// [`enqueue`] in a transaction of its own.
     pub async fn enqueue_callback(&self, app: &str, payload: serde_json::Value) -> Result<bool, StoreError> {
         let app = app.to_owned();
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let tx = conn.transaction()?;
             let queued = enqueue(&tx, &app, &payload)?;
             tx.commit()?;
@@ -52,7 +52,7 @@ impl Store {
 
     /// Up to `limit` callbacks due now, oldest first.
     pub async fn due_callbacks(&self, limit: u32) -> Result<Vec<DueCallback>, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, app, url, payload, attempts FROM callbacks
                  WHERE failed_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
@@ -73,7 +73,7 @@ impl Store {
 
     /// When the next pending callback is due, if any is pending.
     pub async fn next_callback_at(&self) -> Result<Option<String>, StoreError> {
-        self.with(|conn, _| {
+        self.with(|conn| {
             Ok(conn.query_row("SELECT min(next_attempt_at) FROM callbacks WHERE failed_at IS NULL", [], |r| r.get(0))?)
         })
         .await
@@ -81,7 +81,7 @@ impl Store {
 
     /// The app accepted it.
     pub async fn callback_delivered(&self, id: i64) -> Result<(), StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             conn.execute("DELETE FROM callbacks WHERE id = ?1", [id])?;
             Ok(())
         })
@@ -90,7 +90,7 @@ impl Store {
 
     /// A try failed with `error`: try again at `retry_at`, or give up if None.
     pub async fn callback_failed(&self, id: i64, error: String, retry_at: Option<String>) -> Result<(), StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let now = now_rfc3339();
             conn.execute(
                 "UPDATE callbacks SET attempts = attempts + 1, last_error = ?2,

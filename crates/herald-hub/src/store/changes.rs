@@ -1,13 +1,12 @@
 //! The per-user change log: appended by every write, replayed by the feed.
 
 use herald_proto::{Change, ChangeKind};
-use rusqlite::{params, Transaction};
-use tokio::sync::broadcast;
+use rusqlite::{params, Connection};
 
-use super::{Store, StoreError, UserChange};
+use super::{Store, StoreError};
 
 /// Appends `kind` to `user_id`'s log inside `tx` and returns the entry with its new `seq`.
-pub(super) fn append(tx: &Transaction<'_>, user_id: i64, kind: ChangeKind) -> Result<Change, StoreError> {
+pub(super) fn append(tx: &Connection, user_id: i64, kind: ChangeKind) -> Result<Change, StoreError> {
     let payload = serde_json::to_string(&kind).map_err(|e| StoreError::Task(e.to_string()))?;
     tx.prepare_cached("INSERT INTO changes (user_id, payload, at) VALUES (?1, ?2, ?3)")?.execute(params![
         user_id,
@@ -15,14 +14,6 @@ pub(super) fn append(tx: &Transaction<'_>, user_id: i64, kind: ChangeKind) -> Re
         super::now_rfc3339()
     ])?;
     Ok(Change { seq: tx.last_insert_rowid(), kind })
-}
-
-/// Announces committed changes. Called with the store lock held, so the bus stays in `seq` order.
-pub(super) fn announce(bus: &broadcast::Sender<UserChange>, user_id: i64, changes: Vec<Change>) {
-    for change in changes {
-        // No receiver (no feed open) is fine: the log has it.
-        let _ = bus.send(UserChange { user_id, change });
-    }
 }
 
 impl Store {
@@ -34,7 +25,7 @@ impl Store {
     /// `(floor, latest)` of `user_id`'s log: entries up to `floor` were trimmed away; `latest`
     /// is the last `seq` given out (0 for an empty log).
     pub async fn journal_bounds(&self, user_id: i64) -> Result<(i64, i64), StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let floor: i64 = conn.query_row(
                 "SELECT coalesce((SELECT floor FROM journal_floor WHERE user_id = ?1), 0)",
                 [user_id],
@@ -52,7 +43,7 @@ impl Store {
     /// Deletes journal entries written before `cutoff` (RFC 3339, the store's format) and raises
     /// each user's floor to match. Returns how many entries went.
     pub async fn trim_journal(&self, cutoff: String) -> Result<usize, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let tx = conn.transaction()?;
             tx.execute(
                 "INSERT INTO journal_floor (user_id, floor)
@@ -69,7 +60,7 @@ impl Store {
 
     /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
     pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, payload FROM changes WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;

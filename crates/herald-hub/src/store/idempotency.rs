@@ -15,7 +15,7 @@ pub struct StoredResponse {
 impl Store {
     pub async fn stored_response(&self, principal: &str, key: &str) -> Result<Option<StoredResponse>, StoreError> {
         let (principal, key) = (principal.to_owned(), key.to_owned());
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             Ok(conn
                 .query_row(
                     "SELECT request_hash, status, response FROM idempotency_keys WHERE principal = ?1 AND key = ?2",
@@ -29,7 +29,7 @@ impl Store {
 
     pub async fn store_response(&self, principal: &str, key: &str, response: StoredResponse) -> Result<(), StoreError> {
         let (principal, key) = (principal.to_owned(), key.to_owned());
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             conn.execute(
                 "INSERT OR IGNORE INTO idempotency_keys (principal, key, request_hash, status, response, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -9,7 +9,7 @@ impl Store {
     /// Whether `event_id` of `source` was ingested before.
     pub async fn was_ingested(&self, source: &str, event_id: &str) -> Result<bool, StoreError> {
         let (source, event_id) = (source.to_owned(), event_id.to_owned());
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             Ok(conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM ingested_events WHERE source = ?1 AND event_id = ?2)",
                 params![source, event_id],
@@ -28,8 +28,7 @@ impl Store {
         items: Vec<(i64, NewNotification)>,
     ) -> Result<Option<Vec<i64>>, StoreError> {
         let (source, event_id) = (source.to_owned(), event_id.to_owned());
-        self.with(move |conn, bus| {
-            let tx = conn.transaction()?;
+        self.write(move |tx, out| {
             let fresh = tx.execute(
                 "INSERT OR IGNORE INTO ingested_events (source, event_id, received_at) VALUES (?1, ?2, ?3)",
                 params![source, event_id, now_rfc3339()],
@@ -39,17 +38,16 @@ impl Store {
             }
             let mut delivered = Vec::with_capacity(items.len());
             for (user_id, new) in &items {
-                delivered.extend(insert_for_each(&tx, &[*user_id], new)?);
+                delivered.extend(insert_for_each(tx, &[*user_id], new)?);
             }
-            tx.commit()?;
-            Ok(Some(announce_delivered(bus, delivered).iter().map(|n| n.id).collect()))
+            Ok(Some(announce_delivered(out, delivered).iter().map(|n| n.id).collect()))
         })
         .await
     }
 
     /// The ids of users by name, in order; None for a name nobody has.
     pub async fn user_ids(&self, names: Vec<String>) -> Result<Vec<Option<i64>>, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT id FROM users WHERE name = ?1")?;
             let mut ids = Vec::with_capacity(names.len());
             for name in &names {

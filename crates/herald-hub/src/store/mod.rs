@@ -1,11 +1,13 @@
 //! The hub's embedded SQLite store.
 //!
-//! One connection behind a mutex, used from blocking threads. Every write that adds to a user's
-//! change log also announces the change on [`Store::subscribe`] *while holding the lock*, so the
-//! bus carries changes in `seq` order — the feed relies on that to drop duplicates by sequence.
+//! One connection behind a mutex. Reads and rare writes run on blocking threads; the hot writes
+//! (deliveries, read state, answers) go through the group-commit [`writer`]. Every write that
+//! adds to a user's change log announces it on that user's [`bus`] channel *while holding the
+//! lock*, so each channel carries changes in `seq` order — the feed drops duplicates by sequence.
 
 mod answers;
 mod audiences;
+pub mod bus;
 mod callbacks;
 mod changes;
 mod idempotency;
@@ -14,14 +16,16 @@ pub(crate) mod notifications;
 mod preferences;
 mod search;
 mod users;
+mod writer;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use herald_db::Migration;
-use herald_proto::Change;
 use rusqlite::Connection;
-use tokio::sync::broadcast;
+
+use bus::{ChangeBus, Subscription};
+use writer::{Announcements, Writer};
 
 pub use answers::{AnswerError, Answered, Response, ANSWER_KIND};
 pub use audiences::{ObjectRef, Recipients};
@@ -48,16 +52,6 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// How many announced changes a slow feed may fall behind before it re-reads from the database.
-const BUS_CAPACITY: usize = 1024;
-
-/// A change to one user's notifications, as announced on the bus.
-#[derive(Debug, Clone)]
-pub struct UserChange {
-    pub user_id: i64,
-    pub change: Change,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("user {0:?} does not exist")]
@@ -83,7 +77,8 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
-    bus: broadcast::Sender<UserChange>,
+    bus: ChangeBus,
+    writer: Writer,
     hub_id: Arc<str>,
 }
 
@@ -93,6 +88,9 @@ impl Store {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Task(format!("cannot create {}: {e}", data_dir.display())))?;
         let conn = herald_db::open(&data_dir.join("hub.sqlite3"), MIGRATIONS)?;
+        // A notification the hub said it stored survives a power cut: every commit is synced.
+        // Group commit (see `writer`) is what keeps that affordable.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         Self::from_connection(conn)
     }
 
@@ -102,14 +100,28 @@ impl Store {
 
     fn from_connection(conn: Connection) -> Result<Self, StoreError> {
         let hub_id: String = conn.query_row("SELECT hub_id FROM hub_identity WHERE id = 1", [], |r| r.get(0))?;
-        let (bus, _) = broadcast::channel(BUS_CAPACITY);
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), bus, hub_id: hub_id.into() })
+        let conn = Arc::new(Mutex::new(conn));
+        let bus = ChangeBus::new(bus::DEFAULT_CAPACITY);
+        let writer = Writer::start(conn.clone(), bus.clone());
+        Ok(Self { conn, bus, writer, hub_id: hub_id.into() })
     }
 
-    /// Replaces the change bus with one of `capacity` (default 1024). A smaller bus makes slow
-    /// feeds fall back to re-reading the log sooner; tests use it to exercise that path.
+    /// Replaces the change bus with one of `capacity` changes per user (default 256). A smaller
+    /// bus makes slow feeds fall back to re-reading the log sooner; tests use it for that path.
     pub fn with_bus_capacity(mut self, capacity: usize) -> Self {
-        self.bus = broadcast::channel(capacity.max(1)).0;
+        self.bus = ChangeBus::new(capacity);
+        self.writer = Writer::start(self.conn.clone(), self.bus.clone());
+        self
+    }
+
+    /// `(writes, commits)` the group-commit writer made so far.
+    pub fn writer_stats(&self) -> (usize, usize) {
+        self.writer.stats()
+    }
+
+    /// At most `n` writes per commit; 1 turns group commit off (benchmarks compare the two).
+    pub fn with_max_group(self, n: usize) -> Self {
+        self.writer.set_max_group(n);
         self
     }
 
@@ -118,9 +130,19 @@ impl Store {
         &self.hub_id
     }
 
-    /// Changes committed from now on, in `seq` order.
-    pub fn subscribe(&self) -> broadcast::Receiver<UserChange> {
-        self.bus.subscribe()
+    /// `user_id`'s changes committed from now on, in `seq` order.
+    pub fn subscribe(&self, user_id: i64) -> Subscription {
+        self.bus.subscribe(user_id)
+    }
+
+    /// Queues a write for the group-commit writer and waits until it is committed.
+    async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Connection, &mut Announcements) -> Result<T, E> + Send + 'static,
+    {
+        self.writer.write(f).await
     }
 
     /// Runs `f` on the connection in a blocking thread. `f` may fail with any error a
@@ -129,13 +151,12 @@ impl Store {
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnOnce(&mut Connection, &broadcast::Sender<UserChange>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let conn = self.conn.clone();
-        let bus = self.bus.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut conn, &bus)
+            f(&mut conn)
         })
         .await
         .map_err(|e| E::from(StoreError::Task(e.to_string())))?

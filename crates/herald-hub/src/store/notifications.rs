@@ -2,14 +2,14 @@
 
 use herald_db::notification_row::{self, JsonColumns, AWAITS_CONFIRMATION, COLUMNS, PLACEHOLDERS};
 use herald_proto::{Button, ChangeKind, Notification, ObjectRef, Priority, Reply, DEFAULT_KIND};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection};
 
-use super::changes::{announce, append};
+use super::changes::append;
 use super::preferences::SwitchesByUser;
-use super::{now_rfc3339, Store, StoreError, UserChange};
+use super::writer::Announcements;
+use super::{now_rfc3339, Store, StoreError};
 use crate::preferences::{channels_on, resolve};
 use crate::types::ChannelRule;
-use tokio::sync::broadcast;
 
 /// What a sender supplies; the store adds id, time and read state.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ impl NewNotification {
 /// them) and logs it. Only the same sender: nobody can wipe another sender's notifications by
 /// reusing their tag. System sends (no user sender) share one namespace.
 fn replace_tagged(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     user_id: i64,
     tag: &str,
     sender: Option<&str>,
@@ -106,7 +106,7 @@ pub(super) type Delivered = (i64, Notification, Vec<herald_proto::Change>);
 /// Inserts `new` for each recipient inside `tx` (replacing theirs with the same tag) and appends
 /// the changes to their logs. The caller commits, then announces.
 pub(super) fn insert_for_each(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     recipients: &[i64],
     new: &NewNotification,
 ) -> Result<Vec<Delivered>, StoreError> {
@@ -139,12 +139,12 @@ pub(super) fn insert_for_each(
     Ok(delivered)
 }
 
-/// Announces what [`insert_for_each`] logged, once its transaction has committed.
-pub(super) fn announce_delivered(bus: &broadcast::Sender<UserChange>, delivered: Vec<Delivered>) -> Vec<Notification> {
+/// Queues what [`insert_for_each`] logged for announcement once its group has committed.
+pub(super) fn announce_delivered(out: &mut Announcements, delivered: Vec<Delivered>) -> Vec<Notification> {
     delivered
         .into_iter()
         .map(|(user_id, notification, changes)| {
-            announce(bus, user_id, changes);
+            out.push(user_id, changes);
             notification
         })
         .collect()
@@ -154,11 +154,9 @@ impl Store {
     /// Stores one notification for each recipient (replacing any of theirs with the same tag),
     /// appends the changes to each recipient's log, and announces them — in one transaction.
     pub async fn deliver(&self, recipients: Vec<i64>, new: NewNotification) -> Result<Vec<Notification>, StoreError> {
-        self.with(move |conn, bus| {
-            let tx = conn.transaction()?;
-            let delivered = insert_for_each(&tx, &recipients, &new)?;
-            tx.commit()?;
-            Ok(announce_delivered(bus, delivered))
+        self.write(move |tx, out| {
+            let delivered = insert_for_each(tx, &recipients, &new)?;
+            Ok(announce_delivered(out, delivered))
         })
         .await
     }
@@ -177,8 +175,7 @@ impl Store {
     /// Marks those of `ids` that belong to `user_id` read or unread. Ids of other users are ignored
     /// exactly like ids that do not exist, so nobody learns which ids exist. Returns how many changed.
     pub async fn mark_read(&self, user_id: i64, ids: Vec<i64>, read: bool) -> Result<u32, StoreError> {
-        self.with(move |conn, bus| {
-            let tx = conn.transaction()?;
+        self.write(move |tx, out| {
             let mut changed = Vec::new();
             {
                 // Reading never answers a confirm-type notification: it stays unread until answered.
@@ -196,9 +193,8 @@ impl Store {
                 return Ok(0);
             }
             let count = changed.len() as u32;
-            let change = append(&tx, user_id, ChangeKind::ReadChanged { ids: changed, read })?;
-            tx.commit()?;
-            announce(bus, user_id, vec![change]);
+            let change = append(tx, user_id, ChangeKind::ReadChanged { ids: changed, read })?;
+            out.push(user_id, vec![change]);
             Ok(count)
         })
         .await
@@ -221,7 +217,7 @@ impl Store {
 
     /// The user's unread ids from `from_id` up.
     async fn unread_ids(&self, user_id: i64, from_id: i64) -> Result<Vec<i64>, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id FROM notifications WHERE user_id = ?1 AND read = 0 AND id >= ?2 ORDER BY id",
             )?;
@@ -238,7 +234,7 @@ impl Store {
         tag: Option<String>,
         sub_tag: Option<String>,
     ) -> Result<Vec<i64>, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id FROM notifications WHERE user_id = ?1
                  AND (?2 IS NULL OR tag = ?2) AND (?3 IS NULL OR sub_tag = ?3) ORDER BY id",
@@ -252,8 +248,7 @@ impl Store {
     /// Deletes those of `ids` that belong to the user and logs a `deleted` change. Returns the
     /// ids actually deleted (others' ids are ignored, as if they did not exist).
     pub async fn delete(&self, user_id: i64, ids: Vec<i64>) -> Result<Vec<i64>, StoreError> {
-        self.with(move |conn, bus| {
-            let tx = conn.transaction()?;
+        self.write(move |tx, out| {
             let mut deleted = Vec::new();
             {
                 let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1 AND user_id = ?2")?;
@@ -266,9 +261,8 @@ impl Store {
             if deleted.is_empty() {
                 return Ok(deleted);
             }
-            let change = append(&tx, user_id, ChangeKind::Deleted { ids: deleted.clone() })?;
-            tx.commit()?;
-            announce(bus, user_id, vec![change]);
+            let change = append(tx, user_id, ChangeKind::Deleted { ids: deleted.clone() })?;
+            out.push(user_id, vec![change]);
             Ok(deleted)
         })
         .await
@@ -279,8 +273,7 @@ impl Store {
     /// Deletes every notification whose `expires_at` has passed, logging a `deleted` change for
     /// each user, so clients drop them (and their toasts). Returns how many went.
     pub async fn delete_expired(&self) -> Result<usize, StoreError> {
-        self.with(|conn, bus| {
-            let tx = conn.transaction()?;
+        self.write(|tx, out| {
             let expired: Vec<(i64, i64)> = {
                 let mut stmt = tx.prepare_cached(
                     "DELETE FROM notifications WHERE expires_at IS NOT NULL AND expires_at <= ?1 RETURNING user_id, id",
@@ -298,11 +291,10 @@ impl Store {
             let mut changes = Vec::with_capacity(by_user.len());
             for (user_id, mut ids) in by_user {
                 ids.sort_unstable();
-                changes.push((user_id, append(&tx, user_id, ChangeKind::Deleted { ids })?));
+                changes.push((user_id, append(tx, user_id, ChangeKind::Deleted { ids })?));
             }
-            tx.commit()?;
             for (user_id, change) in changes {
-                announce(bus, user_id, vec![change]);
+                out.push(user_id, vec![change]);
             }
             Ok(expired.len())
         })
@@ -323,16 +315,15 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let (alice, _) = store.add_user("alice").await.unwrap();
         let (bob, _) = store.add_user("bob").await.unwrap();
-        let mut bus = store.subscribe();
+        let mut bus = store.subscribe(alice.id);
         let delivered = store.deliver(vec![alice.id, bob.id], note("Task due")).await.unwrap();
         assert_eq!(delivered.len(), 2);
         assert_ne!(delivered[0].id, delivered[1].id, "one row per recipient");
 
         let first = bus.recv().await.unwrap();
-        assert_eq!(first.user_id, alice.id);
         let alice_log = store.changes_since(alice.id, 0, 100).await.unwrap();
         assert_eq!(alice_log.len(), 1);
-        assert_eq!(alice_log[0], first.change);
+        assert_eq!(alice_log[0], first, "alice's channel carries alice's change");
         assert!(
             matches!(&alice_log[0].kind, ChangeKind::Created { notification } if notification.subject == "Task due")
         );

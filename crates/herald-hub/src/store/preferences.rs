@@ -95,7 +95,7 @@ pub struct PreferencesChange {
 
 impl Store {
     pub async fn preferences(&self, user_id: i64) -> Result<StoredPreferences, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             Ok(StoredPreferences {
                 roles: switches(
                     conn,
@@ -115,12 +115,12 @@ impl Store {
     }
 
     pub async fn do_not_disturb(&self, user_id: i64) -> Result<DoNotDisturb, StoreError> {
-        self.with(move |conn, _| do_not_disturb(conn, user_id)).await
+        self.with(move |conn| do_not_disturb(conn, user_id)).await
     }
 
     /// Applies `change` in one transaction; returns the do-not-disturb now in force.
     pub async fn set_preferences(&self, user_id: i64, change: PreferencesChange) -> Result<DoNotDisturb, StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let tx = conn.transaction()?;
             if let Some(overrides) = change.overrides {
                 tx.execute("DELETE FROM user_preferences WHERE user_id = ?1", [user_id])?;
@@ -153,7 +153,7 @@ impl Store {
     pub async fn set_role_preferences(&self, role: &str, switches: Vec<Switch>) -> Result<(), StoreError> {
         super::audiences::check_name("role", role)?;
         let role = role.to_owned();
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let tx = conn.transaction()?;
             tx.execute("DELETE FROM role_preferences WHERE role = ?1", [&role])?;
             {
@@ -172,7 +172,7 @@ impl Store {
 
     pub async fn role_preferences(&self, role: &str) -> Result<Vec<Switch>, StoreError> {
         let role = role.to_owned();
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             switches(
                 conn,
                 "SELECT type, channel, enabled FROM role_preferences WHERE role = ?1 ORDER BY type, channel",

@@ -43,7 +43,7 @@ impl Store {
         limit: u32,
         filter: ListFilter,
     ) -> Result<(Vec<Notification>, bool), StoreError> {
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             // An expired notification is gone for the user even before the sweeper deletes it.
             let mut sql = format!(
                 "SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2

@@ -24,7 +24,7 @@ impl Store {
             return Err(StoreError::InvalidUserName(name.to_owned()));
         }
         let name = name.to_owned();
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let tx = conn.transaction()?;
             let now = now_rfc3339();
             let inserted = tx.execute(
@@ -49,7 +49,7 @@ impl Store {
     /// Who a bearer token belongs to, if anyone.
     pub async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>, StoreError> {
         let hash = auth::hash_token(token);
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             Ok(conn
                 .query_row(
                     "SELECT tokens.kind, users.id, users.name, tokens.app FROM tokens
@@ -81,7 +81,7 @@ impl Store {
             }
         }
         let (app, callback_url) = (app.to_owned(), callback_url.map(str::to_owned));
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             let token = auth::new_token();
             conn.execute(
                 "INSERT INTO tokens (hash, kind, app, callback_url, created_at) VALUES (?1, 'app', ?2, ?3, ?4)",
@@ -94,7 +94,7 @@ impl Store {
 
     /// A new admin token, shown only this once.
     pub async fn add_admin_token(&self) -> Result<String, StoreError> {
-        self.with(|conn, _| {
+        self.with(|conn| {
             let token = auth::new_token();
             conn.execute(
                 "INSERT INTO tokens (hash, kind, created_at) VALUES (?1, 'admin', ?2)",
@@ -107,7 +107,7 @@ impl Store {
 
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
         let name = name.to_owned();
-        self.with(move |conn, _| {
+        self.with(move |conn| {
             Ok(conn
                 .query_row("SELECT id, name FROM users WHERE name = ?1", [name], |row| {
                     Ok(User { id: row.get(0)?, name: row.get(1)? })
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(store.caller_for_token(&token).await.unwrap(), Some(Caller::User(alice)));
         assert_eq!(store.caller_for_token("not-a-token").await.unwrap(), None);
         let stored: Vec<u8> = store
-            .with(|conn, _| Ok::<_, StoreError>(conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
+            .with(|conn| Ok::<_, StoreError>(conn.query_row("SELECT hash FROM tokens", [], |r| r.get(0))?))
             .await
             .unwrap();
         assert_ne!(stored, token.as_bytes());
