@@ -4,6 +4,8 @@
 //! Subscribe first, then replay from the cursor, and drop what the replay already sent by `seq`
 //! (ntfy's order): a change committed between the two steps arrives once, never zero times.
 
+use std::sync::Arc;
+
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -19,6 +21,9 @@ use crate::store::{now_rfc3339, Store, StoreError, User};
 const REPLAY_BATCH: u32 = 500;
 /// The client sends nothing big; refuse anything that is.
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// The socket's read buffer. Clients send only pongs, so a small buffer keeps an idle feed cheap
+/// (the library's default is 128 KiB per socket).
+const READ_BUFFER: usize = 256;
 /// WebSocket close code 1001, "going away".
 const GOING_AWAY: u16 = 1001;
 
@@ -37,7 +42,7 @@ pub async fn upgrade(
     Query(query): Query<FeedQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    ws.max_message_size(MAX_CLIENT_FRAME).on_upgrade(move |socket| async move {
+    ws.max_message_size(MAX_CLIENT_FRAME).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| async move {
         let name = user.name.clone();
         match stream(socket, state, user, query.since).await {
             Ok(()) => tracing::debug!(user = %name, "feed closed"),
@@ -105,7 +110,7 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
             received = live.recv() => match received {
                 Ok(change) if change.seq > cursor => {
                     cursor = change.seq;
-                    send(&mut socket, &FeedFrame::Change(change)).await?;
+                    send(&mut socket, &FeedFrame::Change(Arc::unwrap_or_clone(change))).await?;
                 }
                 Ok(_) => {}
                 // This feed fell behind the bus: the log still has everything, so read it from there.

@@ -44,6 +44,9 @@ enum Command {
         /// Largest request body accepted, in bytes (413 above it).
         #[arg(long, env = "HERALD_HUB_MAX_BODY_BYTES", default_value_t = herald_proto::MAX_BODY_BYTES)]
         max_body_bytes: usize,
+        /// Most writes committed together (1 turns group commit off; benchmarks compare).
+        #[arg(long, env = "HERALD_HUB_WRITE_GROUP", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        write_group: u32,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -164,15 +167,27 @@ enum UserCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Store calls run on blocking threads but queue on one connection, so more threads than this
+/// only cost memory (each thread's stack and allocator arena): with tokio's default of 512, a
+/// burst of feeds connecting at once left hundreds of idle threads behind.
+const MAX_BLOCKING_THREADS: usize = 8;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, ping_seconds, rate_limit, types, ingest, max_body_bytes } => {
+        Command::Serve { listen, data, ping_seconds, rate_limit, types, ingest, max_body_bytes, write_group } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
                 burst: 2.0 * f64::from(rate_limit),
@@ -195,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
                 types: std::sync::Arc::new(types),
                 ..Default::default()
             };
-            serve(listen, data, config).await
+            serve(listen, data, config, write_group as usize).await
         }
         Command::Demo { server, token, to, every } => {
             demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await
@@ -248,8 +263,13 @@ async fn users(command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(listen: SocketAddr, data: PathBuf, config: herald_hub::HubConfig) -> anyhow::Result<()> {
-    let store = open(&data)?;
+async fn serve(
+    listen: SocketAddr,
+    data: PathBuf,
+    config: herald_hub::HubConfig,
+    write_group: usize,
+) -> anyhow::Result<()> {
+    let store = open(&data)?.with_max_group(write_group);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests wait for this exact line to learn the port.

@@ -111,3 +111,17 @@ async fn an_admin_makes_app_and_admin_tokens() {
         assert_eq!((status, code(&body)), (400, ErrorCode::InvalidRequest), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn an_admin_sees_how_many_users_are_connected_and_how_writes_are_grouped() {
+    let hub = start().await;
+    let admin = hub.store.add_admin_token().await.unwrap();
+    let mut feed = hub.feed(&hub.bob, 0).await;
+    assert!(matches!(next_frame(&mut feed).await, FeedFrame::CaughtUp { .. }));
+    hub.send_to("bob", "one").await;
+    let (status, stats) = hub.get(&admin, "/v1/admin/stats").await;
+    assert_eq!(status, 200);
+    assert_eq!(stats["users_connected"], 1);
+    assert!(stats["writes"].as_u64().unwrap() >= 1 && stats["commits"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(hub.get(&hub.bob, "/v1/admin/stats").await.0, 403);
+}

@@ -191,6 +191,7 @@ async fn the_openapi_document_describes_every_route() {
         ("post", "/v1/admin/tokens"),
         ("get", "/v1/admin/roles/{role}/preferences"),
         ("put", "/v1/admin/roles/{role}/preferences"),
+        ("get", "/v1/admin/stats"),
     ] {
         assert!(documented(path, method), "{method} {path} is not documented");
     }

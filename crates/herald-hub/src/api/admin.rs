@@ -158,3 +158,19 @@ pub async fn add_token(
     };
     Ok((StatusCode::CREATED, Json(NewToken { token })))
 }
+
+/// What the hub is doing: open feeds and how much group commit saves.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    /// Writes committed by the group-commit writer, and the commits they took.
+    writes: usize,
+    commits: usize,
+    /// Users with at least one feed open.
+    users_connected: usize,
+}
+
+#[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", responses((status = 200, body = Stats), (status = 403, body = herald_proto::ApiError)))]
+pub async fn stats(State(state): State<AppState>, _: AuthAdmin) -> Json<Stats> {
+    let (writes, commits) = state.store.writer_stats();
+    Json(Stats { writes, commits, users_connected: state.store.users_listening() })
+}

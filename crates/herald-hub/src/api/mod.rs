@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/users/{name}/follows/{type}/{id}", delete(admin::unfollow))
         .route("/v1/admin/organizations/{org}/members/{name}", put(admin::add_member).delete(admin::remove_member))
         .route("/v1/admin/tokens", post(admin::add_token))
+        .route("/v1/admin/stats", get(admin::stats))
         .route("/v1/admin/roles/{role}/preferences", get(preferences::get_role).put(preferences::put_role))
         .route("/v1/schema", get(preferences::schema))
         .route("/v1/ingest/{source}", post(ingest::ingest))

@@ -19,7 +19,7 @@ use super::{admin, changes, ingest, interactions, live_events, notifications, pr
         preferences::schema, preferences::get, preferences::put, preferences::get_role, preferences::put_role,
         ingest::ingest,
         admin::list_users, admin::add_user, admin::remove_user, admin::grant_role, admin::revoke_role,
-        admin::add_member, admin::remove_member, admin::follow, admin::unfollow, admin::add_token,
+        admin::add_member, admin::remove_member, admin::follow, admin::unfollow, admin::add_token, admin::stats,
     ),
     components(schemas(herald_proto::FeedFrame, herald_proto::Change, herald_proto::ChangeKind)),
     modifiers(&BearerAuth),

@@ -114,6 +114,11 @@ impl Store {
         self
     }
 
+    /// Users with at least one feed open.
+    pub fn users_listening(&self) -> usize {
+        self.bus.users_listening()
+    }
+
     /// `(writes, commits)` the group-commit writer made so far.
     pub fn writer_stats(&self) -> (usize, usize) {
         self.writer.stats()

@@ -323,7 +323,7 @@ mod tests {
         let first = bus.recv().await.unwrap();
         let alice_log = store.changes_since(alice.id, 0, 100).await.unwrap();
         assert_eq!(alice_log.len(), 1);
-        assert_eq!(alice_log[0], first, "alice's channel carries alice's change");
+        assert_eq!(alice_log[0], *first, "alice's channel carries alice's change");
         assert!(
             matches!(&alice_log[0].kind, ChangeKind::Created { notification } if notification.subject == "Task due")
         );

@@ -126,7 +126,9 @@ fn run(conn: &Mutex<Connection>, bus: &ChangeBus, queue: &mpsc::Receiver<Job>, m
         }
         let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut announcements = Announcements::default();
-        let (replies, committed) = match conn.transaction() {
+        // IMMEDIATE takes the write lock up front: another process writing the same file (the
+        // command line adding a user) makes this wait for the busy timeout instead of failing.
+        let (replies, committed) = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => {
                 let replies: Vec<Reply> = group.into_iter().map(|job| job(&tx, &mut announcements)).collect();
                 (replies, tx.commit().map_err(|e| e.to_string()))

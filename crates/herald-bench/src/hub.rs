@@ -1,0 +1,73 @@
+//! A `herald-hub serve` process on a fresh data directory, and its command line.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{bail, Context};
+
+pub struct Hub {
+    pub base: String,
+    binary: PathBuf,
+    child: Child,
+    admin: String,
+    data: tempfile::TempDir,
+}
+
+impl Hub {
+    pub async fn start(binary: &Path, write_group: u32) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let admin = cli(binary, data.path(), &["token", "add", "--admin"])?;
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--write-group"])
+            .arg(write_group.to_string())
+            .arg("--data")
+            .arg(data.path())
+            .env("HERALD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let base = line.trim().strip_prefix("herald-hub listening on ").context("unexpected first line")?.to_owned();
+        Ok(Self { base, binary: binary.to_owned(), child, admin, data })
+    }
+
+    /// Runs `herald-hub ARGS --data DIR` against this hub's data and returns what it printed.
+    pub fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
+        cli(&self.binary, self.data.path(), args)
+    }
+
+    /// The hub's resident memory, from /proc.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
+        Ok(line.split_whitespace().nth(1).context("bad VmRSS")?.parse()?)
+    }
+
+    /// Writes per commit so far, from `/v1/admin/stats`.
+    pub async fn writes_per_commit(&self) -> anyhow::Result<f64> {
+        let stats: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/v1/admin/stats", self.base))
+            .bearer_auth(&self.admin)
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(stats["writes"].as_f64().unwrap_or(0.0) / stats["commits"].as_f64().unwrap_or(1.0).max(1.0))
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cli(binary: &Path, data: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(binary).args(args).arg("--data").arg(data).output()?;
+    if !out.status.success() {
+        bail!("herald-hub {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
