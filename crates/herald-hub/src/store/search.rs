@@ -44,50 +44,7 @@ impl Store {
         filter: ListFilter,
     ) -> Result<(Vec<Notification>, bool), StoreError> {
         self.with(move |conn| {
-            // An expired notification is gone for the user even before the sweeper deletes it.
-            let mut sql = format!(
-                "SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2
-                 AND (expires_at IS NULL OR expires_at > ?3)"
-            );
-            let mut args: Vec<Box<dyn ToSql>> =
-                vec![Box::new(user_id), Box::new(before.unwrap_or(i64::MAX)), Box::new(super::now_rfc3339())];
-            if let Some(awaiting) = filter.awaiting {
-                let clause = if awaiting { " AND {AWAITS}" } else { " AND NOT {AWAITS}" };
-                sql.push_str(&clause.replace("{AWAITS}", AWAITS_CONFIRMATION));
-            }
-            let mut add = |clause: &str, value: Box<dyn ToSql>| {
-                args.push(value);
-                sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-            };
-            if let Some(unread) = filter.unread {
-                add(" AND read = ?", Box::new(!unread));
-            }
-            if let Some(kind) = filter.kind {
-                add(" AND type = ?", Box::new(kind));
-            }
-            if let Some(module) = filter.module {
-                add(" AND (type = ? OR substr(type, 1, length(?) + 1) = ? || '.')", Box::new(module));
-            }
-            if let Some(tag) = filter.tag {
-                add(" AND tag = ?", Box::new(tag));
-            }
-            if let Some(sub_tag) = filter.sub_tag {
-                add(" AND sub_tag = ?", Box::new(sub_tag));
-            }
-            if let Some(from) = filter.from {
-                add(" AND created_at >= ?", Box::new(from));
-            }
-            if let Some(to) = filter.to {
-                add(" AND created_at < ?", Box::new(to));
-            }
-            if let Some(query) = filter.text.as_deref().and_then(fts_query) {
-                add(
-                    " AND id IN (SELECT rowid FROM notifications_fts WHERE notifications_fts MATCH ?)",
-                    Box::new(query),
-                );
-            }
-            args.push(Box::new(limit + 1));
-            sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
+            let (sql, args) = search_sql(user_id, before, limit, filter);
             let mut stmt = conn.prepare_cached(&sql)?;
             let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
             let mut items = stmt.query_map(params.as_slice(), from_row)?.collect::<Result<Vec<_>, _>>()?;
@@ -99,10 +56,88 @@ impl Store {
     }
 }
 
+/// The SQL and arguments of a [`Store::search`]: every filter narrows an indexed walk of the
+/// user's notifications (a test checks the plans).
+fn search_sql(user_id: i64, before: Option<i64>, limit: u32, filter: ListFilter) -> (String, Vec<Box<dyn ToSql>>) {
+    // An expired notification is gone for the user even before the sweeper deletes it.
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2
+             AND (expires_at IS NULL OR expires_at > ?3)"
+    );
+    let mut args: Vec<Box<dyn ToSql>> =
+        vec![Box::new(user_id), Box::new(before.unwrap_or(i64::MAX)), Box::new(super::now_rfc3339())];
+    if let Some(awaiting) = filter.awaiting {
+        let clause = if awaiting { " AND {AWAITS}" } else { " AND NOT {AWAITS}" };
+        sql.push_str(&clause.replace("{AWAITS}", AWAITS_CONFIRMATION));
+    }
+    let mut add = |clause: &str, value: Box<dyn ToSql>| {
+        args.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(unread) = filter.unread {
+        add(" AND read = ?", Box::new(!unread));
+    }
+    if let Some(kind) = filter.kind {
+        add(" AND type = ?", Box::new(kind));
+    }
+    if let Some(module) = filter.module {
+        // A range, so the type index serves it: `social.` ≤ type < `social/` ('/' follows '.').
+        add(" AND (type = ? OR (type >= ? || '.' AND type < ? || '/'))", Box::new(module));
+    }
+    if let Some(tag) = filter.tag {
+        add(" AND tag = ?", Box::new(tag));
+    }
+    if let Some(sub_tag) = filter.sub_tag {
+        add(" AND sub_tag = ?", Box::new(sub_tag));
+    }
+    if let Some(from) = filter.from {
+        add(" AND created_at >= ?", Box::new(from));
+    }
+    if let Some(to) = filter.to {
+        add(" AND created_at < ?", Box::new(to));
+    }
+    if let Some(query) = filter.text.as_deref().and_then(fts_query) {
+        add(" AND id IN (SELECT rowid FROM notifications_fts WHERE notifications_fts MATCH ?)", Box::new(query));
+    }
+    args.push(Box::new(limit + 1));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
+    (sql, args)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::NewNotification;
+
+    #[test]
+    fn every_listing_walks_an_index_never_the_whole_table() {
+        let conn = herald_db::open_in_memory(crate::store::MIGRATIONS).unwrap();
+        let filters = [
+            ListFilter::default(),
+            ListFilter { unread: Some(true), ..ListFilter::default() },
+            ListFilter { kind: Some("social.reply".into()), ..ListFilter::default() },
+            ListFilter { module: Some("social".into()), ..ListFilter::default() },
+            ListFilter { tag: Some("po-42".into()), ..ListFilter::default() },
+            ListFilter { sub_tag: Some("approval".into()), ..ListFilter::default() },
+            ListFilter { from: Some("2026-01-01T00:00:00.000Z".into()), ..ListFilter::default() },
+            ListFilter { text: Some("budget".into()), ..ListFilter::default() },
+            ListFilter { awaiting: Some(true), ..ListFilter::default() },
+            ListFilter { awaiting: Some(false), ..ListFilter::default() },
+        ];
+        for filter in filters {
+            let (sql, args) = search_sql(1, None, 50, filter.clone());
+            let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> =
+                stmt.query_map(params.as_slice(), |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+            assert!(
+                // The full-text index is a virtual table: its "SCAN … VIRTUAL TABLE INDEX" is the MATCH lookup.
+                plan.iter().all(|step| !step.starts_with("SCAN notifications") || step.contains("VIRTUAL TABLE INDEX")),
+                "{filter:?} scans the table: {plan:?}"
+            );
+            assert!(plan.iter().any(|step| step.contains("USING")), "{filter:?}: {plan:?}");
+        }
+    }
 
     #[test]
     fn user_text_never_becomes_fts_syntax() {
