@@ -31,6 +31,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test (under Xvfb and a private D-Bus session)"
 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspace --locked 2>&1 | tee -a "$log"
 
+echo "==> benchmark smoke run (numbers are taken in release builds; see BENCHMARKS.md)"
+"${CARGO_TARGET_DIR:-target}/debug/herald-bench" --users 50 --seconds 1 --senders 4
+
 # The tests regenerate the UI's TypeScript types from Rust; committed copies must match.
 if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- ui/src/lib/backend/generated; then
   echo "ui/src/lib/backend/generated is stale: commit the regenerated files" >&2
