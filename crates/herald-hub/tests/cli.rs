@@ -40,3 +40,65 @@ fn users_roles_organisations_and_follows_are_managed_from_the_command_line() {
     let (_, listed, _) = hub(data, &["user", "list"]);
     assert_eq!(listed, "ann\troles: finance\torganizations: \n");
 }
+
+/// A `herald-hub serve` process; killed when dropped.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_logs_one_structured_line_per_request() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("HERALD_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _serving = Serving(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let addr = first.trim().strip_prefix("herald-hub listening on http://").unwrap().to_owned();
+
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(&mut stream, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // The line arrives once the response is sent; read until it does (the process ends the wait).
+    let line = BufReader::new(stderr)
+        .lines()
+        .map(Result::unwrap)
+        .find(|l| l.contains("uri=/healthz") && l.contains("status=200"))
+        .expect("a log line for the request");
+    assert!(line.contains("method=GET") && line.contains("latency="), "{line}");
+    assert!(!line.contains('\u{1b}'), "no colour codes when stderr is not a terminal: {line}");
+}
+
+#[test]
+fn serve_refuses_a_broken_types_file_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let types = dir.path().join("types.toml");
+    std::fs::write(&types, "[defaults]\nchannels = [\"pager\"]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--types"])
+        .arg(&types)
+        .arg("--data")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("types file") && err.contains("pager"), "{err}");
+}
