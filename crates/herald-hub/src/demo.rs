@@ -6,57 +6,95 @@ use std::time::Duration;
 
 use serde_json::json;
 
-/// (subject, body, link)
-const CATALOGUE: &[(&str, &str, &str)] = &[
-    (
-        "Ann Lee replied to your comment",
-        "“Agreed — let's move the launch to Thursday.” on Q4 launch plan",
-        "/posts/q4-launch#c-118",
-    ),
-    (
-        "PO-2026-0042 needs your approval",
-        "Purchase order from Globex Ltd, 12 400.00 EUR, requested by Finance.",
-        "/purchase/orders/2026-0042",
-    ),
-    ("Task due in 15 minutes", "Send the signed contract to Acme Corp.", "/tasks/5521"),
-    ("Incoming call from +1 555 0134", "Mark Chen, Initech — about the renewal quote.", "/calls/live"),
-    ("System shutdown in 10 minutes", "Herald ERP goes down for maintenance at 18:00 UTC. Save your work.", "/status"),
-    (
-        "Mark Chen mentioned you",
-        "@you can you double-check the figures in ‘Release notes 4.2’?",
-        "/docs/release-notes-4-2",
-    ),
-    ("New order #10482", "Globex Ltd ordered 40 × Widget Pro. Delivery requested for Friday.", "/orders/10482"),
-    ("Invoice INV-3391 was paid", "Acme Corp paid 3 150.00 EUR by bank transfer.", "/invoices/3391"),
-    (
-        "Meeting invitation: Sprint review",
-        "Tomorrow 10:00–11:00, room Atlas. Accept or decline.",
-        "/calendar/events/883",
-    ),
-    (
-        "Your comment was hidden by a moderator",
-        "Reason: off-topic. You can edit it and ask for a review.",
-        "/community/posts/77#c-9",
-    ),
-];
+/// What one step of the demo sends: a stored notification or a live event.
+enum Step {
+    Notification(serde_json::Value),
+    Live(serde_json::Value),
+}
+
+/// The demo's traffic, in order; it cycles. Fields are those of `POST /v1/notifications` and
+/// `POST /v1/events` without `to`.
+fn catalogue() -> Vec<Step> {
+    use Step::{Live, Notification};
+    vec![
+        Notification(json!({
+            "type": "community.comment", "subject": "Ann Lee replied to your comment",
+            "body": "“Agreed — let's move the launch to Thursday.” on Q4 launch plan",
+            "link": "/posts/q4-launch#c-118", "reply": {"placeholder": "Reply to Ann"},
+        })),
+        Notification(json!({
+            "type": "purchase.approval", "subject": "PO-2026-0042 needs your approval",
+            "body": "Purchase order from Globex Ltd, 12 400.00 EUR, requested by Finance.",
+            "link": "/purchase/orders/2026-0042", "tag": "po-2026-0042", "priority": "high",
+            "object": {"type": "purchase.order", "id": "2026-0042"},
+            "buttons": [{"value": "approve", "label": "Approve", "style": "accept"},
+                        {"value": "reject", "label": "Reject", "style": "cancel"}],
+        })),
+        Notification(json!({
+            "type": "task.due", "subject": "Task due in 15 minutes",
+            "body": "Send the signed contract to Acme Corp.", "link": "/tasks/5521", "tag": "task-5521",
+        })),
+        Live(json!({
+            "kind": "call", "ttl_seconds": 30, "title": "Incoming call from +1 555 0134",
+            "body": "Mark Chen, Initech — about the renewal quote.",
+            "actions": [{"value": "answer", "label": "Answer", "style": "accept"},
+                        {"value": "decline", "label": "Decline", "style": "cancel"}],
+            "notification": {"type": "phone.missed_call", "subject": "Call from Mark Chen, Initech",
+                             "body": "+1 555 0134 — about the renewal quote.", "tag": "call-mark-chen"},
+        })),
+        Notification(json!({
+            "type": "community.mention", "subject": "Mark Chen mentioned you",
+            "body": "@you can you double-check the figures in ‘Release notes 4.2’?", "link": "/docs/release-notes-4-2",
+        })),
+        Live(json!({
+            "kind": "shutdown", "ttl_seconds": 600, "title": "System shutdown in 10 minutes",
+            "body": "Herald ERP goes down for maintenance. Save your work.",
+        })),
+        Notification(json!({
+            "type": "crm.order_changed", "subject": "New order #10482",
+            "body": "Globex Ltd ordered 40 × Widget Pro. Delivery requested for Friday.", "link": "/orders/10482",
+        })),
+        Notification(json!({
+            "type": "crm.order_changed", "subject": "Invoice INV-3391 was paid",
+            "body": "Acme Corp paid 3 150.00 EUR by bank transfer.", "link": "/invoices/3391", "priority": "low",
+        })),
+        Notification(json!({
+            "type": "task.assigned", "subject": "Meeting invitation: Sprint review",
+            "body": "Tomorrow 10:00–11:00, room Atlas.", "link": "/calendar/events/883",
+            "buttons": [{"value": "Y", "label": "Accept", "style": "accept"}, {"value": "N", "label": "Decline", "style": "cancel"}],
+        })),
+        Notification(json!({
+            "type": "community.moderation", "subject": "Your comment was hidden by a moderator",
+            "body": "Reason: off-topic. You can edit it and ask for a review.", "link": "/community/posts/77#c-9",
+        })),
+    ]
+}
 
 pub async fn run(server: &str, token: &str, to: &str, every: Duration) -> anyhow::Result<()> {
-    let url = format!("{}/v1/notifications", server.trim_end_matches('/'));
+    let base = server.trim_end_matches('/');
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let mut ticker = tokio::time::interval(every);
     // The first one waits a period too, so an agent started alongside is connected and shows it
     // as news rather than history.
     ticker.reset();
-    for (subject, body, link) in CATALOGUE.iter().cycle() {
+    for step in catalogue().iter().cycle() {
         ticker.tick().await;
-        let response = http
-            .post(&url)
-            .bearer_auth(token)
-            .json(&json!({"to": {"user": to}, "subject": subject, "body": body, "link": link}))
-            .send()
-            .await;
+        let (path, mut body) = match step {
+            Step::Notification(fields) => ("notifications", fields.clone()),
+            Step::Live(fields) => {
+                let mut fields = fields.clone();
+                if fields["kind"] == "shutdown" {
+                    let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+                    fields["at"] = json!(at.format(&time::format_description::well_known::Rfc3339)?);
+                }
+                ("events", fields)
+            }
+        };
+        body["to"] = json!({"user": to});
+        let response = http.post(format!("{base}/v1/{path}")).bearer_auth(token).json(&body).send().await;
+        let what = body["subject"].as_str().or(body["title"].as_str()).unwrap_or_default().to_owned();
         match response {
-            Ok(r) if r.status().is_success() => println!("sent to {to}: {subject}"),
+            Ok(r) if r.status().is_success() => println!("sent to {to}: {what}"),
             Ok(r) => eprintln!("the hub refused: {} {}", r.status(), r.text().await.unwrap_or_default()),
             Err(e) => eprintln!("cannot reach the hub: {e}"),
         }
@@ -69,13 +107,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_catalogue_fits_what_the_hub_accepts() {
-        for (subject, body, link) in CATALOGUE {
-            assert!(!subject.trim().is_empty());
-            assert!(
-                json!({"to": {"user": "x"}, "subject": subject, "body": body, "link": link}).to_string().len()
-                    < herald_proto::MAX_BODY_BYTES
-            );
+    fn the_catalogue_parses_as_the_requests_the_hub_takes() {
+        for step in catalogue() {
+            match step {
+                Step::Notification(mut fields) => {
+                    fields["to"] = json!({"user": "x"});
+                    serde_json::from_value::<herald_proto::SendRequest>(fields).unwrap();
+                }
+                Step::Live(mut fields) => {
+                    fields["to"] = json!({"user": "x"});
+                    serde_json::from_value::<herald_proto::LiveEventRequest>(fields).unwrap();
+                }
+            }
         }
     }
 }
