@@ -69,8 +69,8 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
         Ok(settings) => send(&mut socket, &FeedFrame::DoNotDisturb(settings)).await?,
         Err(e) => return refuse(socket, e).await,
     }
-    let (floor, latest) = match state.store.journal_bounds(user.id).await {
-        Ok(bounds) => bounds,
+    let latest = match state.store.latest_seq(user.id).await {
+        Ok(latest) => latest,
         Err(e) => return refuse(socket, e).await,
     };
     if since > latest {
@@ -79,18 +79,7 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
         send(&mut socket, &FeedFrame::Error(ApiError::new(ErrorCode::CursorAhead, message))).await?;
         return Ok(socket.send(Message::Close(None)).await?);
     }
-    let mut from = since;
-    if since < floor {
-        // The entries after the client's cursor were trimmed: send the inbox as it is instead,
-        // then the journal from the point the snapshot stands for.
-        send(&mut socket, &FeedFrame::Resync { floor }).await?;
-        match snapshot(&mut socket, &state.store, user.id).await {
-            Ok(()) => from = latest,
-            Err(FeedError::Store(e)) => return refuse(socket, e).await,
-            Err(e) => return Err(e),
-        }
-    }
-    let mut cursor = match replay(&mut socket, &state.store, user.id, from).await {
+    let mut cursor = match replay(&mut socket, &state.store, user.id, since).await {
         Ok(cursor) => cursor,
         Err(FeedError::Store(e)) => return refuse(socket, e).await,
         Err(e) => return Err(e),
@@ -123,8 +112,13 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                     send(&mut socket, &pushed.frame).await?;
                 }
                 Ok(_) => {}
-                // Live events are best effort by design (seed 000): a feed this far behind misses some.
-                Err(RecvError::Lagged(missed)) => tracing::warn!(user = %user.name, missed, "feed missed live events"),
+                // Live events are best effort by design (seed 000): a feed this far behind misses
+                // some. Do-not-disturb travels the same bus but must not be missed: send it again.
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(user = %user.name, missed, "feed missed live events");
+                    let settings = state.store.do_not_disturb(user.id).await?;
+                    send(&mut socket, &FeedFrame::DoNotDisturb(settings)).await?;
+                }
                 Err(RecvError::Closed) => return Ok(()),
             },
             incoming = socket.recv() => match incoming {
@@ -162,10 +156,18 @@ async fn snapshot(socket: &mut WebSocket, store: &Store, user_id: i64) -> Result
     }
 }
 
-/// Sends every logged change after `cursor`; returns the new cursor.
+/// Sends every logged change after `cursor`; returns the new cursor. When the journal no longer
+/// has them all (trimmed), sends a `resync` and the inbox as it is instead, and goes on from the
+/// `seq` that snapshot stands for.
 async fn replay(socket: &mut WebSocket, store: &Store, user_id: i64, mut cursor: i64) -> Result<i64, FeedError> {
     loop {
-        let batch = store.changes_since(user_id, cursor, REPLAY_BATCH).await?;
+        let Some(batch) = store.changes_after(user_id, cursor, REPLAY_BATCH).await? else {
+            let (floor, latest) = store.journal_bounds(user_id).await?;
+            send(socket, &FeedFrame::Resync { floor }).await?;
+            snapshot(socket, store, user_id).await?;
+            cursor = latest;
+            continue;
+        };
         let done = batch.len() < REPLAY_BATCH as usize;
         for change in batch {
             cursor = change.seq;

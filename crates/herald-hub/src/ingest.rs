@@ -50,6 +50,8 @@ struct IngestFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SourceEntry {
+    /// The app tokens allowed to post this source's events; absent: any app.
+    apps: Option<Vec<String>>,
     recipient: String,
     #[serde(default)]
     prelude: String,
@@ -92,6 +94,8 @@ pub struct Templates {
     env: Environment<'static>,
     /// Source name → its event types.
     sources: HashMap<String, Vec<String>>,
+    /// Source name → the apps allowed to post its events (no entry: any app).
+    apps: HashMap<String, Vec<String>>,
 }
 
 impl Templates {
@@ -103,7 +107,11 @@ impl Templates {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("plain", plain);
         let mut sources = HashMap::new();
+        let mut apps = HashMap::new();
         for (source, entry) in file.sources {
+            if let Some(allowed) = &entry.apps {
+                apps.insert(source.clone(), allowed.clone());
+            }
             let mut add = |name: String, body: &str| {
                 let text = format!("{}{body}", entry.prelude);
                 env.add_template_owned(name.clone(), text)
@@ -119,11 +127,16 @@ impl Templates {
             }
             sources.insert(source, entry.events.into_keys().collect());
         }
-        Ok(Self { env, sources })
+        Ok(Self { env, sources, apps })
     }
 
     pub fn built_in() -> Self {
         Self::parse(BUILT_IN).expect("config/ingest.toml is checked by a test")
+    }
+
+    /// Whether `app` may post `source`'s events (an unknown source is reported by [`Self::render`]).
+    pub fn allows(&self, source: &str, app: &str) -> bool {
+        self.apps.get(source).is_none_or(|allowed| allowed.iter().any(|a| a == app))
     }
 
     /// Every event type `source` has templates for.

@@ -10,6 +10,8 @@ use tokio::sync::broadcast;
 
 use crate::store::now_rfc3339;
 
+/// Live events remembered for responses at once; beyond this the oldest are forgotten.
+const MAX_IN_FLIGHT: usize = 10_000;
 /// How many live events a slow feed may fall behind before it misses some.
 const BUS_CAPACITY: usize = 1024;
 
@@ -111,6 +113,15 @@ impl Live {
         let now = now_rfc3339();
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         in_flight.retain(|_, e| e.event.expires_at > now);
+        if in_flight.len() >= MAX_IN_FLIGHT {
+            // Bounded memory whatever apps send: the events closest to expiring go first.
+            let mut by_expiry: Vec<(String, String)> =
+                in_flight.iter().map(|(id, e)| (e.event.expires_at.clone(), id.clone())).collect();
+            by_expiry.sort_unstable();
+            for (_, id) in by_expiry.into_iter().take(in_flight.len() + 1 - MAX_IN_FLIGHT) {
+                in_flight.remove(&id);
+            }
+        }
         let entry = InFlightEvent {
             app,
             recipients: recipients.iter().copied().collect(),
@@ -135,5 +146,13 @@ impl Live {
             return Err(RespondError::AlreadyResponded(id.to_owned()));
         }
         Ok(Responded { app: entry.app.clone(), event: entry.event.clone() })
+    }
+
+    /// Takes back a response that could not be passed on, so the user can try again.
+    pub fn forget_response(&self, user_id: i64, id: &str) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = in_flight.get_mut(id) {
+            entry.responded.remove(&user_id);
+        }
     }
 }

@@ -101,6 +101,30 @@ async fn unknown_types_sources_recipients_and_template_errors_get_clear_answers(
     .await;
     assert_eq!((status, code(&body)), (403, ErrorCode::Forbidden), "users do not ingest");
 
+    // Only the apps the source names may post its events.
+    let other_app = hub.store.add_app_token("mallory", None).await.unwrap();
+    let (status, body) = ingest(
+        &other_app,
+        "/v1/ingest/selfcommunity",
+        json!({"event_id": 7, "type": "notification.unblocked_user", "data": {"recipients": [7]}}),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (403, ErrorCode::Forbidden), "{body}");
+    let (status, body) = ingest(
+        &app,
+        "/v1/ingest/selfcommunity",
+        json!({"event_id": 7.5, "type": "notification.unblocked_user", "data": {"recipients": [7]}}),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, ErrorCode::InvalidRequest), "event ids are strings or integers: {body}");
+    let (status, body) = ingest(
+        &app,
+        "/v1/ingest/selfcommunity",
+        json!({"event_id": 8, "type": "notification.unblocked_user", "data": {"recipients": [7, 7]}}),
+    )
+    .await;
+    assert_eq!((status, body["ids"].as_array().unwrap().len()), (200, 1), "a repeated recipient gets one: {body}");
+
     // A recipient without a Herald account is reported; the others still get theirs.
     let (status, body) = ingest(
         &app,

@@ -32,13 +32,12 @@ pub async fn page(
         let message = format!("cursor {} is past the end of your log ({latest}); sync again from 0", query.since);
         return Err(Failure::new(ErrorCode::CursorAhead, message));
     }
-    if query.since < floor {
+    let Some(mut changes) = state.store.changes_after(user.id, query.since, limit + 1).await? else {
         let message = format!(
             "changes up to {floor} are no longer kept; list your notifications again and continue from since={floor}"
         );
         return Err(Failure::new(ErrorCode::ResyncRequired, message));
-    }
-    let mut changes = state.store.changes_since(user.id, query.since, limit + 1).await?;
+    };
     let more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
     let next = if more { changes.last().map(|c| c.seq) } else { None };

@@ -12,6 +12,7 @@ use super::notifications::validate;
 use super::{AppState, Failure};
 use crate::auth::{Authenticated, Caller};
 use crate::ingest::{IngestError, Rendered};
+use crate::store::MAX_RECIPIENTS;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestResponse {
@@ -33,26 +34,39 @@ pub async fn ingest(
     let Caller::App { name: app } = &caller else {
         return Err(Failure::new(ErrorCode::Forbidden, "events are ingested by apps: use an app token"));
     };
+    // One spelling per id: 7, "7" and 7.0 would otherwise be three events.
     let event_id = match envelope.get("event_id") {
         Some(Value::String(id)) if !id.is_empty() && id.len() <= 256 => id.clone(),
-        Some(Value::Number(id)) => id.to_string(),
-        _ => return Err(Failure::new(ErrorCode::InvalidRequest, "'event_id' (a string or a number) is required")),
+        Some(Value::Number(id)) if id.is_i64() || id.is_u64() => id.to_string(),
+        _ => return Err(Failure::new(ErrorCode::InvalidRequest, "'event_id' (a string or an integer) is required")),
     };
+    let templates = state.ingest.current();
+    let templates = templates.as_ref().as_ref().map_err(|e| IngestError::BrokenConfig(e.clone()))?;
+    if !templates.allows(&source, app) {
+        return Err(Failure::new(ErrorCode::Forbidden, format!("app {app:?} may not post {source} events")));
+    }
     if state.store.was_ingested(&source, &event_id).await? {
         return Ok(Json(IngestResponse { ids: Vec::new(), duplicate: true, unknown_recipients: Vec::new() }));
     }
-    let templates = state.ingest.current();
-    let templates = templates.as_ref().as_ref().map_err(|e| IngestError::BrokenConfig(e.clone()))?;
     let rendered = templates.render(&source, &envelope)?;
+    if rendered.len() > MAX_RECIPIENTS {
+        let message = format!("the event names {} recipients, more than {MAX_RECIPIENTS}", rendered.len());
+        return Err(Failure::new(ErrorCode::InvalidRequest, message));
+    }
 
     let ids = state.store.user_ids(rendered.iter().map(|r| r.user.clone()).collect()).await?;
     let mut items = Vec::with_capacity(rendered.len());
     let mut unknown_recipients = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (one, user_id) in rendered.into_iter().zip(ids) {
         let Some(user_id) = user_id else {
             unknown_recipients.push(one.recipient);
             continue;
         };
+        // A recipient named twice gets one notification, like any audience.
+        if !seen.insert(user_id) {
+            continue;
+        }
         let request = to_send_request(&one)?;
         let mut new = validate(&request, None, &state.config.types).map_err(|e| {
             Failure::new(ErrorCode::TemplateError, format!("the rendered notification: {}", e.0.message))

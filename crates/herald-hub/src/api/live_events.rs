@@ -110,8 +110,14 @@ pub async fn respond(
             "action": request.action,
             "at": at,
         });
-        if state.store.enqueue_callback(app, payload).await? {
-            state.callbacks.wake();
+        match state.store.enqueue_callback(app, payload).await {
+            Ok(true) => state.callbacks.wake(),
+            Ok(false) => {}
+            Err(e) => {
+                // Not passed on: the user may try again rather than meet a 409.
+                state.live.forget_response(user.id, &id);
+                return Err(e.into());
+            }
         }
     }
     tracing::info!(user = %user.name, event = %id, action = %request.action, "live event answered");

@@ -58,24 +58,41 @@ impl Store {
         .await
     }
 
-    /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
-    pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
+    /// Like [`Store::changes_since`], but None when the journal no longer has all the changes
+    /// after `since` (they were trimmed): checked under the same lock as the read, so a trim
+    /// running meanwhile cannot leave an unnoticed gap.
+    pub async fn changes_after(&self, user_id: i64, since: i64, limit: u32) -> Result<Option<Vec<Change>>, StoreError> {
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, payload FROM changes WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            let floor: i64 = conn.query_row(
+                "SELECT coalesce((SELECT floor FROM journal_floor WHERE user_id = ?1), 0)",
+                [user_id],
+                |r| r.get(0),
             )?;
-            let rows = stmt.query_map(params![user_id, since, limit], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })?;
-            let mut changes = Vec::new();
-            for row in rows {
-                let (seq, payload) = row?;
-                let kind = serde_json::from_str(&payload)
-                    .map_err(|e| StoreError::Task(format!("change {seq} is corrupt: {e}")))?;
-                changes.push(Change { seq, kind });
+            if since < floor {
+                return Ok(None);
             }
-            Ok(changes)
+            read_changes(conn, user_id, since, limit).map(Some)
         })
         .await
     }
+
+    /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
+    pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
+        self.with(move |conn| read_changes(conn, user_id, since, limit)).await
+    }
+}
+
+fn read_changes(conn: &Connection, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, payload FROM changes WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
+    let rows =
+        stmt.query_map(params![user_id, since, limit], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?;
+    let mut changes = Vec::new();
+    for row in rows {
+        let (seq, payload) = row?;
+        let kind =
+            serde_json::from_str(&payload).map_err(|e| StoreError::Task(format!("change {seq} is corrupt: {e}")))?;
+        changes.push(Change { seq, kind });
+    }
+    Ok(changes)
 }

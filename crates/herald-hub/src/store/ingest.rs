@@ -2,7 +2,10 @@
 
 use rusqlite::params;
 
-use super::notifications::{announce_delivered, insert_for_each};
+use std::collections::HashMap;
+
+use super::notifications::{announce_delivered, insert_with};
+use super::preferences::SwitchesByUser;
 use super::{now_rfc3339, NewNotification, Store, StoreError};
 
 impl Store {
@@ -37,8 +40,14 @@ impl Store {
                 return Ok(None);
             }
             let mut delivered = Vec::with_capacity(items.len());
+            // Switches are loaded once per type, not once per recipient.
+            let mut switches: HashMap<String, SwitchesByUser> = HashMap::new();
             for (user_id, new) in &items {
-                delivered.extend(insert_for_each(tx, &[*user_id], new)?);
+                let loaded = match switches.entry(new.kind.clone()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(SwitchesByUser::load(tx, &new.kind)?),
+                };
+                delivered.extend(insert_with(tx, &[*user_id], new, loaded)?);
             }
             Ok(Some(announce_delivered(out, delivered).iter().map(|n| n.id).collect()))
         })

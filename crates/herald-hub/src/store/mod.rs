@@ -28,7 +28,7 @@ use bus::{ChangeBus, Subscription};
 use writer::{Announcements, Writer};
 
 pub use answers::{AnswerError, Answered, Response, ANSWER_KIND};
-pub use audiences::{ObjectRef, Recipients};
+pub use audiences::{ObjectRef, Recipients, MAX_RECIPIENTS};
 pub use callbacks::DueCallback;
 pub use idempotency::StoredResponse;
 pub use notifications::NewNotification;

@@ -110,12 +110,22 @@ pub(super) fn insert_for_each(
     recipients: &[i64],
     new: &NewNotification,
 ) -> Result<Vec<Delivered>, StoreError> {
+    let switches = SwitchesByUser::load(tx, &new.kind)?;
+    insert_with(tx, recipients, new, &switches)
+}
+
+/// [`insert_for_each`] with the recipients' preference switches for `new.kind` already loaded.
+pub(super) fn insert_with(
+    tx: &Connection,
+    recipients: &[i64],
+    new: &NewNotification,
+    switches: &SwitchesByUser,
+) -> Result<Vec<Delivered>, StoreError> {
     let created_at = now_rfc3339();
     let mut delivered = Vec::with_capacity(recipients.len());
     // A new notification's id is 0, which becomes NULL, so SQLite assigns the next id.
     let values = PLACEHOLDERS.replacen("?1,", "NULLIF(?1, 0),", 1);
     let (user_param, app_param) = (notification_row::COUNT + 1, notification_row::COUNT + 2);
-    let switches = SwitchesByUser::load(tx, &new.kind)?;
     let insert = format!(
         "INSERT INTO notifications (user_id, sender_app, {COLUMNS}) VALUES (?{user_param}, ?{app_param}, {values})"
     );

@@ -80,14 +80,16 @@ impl Writer {
     {
         let (reply_tx, reply_rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn, announcements| {
+            let mut own = Announcements::default();
             let outcome = in_savepoint(conn, |conn| {
-                let mut own = Announcements::default();
-                let result = f(conn, &mut own);
-                if result.is_ok() {
-                    announcements.0.extend(own.0);
-                }
-                result
+                // A panicking write must not take the writer thread (and every later write) down.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn, &mut own)))
+                    .unwrap_or_else(|_| Err(E::from(StoreError::Task("a write panicked".into()))))
             });
+            // Only once its savepoint is released does a write's news join the group's.
+            if outcome.is_ok() {
+                announcements.0.extend(own.0);
+            }
             Box::new(move |committed| {
                 let answer = match (committed, outcome) {
                     (Ok(()), outcome) => outcome,
@@ -130,8 +132,22 @@ fn run(conn: &Mutex<Connection>, bus: &ChangeBus, queue: &mpsc::Receiver<Job>, m
         // command line adding a user) makes this wait for the busy timeout instead of failing.
         let (replies, committed) = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
             Ok(tx) => {
-                let replies: Vec<Reply> = group.into_iter().map(|job| job(&tx, &mut announcements)).collect();
-                (replies, tx.commit().map_err(|e| e.to_string()))
+                let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
+                for job in group {
+                    // Some errors (disk full, I/O) make SQLite roll the whole transaction back on
+                    // its own; a job run after that would commit alone. The rest are dropped
+                    // instead: their callers hear the write was not done.
+                    if tx.is_autocommit() {
+                        break;
+                    }
+                    replies.push(job(&tx, &mut announcements));
+                }
+                let committed = if tx.is_autocommit() {
+                    Err("SQLite rolled the group back (disk full or I/O error)".to_owned())
+                } else {
+                    tx.commit().map_err(|e| e.to_string())
+                };
+                (replies, committed)
             }
             Err(e) => {
                 // Nothing ran; dropping the group tells each caller its write was not done.
@@ -182,5 +198,15 @@ mod tests {
         assert!(items.iter().all(|n| n.subject != "half"));
         let (writes, commits) = store.writer_stats();
         assert!(writes >= 200 && commits < writes, "{writes} writes in {commits} commits");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_panics_fails_alone_and_the_writer_goes_on() {
+        let store = Store::open_in_memory().unwrap();
+        let (ann, _) = store.add_user("ann").await.unwrap();
+        let panicked: Result<(), crate::store::StoreError> = store.write(|_, _| panic!("a bug in one write")).await;
+        assert!(panicked.is_err());
+        store.deliver(vec![ann.id], NewNotification::new("still works")).await.unwrap();
+        assert_eq!(store.list(ann.id, None, 10).await.unwrap().0.len(), 1);
     }
 }
