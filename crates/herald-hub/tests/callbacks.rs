@@ -35,8 +35,13 @@ async fn an_apps_callback_gets_the_answer_retried_until_accepted_without_holding
 
     let mut keys = Vec::new();
     for _ in 0..3 {
-        let (headers, payload) = app_side.next().await;
+        let (headers, payload, raw) = app_side.next().await;
         keys.push(headers["idempotency-key"].to_str().unwrap().to_owned());
+        // Signed with the SHA-256 of the app's own token, over "<t>.<body>".
+        let signed = headers["herald-signature"].to_str().unwrap();
+        let t: u64 = signed.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+        let key = <sha2::Sha256 as sha2::Digest>::digest(erp.as_bytes());
+        assert_eq!(signed, herald_hub::callbacks::signature(&key, &raw, t));
         assert_eq!(payload["type"], "notification.answered");
         assert_eq!(payload["user"], "bob");
         assert_eq!(payload["answer"]["value"], "Y");
@@ -78,6 +83,23 @@ async fn a_text_answer_to_a_personal_notification_lands_in_the_senders_inbox_and
     assert_eq!(notification.link.as_deref(), Some("/chat/7"));
     let (_, bobs) = hub.get(&hub.bob, "/v1/notifications").await;
     assert!(bobs["items"].as_array().unwrap().iter().all(|n| n["type"] != "herald.answer"), "only the sender is told");
+}
+
+#[tokio::test]
+async fn an_answer_never_reaches_a_new_account_that_took_the_senders_name() {
+    let hub = start().await;
+    let body = json!({"to": {"user": "bob"}, "subject": "Lunch?", "reply": {"placeholder": "…"}});
+    let (_, sent) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;
+    let id = sent["ids"][0].as_i64().unwrap();
+    hub.store.remove_user("alice").await.unwrap();
+    // Stored times have millisecond resolution: make sure the new account is visibly younger.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let (_, new_alice) = hub.store.add_user("alice").await.unwrap();
+    let (status, _) =
+        hub.post(&hub.bob, &format!("/v1/notifications/{id}/answer"), json!({"text": "Yes"}).to_string()).await;
+    assert_eq!(status, 200);
+    let (_, inbox) = hub.get(&new_alice, "/v1/notifications").await;
+    assert_eq!(inbox["items"], json!([]), "not the new alice's answer");
 }
 
 #[tokio::test]

@@ -82,7 +82,7 @@ async fn a_response_to_a_live_event_reaches_the_sending_app_once_per_recipient()
 
     let (status, body) = hub.post(&hub.bob, &path, json!({"action": "answer"}).to_string()).await;
     assert_eq!(status, 200, "{body}");
-    let (_, payload) = pbx_side.next().await;
+    let (_, payload, _) = pbx_side.next().await;
     assert_eq!(payload["type"], "event.responded");
     assert_eq!((payload["user"].clone(), payload["action"].clone()), (json!("bob"), json!("answer")));
     assert_eq!(payload["event"]["id"], sent["id"]);
@@ -98,7 +98,7 @@ async fn a_response_to_a_live_event_reaches_the_sending_app_once_per_recipient()
     assert_eq!((status, code(&body)), (404, ErrorCode::NotFound));
     let (status, _) = hub.post(&hub.alice, &path, json!({"action": "decline"}).to_string()).await;
     assert_eq!(status, 200, "alice may still decline");
-    let (_, payload) = pbx_side.next().await;
+    let (_, payload, _) = pbx_side.next().await;
     assert_eq!((payload["user"].clone(), payload["action"].clone()), (json!("alice"), json!("decline")));
 }
 

@@ -216,7 +216,11 @@ async fn an_expired_notification_is_deleted_and_the_feed_says_so() {
     let (_, inbox) = hub.get(&hub.bob, "/v1/notifications").await;
     assert_eq!(inbox["items"], json!([]));
 
-    for (bad, why) in [("2020-01-01T00:00:00Z", "past"), ("tomorrow", "not a time")] {
+    for (bad, why) in [
+        ("2020-01-01T00:00:00Z", "past"),
+        ("tomorrow", "not a time"),
+        ("9999-12-31T23:59:59-01:00", "year 10000 in UTC"),
+    ] {
         let (status, body) = hub
             .post(
                 &hub.alice,

@@ -83,5 +83,14 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        // A bug that panics in a handler answers 500 in the usual shape instead of dropping the
+        // connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            axum::response::IntoResponse::into_response(Failure::new(
+                ErrorCode::Internal,
+                "the hub failed on this request",
+            ))
+        }))
         .with_state(state)
 }

@@ -121,7 +121,9 @@ fn switches(overrides: &[PreferenceOverride], types: &TypeRegistry, strict: bool
             if o.channel == Channel::Inbox {
                 return Err(invalid("the inbox channel is always on".into()));
             }
-            if types.is_known(&o.kind) && types.rule_for(&o.kind).locked.contains(&o.channel) {
+            // A full type (known, or unknown and so under the defaults) with that channel locked.
+            let is_type = types.is_known(&o.kind) || o.kind.contains('.');
+            if is_type && types.rule_for(&o.kind).locked.contains(&o.channel) {
                 return Err(invalid(format!("{} cannot be turned off for {}", o.channel.as_str(), o.kind)));
             }
         }

@@ -124,7 +124,7 @@ fn answered_payload(notification: &Notification, responder: &str) -> serde_json:
 }
 
 /// A personal notification's sender finds the answer in their own inbox (and feed). A sender
-/// removed since gets nothing.
+/// removed since gets nothing, and neither does a new account that took their name.
 fn tell_sender(
     tx: &Connection,
     sender: &str,
@@ -133,8 +133,15 @@ fn tell_sender(
     said: &str,
     rule: ChannelRule,
 ) -> Result<Vec<Delivered>, StoreError> {
-    let Some(sender_id) =
-        tx.query_row("SELECT id FROM users WHERE name = ?1", [sender], |r| r.get::<_, i64>(0)).optional()?
+    // The account must be older than the notification: a name freed by a removed user and taken
+    // again belongs to someone else, who must not receive answers meant for the old account.
+    let Some(sender_id) = tx
+        .query_row(
+            "SELECT id FROM users WHERE name = ?1 AND created_at <= ?2",
+            params![sender, answered.created_at],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
     else {
         return Ok(Vec::new());
     };

@@ -15,24 +15,26 @@ pub struct DueCallback {
     pub payload: String,
     /// Tries so far.
     pub attempts: u32,
+    /// The HMAC key the POST is signed with (the SHA-256 of the app's token).
+    pub signing_key: Vec<u8>,
 }
 
 /// Queues `payload` for `app`'s callback URL (the newest of its tokens that has one). Returns
 /// false when the app registered none: then there is nobody to tell.
 pub(super) fn enqueue(tx: &Connection, app: &str, payload: &serde_json::Value) -> Result<bool, StoreError> {
-    let url: Option<String> = tx
+    let found: Option<(String, Vec<u8>)> = tx
         .query_row(
-            "SELECT callback_url FROM tokens WHERE kind = 'app' AND app = ?1 AND callback_url IS NOT NULL
+            "SELECT callback_url, hash FROM tokens WHERE kind = 'app' AND app = ?1 AND callback_url IS NOT NULL
              ORDER BY created_at DESC LIMIT 1",
             [app],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some(url) = url else { return Ok(false) };
+    let Some((url, signing_key)) = found else { return Ok(false) };
     let now = now_rfc3339();
     tx.execute(
-        "INSERT INTO callbacks (app, url, payload, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![app, url, payload.to_string(), now],
+        "INSERT INTO callbacks (app, url, payload, next_attempt_at, created_at, signing_key) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+        params![app, url, payload.to_string(), now, signing_key],
     )?;
     Ok(true)
 }
@@ -54,7 +56,7 @@ impl Store {
     pub async fn due_callbacks(&self, limit: u32) -> Result<Vec<DueCallback>, StoreError> {
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, app, url, payload, attempts FROM callbacks
+                "SELECT id, app, url, payload, attempts, coalesce(signing_key, x'') FROM callbacks
                  WHERE failed_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now_rfc3339(), limit], |r| {
@@ -64,6 +66,7 @@ impl Store {
                     url: r.get(2)?,
                     payload: r.get(3)?,
                     attempts: r.get(4)?,
+                    signing_key: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

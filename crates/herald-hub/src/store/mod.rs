@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "journal_retention",
         sql: include_str!("../../../../migrations/hub/0008_journal_retention.sql"),
     },
+    Migration {
+        version: 9,
+        name: "callback_signatures",
+        sql: include_str!("../../../../migrations/hub/0009_callback_signatures.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +111,7 @@ impl Store {
         Ok(Self { conn, bus, writer, hub_id: hub_id.into() })
     }
 
-    /// Replaces the change bus with one of `capacity` changes per user (default 256). A smaller
+    /// Replaces the change bus with one of `capacity` changes per user (default 16). A smaller
     /// bus makes slow feeds fall back to re-reading the log sooner; tests use it for that path.
     pub fn with_bus_capacity(mut self, capacity: usize) -> Self {
         self.bus = ChangeBus::new(capacity);
@@ -170,24 +175,27 @@ impl Store {
 
 /// Now, as RFC 3339 UTC with milliseconds: the one format the store writes, so times compare as text.
 pub fn now_rfc3339() -> String {
-    stored_time(time::OffsetDateTime::now_utc())
+    stored_time(time::OffsetDateTime::now_utc()).expect("now is in years 0000–9999")
 }
 
-/// Always three fraction digits, so stored times sort correctly as text.
-fn stored_time(at: time::OffsetDateTime) -> String {
+/// Always three fraction digits, so stored times sort correctly as text. None for a time that
+/// has no UTC form in years 0000–9999 (9999-12-31T23:59:59-01:00 is in year 10000).
+fn stored_time(at: time::OffsetDateTime) -> Option<String> {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    at.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_default()
+    let utc = at.checked_to_offset(time::UtcOffset::UTC)?;
+    (0..=9999).contains(&utc.year()).then(|| utc.format(FORMAT).ok()).flatten()
 }
 
 /// `seconds` from now, in the store's format.
 pub fn rfc3339_in(seconds: u32) -> String {
     stored_time(time::OffsetDateTime::now_utc() + time::Duration::seconds(i64::from(seconds)))
+        .expect("a day from now is in years 0000–9999")
 }
 
 /// Any RFC 3339 time, in the store's format; None if it is not RFC 3339.
 pub fn normalize_time(text: &str) -> Option<String> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().map(stored_time)
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok().and_then(stored_time)
 }
 
 #[cfg(test)]
@@ -206,6 +214,8 @@ mod tests {
         assert_eq!(normalize_time("2026-11-21T10:00:00.5Z").as_deref(), Some("2026-11-21T10:00:00.500Z"));
         assert!(normalize_time("2026-11-21T10:00:00Z").unwrap() < normalize_time("2026-11-21T10:00:00.123Z").unwrap());
         assert_eq!(normalize_time("yesterday"), None);
+        assert_eq!(normalize_time("9999-12-31T23:59:59-01:00"), None, "year 10000 in UTC");
+        assert_eq!(normalize_time("0000-01-01T00:30:00+01:00"), None, "before year 0 in UTC");
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub fn code(body: &Value) -> ErrorCode {
 /// answers each with the next status of `statuses` (then 200).
 pub struct CallbackServer {
     pub url: String,
-    pub received: tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, Value)>,
+    pub received: tokio::sync::mpsc::UnboundedReceiver<(axum::http::HeaderMap, Value, String)>,
 }
 
 pub async fn callback_server(
@@ -153,7 +153,7 @@ pub async fn callback_server(
                 if let Some(gate) = gate {
                     gate.notified().await;
                 }
-                let _ = tx.send((headers, serde_json::from_str(&body).unwrap()));
+                let _ = tx.send((headers, serde_json::from_str(&body).unwrap(), body));
                 let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
                 axum::http::StatusCode::from_u16(status).unwrap()
             }
@@ -166,7 +166,8 @@ pub async fn callback_server(
 }
 
 impl CallbackServer {
-    pub async fn next(&mut self) -> (axum::http::HeaderMap, Value) {
+    /// The next POST: its headers, its JSON, and its body as sent (for checking the signature).
+    pub async fn next(&mut self) -> (axum::http::HeaderMap, Value, String) {
         tokio::time::timeout(std::time::Duration::from_secs(10), self.received.recv())
             .await
             .expect("no callback within 10 s")
