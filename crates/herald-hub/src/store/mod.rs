@@ -1,5 +1,9 @@
 //! The hub's embedded SQLite store.
 //!
+//! [`Store`]'s async methods are the interface the handlers use: domain types in and out, no SQL
+//! and no rusqlite type crosses it, so a PostgreSQL store can stand behind the same methods
+//! without a handler changing.
+//!
 //! One connection behind a mutex. Reads and rare writes run on blocking threads; the hot writes
 //! (deliveries, read state, answers) go through the group-commit [`writer`]. Every write that
 //! adds to a user's change log announces it on that user's [`bus`] channel *while holding the
