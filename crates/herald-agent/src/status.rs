@@ -20,7 +20,12 @@ pub async fn run(
                 let _ = windows.send(Event::Connection { connection });
             }
             Ok(SyncEvent::MirrorChanged { .. }) => refresh_unread(&mirror, &status, &windows).await,
-            Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::Live(_) | SyncEvent::DoNotDisturb(_)) => {}
+            Ok(
+                SyncEvent::OutboxFlushed { .. }
+                | SyncEvent::Live(_)
+                | SyncEvent::DoNotDisturb(_)
+                | SyncEvent::ActionRejected { .. },
+            ) => {}
             // Missed some events: the mirror is the truth, so re-read it.
             Err(broadcast::error::RecvError::Lagged(_)) => refresh_unread(&mirror, &status, &windows).await,
             Err(broadcast::error::RecvError::Closed) => return,

@@ -21,6 +21,9 @@ pub fn spawn(mut events: broadcast::Receiver<SyncEvent>, commands: mpsc::Unbound
                     }
                 }
                 Ok(SyncEvent::Live(event)) => show(toast::decide_live(&event), commands.clone()).await,
+                Ok(SyncEvent::ActionRejected { action, error }) => {
+                    show(toast::decide_rejected(&action, &error), commands.clone()).await
+                }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "toasts fell behind; some were not shown")

@@ -2,17 +2,64 @@
 //! transaction (so the inbox shows it at once, online or not), sent when the feed is up,
 //! and removed only when the hub acknowledged it.
 
-use herald_proto::{ApiError, ErrorCode, MarkReadRequest, MAX_IDS_PER_REQUEST};
+use herald_proto::{
+    AnswerRequest, ApiError, ConfirmRequest, ErrorCode, EventResponseRequest, MarkReadRequest, MAX_IDS_PER_REQUEST,
+};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::mirror::{MirrorError, SharedMirror};
+use crate::mirror::{MirrorError, Queued, SharedMirror};
 
 /// A user action for the hub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
-    MarkRead { ids: Vec<i64>, read: bool },
+    MarkRead {
+        ids: Vec<i64>,
+        read: bool,
+    },
+    /// Every unread notification (but unanswered confirm requests) read.
+    ReadAll,
+    /// This one and every newer one read (seed 003).
+    ReadFrom {
+        id: i64,
+    },
+    Delete {
+        ids: Vec<i64>,
+    },
+    Confirm {
+        id: i64,
+        value: String,
+    },
+    Answer {
+        id: i64,
+        text: String,
+    },
+    /// Answer or decline a call, done or snooze a reminder.
+    RespondToEvent {
+        event_id: String,
+        action: String,
+    },
+}
+
+/// How to take an action's local effect back if the hub refuses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Undo {
+    Nothing,
+    /// These were set to `read`; set them back where they still are.
+    Read {
+        ids: Vec<i64>,
+        read: bool,
+    },
+    /// Deleted here; a hub that refuses a delete no longer has the row either.
+    Gone,
+    /// This answer (JSON, as stored) was recorded; clear it where it is still the one stored.
+    Answered {
+        id: i64,
+        answer: String,
+        was_read: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,45 +88,112 @@ impl SendError {
     }
 }
 
-/// Sends every pending action in order. Stops at the first retryable failure and returns it;
-/// the rest stay queued for the next call.
+/// What one flush did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    /// Actions the hub took.
+    pub sent: usize,
+    /// Actions the hub refused for good, with why; their local effect was taken back.
+    pub rejected: Vec<(Action, ApiError)>,
+    /// Whether taking a refused action back changed the inbox.
+    pub inbox_changed: bool,
+}
+
+/// Sends every pending action in order, each with its Idempotency-Key (so one whose answer was
+/// lost is not applied twice when sent again). Stops at the first retryable failure and returns
+/// it; the rest stay queued for the next call.
 pub async fn flush(
     http: &reqwest::Client,
     server: &Url,
     token: &str,
     mirror: &SharedMirror,
-) -> Result<usize, SendError> {
-    let mut sent = 0;
+) -> Result<Flushed, (Flushed, SendError)> {
+    let mut flushed = Flushed::default();
     loop {
-        let pending = mirror.call(|m| m.pending_actions(50)).await?;
+        let pending = match mirror.call(|m| m.pending_actions(50)).await {
+            Ok(pending) => pending,
+            Err(e) => return Err((flushed, e.into())),
+        };
         if pending.is_empty() {
-            return Ok(sent);
+            return Ok(flushed);
         }
-        for (id, action) in pending {
-            match send(http, server, token, &action).await {
-                Ok(()) => sent += 1,
-                Err(e) if e.is_retryable() => return Err(e),
-                Err(e) => tracing::warn!(?action, error = %e, "the hub refused a queued action; dropping it"),
+        for queued in pending {
+            let id = queued.id;
+            let done = match send(http, server, token, &queued).await {
+                Ok(()) => {
+                    flushed.sent += 1;
+                    mirror.call(move |m| m.acknowledge_action(id)).await
+                }
+                Err(SendError::Refused(error)) if !SendError::Refused(error.clone()).is_retryable() => {
+                    tracing::warn!(action = ?queued.action, %error, "the hub refused a queued action; taking it back");
+                    flushed.rejected.push((queued.action, error));
+                    mirror.call(move |m| m.reject_action(id)).await.map(|changed| flushed.inbox_changed |= changed)
+                }
+                Err(e) => return Err((flushed, e)),
+            };
+            if let Err(e) = done {
+                return Err((flushed, e.into()));
             }
-            mirror.call(move |m| m.acknowledge_action(id)).await?;
         }
     }
 }
 
-async fn send(http: &reqwest::Client, server: &Url, token: &str, action: &Action) -> Result<(), SendError> {
-    match action {
+async fn send(http: &reqwest::Client, server: &Url, token: &str, queued: &Queued) -> Result<(), SendError> {
+    let url = |path: &str| server.join(path).expect("paths here are relative and valid");
+    let key = queued.key.as_str();
+    match &queued.action {
         Action::MarkRead { ids, read } => {
-            for chunk in ids.chunks(MAX_IDS_PER_REQUEST) {
+            // Over 1,000 ids go in several requests, each with its own key derived from the action's.
+            for (i, chunk) in ids.chunks(MAX_IDS_PER_REQUEST).enumerate() {
                 let body = MarkReadRequest { ids: chunk.to_vec(), read: *read };
-                post(http, server.join("v1/notifications/read").expect("static path"), token, &body).await?;
+                post(http, url("v1/notifications/read"), token, &format!("{key}-{i}"), &body).await?;
             }
             Ok(())
         }
+        Action::ReadAll => post(http, url("v1/notifications/read-all"), token, key, &serde_json::json!({})).await,
+        Action::ReadFrom { id } => {
+            post(http, url(&format!("v1/notifications/{id}/read")), token, key, &serde_json::json!({})).await
+        }
+        Action::Delete { ids } => {
+            for (i, id) in ids.iter().enumerate() {
+                let request = http
+                    .delete(url(&format!("v1/notifications/{id}")))
+                    .bearer_auth(token)
+                    .header("idempotency-key", format!("{key}-{i}"));
+                match answer(request.send().await?).await {
+                    // Already gone on the hub: the delete has happened.
+                    Err(SendError::Refused(e)) if e.code == ErrorCode::NotFound => {}
+                    other => other?,
+                }
+            }
+            Ok(())
+        }
+        Action::Confirm { id, value } => {
+            let body = ConfirmRequest { value: value.clone() };
+            post(http, url(&format!("v1/notifications/{id}/confirm")), token, key, &body).await
+        }
+        Action::Answer { id, text } => {
+            let body = AnswerRequest { text: text.clone() };
+            post(http, url(&format!("v1/notifications/{id}/answer")), token, key, &body).await
+        }
+        Action::RespondToEvent { event_id, action } => {
+            let body = EventResponseRequest { action: action.clone() };
+            post(http, url(&format!("v1/events/{event_id}/respond")), token, key, &body).await
+        }
     }
 }
 
-async fn post(http: &reqwest::Client, url: Url, token: &str, body: &impl serde::Serialize) -> Result<(), SendError> {
-    let response = http.post(url).bearer_auth(token).json(body).send().await?;
+async fn post(
+    http: &reqwest::Client,
+    url: Url,
+    token: &str,
+    key: &str,
+    body: &impl serde::Serialize,
+) -> Result<(), SendError> {
+    answer(http.post(url).bearer_auth(token).header("idempotency-key", key).json(body).send().await?).await
+}
+
+async fn answer(response: reqwest::Response) -> Result<(), SendError> {
     let status = response.status();
     if status.is_success() {
         return Ok(());

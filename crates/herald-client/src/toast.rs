@@ -4,9 +4,10 @@
 //! catch-up of a new mirror), nothing already read, nothing without the `desktop` channel, and a burst (e.g. after a night offline)
 //! becomes one summary instead of a wall of popups.
 
-use herald_proto::{Channel, LiveEvent, Notification, Priority};
+use herald_proto::{ApiError, Channel, LiveEvent, Notification, Priority};
 
 use crate::mirror::Applied;
+use crate::outbox::Action;
 
 /// More new notifications than this at once are summarised in one toast.
 pub const MAX_INDIVIDUAL: usize = 3;
@@ -59,6 +60,25 @@ pub fn decide_live(event: &LiveEvent) -> Toast {
         body: escape_markup(&clip(&event.body)),
         notification_id: None,
         critical: event.kind.is_urgent(),
+    }
+}
+
+/// The hub refused something the user did (and the inbox took it back): say so, or the user
+/// would believe it done.
+pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
+    let what = match action {
+        Action::MarkRead { read: true, .. } | Action::ReadAll | Action::ReadFrom { .. } => "mark as read",
+        Action::MarkRead { read: false, .. } => "mark as unread",
+        Action::Delete { .. } => "delete",
+        Action::Confirm { .. } => "send your choice",
+        Action::Answer { .. } => "send your reply",
+        Action::RespondToEvent { .. } => "send your response",
+    };
+    Toast {
+        summary: format!("Herald could not {what}"),
+        body: escape_markup(&clip(&error.message)),
+        notification_id: None,
+        critical: false,
     }
 }
 
@@ -126,6 +146,14 @@ mod tests {
         let inbox_only =
             Notification { channels: vec![Channel::Inbox, Channel::Email], ..note(1, "Digest", "", false) };
         assert!(decide(&applied(vec![inbox_only]), false).is_empty());
+    }
+
+    #[test]
+    fn a_refused_action_is_told_with_the_hubs_reason() {
+        let error = ApiError::new(herald_proto::ErrorCode::Conflict, "notification 7 was already answered");
+        let toast = decide_rejected(&Action::Confirm { id: 7, value: "Y".into() }, &error);
+        assert_eq!(toast.summary, "Herald could not send your choice");
+        assert_eq!(toast.body, "notification 7 was already answered");
     }
 
     #[test]

@@ -15,12 +15,18 @@ use herald_db::Migration;
 use rusqlite::Connection;
 
 pub use notifications::Applied;
+pub use outbox::Queued;
 pub use sync_state::{Identity, Reset};
 
 /// The mirror's schema, one entry per file in `migrations/mirror/` (a test checks none is missing).
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../../../../migrations/mirror/0001_init.sql") },
     Migration { version: 2, name: "channels", sql: include_str!("../../../../migrations/mirror/0002_channels.sql") },
+    Migration {
+        version: 3,
+        name: "outbox_keys",
+        sql: include_str!("../../../../migrations/mirror/0003_outbox_keys.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

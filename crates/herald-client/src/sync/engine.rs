@@ -212,20 +212,38 @@ impl SyncEngine {
 
     /// Sends queued actions; returns when to try again if some could not be sent.
     async fn flush_outbox(&self, server: &Url, token: &str, backoff: &mut Backoff) -> Option<tokio::time::Instant> {
-        match outbox::flush(&self.http, server, token, &self.mirror).await {
-            Ok(sent) => {
+        let (flushed, failure) = match outbox::flush(&self.http, server, token, &self.mirror).await {
+            Ok(flushed) => (flushed, None),
+            Err((flushed, e)) => (flushed, Some(e)),
+        };
+        self.report(flushed);
+        match failure {
+            None => {
                 backoff.reset();
-                if sent > 0 {
-                    tracing::info!(sent, "outbox flushed");
-                    self.emit(SyncEvent::OutboxFlushed { sent });
-                }
                 None
             }
-            Err(e) => {
+            Some(e) => {
                 let delay = backoff.next_delay();
                 tracing::warn!(error = %e, retry_in = ?delay, "outbox flush failed; actions stay queued");
                 Some(tokio::time::Instant::now() + delay)
             }
+        }
+    }
+
+    /// Tells the shell what a flush did: sent actions, and refused ones (taken back locally).
+    fn report(&self, flushed: outbox::Flushed) {
+        if flushed.sent > 0 {
+            tracing::info!(sent = flushed.sent, "outbox flushed");
+            self.emit(SyncEvent::OutboxFlushed { sent: flushed.sent });
+        }
+        if flushed.inbox_changed {
+            self.emit(SyncEvent::MirrorChanged {
+                applied: Applied { read_changed: true, ..Applied::default() },
+                backfill: true,
+            });
+        }
+        for (action, error) in flushed.rejected {
+            self.emit(SyncEvent::ActionRejected { action, error });
         }
     }
 }

@@ -51,4 +51,9 @@ pub enum SyncEvent {
     OutboxFlushed {
         sent: usize,
     },
+    /// The hub refused a queued action for good; its local effect was taken back.
+    ActionRejected {
+        action: crate::outbox::Action,
+        error: herald_proto::ApiError,
+    },
 }
