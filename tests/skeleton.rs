@@ -121,3 +121,47 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     assert_eq!(daemon.next_toast().await.summary, "Incoming call: +1 555 0134");
     assert_eq!(inbox_subjects(&agent.config).len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn do_not_disturb_holds_toasts_back_and_a_toast_closes_once_read_here_or_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let mut daemon = NotificationDaemon::start(&bus.address).await;
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let erp = hub.add_user("erp");
+    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+    let mut agent = Agent::start(&env).await;
+    let mut window = agent.window().await;
+    window.wait_for("the agent to come online", online).await;
+
+    // Do not disturb for an hour, set on the hub (as from another device): the feed tells the agent.
+    let until = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let until = until.format(&time::format_description::well_known::Rfc3339).unwrap();
+    hub.put_preferences(&bob, serde_json::json!({"dnd_until": until})).await;
+    agent.wait_for_log("toasts now held back").await;
+
+    hub.send(&erp, "bob", "Weekly digest", "Nothing urgent").await;
+    assert_eq!(window.wait_for("the inbox to count it", |e| unread(e).filter(|n| *n == 1)).await, 1);
+    let fire = hub
+        .send_fields(&erp, "bob", serde_json::json!({"subject": "Server room on fire", "priority": "critical"}))
+        .await;
+    let toast = daemon.next_toast().await;
+    assert_eq!(toast.summary, "Server room on fire", "critical breaks through; the digest never toasted");
+    assert!(daemon.pending_toast().is_none());
+
+    // Read in the window: its toast closes.
+    window.send(Request::MarkRead { ids: vec![fire], read: true }).await;
+    assert_eq!(daemon.next_close().await, toast.id);
+
+    // Turned off again: toasts come back.
+    hub.put_preferences(&bob, serde_json::json!({"dnd_until": null})).await;
+    agent.wait_for_log("toasts now shown").await;
+    let task = hub.send(&erp, "bob", "Task due in 15 minutes", "Send the contract").await;
+    let toast = daemon.next_toast().await;
+    assert_eq!(toast.summary, "Task due in 15 minutes");
+
+    // Read on another device: the feed says so and the toast here closes too.
+    hub.mark_read(&bob, task).await;
+    assert_eq!(daemon.next_close().await, toast.id);
+}

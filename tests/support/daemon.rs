@@ -19,6 +19,7 @@ pub struct NotifyCall {
 
 struct Server {
     calls: mpsc::UnboundedSender<NotifyCall>,
+    closes: mpsc::UnboundedSender<u32>,
     next_id: AtomicU32,
 }
 
@@ -49,18 +50,22 @@ impl Server {
         ("herald-test-daemon".into(), "herald".into(), "1.0".into(), "1.2".into())
     }
 
-    fn close_notification(&self, _id: u32) {}
+    fn close_notification(&self, id: u32) {
+        let _ = self.closes.send(id);
+    }
 }
 
 pub struct NotificationDaemon {
     connection: zbus::Connection,
     calls: mpsc::UnboundedReceiver<NotifyCall>,
+    closes: mpsc::UnboundedReceiver<u32>,
 }
 
 impl NotificationDaemon {
     pub async fn start(bus_address: &str) -> Self {
         let (tx, calls) = mpsc::unbounded_channel();
-        let server = Server { calls: tx, next_id: AtomicU32::new(1) };
+        let (close_tx, closes) = mpsc::unbounded_channel();
+        let server = Server { calls: tx, closes: close_tx, next_id: AtomicU32::new(1) };
         let connection = zbus::connection::Builder::address(bus_address)
             .unwrap()
             .name("org.freedesktop.Notifications")
@@ -70,12 +75,17 @@ impl NotificationDaemon {
             .build()
             .await
             .expect("owning org.freedesktop.Notifications");
-        Self { connection, calls }
+        Self { connection, calls, closes }
     }
 
     /// The next `Notify` call, in order.
     pub async fn next_toast(&mut self) -> NotifyCall {
         super::within("a toast", self.calls.recv()).await.expect("daemon alive")
+    }
+
+    /// The id of the next toast the client asked to close (`CloseNotification`).
+    pub async fn next_close(&mut self) -> u32 {
+        super::within("a toast to be closed", self.closes.recv()).await.expect("daemon alive")
     }
 
     /// Whether a toast arrived that was not taken yet.

@@ -71,6 +71,27 @@ impl Hub {
         self.post(app_token, "/v1/events", event).await["connected"].as_u64().unwrap()
     }
 
+    /// Sends any notification (`fields` as in `POST /v1/notifications`, without `to`) to `user`.
+    pub async fn send_fields(&self, sender_token: &str, user: &str, mut fields: Value) -> i64 {
+        fields["to"] = json!({"user": user});
+        self.post(sender_token, "/v1/notifications", fields).await["ids"][0].as_i64().unwrap()
+    }
+
+    /// Marks one notification read as `token`'s user, as another device would.
+    pub async fn mark_read(&self, token: &str, id: i64) {
+        self.post(token, "/v1/notifications/read", json!({"ids": [id], "read": true})).await;
+    }
+
+    /// `PUT /v1/preferences` as `token`'s user.
+    pub async fn put_preferences(&self, token: &str, update: Value) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/v1/preferences", self.url()))
+            .bearer_auth(token)
+            .json(&update)
+            .send();
+        response.await.unwrap().error_for_status().unwrap();
+    }
+
     /// Sends a notification to `user` over HTTP, as a business system would.
     pub async fn send(&self, sender_token: &str, user: &str, subject: &str, body: &str) -> i64 {
         let notification = json!({"to": {"user": user}, "subject": subject, "body": body, "link": "/tasks/1"});

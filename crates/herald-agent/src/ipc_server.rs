@@ -84,12 +84,14 @@ impl IpcServer {
                 Ok(())
             }
             Request::MarkRead { ids, read } => {
+                // Read here: their toasts close like those read elsewhere.
+                let closed = if read { ids.clone() } else { Vec::new() };
                 let action = Action::MarkRead { ids, read };
                 match self.mirror.call(move |m| m.record_action(&action)).await {
                     Ok(changed) => {
                         self.outbox_ready.notify_one();
                         if changed {
-                            let applied = Applied { read_changed: true, ..Applied::default() };
+                            let applied = Applied { read_changed: true, read: closed, ..Applied::default() };
                             let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { applied, backfill: false });
                         }
                         Ok(())

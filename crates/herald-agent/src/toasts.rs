@@ -1,7 +1,14 @@
-//! Native toasts: shows what `herald_client::toast::decide` picks. Clicking one opens the inbox.
+//! Native toasts: carries out what `herald_client::toast::decide` picks — shows toasts (clicking
+//! one opens the inbox), closes the toast of a notification read or deleted anywhere, and holds
+//! toasts back during the user's quiet hours and do-not-disturb.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use herald_client::mirror::SharedMirror;
 use herald_client::sync::SyncEvent;
-use herald_client::toast::{self, Toast};
+use herald_client::toast::{self, Interruptions, Toast, ToastCommand};
+use jiff::Timestamp;
 use notify_rust::{Hint, Notification, NotificationResponse, Urgency};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
@@ -11,18 +18,41 @@ use crate::Command;
 /// How long a shown toast stays clickable.
 const TOAST_CLICK_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-pub fn spawn(mut events: broadcast::Receiver<SyncEvent>, commands: mpsc::UnboundedSender<Command>) -> JoinHandle<()> {
+pub fn spawn(
+    mut events: broadcast::Receiver<SyncEvent>,
+    commands: mpsc::UnboundedSender<Command>,
+    mirror: SharedMirror,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
+        // What the hub last said, kept in the mirror, so an agent started offline honours it too.
+        let do_not_disturb = mirror.call(|m| m.do_not_disturb()).await.unwrap_or_default();
+        let mut rules = Interruptions { do_not_disturb, ..Interruptions::default() };
+        let shown = Shown::default();
         loop {
             match events.recv().await {
                 Ok(SyncEvent::MirrorChanged { applied, backfill }) => {
-                    for toast in toast::decide(&applied, backfill) {
-                        show(toast, commands.clone()).await;
+                    for command in toast::decide(&applied, backfill, &rules, Timestamp::now()) {
+                        match command {
+                            ToastCommand::Show(toast) => show(toast, commands.clone(), &shown).await,
+                            ToastCommand::Close { notification_id } => shown.close(notification_id).await,
+                        }
                     }
                 }
-                Ok(SyncEvent::Live(event)) => show(toast::decide_live(&event), commands.clone()).await,
+                Ok(SyncEvent::Live(event)) => {
+                    if let Some(toast) = toast::decide_live(&event, &rules, Timestamp::now()) {
+                        show(toast, commands.clone(), &shown).await;
+                    }
+                }
+                Ok(SyncEvent::DoNotDisturb(settings)) => {
+                    rules.do_not_disturb = settings;
+                    let quiet = rules.quiet_at(Timestamp::now());
+                    tracing::info!(
+                        "toasts now {}",
+                        if quiet { "held back (quiet hours or do not disturb)" } else { "shown" }
+                    );
+                }
                 Ok(SyncEvent::ActionRejected { action, error }) => {
-                    show(toast::decide_rejected(&action, &error), commands.clone()).await
+                    show(toast::decide_rejected(&action, &error), commands.clone(), &shown).await
                 }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -34,7 +64,55 @@ pub fn spawn(mut events: broadcast::Receiver<SyncEvent>, commands: mpsc::Unbound
     })
 }
 
-async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>) {
+/// The toasts on screen, by notification: what closing a read or deleted one needs.
+#[derive(Clone, Default)]
+struct Shown {
+    by_notification: Arc<Mutex<HashMap<i64, u32>>>,
+}
+
+impl Shown {
+    fn remember(&self, notification_id: i64, toast_id: u32) {
+        self.by_notification.lock().unwrap_or_else(|p| p.into_inner()).insert(notification_id, toast_id);
+    }
+
+    fn forget(&self, notification_id: i64, toast_id: u32) {
+        let mut map = self.by_notification.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(&notification_id) == Some(&toast_id) {
+            map.remove(&notification_id);
+        }
+    }
+
+    async fn close(&self, notification_id: i64) {
+        let Some(toast_id) = self.by_notification.lock().unwrap_or_else(|p| p.into_inner()).remove(&notification_id)
+        else {
+            return;
+        };
+        if let Err(e) = close_toast(toast_id).await {
+            tracing::debug!(error = %e, toast_id, "could not close a toast");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+async fn close_toast(toast_id: u32) -> zbus::Result<()> {
+    let bus = zbus::Connection::session().await?;
+    bus.call_method(
+        Some("org.freedesktop.Notifications"),
+        "/org/freedesktop/Notifications",
+        Some("org.freedesktop.Notifications"),
+        "CloseNotification",
+        &(toast_id,),
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn close_toast(_toast_id: u32) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
+async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>, shown: &Shown) {
     let mut notification = Notification::new();
     notification
         .appname("Herald")
@@ -46,10 +124,15 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>) {
         .urgency(if toast.critical { Urgency::Critical } else { Urgency::Normal });
     match notification.show_async().await {
         Ok(handle) => {
-            tracing::debug!(id = handle.id(), notification = ?toast.notification_id, "toast shown");
+            let toast_id = handle.id();
+            tracing::debug!(id = toast_id, notification = ?toast.notification_id, "toast shown");
+            if let Some(id) = toast.notification_id {
+                shown.remember(id, toast_id);
+            }
             // Waits until the toast is clicked or closed. Each toast holds its own D-Bus connection
             // (notify-rust opens one per toast) and some daemons never report a close, so the wait
             // is bounded: after that, a click on the old toast no longer opens the inbox.
+            let shown = shown.clone();
             tokio::spawn(async move {
                 let wait = handle.wait_for_action_async(|response| {
                     if matches!(response, NotificationResponse::Default) {
@@ -57,6 +140,9 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>) {
                     }
                 });
                 let _ = tokio::time::timeout(TOAST_CLICK_WINDOW, wait).await;
+                if let Some(id) = toast.notification_id {
+                    shown.forget(id, toast_id);
+                }
             });
         }
         // No notification daemon: the tray and inbox still carry the news.

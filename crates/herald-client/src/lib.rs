@@ -9,6 +9,7 @@
 //!   flush, reconnect with backoff — and the pure decisions it is built on.
 //! - [`status`]: the tray's state and tooltip text.
 //! - [`toast`]: which notifications deserve a native toast, and their text.
+//! - [`quiet`]: quiet hours and do-not-disturb — whether a toast may interrupt now.
 //! - [`ipc`]: the agent ↔ window protocol and its same-user local socket.
 //! - [`window`]: the inbox window's core (read-only mirror, link to the agent), GUI-free.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod ipc;
 pub mod mirror;
 pub mod outbox;
+pub mod quiet;
 pub mod status;
 pub mod sync;
 pub mod toast;

@@ -4,10 +4,12 @@
 //! catch-up of a new mirror), nothing already read, nothing without the `desktop` channel, and a burst (e.g. after a night offline)
 //! becomes one summary instead of a wall of popups.
 
-use herald_proto::{ApiError, Channel, LiveEvent, Notification, Priority};
+use herald_proto::{ApiError, Channel, DoNotDisturb, LiveEvent, Notification, Priority};
+use jiff::Timestamp;
 
 use crate::mirror::Applied;
 use crate::outbox::Action;
+use crate::quiet::is_quiet;
 
 /// More new notifications than this at once are summarised in one toast.
 pub const MAX_INDIVIDUAL: usize = 3;
@@ -26,41 +28,95 @@ pub struct Toast {
     pub critical: bool,
 }
 
-pub fn decide(applied: &Applied, backfill: bool) -> Vec<Toast> {
-    if backfill {
-        return Vec::new();
+/// What the agent does with toasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToastCommand {
+    Show(Toast),
+    /// The notification was read or deleted (here or on another device): its toast goes.
+    Close {
+        notification_id: i64,
+    },
+}
+
+/// When toasts may interrupt: the hub's quiet hours and do-not-disturb, a local snooze, and
+/// whether critical ones break through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interruptions {
+    pub do_not_disturb: DoNotDisturb,
+    /// Toasts held back on this device until then.
+    pub snoozed_until: Option<Timestamp>,
+    /// Critical notifications, calls and shutdown warnings toast even when quiet.
+    pub critical_breaks_through: bool,
+}
+
+impl Default for Interruptions {
+    fn default() -> Self {
+        Self { do_not_disturb: DoNotDisturb::default(), snoozed_until: None, critical_breaks_through: true }
     }
-    // Only what the hub resolved for the desktop channel (the user's preferences, seed 001).
-    let fresh: Vec<&Notification> =
-        applied.created.iter().filter(|n| !n.read && n.channels.contains(&Channel::Desktop)).collect();
+}
+
+impl Interruptions {
+    /// Whether only what breaks through may toast at `now`.
+    pub fn quiet_at(&self, now: Timestamp) -> bool {
+        self.snoozed_until.is_some_and(|until| now < until) || is_quiet(&self.do_not_disturb, now)
+    }
+
+    fn lets_through(&self, critical: bool, quiet: bool) -> bool {
+        !quiet || (critical && self.critical_breaks_through)
+    }
+}
+
+/// The toasts to show and close for what the mirror just applied.
+pub fn decide(applied: &Applied, backfill: bool, rules: &Interruptions, now: Timestamp) -> Vec<ToastCommand> {
+    let mut commands: Vec<ToastCommand> = applied
+        .deleted
+        .iter()
+        .chain(&applied.read)
+        .map(|&notification_id| ToastCommand::Close { notification_id })
+        .collect();
+    if backfill {
+        return commands;
+    }
+    let quiet = rules.quiet_at(now);
+    // Only what the hub resolved for the desktop channel (the user's preferences, seed 001), and
+    // while quiet only what breaks through; the inbox has the rest either way.
+    let fresh: Vec<&Notification> = applied
+        .created
+        .iter()
+        .filter(|n| !n.read && n.channels.contains(&Channel::Desktop))
+        .filter(|n| rules.lets_through(n.priority == Priority::Critical, quiet))
+        .collect();
     if fresh.len() > MAX_INDIVIDUAL {
         let newest = fresh.last().expect("more than zero");
-        return vec![Toast {
+        commands.push(ToastCommand::Show(Toast {
             summary: format!("{} new notifications", fresh.len()),
             body: escape_markup(&clip(&format!("Latest: {}", newest.subject))),
             notification_id: None,
             critical: fresh.iter().any(|n| n.priority == Priority::Critical),
-        }];
+        }));
+        return commands;
     }
-    fresh
-        .into_iter()
-        .map(|n| Toast {
+    commands.extend(fresh.into_iter().map(|n| {
+        ToastCommand::Show(Toast {
             summary: plain(&n.subject),
             body: escape_markup(&clip(&n.body)),
             notification_id: Some(n.id),
             critical: n.priority == Priority::Critical,
         })
-        .collect()
+    }));
+    commands
 }
 
-/// A live event is always shown (it exists only to be seen now); calls and shutdowns urgently.
-pub fn decide_live(event: &LiveEvent) -> Toast {
-    Toast {
+/// A live event exists only to be seen now: shown unless quiet (calls and shutdown warnings
+/// break through like critical notifications), urgently for calls and shutdowns.
+pub fn decide_live(event: &LiveEvent, rules: &Interruptions, now: Timestamp) -> Option<Toast> {
+    let urgent = event.kind.is_urgent();
+    rules.lets_through(urgent, rules.quiet_at(now)).then(|| Toast {
         summary: plain(&event.title),
         body: escape_markup(&clip(&event.body)),
         notification_id: None,
-        critical: event.kind.is_urgent(),
-    }
+        critical: urgent,
+    })
 }
 
 /// The hub refused something the user did (and the inbox took it back): say so, or the user
@@ -116,6 +172,8 @@ pub fn escape_markup(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use herald_proto::QuietHours;
+
     use super::*;
 
     fn note(id: i64, subject: &str, body: &str, read: bool) -> Notification {
@@ -126,10 +184,46 @@ mod tests {
         Applied { created, cursor: 1, ..Applied::default() }
     }
 
+    fn now() -> Timestamp {
+        "2026-11-21T10:00:00Z".parse().unwrap()
+    }
+
+    /// The toasts shown, under no quiet rules.
+    fn shown(applied: &Applied, backfill: bool) -> Vec<Toast> {
+        shown_with(applied, backfill, &Interruptions::default())
+    }
+
+    fn shown_with(applied: &Applied, backfill: bool, rules: &Interruptions) -> Vec<Toast> {
+        decide(applied, backfill, rules, now())
+            .into_iter()
+            .filter_map(|c| match c {
+                ToastCommand::Show(toast) => Some(toast),
+                ToastCommand::Close { .. } => None,
+            })
+            .collect()
+    }
+
+    fn do_not_disturb() -> Interruptions {
+        let dnd = DoNotDisturb { quiet_hours: None, dnd_until: Some("2026-11-21T11:00:00.000Z".into()) };
+        Interruptions { do_not_disturb: dnd, ..Interruptions::default() }
+    }
+
+    fn live(kind: herald_proto::LiveKind) -> LiveEvent {
+        LiveEvent {
+            id: "e".into(),
+            kind,
+            title: "Call from <Ann>".into(),
+            body: "+1 555".into(),
+            actions: vec![],
+            at: None,
+            expires_at: "2999-01-01T00:00:00Z".into(),
+        }
+    }
+
     #[test]
     fn each_new_unread_notification_gets_a_toast() {
         let toasts =
-            decide(&applied(vec![note(1, "Reply from Ann", "Looks good", false), note(2, "Seen", "", true)]), false);
+            shown(&applied(vec![note(1, "Reply from Ann", "Looks good", false), note(2, "Seen", "", true)]), false);
         assert_eq!(
             toasts,
             [Toast {
@@ -145,7 +239,52 @@ mod tests {
     fn a_notification_the_user_turned_off_for_the_desktop_stays_in_the_inbox_only() {
         let inbox_only =
             Notification { channels: vec![Channel::Inbox, Channel::Email], ..note(1, "Digest", "", false) };
-        assert!(decide(&applied(vec![inbox_only]), false).is_empty());
+        assert!(shown(&applied(vec![inbox_only]), false).is_empty());
+    }
+
+    #[test]
+    fn do_not_disturb_and_quiet_hours_hold_toasts_back_but_critical_breaks_through_if_allowed() {
+        let calm = note(1, "Weekly digest", "", false);
+        let alarm = Notification { priority: Priority::Critical, ..note(2, "Shutdown in 10 minutes", "", false) };
+        let both = applied(vec![calm.clone(), alarm.clone()]);
+        let through: Vec<Option<i64>> =
+            shown_with(&both, false, &do_not_disturb()).iter().map(|t| t.notification_id).collect();
+        assert_eq!(through, [Some(2)]);
+        let strict = Interruptions { critical_breaks_through: false, ..do_not_disturb() };
+        assert!(shown_with(&both, false, &strict).is_empty());
+
+        let nights = Interruptions {
+            do_not_disturb: DoNotDisturb {
+                quiet_hours: Some(QuietHours {
+                    timezone: "UTC".into(),
+                    periods: vec![herald_proto::QuietPeriod {
+                        days: vec![herald_proto::Weekday::Sat],
+                        from: "09:00".into(),
+                        to: "12:00".into(),
+                    }],
+                }),
+                dnd_until: None,
+            },
+            ..Interruptions::default()
+        };
+        assert_eq!(
+            shown_with(&applied(vec![calm.clone()]), false, &nights),
+            [],
+            "2026-11-21 10:00 is a quiet Saturday"
+        );
+        let snoozed =
+            Interruptions { snoozed_until: Some("2026-11-21T10:30:00Z".parse().unwrap()), ..Interruptions::default() };
+        assert!(shown_with(&applied(vec![calm]), false, &snoozed).is_empty());
+    }
+
+    #[test]
+    fn a_notification_read_or_deleted_anywhere_closes_its_toast() {
+        let changes = Applied { read: vec![3], deleted: vec![4], read_changed: true, ..Applied::default() };
+        assert_eq!(
+            decide(&changes, false, &do_not_disturb(), now()),
+            [ToastCommand::Close { notification_id: 4 }, ToastCommand::Close { notification_id: 3 }]
+        );
+        assert_eq!(decide(&changes, true, &Interruptions::default(), now()).len(), 2, "history closes too");
     }
 
     #[test]
@@ -159,39 +298,38 @@ mod tests {
     #[test]
     fn critical_notifications_make_critical_toasts_even_in_a_summary() {
         let alarm = Notification { priority: Priority::Critical, ..note(1, "Shutdown in 10 minutes", "", false) };
-        assert!(decide(&applied(vec![alarm.clone()]), false)[0].critical);
+        assert!(shown(&applied(vec![alarm.clone()]), false)[0].critical);
         let mut burst: Vec<Notification> = (2..=5).map(|i| note(i, "n", "", false)).collect();
         burst.push(alarm);
-        assert!(decide(&applied(burst), false)[0].critical);
-        assert!(!decide(&applied(vec![note(9, "calm", "", false)]), false)[0].critical);
+        assert!(shown(&applied(burst), false)[0].critical);
+        assert!(!shown(&applied(vec![note(9, "calm", "", false)]), false)[0].critical);
     }
 
     #[test]
     fn live_calls_and_shutdowns_are_urgent_reminders_are_not() {
-        let event = |kind| LiveEvent {
-            id: "e".into(),
-            kind,
-            title: "Call from <Ann>".into(),
-            body: "+1 555".into(),
-            actions: vec![],
-            at: None,
-            expires_at: "2999-01-01T00:00:00Z".into(),
-        };
-        let call = decide_live(&event(herald_proto::LiveKind::Call));
+        let rules = Interruptions::default();
+        let call = decide_live(&live(herald_proto::LiveKind::Call), &rules, now()).unwrap();
         assert!(call.critical);
         assert_eq!(call.summary, "Call from <Ann>", "the summary is plain text; only bodies are markup");
-        assert!(!decide_live(&event(herald_proto::LiveKind::Reminder)).critical);
+        assert!(!decide_live(&live(herald_proto::LiveKind::Reminder), &rules, now()).unwrap().critical);
+    }
+
+    #[test]
+    fn while_quiet_only_calls_and_shutdowns_come_through_live() {
+        let quiet = do_not_disturb();
+        assert!(decide_live(&live(herald_proto::LiveKind::Call), &quiet, now()).is_some());
+        assert!(decide_live(&live(herald_proto::LiveKind::Reminder), &quiet, now()).is_none());
     }
 
     #[test]
     fn history_raises_nothing() {
-        assert!(decide(&applied(vec![note(1, "Old", "", false)]), true).is_empty());
+        assert!(shown(&applied(vec![note(1, "Old", "", false)]), true).is_empty());
     }
 
     #[test]
     fn a_burst_becomes_one_summary() {
         let burst = (1..=5).map(|i| note(i, &format!("n{i}"), "", false)).collect();
-        let toasts = decide(&applied(burst), false);
+        let toasts = shown(&applied(burst), false);
         assert_eq!(toasts.len(), 1);
         assert_eq!(toasts[0].summary, "5 new notifications");
         assert_eq!(toasts[0].body, "Latest: n5");
@@ -200,14 +338,14 @@ mod tests {
 
     #[test]
     fn untrusted_text_cannot_become_markup() {
-        let toasts = decide(&applied(vec![note(1, "Hi\nthere", "<a href='x'>click</a> & <img src=y>", false)]), false);
+        let toasts = shown(&applied(vec![note(1, "Hi\nthere", "<a href='x'>click</a> & <img src=y>", false)]), false);
         assert_eq!(toasts[0].summary, "Hi there");
         assert_eq!(toasts[0].body, "&lt;a href=&apos;x&apos;&gt;click&lt;/a&gt; &amp; &lt;img src=y&gt;");
     }
 
     #[test]
     fn long_bodies_are_clipped() {
-        let toasts = decide(&applied(vec![note(1, "s", &"word ".repeat(200), false)]), false);
+        let toasts = shown(&applied(vec![note(1, "s", &"word ".repeat(200), false)]), false);
         assert_eq!(toasts[0].body.chars().count(), MAX_BODY_CHARS);
         assert!(toasts[0].body.ends_with('…'));
     }

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "outbox_keys",
         sql: include_str!("../../../../migrations/mirror/0003_outbox_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "do_not_disturb",
+        sql: include_str!("../../../../migrations/mirror/0004_do_not_disturb.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,8 @@ pub struct Applied {
     pub created: Vec<Notification>,
     /// Whether read state changed.
     pub read_changed: bool,
+    /// Notifications that became read (their toasts go).
+    pub read: Vec<i64>,
     /// Notifications removed from this mirror.
     pub deleted: Vec<i64>,
     /// The cursor after applying.
@@ -94,12 +96,25 @@ fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> 
                 applied.created.push(n.clone());
             }
         }
-        ChangeKind::ReadChanged { ids, read } => applied.read_changed |= set_read(tx, ids, *read)?,
+        ChangeKind::ReadChanged { ids, read } => {
+            for &id in ids {
+                if set_read(tx, &[id], *read)? {
+                    applied.read_changed = true;
+                    if *read {
+                        applied.read.push(id);
+                    }
+                }
+            }
+        }
         ChangeKind::Updated { notification: n } => {
             let replace = format!("INSERT OR REPLACE INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS})");
             let json = JsonColumns::of(n);
             tx.prepare_cached(&replace)?.execute(notification_row::to_params(n, &json).as_slice())?;
             applied.read_changed = true;
+            // Answered (on this device or another): its toast has done its job.
+            if n.read {
+                applied.read.push(n.id);
+            }
         }
         ChangeKind::Deleted { ids } => {
             let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1")?;

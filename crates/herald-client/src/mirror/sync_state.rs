@@ -7,6 +7,22 @@ impl Mirror {
         Ok(self.conn.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?)
     }
 
+    /// The quiet hours and do-not-disturb the hub last announced (none yet: nothing is quiet).
+    pub fn do_not_disturb(&self) -> Result<herald_proto::DoNotDisturb, MirrorError> {
+        let json: Option<String> =
+            self.conn.query_row("SELECT do_not_disturb FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+        match json {
+            None => Ok(herald_proto::DoNotDisturb::default()),
+            Some(json) => serde_json::from_str(&json).map_err(|e| MirrorError::Corrupt(format!("do_not_disturb: {e}"))),
+        }
+    }
+
+    pub fn set_do_not_disturb(&mut self, settings: &herald_proto::DoNotDisturb) -> Result<(), MirrorError> {
+        let json = serde_json::to_string(settings).map_err(|e| MirrorError::Corrupt(e.to_string()))?;
+        self.conn.execute("UPDATE sync_state SET do_not_disturb = ?1 WHERE id = 1", [json])?;
+        Ok(())
+    }
+
     /// Whether a catch-up has ever completed. Until then, arriving notifications are history.
     pub fn has_caught_up_once(&self) -> Result<bool, MirrorError> {
         Ok(self.conn.query_row("SELECT caught_up_once FROM sync_state WHERE id = 1", [], |r| r.get(0))?)
@@ -88,6 +104,15 @@ pub(super) fn advance(tx: &rusqlite::Transaction<'_>, cursor: i64) -> Result<(),
 mod tests {
     use super::*;
     use crate::outbox::Action;
+
+    #[test]
+    fn do_not_disturb_is_kept_for_an_offline_start() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        assert_eq!(mirror.do_not_disturb().unwrap(), herald_proto::DoNotDisturb::default());
+        let dnd = herald_proto::DoNotDisturb { quiet_hours: None, dnd_until: Some("2026-11-21T12:00:00.000Z".into()) };
+        mirror.set_do_not_disturb(&dnd).unwrap();
+        assert_eq!(mirror.do_not_disturb().unwrap(), dnd);
+    }
 
     #[test]
     fn a_mirror_belongs_to_the_first_hub_and_user_it_meets() {

@@ -157,7 +157,11 @@ impl SyncEngine {
                     match plan.on_frame(frame) {
                         Step::Wait => {}
                         Step::Live(event) => self.emit(SyncEvent::Live(event)),
-                        Step::DoNotDisturb(settings) => self.emit(SyncEvent::DoNotDisturb(settings)),
+                        Step::DoNotDisturb(settings) => {
+                            let kept = settings.clone();
+                            self.mirror.call(move |m| m.set_do_not_disturb(&kept)).await?;
+                            self.emit(SyncEvent::DoNotDisturb(settings));
+                        }
                         Step::Resync => {
                             // The hub no longer has the changes after our cursor: what comes now
                             // is the inbox as it is — history, not news. Queued actions stay.
