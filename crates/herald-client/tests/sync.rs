@@ -298,3 +298,42 @@ async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_i
     sync.await.unwrap();
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_caught_up_inbox_becomes_searchable_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let hub = start_hub(dir.path(), addr).await;
+    let (bob, token) = hub.store.add_user("bob").await.unwrap();
+    let many: Vec<NewNotification> = (0..1_200)
+        .map(|i| NewNotification {
+            body: format!("Invoice INV-{i} was paid"),
+            ..NewNotification::new("Payment received")
+        })
+        .collect();
+    for new in many {
+        hub.store.deliver(vec![bob.id], new).await.unwrap();
+    }
+    let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
+    let (events_tx, mut events) = broadcast::channel(64);
+    let engine =
+        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+    wait_for(&mut events, online).await;
+    assert_eq!(mirror.call(|m| m.unread_count()).await.unwrap(), 1_200, "visible as soon as caught up");
+
+    // The indexer has no event of its own; wait for its work to be done (bounded).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while mirror.call(|m| m.unindexed()).await.unwrap() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the search index never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let query = herald_client::mirror::Query { text: Some("inv-1199".into()), limit: 10, ..Default::default() };
+    let found = mirror.call(move |m| m.search(&query)).await.unwrap();
+    assert_eq!(found.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(), ["Invoice INV-1199 was paid"]);
+
+    stop_tx.send(true).unwrap();
+    sync.await.unwrap();
+    hub.stop().await;
+}

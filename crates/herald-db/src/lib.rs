@@ -10,6 +10,14 @@
 
 pub mod notification_row;
 
+/// Turns user text into an FTS5 query that cannot be read as FTS syntax: every word quoted and
+/// required, each matching as a prefix ("purch ord" finds "purchase order": search as you type).
+/// Shared by the hub's history search and the desktop mirror's.
+pub fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text.split_whitespace().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -6,6 +6,7 @@
 
 mod notifications;
 mod outbox;
+mod search;
 mod sync_state;
 
 use std::path::Path;
@@ -16,6 +17,7 @@ use rusqlite::Connection;
 
 pub use notifications::Applied;
 pub use outbox::Queued;
+pub use search::Query;
 pub use sync_state::{Identity, Reset};
 
 /// The mirror's schema, one entry per file in `migrations/mirror/` (a test checks none is missing).
@@ -31,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "do_not_disturb",
         sql: include_str!("../../../../migrations/mirror/0004_do_not_disturb.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "counts_and_search",
+        sql: include_str!("../../../../migrations/mirror/0005_counts_and_search.sql"),
     },
 ];
 

@@ -64,8 +64,18 @@ impl Mirror {
         Ok(rows.next().transpose()?)
     }
 
+    /// Unread notifications, from the counts the triggers keep (no scan of the rows).
     pub fn unread_count(&self) -> Result<u32, MirrorError> {
-        Ok(self.conn.query_row("SELECT count(*) FROM notifications WHERE read = 0", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("SELECT coalesce(sum(unread), 0) FROM unread_counts", [], |r| r.get(0))?)
+    }
+
+    /// Unread notifications per type, most first.
+    pub fn unread_by_type(&self) -> Result<Vec<(String, u32)>, MirrorError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT type, unread FROM unread_counts WHERE unread > 0 ORDER BY unread DESC, type")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn is_empty(&self) -> Result<bool, MirrorError> {
@@ -107,9 +117,19 @@ fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> 
             }
         }
         ChangeKind::Updated { notification: n } => {
-            let replace = format!("INSERT OR REPLACE INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS})");
+            // An UPDATE, not INSERT OR REPLACE: a replace deletes without firing the triggers that
+            // keep the unread counts and the search index.
             let json = JsonColumns::of(n);
-            tx.prepare_cached(&replace)?.execute(notification_row::to_params(n, &json).as_slice())?;
+            let params = notification_row::to_params(n, &json);
+            let update = format!(
+                "UPDATE notifications SET ({}) = ({}) WHERE id = ?1",
+                COLUMNS.trim_start_matches("id, "),
+                PLACEHOLDERS.trim_start_matches("?1, ")
+            );
+            if tx.prepare_cached(&update)?.execute(params.as_slice())? == 0 {
+                let insert = format!("INSERT INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS})");
+                tx.prepare_cached(&insert)?.execute(params.as_slice())?;
+            }
             applied.read_changed = true;
             // Answered (on this device or another): its toast has done its job.
             if n.read {

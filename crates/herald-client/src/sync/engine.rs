@@ -53,6 +53,8 @@ pub struct SyncEngine {
     mirror: SharedMirror,
     events: broadcast::Sender<SyncEvent>,
     outbox_ready: Arc<Notify>,
+    /// Wakes the background search indexer after new rows landed.
+    index_ready: Arc<Notify>,
     http: reqwest::Client,
 }
 
@@ -65,7 +67,15 @@ impl SyncEngine {
     ) -> Self {
         let http =
             reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a default HTTP client builds");
-        Self { server, token, mirror, events, outbox_ready: Arc::new(Notify::new()), http }
+        Self {
+            server,
+            token,
+            mirror,
+            events,
+            outbox_ready: Arc::new(Notify::new()),
+            index_ready: Arc::new(Notify::new()),
+            http,
+        }
     }
 
     /// Notify this after recording an action in the mirror's outbox.
@@ -78,7 +88,15 @@ impl SyncEngine {
         let _ = self.events.send(event);
     }
 
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let indexer = tokio::spawn(index_in_background(self.mirror.clone(), self.index_ready.clone()));
+        // Rows a previous run left unindexed are taken up at once.
+        self.index_ready.notify_one();
+        self.sync(shutdown).await;
+        indexer.abort();
+    }
+
+    async fn sync(&self, mut shutdown: watch::Receiver<bool>) {
         let (Some(server), Some(token)) = (self.server.clone(), self.token.clone()) else {
             let reason = "not set up: set HERALD_SERVER and HERALD_TOKEN".to_owned();
             self.emit(SyncEvent::Connection(ConnectionState::Offline { reason, retry_in_ms: None }));
@@ -178,6 +196,9 @@ impl SyncEngine {
                         }
                         Step::Apply { changes, cursor, caught_up } => {
                             let applied = self.mirror.call(move |m| m.apply(&changes, cursor, caught_up)).await?;
+                            if !applied.created.is_empty() {
+                                self.index_ready.notify_one();
+                            }
                             if !applied.is_empty() {
                                 self.emit(SyncEvent::MirrorChanged { applied, backfill: history && !live });
                             }
@@ -248,6 +269,28 @@ impl SyncEngine {
         }
         for (action, error) in flushed.rejected {
             self.emit(SyncEvent::ActionRejected { action, error });
+        }
+    }
+}
+
+/// Rows reach the search index in batches of this many, each its own transaction, so the feed's
+/// writes never wait long behind the indexer.
+const INDEX_BATCH: u32 = 2_000;
+
+/// Keeps the search index up with the rows, off the sync path: catch-up makes rows visible at
+/// once, and they become searchable moments later.
+async fn index_in_background(mirror: SharedMirror, ready: Arc<Notify>) {
+    loop {
+        ready.notified().await;
+        loop {
+            match mirror.call(|m| m.index_some(INDEX_BATCH)).await {
+                Ok(0) => break,
+                Ok(_) => tokio::task::yield_now().await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "search indexing failed; will retry with the next changes");
+                    break;
+                }
+            }
         }
     }
 }

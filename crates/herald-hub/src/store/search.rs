@@ -1,5 +1,6 @@
 //! Listing a user's notifications with filters and full-text search (seed 003's history search).
 
+use herald_db::fts_query;
 use herald_db::notification_row::{from_row, AWAITS_CONFIRMATION, COLUMNS};
 use herald_proto::Notification;
 use rusqlite::types::ToSql;
@@ -24,13 +25,6 @@ pub struct ListFilter {
     pub text: Option<String>,
     /// Only confirm-type notifications still waiting for an answer (true), or only the others.
     pub awaiting: Option<bool>,
-}
-
-/// Turns user text into an FTS5 query that cannot be read as FTS syntax: every word quoted and
-/// required, each matching as a prefix ("purch ord" finds "purchase order": search as you type).
-fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text.split_whitespace().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect();
-    (!words.is_empty()).then(|| words.join(" "))
 }
 
 impl Store {

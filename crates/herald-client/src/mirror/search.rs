@@ -1,0 +1,177 @@
+//! Querying the mirror offline — filters, pages, full-text search — and the background indexer
+//! that keeps the search index up with the rows.
+
+use herald_db::fts_query;
+use herald_db::notification_row::{from_row, COLUMNS};
+use herald_proto::Notification;
+use rusqlite::types::ToSql;
+
+use super::{Mirror, MirrorError};
+
+/// What to list; every field narrows the result. Default: the whole inbox, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Below this id (the previous page's last).
+    pub before: Option<i64>,
+    pub limit: u32,
+    /// Only unread (true) or only read (false).
+    pub unread: Option<bool>,
+    /// Exact type, e.g. `social.reply`.
+    pub kind: Option<String>,
+    /// Every type of a module, e.g. `social`.
+    pub module: Option<String>,
+    pub tag: Option<String>,
+    pub sub_tag: Option<String>,
+    /// Created at or after / before (RFC 3339 UTC, as the hub writes times).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Words that must all appear in subject or body (prefix-matched, accents ignored). Finds only
+    /// what the indexer has reached, which is at most moments behind.
+    pub text: Option<String>,
+}
+
+impl Mirror {
+    /// A page of notifications matching `query`, newest first.
+    pub fn search(&self, query: &Query) -> Result<Vec<Notification>, MirrorError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE id < ?1");
+        let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(query.before.unwrap_or(i64::MAX))];
+        let mut add = |clause: &str, value: Box<dyn ToSql>| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(unread) = query.unread {
+            add(" AND read = ?", Box::new(!unread));
+        }
+        if let Some(kind) = &query.kind {
+            add(" AND type = ?", Box::new(kind.clone()));
+        }
+        if let Some(module) = &query.module {
+            // A range, so the type index serves it: `social.` ≤ type < `social/` ('/' follows '.').
+            add(" AND (type = ? OR (type >= ? || '.' AND type < ? || '/'))", Box::new(module.clone()));
+        }
+        if let Some(tag) = &query.tag {
+            add(" AND tag = ?", Box::new(tag.clone()));
+        }
+        if let Some(sub_tag) = &query.sub_tag {
+            add(" AND sub_tag = ?", Box::new(sub_tag.clone()));
+        }
+        if let Some(from) = &query.from {
+            add(" AND created_at >= ?", Box::new(from.clone()));
+        }
+        if let Some(to) = &query.to {
+            add(" AND created_at < ?", Box::new(to.clone()));
+        }
+        if let Some(words) = query.text.as_deref().and_then(fts_query) {
+            add(" AND id IN (SELECT rowid FROM notifications_fts WHERE notifications_fts MATCH ?)", Box::new(words));
+        }
+        add(" ORDER BY id DESC LIMIT ?", Box::new(query.limit.max(1)));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
+        let rows = stmt.query_map(params.as_slice(), from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds up to `limit` rows not yet in the search index, in one transaction; returns how many.
+    /// Called in a loop by the background indexer until it returns 0.
+    pub fn index_some(&mut self, limit: u32) -> Result<usize, MirrorError> {
+        let tx = self.conn.transaction()?;
+        let added = tx.execute(
+            "INSERT INTO notifications_fts (rowid, subject, body)
+             SELECT id, subject, body FROM notifications WHERE indexed = 0 ORDER BY id LIMIT ?1",
+            [limit],
+        )?;
+        tx.execute(
+            "UPDATE notifications SET indexed = 1 WHERE id IN
+             (SELECT id FROM notifications WHERE indexed = 0 ORDER BY id LIMIT ?1)",
+            [limit],
+        )?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Rows the search index has not reached yet.
+    pub fn unindexed(&self) -> Result<u64, MirrorError> {
+        Ok(self.conn.query_row("SELECT count(*) FROM notifications WHERE indexed = 0", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_proto::{Change, ChangeKind};
+
+    use super::*;
+
+    fn note(id: i64, kind: &str, subject: &str, tag: Option<&str>) -> Change {
+        let mut notification = Notification::plain(id, subject, format!("2026-11-{:02}T10:00:00.000Z", 10 + id));
+        notification.kind = kind.into();
+        notification.tag = tag.map(str::to_owned);
+        notification.body = format!("body of {subject}");
+        Change { seq: id, kind: ChangeKind::Created { notification } }
+    }
+
+    fn mirror() -> Mirror {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        let changes = vec![
+            note(1, "social.reply", "Ann replied about the budget", None),
+            note(2, "purchase.approval", "Approve PO-42", Some("po-42")),
+            note(3, "social.mention", "Mark mentioned you in Café plans", None),
+            note(4, "socialite.party", "Party tonight", None),
+        ];
+        mirror.apply(&changes, 4, true).unwrap();
+        mirror
+    }
+
+    fn subjects(found: Vec<Notification>) -> Vec<String> {
+        found.into_iter().map(|n| n.subject).collect()
+    }
+
+    #[test]
+    fn filters_narrow_the_inbox_and_pages_go_newest_first() {
+        let m = mirror();
+        let q = |query: Query| subjects(m.search(&Query { limit: query.limit.max(10), ..query }).unwrap());
+        assert_eq!(
+            q(Query { module: Some("social".into()), ..Query::default() }),
+            ["Mark mentioned you in Café plans", "Ann replied about the budget"]
+        );
+        assert_eq!(q(Query { tag: Some("po-42".into()), ..Query::default() }), ["Approve PO-42"]);
+        assert_eq!(q(Query { from: Some("2026-11-13T00:00:00.000Z".into()), ..Query::default() }).len(), 2);
+        let page = m.search(&Query { before: Some(3), limit: 1, ..Query::default() }).unwrap();
+        assert_eq!(subjects(page), ["Approve PO-42"]);
+    }
+
+    #[test]
+    fn text_search_finds_what_the_indexer_reached_and_follows_deletes() {
+        let mut m = mirror();
+        let find = |m: &Mirror, words: &str| {
+            subjects(m.search(&Query { limit: 10, text: Some(words.into()), ..Query::default() }).unwrap())
+        };
+        assert!(find(&m, "budget").is_empty(), "not indexed yet");
+        assert_eq!(m.unindexed().unwrap(), 4);
+        while m.index_some(3).unwrap() > 0 {}
+        assert_eq!(m.unindexed().unwrap(), 0);
+        assert_eq!(find(&m, "budg"), ["Ann replied about the budget"], "prefix match");
+        assert_eq!(find(&m, "cafe"), ["Mark mentioned you in Café plans"], "accents ignored");
+        assert_eq!(find(&m, "\"OR budget"), Vec::<String>::new(), "user text never becomes FTS syntax");
+        m.apply(&[Change { seq: 5, kind: ChangeKind::Deleted { ids: vec![1] } }], 5, false).unwrap();
+        assert!(find(&m, "budget").is_empty());
+    }
+
+    #[test]
+    fn unread_counts_follow_every_change_without_a_scan() {
+        let mut m = mirror();
+        assert_eq!(m.unread_count().unwrap(), 4);
+        m.apply(&[Change { seq: 5, kind: ChangeKind::ReadChanged { ids: vec![1, 3], read: true } }], 5, false).unwrap();
+        assert_eq!(m.unread_count().unwrap(), 2);
+        assert_eq!(
+            m.unread_by_type().unwrap(),
+            [("purchase.approval".to_string(), 1), ("socialite.party".to_string(), 1)]
+        );
+        m.apply(&[Change { seq: 6, kind: ChangeKind::Deleted { ids: vec![2, 3] } }], 6, false).unwrap();
+        assert_eq!(m.unread_count().unwrap(), 1, "deleting a read one changes nothing, an unread one counts down");
+        let mut answered = Notification::plain(4, "Party tonight", "2026-11-14T10:00:00.000Z");
+        answered.kind = "socialite.party".into();
+        answered.read = true;
+        m.apply(&[Change { seq: 7, kind: ChangeKind::Updated { notification: answered } }], 7, false).unwrap();
+        assert_eq!(m.unread_count().unwrap(), 0);
+    }
+}
