@@ -33,6 +33,7 @@ xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspac
 
 echo "==> benchmark smoke run (numbers are taken in release builds; see BENCHMARKS.md)"
 "${CARGO_TARGET_DIR:-target}/debug/herald-bench" --users 50 --seconds 1 --senders 4
+"${CARGO_TARGET_DIR:-target}/debug/herald-bench" mirror --rows 2000 --big 5000
 
 # The tests regenerate the UI's TypeScript types from Rust; committed copies must match.
 if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- ui/src/lib/backend/generated; then

@@ -7,9 +7,11 @@
 //! 3. Memory per idle feed: the hub's resident memory before and after the N feeds connect.
 //!
 //! Usage: `herald-bench [--hub PATH] [--users N] [--seconds S] [--senders C]`. The hub binary is
-//! found next to this one unless `--hub` says otherwise.
+//! found next to this one unless `--hub` says otherwise. `herald-bench mirror [--rows N] [--big M]`
+//! measures the desktop mirror instead (see `mirror.rs`).
 
 mod hub;
+mod mirror;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,15 +31,23 @@ struct Options {
     users: usize,
     seconds: u64,
     senders: usize,
+    /// `herald-bench mirror`: measure the desktop mirror instead of the hub.
+    mirror: bool,
+    rows: usize,
+    big: usize,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut hub = std::env::current_exe()?.with_file_name("herald-hub");
     let (mut users, mut seconds, mut senders) = (10_000, 5, 32);
+    let (mut mirror, mut rows, mut big) = (false, 100_000, 1_000_000);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
+            "mirror" => mirror = true,
+            "--rows" => rows = value()?.parse()?,
+            "--big" => big = value()?.parse()?,
             "--hub" => hub = value()?.into(),
             "--users" => users = value()?.parse()?,
             "--seconds" => seconds = value()?.parse()?,
@@ -45,12 +55,15 @@ fn options() -> anyhow::Result<Options> {
             other => bail!("unknown argument {other:?}; see the top of crates/herald-bench/src/main.rs"),
         }
     }
-    Ok(Options { hub, users, seconds, senders })
+    Ok(Options { hub, users, seconds, senders, mirror, rows, big })
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
+    if options.mirror {
+        return mirror::run(options.rows, options.big);
+    }
     println!(
         "# herald-bench: {} users, {} s per send run, {} concurrent senders\n",
         options.users, options.seconds, options.senders

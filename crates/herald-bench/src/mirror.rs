@@ -1,0 +1,143 @@
+//! `herald-bench mirror`: the desktop mirror at scale, each figure next to a raw-rusqlite ceiling
+//! measured in the same run on the same file system.
+//!
+//! - Catch-up: N notifications applied as the sync engine does (batches of 500 changes, one
+//!   transaction each, cursor included) versus plain INSERTs of the same rows into a bare table.
+//! - The background search index: how long after the catch-up everything is searchable.
+//! - At 1,000,000 rows: newest page, unread count, a full-text query.
+
+use std::time::{Duration, Instant};
+
+use herald_client::mirror::{Mirror, Query};
+use herald_proto::{Change, ChangeKind, Notification};
+
+const BATCH: usize = 500;
+
+fn notification(id: i64) -> Notification {
+    let mut n = Notification::plain(id, format!("Invoice INV-{id} was paid"), "2026-11-21T10:00:00.000Z");
+    n.kind = ["billing.paid", "task.due", "social.reply", "crm.order_changed"][id as usize % 4].into();
+    n.body = format!("Customer {} paid {}.00 EUR by bank transfer; reference {id:08}.", id % 977, id % 5000);
+    n.read = id % 3 == 0;
+    n
+}
+
+pub fn run(rows: usize, big: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    println!("# herald-bench mirror: catch-up of {rows} notifications; queries at {big} rows\n");
+
+    // The ceiling: the same rows, the same batches, into a bare table (no triggers, indexes, FTS).
+    let raw = raw_insert_rate(&dir.path().join("raw.sqlite3"), rows)?;
+    let (visible, indexed_after) = catch_up(&dir.path().join("mirror.sqlite3"), rows)?;
+    println!("| raw rusqlite insert, batches of {BATCH} | {raw:.0} rows/s |");
+    println!(
+        "| mirror catch-up, visible in the inbox | {visible:.0} notifications/s (ratio to raw {:.2}) |",
+        visible / raw
+    );
+    println!("| search index caught up after the catch-up ended | {:.2} s |", indexed_after.as_secs_f64());
+
+    let path = dir.path().join("big.sqlite3");
+    let mut mirror = Mirror::open(&path)?;
+    fill(&mut mirror, big)?;
+    while mirror.index_some(20_000)? > 0 {}
+    let newest = median(|| mirror.list(None, 50).map(drop))?;
+    let unread = median(|| mirror.unread_count().map(drop))?;
+    // A rare word (one hit), and a rare prefix beside a word every row has (the worst case:
+    // FTS5 walks the common word's whole list).
+    let search =
+        median(|| mirror.search(&Query { text: Some("inv-777123".into()), limit: 50, ..Query::default() }).map(drop))?;
+    let search_common = median(|| {
+        mirror.search(&Query { text: Some("reference 00777".into()), limit: 50, ..Query::default() }).map(drop)
+    })?;
+    let filtered = median(|| {
+        mirror
+            .search(&Query { unread: Some(true), module: Some("task".into()), limit: 50, ..Query::default() })
+            .map(drop)
+    })?;
+    println!("| {big} rows: newest page of 50 | {:.3} ms |", ms(newest));
+    println!("| {big} rows: unread count | {:.3} ms |", ms(unread));
+    println!("| {big} rows: full-text query, a rare word (\"inv-777123\") | {:.3} ms |", ms(search));
+    println!(
+        "| {big} rows: full-text query, a word in every row and a rare prefix (\"reference 00777\") | {:.3} ms |",
+        ms(search_common)
+    );
+    println!("| {big} rows: unread of one module, page of 50 | {:.3} ms |", ms(filtered));
+    Ok(())
+}
+
+fn changes(from: usize, to: usize) -> Vec<Change> {
+    (from..to)
+        .map(|i| Change { seq: i as i64 + 1, kind: ChangeKind::Created { notification: notification(i as i64 + 1) } })
+        .collect()
+}
+
+/// Applies `rows` in engine-sized batches; returns rows per second and how long after the last
+/// batch the background index had everything.
+fn catch_up(path: &std::path::Path, rows: usize) -> anyhow::Result<(f64, Duration)> {
+    let mut mirror = Mirror::open(path)?;
+    let batches: Vec<Vec<Change>> = (0..rows).step_by(BATCH).map(|i| changes(i, (i + BATCH).min(rows))).collect();
+    let started = Instant::now();
+    for batch in &batches {
+        let cursor = batch.last().map_or(0, |c| c.seq);
+        mirror.apply(batch, cursor, false)?;
+    }
+    let rate = rows as f64 / started.elapsed().as_secs_f64();
+    let indexing = Instant::now();
+    while mirror.index_some(2_000)? > 0 {}
+    Ok((rate, indexing.elapsed()))
+}
+
+fn raw_insert_rate(path: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE n (id INTEGER PRIMARY KEY, type, subject, body, link, tag, sub_tag, priority, object_type,
+         object_id, sender, buttons, reply, answer, created_at, read, channels, expires_at)"
+    ))?;
+    let all: Vec<Notification> = (1..=rows as i64).map(notification).collect();
+    let started = Instant::now();
+    for batch in all.chunks(BATCH) {
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(&format!(
+                "INSERT INTO n ({}) VALUES ({})",
+                herald_db::notification_row::COLUMNS,
+                herald_db::notification_row::PLACEHOLDERS
+            ))?;
+            for n in batch {
+                let json = herald_db::notification_row::JsonColumns::of(n);
+                insert.execute(herald_db::notification_row::to_params(n, &json).as_slice())?;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(rows as f64 / started.elapsed().as_secs_f64())
+}
+
+fn fill(mirror: &mut Mirror, rows: usize) -> anyhow::Result<()> {
+    for i in (0..rows).step_by(10_000) {
+        let batch = changes(i, (i + 10_000).min(rows));
+        let cursor = batch.last().map_or(0, |c| c.seq);
+        mirror.apply(&batch, cursor, false)?;
+    }
+    Ok(())
+}
+
+/// The median of 51 runs after 5 warm-up runs.
+fn median(mut f: impl FnMut() -> Result<(), herald_client::mirror::MirrorError>) -> anyhow::Result<Duration> {
+    for _ in 0..5 {
+        f()?;
+    }
+    let mut times = Vec::with_capacity(51);
+    for _ in 0..51 {
+        let started = Instant::now();
+        f()?;
+        times.push(started.elapsed());
+    }
+    times.sort_unstable();
+    Ok(times[25])
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
