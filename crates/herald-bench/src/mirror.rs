@@ -90,10 +90,10 @@ fn raw_insert_rate(path: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
     let mut conn = rusqlite::Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(&format!(
+    conn.execute_batch(
         "CREATE TABLE n (id INTEGER PRIMARY KEY, type, subject, body, link, tag, sub_tag, priority, object_type,
-         object_id, sender, buttons, reply, answer, created_at, read, channels, expires_at)"
-    ))?;
+         object_id, sender, buttons, reply, answer, created_at, read, channels, expires_at)",
+    )?;
     let all: Vec<Notification> = (1..=rows as i64).map(notification).collect();
     let started = Instant::now();
     for batch in all.chunks(BATCH) {
