@@ -37,9 +37,11 @@ impl Mirror {
         let tx = self.conn.transaction()?;
         let current: i64 = tx.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
         let mut applied = Applied::default();
+        let mut new_unread = NewUnread::default();
         for change in changes.iter().filter(|c| c.seq > current) {
-            apply_one(&tx, &change.kind, &mut applied)?;
+            apply_one(&tx, &change.kind, &mut applied, &mut new_unread)?;
         }
+        new_unread.record(&tx)?;
         advance(&tx, cursor)?;
         if caught_up {
             mark_caught_up(&tx)?;
@@ -95,7 +97,36 @@ pub(super) fn set_read(tx: &Transaction<'_>, ids: &[i64], read: bool) -> Result<
     Ok(changed)
 }
 
-fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> Result<(), MirrorError> {
+/// Unread rows inserted in one batch, by type: added to `unread_counts` once per type at the end
+/// (reads and deletes are counted by triggers; see migration 5).
+#[derive(Default)]
+struct NewUnread(std::collections::HashMap<String, i64>);
+
+impl NewUnread {
+    fn inserted(&mut self, n: &Notification) {
+        if !n.read {
+            *self.0.entry(n.kind.clone()).or_default() += 1;
+        }
+    }
+
+    fn record(self, tx: &Transaction<'_>) -> Result<(), MirrorError> {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO unread_counts (type, unread) VALUES (?1, ?2)
+             ON CONFLICT (type) DO UPDATE SET unread = unread + excluded.unread",
+        )?;
+        for (kind, count) in self.0 {
+            upsert.execute(params![kind, count])?;
+        }
+        Ok(())
+    }
+}
+
+fn apply_one(
+    tx: &Transaction<'_>,
+    kind: &ChangeKind,
+    applied: &mut Applied,
+    new_unread: &mut NewUnread,
+) -> Result<(), MirrorError> {
     match kind {
         ChangeKind::Created { notification: n } => {
             // Built once: a catch-up runs this 100,000 times.
@@ -105,6 +136,7 @@ fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> 
             let json = JsonColumns::of(n);
             let inserted = tx.prepare_cached(&INSERT)?.execute(notification_row::to_params(n, &json).as_slice())?;
             if inserted > 0 {
+                new_unread.inserted(n);
                 applied.created.push(n.clone());
             }
         }
@@ -131,6 +163,7 @@ fn apply_one(tx: &Transaction<'_>, kind: &ChangeKind, applied: &mut Applied) -> 
             if tx.prepare_cached(&update)?.execute(params.as_slice())? == 0 {
                 let insert = format!("INSERT INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS})");
                 tx.prepare_cached(&insert)?.execute(params.as_slice())?;
+                new_unread.inserted(n);
             }
             applied.read_changed = true;
             // Answered (on this device or another): its toast has done its job.
