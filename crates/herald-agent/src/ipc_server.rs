@@ -83,26 +83,31 @@ impl IpcServer {
                 let _ = self.commands.send(Command::OpenInbox);
                 Ok(())
             }
-            Request::MarkRead { ids, read } => {
-                // Read here: their toasts close like those read elsewhere.
-                let closed = if read { ids.clone() } else { Vec::new() };
-                let action = Action::MarkRead { ids, read };
-                match self.mirror.call(move |m| m.record_action(&action)).await {
-                    Ok(changed) => {
-                        self.outbox_ready.notify_one();
-                        if changed {
-                            let applied = Applied { read_changed: true, read: closed, ..Applied::default() };
-                            let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { applied, backfill: false });
-                        }
-                        Ok(())
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot record an action");
-                        writer
-                            .send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message: e.to_string() }))
-                            .await
-                    }
+            Request::MarkRead { ids, read } => self.act(Action::MarkRead { ids, read }, writer).await,
+            Request::Act { action } => self.act(action, writer).await,
+        }
+    }
+
+    /// Records a user action in the mirror (it shows at once), wakes the outbox, and tells the
+    /// windows and the toasts; a toast of a notification read or deleted here closes.
+    async fn act(&self, action: Action, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
+        let closed = match &action {
+            Action::MarkRead { ids, read: true } | Action::Delete { ids } => ids.clone(),
+            Action::Confirm { id, .. } | Action::Answer { id, .. } | Action::ReadFrom { id } => vec![*id],
+            _ => Vec::new(),
+        };
+        match self.mirror.call(move |m| m.record_action(&action)).await {
+            Ok(changed) => {
+                self.outbox_ready.notify_one();
+                if changed {
+                    let applied = Applied { read_changed: true, read: closed, ..Applied::default() };
+                    let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { applied, backfill: false });
                 }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record an action");
+                writer.send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message: e.to_string() })).await
             }
         }
     }

@@ -2,6 +2,7 @@
 //!
 //! Map of the binary (it renders; herald-client decides):
 //! - `main`: configuration, logging, single-instance check, wiring, shutdown.
+//! - [`cli`]: `herald <command>` — list, search, show, read, reply, confirm, sync — headless.
 //! - [`status`]: folds sync events into the tray's [`Status`] and the windows' events.
 //! - [`toasts`]: raises native toasts for what `herald_client::toast` picks.
 //! - [`ipc_server`]: the local socket the inbox window (and a second `herald`) talk to.
@@ -10,6 +11,7 @@
 //!
 //! Links no webview: `cargo tree -p herald-agent` has no tauri, wry or webkit.
 
+mod cli;
 mod ipc_server;
 mod logging;
 mod status;
@@ -38,7 +40,12 @@ pub enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let config = Config::load().context("reading the configuration")?;
+    if let Some(command) = cli::parse(&args)? {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        return runtime.block_on(cli::run(config, command));
+    }
     let _log = logging::init(&config.log_dir());
     // One thread is plenty for a tray, a socket and a WebSocket; it keeps the agent small.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

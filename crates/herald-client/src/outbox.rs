@@ -10,11 +10,13 @@ use url::Url;
 
 use crate::mirror::{MirrorError, Queued, SharedMirror};
 
-/// A user action for the hub.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A user action for the hub (also what a window or the CLI asks the agent to do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
 pub enum Action {
     MarkRead {
+        #[ts(type = "number[]")]
         ids: Vec<i64>,
         read: bool,
     },
@@ -22,24 +24,25 @@ pub enum Action {
     ReadAll,
     /// This one and every newer one read (seed 003).
     ReadFrom {
+        #[ts(type = "number")]
         id: i64,
     },
     Delete {
+        #[ts(type = "number[]")]
         ids: Vec<i64>,
     },
     Confirm {
+        #[ts(type = "number")]
         id: i64,
         value: String,
     },
     Answer {
+        #[ts(type = "number")]
         id: i64,
         text: String,
     },
     /// Answer or decline a call, done or snooze a reminder.
-    RespondToEvent {
-        event_id: String,
-        action: String,
-    },
+    RespondToEvent { event_id: String, action: String },
 }
 
 /// How to take an action's local effect back if the hub refuses it.

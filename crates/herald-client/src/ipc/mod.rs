@@ -24,6 +24,9 @@ pub enum Request {
         ids: Vec<i64>,
         read: bool,
     },
+    /// Any user action (read, delete, confirm, reply, answer a live event): the agent applies it
+    /// to the mirror at once and tells the hub.
+    Act { action: crate::outbox::Action },
 }
 
 /// Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.

@@ -1,0 +1,96 @@
+//! `herald <command>`, the headless CLI, as a process against a real hub: sync once, list,
+//! search, show, and actions sent at once, queued while the hub is down, or handed to a running
+//! agent.
+
+use herald_e2e::agent::{Agent, AgentEnv};
+use herald_e2e::bus::SessionBus;
+use herald_e2e::hub::Hub;
+use serde_json::{json, Value};
+
+fn herald(env: &AgentEnv, args: &[&str]) -> (bool, String, String) {
+    let out = env.command().args(args).output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reads_the_inbox_offline_and_acts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let erp = hub.add_user("erp");
+    let plain = hub.send(&erp, "bob", "Invoice INV-3391 was paid", "Acme paid by bank transfer").await;
+    let invite = hub
+        .send_fields(&erp, "bob", json!({"subject": "Sprint review", "buttons": [{"value": "Y", "label": "Accept"}]}))
+        .await;
+    let question = hub.send_fields(&erp, "bob", json!({"subject": "Lunch?", "reply": {"placeholder": "…"}})).await;
+    let env = AgentEnv::new(dir.path(), hub.url(), &bob, "unix:path=/nonexistent");
+
+    let (ok, out, err) = herald(&env, &["list"]);
+    assert!(!ok && err.contains("herald sync"), "before any sync it says what to do: {err}");
+    let (ok, out2, err) = herald(&env, &["sync"]);
+    assert!(ok, "{out}{out2}{err}");
+    assert!(out2.contains("3 unread"), "{out2}");
+
+    let (_, listed, _) = herald(&env, &["list"]);
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.lines().next().unwrap().contains("Lunch?"), "newest first: {listed}");
+    let (_, found, _) = herald(&env, &["search", "inv-3391", "--json"]);
+    let found: Vec<Value> = found.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], plain);
+    let (ok, shown, _) = herald(&env, &["show", &invite.to_string()]);
+    assert!(ok && shown.contains("Sprint review"));
+
+    // Actions go straight to the hub when it answers…
+    for args in [
+        vec!["read".to_owned(), plain.to_string()],
+        vec!["confirm".to_owned(), invite.to_string(), "Y".to_owned()],
+        vec!["reply".to_owned(), question.to_string(), "Yes,".to_owned(), "12:30".to_owned()],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, out, err) = herald(&env, &args);
+        assert!(ok && out.contains("sent"), "{args:?}: {out}{err}");
+    }
+    let on_hub = |id: i64, items: &[Value]| items.iter().find(|n| n["id"] == id).unwrap().clone();
+    let items = hub.list(&bob).await;
+    assert_eq!(on_hub(plain, &items)["read"], true);
+    assert_eq!(on_hub(invite, &items)["answer"]["value"], "Y");
+    assert_eq!(on_hub(question, &items)["answer"]["text"], "Yes, 12:30");
+
+    // …a refused one is taken back and fails…
+    let another = hub
+        .send_fields(&erp, "bob", json!({"subject": "Budget", "buttons": [{"value": "Y", "label": "Approve"}]}))
+        .await;
+    herald(&env, &["sync"]);
+    let (ok, _, err) = herald(&env, &["confirm", &another.to_string(), "maybe"]);
+    assert!(!ok && err.contains("refused"), "{err}");
+
+    // …and one made while the hub is down waits for the next sync.
+    let (addr, data) = hub.kill();
+    let (ok, out, _) = herald(&env, &["unread", &plain.to_string()]);
+    assert!(ok && out.contains("queued"), "{out}");
+    let (_, status, _) = herald(&env, &["status"]);
+    assert!(status.contains("queued:   1 action"), "{status}");
+    let hub = Hub::start(&data, &addr.to_string());
+    let (ok, out, err) = herald(&env, &["sync"]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(on_hub(plain, &hub.list(&bob).await)["read"], false, "sent once the hub was back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_agent_running_the_cli_hands_actions_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let erp = hub.add_user("erp");
+    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+    let mut agent = Agent::start(&env).await;
+    let id = hub.send(&erp, "bob", "Task due", "Send the contract").await;
+    agent.wait_for_log("feed connected").await;
+
+    let (ok, out, err) = herald(&env, &["delete", &id.to_string()]);
+    assert!(ok && out.contains("running agent"), "{out}{err}");
+    agent.wait_for_log("outbox flushed").await;
+    assert!(hub.list(&bob).await.is_empty(), "the agent sent the delete");
+}
