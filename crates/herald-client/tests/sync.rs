@@ -161,7 +161,7 @@ async fn a_rejected_token_is_reported_and_not_hammered() {
     })
     .await;
     assert!(reason.contains("token"), "{reason}");
-    assert_eq!(retry, Some(30_000), "a bad token is retried at the slowest pace");
+    assert_eq!(retry, Some(60_000), "a bad token is retried at the slowest pace");
     stop_tx.send(true).unwrap();
     sync.await.unwrap();
     hub.stop().await;

@@ -1,4 +1,4 @@
-//! Reconnect delays: exponential from 0.5 s to 30 s, with jitter so that many clients dropped by
+//! Reconnect delays: exponential from 0.5 s to 60 s, with jitter so that many clients dropped by
 //! one hub restart do not all come back in the same instant.
 
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::Rng;
 
 const FIRST: Duration = Duration::from_millis(500);
-pub const MAX: Duration = Duration::from_secs(30);
+pub const MAX: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]
 pub struct Backoff {

@@ -37,6 +37,9 @@ enum SyncError {
     /// The mirror was reset (another hub or user); connect again from 0 at once.
     #[error("starting over")]
     StartOver,
+    /// The machine slept: the link is surely dead; connect again at once.
+    #[error("resumed from sleep")]
+    Resumed,
 }
 
 impl SyncError {
@@ -108,7 +111,7 @@ impl SyncEngine {
             self.emit(SyncEvent::Connection(ConnectionState::Connecting));
             let error = match self.session(&server, &token, &mut backoff, &mut shutdown).await {
                 Ok(()) => return,
-                Err(SyncError::StartOver) => continue,
+                Err(SyncError::StartOver | SyncError::Resumed) => continue,
                 Err(SyncError::Refused(e)) if e.code == ErrorCode::CursorAhead => {
                     match self.start_over(Reset::HubRestored).await {
                         Ok(()) => continue,
@@ -125,6 +128,8 @@ impl SyncEngine {
             }));
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
+                // Back from a suspend: the network may well be there again; try at once.
+                _ = super::wake::resumed() => backoff.reset(),
                 _ = stopped(&mut shutdown) => return,
             }
         }
@@ -155,8 +160,11 @@ impl SyncEngine {
         // at the next action or reconnect.
         let mut outbox_backoff = Backoff::default();
         let mut outbox_retry: Option<tokio::time::Instant> = None;
+        let resumed = super::wake::resumed();
+        tokio::pin!(resumed);
         loop {
             tokio::select! {
+                _ = &mut resumed => return Err(SyncError::Resumed),
                 frame = tokio::time::timeout(IDLE_LIMIT, stream.next()) => {
                     let message = match frame {
                         Err(_) => return Err(SyncError::Lost(format!("no frame for {}s", IDLE_LIMIT.as_secs()))),

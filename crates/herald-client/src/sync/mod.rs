@@ -3,12 +3,14 @@
 //! - [`plan`]: the pure decisions — which feed frames to apply, in what batches, when the client
 //!   has caught up — unit-tested without a network.
 //! - [`backoff`]: reconnect delays.
+//! - [`wake`]: noticing a resume from sleep, to reconnect at once.
 //! - [`engine`]: the loop that connects, catches up from the cursor, applies live changes,
 //!   flushes the outbox and reconnects.
 
 pub mod backoff;
 pub mod engine;
 pub mod plan;
+pub mod wake;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
