@@ -337,3 +337,56 @@ async fn a_caught_up_inbox_becomes_searchable_in_the_background() {
     sync.await.unwrap();
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_stopped_mid_catch_up_leaves_a_consistent_mirror_that_finishes_later() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let hub = start_hub(hub_dir.path(), port).await;
+    let (bob, token) = hub.store.add_user("bob").await.unwrap();
+    const BACKLOG: usize = 20_000;
+    // Sent concurrently, so the hub's writer commits them in groups (quick to set up).
+    for chunk in 0..BACKLOG / 1_000 {
+        let sends = (0..1_000)
+            .map(|i| hub.store.deliver(vec![bob.id], NewNotification::new(format!("n{}", chunk * 1_000 + i))));
+        for sent in futures_util::future::join_all(sends).await {
+            sent.unwrap();
+        }
+    }
+    let mirror = SharedMirror::new(Mirror::open(&hub_dir.path().join("mirror.sqlite3")).unwrap());
+    let (events_tx, mut events) = broadcast::channel(1024);
+    let engine = SyncEngine::new(
+        Some(format!("http://{port}").parse().unwrap()),
+        Some(token.clone()),
+        mirror.clone(),
+        events_tx,
+    );
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+
+    // The first batch is in: the client dies (its task is dropped) while the rest is coming.
+    wait_for(&mut events, |e| matches!(e, SyncEvent::MirrorChanged { .. }).then_some(())).await;
+    sync.abort();
+    let _ = sync.await;
+    let (cursor, rows) = mirror.call(|m| Ok((m.cursor()?, m.unread_count()?))).await.unwrap();
+    // One `created` change per notification, seqs 1..: the rows and the cursor tell the same story.
+    assert_eq!(rows as i64, cursor, "every applied batch came with its cursor, and nothing else");
+    assert!(rows > 0 && (rows as usize) < BACKLOG, "stopped part way: {rows}");
+
+    // Started again, it goes on from its cursor.
+    let (events_tx, mut events) = broadcast::channel(1024);
+    let engine =
+        SyncEngine::new(Some(format!("http://{port}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sync = tokio::spawn(engine.run(stop_rx));
+    wait_for(&mut events, online).await;
+    let (cursor, rows) = mirror.call(|m| Ok((m.cursor()?, m.unread_count()?))).await.unwrap();
+    assert_eq!((cursor, rows as usize), (BACKLOG as i64, BACKLOG), "finished from where it stopped, nothing twice");
+    let mine: Vec<i64> = mirror.call(|m| m.list(None, 5)).await.unwrap().iter().map(|n| n.id).collect();
+    let hubs: Vec<i64> = hub.store.list(bob.id, None, 5).await.unwrap().0.iter().map(|n| n.id).collect();
+    assert_eq!(mine, hubs, "the same newest notifications as the hub");
+
+    stop_tx.send(true).unwrap();
+    sync.await.unwrap();
+    hub.stop().await;
+}
