@@ -20,6 +20,9 @@ pub async fn run(
                 let _ = windows.send(Event::Connection { connection });
             }
             Ok(SyncEvent::MirrorChanged { .. }) => refresh_unread(&mirror, &status, &windows).await,
+            Ok(SyncEvent::Progress { done, total }) => {
+                let _ = windows.send(Event::SyncProgress { done, total });
+            }
             Ok(
                 SyncEvent::OutboxFlushed { .. }
                 | SyncEvent::Live(_)

@@ -379,6 +379,19 @@ async fn a_client_stopped_mid_catch_up_leaves_a_consistent_mirror_that_finishes_
         SyncEngine::new(Some(format!("http://{port}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
     let (stop_tx, stop_rx) = watch::channel(false);
     let sync = tokio::spawn(engine.run(stop_rx));
+    // Progress is reported as "x of y" for what is left, up to all of it.
+    let (first, total) = wait_for(&mut events, |e| match e {
+        SyncEvent::Progress { done, total } => Some((done, total)),
+        _ => None,
+    })
+    .await;
+    assert_eq!((first, total), (0, BACKLOG as i64 - rows as i64));
+    let last = wait_for(&mut events, |e| match e {
+        SyncEvent::Progress { done, total } if done == total => Some(done),
+        _ => None,
+    })
+    .await;
+    assert_eq!(last, total);
     wait_for(&mut events, online).await;
     let (cursor, rows) = mirror.call(|m| Ok((m.cursor()?, m.unread_count()?))).await.unwrap();
     assert_eq!((cursor, rows as usize), (BACKLOG as i64, BACKLOG), "finished from where it stopped, nothing twice");

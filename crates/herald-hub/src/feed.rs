@@ -79,6 +79,11 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
         send(&mut socket, &FeedFrame::Error(ApiError::new(ErrorCode::CursorAhead, message))).await?;
         return Ok(socket.send(Message::Close(None)).await?);
     }
+    match state.store.count_changes_since(user.id, since).await {
+        Ok(0) => {}
+        Ok(changes) => send(&mut socket, &FeedFrame::Backlog { changes }).await?,
+        Err(e) => return refuse(socket, e).await,
+    }
     let mut cursor = match replay(&mut socket, &state.store, user.id, since).await {
         Ok(cursor) => cursor,
         Err(FeedError::Store(e)) => return refuse(socket, e).await,

@@ -142,3 +142,19 @@ async fn a_cursor_older_than_the_journal_gets_a_resync_and_a_snapshot() {
     let (status, _) = hub.get(&hub.bob, &format!("/v1/changes?since={floor}")).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn the_feed_says_how_long_the_catch_up_is_before_it_starts() {
+    let hub = start().await;
+    for i in 0..3 {
+        hub.send_to("bob", &format!("n{i}")).await;
+    }
+    let mut feed = hub.feed(&hub.bob, 1).await;
+    assert!(matches!(next_frame_any(&mut feed).await, FeedFrame::DoNotDisturb(_)));
+    assert_eq!(next_frame_any(&mut feed).await, FeedFrame::Backlog { changes: 2 }, "two after seq 1");
+    assert!(matches!(next_frame_any(&mut feed).await, FeedFrame::Change(c) if c.seq == 2));
+
+    let mut nothing_new = hub.feed(&hub.bob, 3).await;
+    assert!(matches!(next_frame_any(&mut nothing_new).await, FeedFrame::DoNotDisturb(_)));
+    assert_eq!(next_frame_any(&mut nothing_new).await, FeedFrame::CaughtUp { seq: 3 }, "no backlog frame for nothing");
+}

@@ -64,6 +64,12 @@ pub enum FeedFrame {
         #[ts(type = "number")]
         user_id: i64,
     },
+    /// How many changes the catch-up that follows will send (before the first of them), so a
+    /// client can show "x of y".
+    Backlog {
+        #[ts(type = "number")]
+        changes: i64,
+    },
     Change(Change),
     /// The user's quiet hours and do-not-disturb: sent after `hello` and whenever they change.
     DoNotDisturb(DoNotDisturb),

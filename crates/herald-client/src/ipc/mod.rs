@@ -41,6 +41,13 @@ pub enum Event {
     Connection {
         connection: ConnectionState,
     },
+    /// Catch-up progress: `done` of `total` changes applied ("Syncing 500 of 20,000").
+    SyncProgress {
+        #[ts(type = "number")]
+        done: i64,
+        #[ts(type = "number")]
+        total: i64,
+    },
     /// Bring the inbox window to the front.
     ShowInbox,
     /// A request failed.

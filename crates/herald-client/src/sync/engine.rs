@@ -162,6 +162,8 @@ impl SyncEngine {
         let mut outbox_retry: Option<tokio::time::Instant> = None;
         let resumed = super::wake::resumed();
         tokio::pin!(resumed);
+        // (applied, total) of the catch-up, once the hub said how long it is.
+        let mut backlog: Option<(i64, i64)> = None;
         loop {
             tokio::select! {
                 _ = &mut resumed => return Err(SyncError::Resumed),
@@ -188,6 +190,10 @@ impl SyncEngine {
                             self.mirror.call(move |m| m.set_do_not_disturb(&kept)).await?;
                             self.emit(SyncEvent::DoNotDisturb(settings));
                         }
+                        Step::Backlog(total) => {
+                            backlog = Some((0, total));
+                            self.emit(SyncEvent::Progress { done: 0, total });
+                        }
                         Step::Resync => {
                             // The hub no longer has the changes after our cursor: what comes now
                             // is the inbox as it is — history, not news. Queued actions stay.
@@ -203,7 +209,12 @@ impl SyncEngine {
                             }
                         }
                         Step::Apply { changes, cursor, caught_up } => {
+                            let count = changes.len() as i64;
                             let applied = self.mirror.call(move |m| m.apply(&changes, cursor, caught_up)).await?;
+                            if let Some((done, total)) = backlog.as_mut().filter(|_| !live) {
+                                *done = (*done + count).min(*total);
+                                self.emit(SyncEvent::Progress { done: *done, total: *total });
+                            }
                             if !applied.created.is_empty() {
                                 self.index_ready.notify_one();
                             }

@@ -53,6 +53,11 @@ pub enum SyncEvent {
     OutboxFlushed {
         sent: usize,
     },
+    /// Catch-up progress: `done` of `total` changes applied.
+    Progress {
+        done: i64,
+        total: i64,
+    },
     /// The hub refused a queued action for good; its local effect was taken back.
     ActionRejected {
         action: crate::outbox::Action,

@@ -21,6 +21,8 @@ pub enum Step {
     Live(LiveEvent),
     /// The user's quiet hours and do-not-disturb changed (or were announced on connect).
     DoNotDisturb(DoNotDisturb),
+    /// The catch-up will bring this many changes.
+    Backlog(i64),
     /// Check that the mirror belongs to this hub and user before applying anything.
     Identify { hub_id: String, user_id: i64 },
     /// Write these changes and move the cursor to `cursor`, in one transaction.
@@ -59,6 +61,7 @@ impl FeedPlan {
             FeedFrame::Hello { hub_id, user_id } => Step::Identify { hub_id, user_id },
             FeedFrame::Event(event) => Step::Live(event),
             FeedFrame::DoNotDisturb(settings) => Step::DoNotDisturb(settings),
+            FeedFrame::Backlog { changes } => Step::Backlog(changes),
             FeedFrame::Change(change) if change.seq <= self.last_seen() => Step::Wait,
             FeedFrame::Change(change) if self.caught_up => {
                 self.cursor = change.seq;
@@ -150,6 +153,13 @@ mod tests {
         assert_eq!(plan.on_frame(change(101)), Step::Wait, "changes after the snapshot are caught up as usual");
         let step = plan.on_frame(FeedFrame::CaughtUp { seq: 101 });
         assert!(matches!(step, Step::Apply { cursor: 101, caught_up: true, .. }));
+    }
+
+    #[test]
+    fn the_backlog_length_is_passed_on_and_moves_nothing() {
+        let mut plan = FeedPlan::new(3);
+        assert_eq!(plan.on_frame(FeedFrame::Backlog { changes: 1200 }), Step::Backlog(1200));
+        assert_eq!(plan.on_frame(change(4)), Step::Wait, "the catch-up itself is unchanged");
     }
 
     #[test]

@@ -76,6 +76,18 @@ impl Store {
         .await
     }
 
+    /// How many of `user_id`'s changes have `seq > since`.
+    pub async fn count_changes_since(&self, user_id: i64, since: i64) -> Result<i64, StoreError> {
+        self.with(move |conn| {
+            Ok(conn.query_row(
+                "SELECT count(*) FROM changes WHERE user_id = ?1 AND seq > ?2",
+                params![user_id, since],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
     /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
     pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
         self.with(move |conn| read_changes(conn, user_id, since, limit)).await

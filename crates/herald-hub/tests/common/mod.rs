@@ -96,13 +96,13 @@ impl Hub {
     }
 }
 
-/// The next frame, skipping the `hello` and `do_not_disturb` every feed starts with.
+/// The next frame, skipping the `hello`, `do_not_disturb` and `backlog` a feed starts with.
 pub async fn next_frame(
     ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
 ) -> FeedFrame {
     loop {
         match next_frame_any(ws).await {
-            FeedFrame::DoNotDisturb(_) => continue,
+            FeedFrame::DoNotDisturb(_) | FeedFrame::Backlog { .. } => continue,
             frame => return frame,
         }
     }

@@ -5,4 +5,4 @@ import type { IpcError } from "./IpcError";
 /**
  * Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
  */
-export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "show_inbox" } | { "type": "error" } & IpcError;
+export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "sync_progress", done: number, total: number, } | { "type": "show_inbox" } | { "type": "error" } & IpcError;
