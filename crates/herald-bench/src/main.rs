@@ -8,9 +8,11 @@
 //!
 //! Usage: `herald-bench [--hub PATH] [--users N] [--seconds S] [--senders C]`. The hub binary is
 //! found next to this one unless `--hub` says otherwise. `herald-bench mirror [--rows N] [--big M]`
-//! measures the desktop mirror instead (see `mirror.rs`).
+//! measures the desktop mirror instead (see `mirror.rs`); `herald-bench live [--rate R]
+//! [--seconds S]` the path from a hub POST to the toast decision (see `live.rs`).
 
 mod hub;
+mod live;
 mod mirror;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,17 +37,23 @@ struct Options {
     mirror: bool,
     rows: usize,
     big: usize,
+    /// `herald-bench live`: the live path from POST to toast decision.
+    live: bool,
+    rate: u32,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut hub = std::env::current_exe()?.with_file_name("herald-hub");
     let (mut users, mut seconds, mut senders) = (10_000, 5, 32);
     let (mut mirror, mut rows, mut big) = (false, 100_000, 1_000_000);
+    let (mut live, mut rate) = (false, 1_000);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "mirror" => mirror = true,
+            "live" => live = true,
+            "--rate" => rate = value()?.parse()?,
             "--rows" => rows = value()?.parse()?,
             "--big" => big = value()?.parse()?,
             "--hub" => hub = value()?.into(),
@@ -55,7 +63,7 @@ fn options() -> anyhow::Result<Options> {
             other => bail!("unknown argument {other:?}; see the top of crates/herald-bench/src/main.rs"),
         }
     }
-    Ok(Options { hub, users, seconds, senders, mirror, rows, big })
+    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate })
 }
 
 #[tokio::main]
@@ -63,6 +71,9 @@ async fn main() -> anyhow::Result<()> {
     let options = options()?;
     if options.mirror {
         return mirror::run(options.rows, options.big);
+    }
+    if options.live {
+        return live::run(&options.hub, options.rate, options.seconds).await;
     }
     println!(
         "# herald-bench: {} users, {} s per send run, {} concurrent senders\n",
