@@ -11,12 +11,16 @@ CREATE TABLE unread_counts (
 ) WITHOUT ROWID;
 INSERT INTO unread_counts (type, unread) SELECT type, count(*) FROM notifications WHERE read = 0 GROUP BY type;
 
+-- Decrements are upserts too: a row inserted and read in the same batch is counted down before
+-- the batch adds its +1, so its type may not have a row yet (it goes to -1, then back to 0).
 CREATE TRIGGER unread_on_delete AFTER DELETE ON notifications WHEN old.read = 0 BEGIN
-    UPDATE unread_counts SET unread = unread - 1 WHERE type = old.type;
+    INSERT INTO unread_counts (type, unread) VALUES (old.type, -1)
+        ON CONFLICT (type) DO UPDATE SET unread = unread - 1;
 END;
 CREATE TRIGGER unread_on_update AFTER UPDATE OF read, type ON notifications
     WHEN old.read != new.read OR old.type != new.type BEGIN
-    UPDATE unread_counts SET unread = unread - 1 WHERE old.read = 0 AND type = old.type;
+    INSERT INTO unread_counts (type, unread) SELECT old.type, -1 WHERE old.read = 0
+        ON CONFLICT (type) DO UPDATE SET unread = unread - 1;
     INSERT INTO unread_counts (type, unread) SELECT new.type, 1 WHERE new.read = 0
         ON CONFLICT (type) DO UPDATE SET unread = unread + 1;
 END;

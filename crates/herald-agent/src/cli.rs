@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use herald_client::ipc::socket::IpcStream;
 use herald_client::ipc::Request;
 use herald_client::mirror::{Mirror, Query, SharedMirror};
-use herald_client::outbox::{self, Action};
+use herald_client::outbox::Action;
 use herald_client::sync::{ConnectionState, SyncEngine, SyncEvent};
 use herald_client::Config;
 use herald_proto::Notification;
@@ -163,45 +163,56 @@ async fn act(config: &Config, action: Action) -> anyhow::Result<()> {
     }
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
     mirror.record_action(&action)?;
-    let (Some(server), Some(token)) = (&config.server, &config.token) else {
+    drop(mirror);
+    if config.server.is_none() || config.token.is_none() {
         println!("queued: no hub configured (HERALD_SERVER, HERALD_TOKEN)");
         return Ok(());
-    };
-    let shared = SharedMirror::new(mirror);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
-    match outbox::flush(&http, server, token, &shared).await {
-        Ok(flushed) if flushed.rejected.is_empty() => println!("sent"),
-        Ok(flushed) => {
-            for (_, error) in &flushed.rejected {
+    }
+    // Sent through a one-off sync, so the mirror's hub and account are checked first (an action
+    // queued for one account never reaches another).
+    match sync(config).await {
+        Ok(rejected) if rejected.is_empty() => println!("sent"),
+        Ok(rejected) => {
+            for error in &rejected {
                 eprintln!("the hub refused: {}", error.message);
             }
             bail!("refused by the hub; taken back here");
         }
-        Err((_, e)) => println!("queued: {e}; `herald sync` or the agent sends it later"),
+        Err(e) => println!("queued: {e:#}; `herald sync` or the agent sends it later"),
     }
     Ok(())
 }
 
-/// Catches up from the hub once and sends queued actions, then exits.
+/// `herald sync`: catches up from the hub once and sends queued actions, then exits.
 async fn sync_once(config: &Config) -> anyhow::Result<()> {
     if IpcStream::connect(&config.socket_path()).await.is_ok() {
         println!("the agent is running and keeps this inbox in sync");
         return Ok(());
     }
+    for error in sync(config).await? {
+        eprintln!("the hub refused an action (taken back here): {}", error.message);
+    }
+    let mirror = Mirror::open_read_only(&config.mirror_path())?;
+    println!("in sync: cursor {}, {} unread", mirror.cursor()?, mirror.unread_count()?);
+    Ok(())
+}
+
+/// One sync session: connect (the engine checks the mirror belongs to this hub and account),
+/// catch up, send the outbox, index for search. Returns the refusals of queued actions.
+async fn sync(config: &Config) -> anyhow::Result<Vec<herald_proto::ApiError>> {
     let mirror = SharedMirror::new(Mirror::open(&config.mirror_path()).context("opening the inbox")?);
     let (events_tx, mut events) = broadcast::channel(256);
     let engine = SyncEngine::new(config.server.clone(), config.token.clone(), mirror.clone(), events_tx);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(engine.run(stopped));
+    let mut rejected = Vec::new();
     let outcome = tokio::time::timeout(Duration::from_secs(60), async {
         let mut online = false;
         loop {
             match events.recv().await {
                 Ok(SyncEvent::Connection(ConnectionState::Online)) => online = true,
                 Ok(SyncEvent::Connection(ConnectionState::Offline { reason, .. })) => bail!("{reason}"),
-                Ok(SyncEvent::ActionRejected { error, .. }) => {
-                    eprintln!("the hub refused an action: {}", error.message)
-                }
+                Ok(SyncEvent::ActionRejected { error, .. }) => rejected.push(error),
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => bail!("sync stopped"),
@@ -214,12 +225,16 @@ async fn sync_once(config: &Config) -> anyhow::Result<()> {
     .await;
     let _ = stop.send(true);
     let _ = task.await;
+    // A refusal is reported right after the flush that took it back: collect any still queued.
+    while let Ok(event) = events.try_recv() {
+        if let SyncEvent::ActionRejected { error, .. } = event {
+            rejected.push(error);
+        }
+    }
     outcome.context("the hub did not answer within 60 s")??;
-    // The agent indexes in the background; a one-shot sync finishes the job so `search` works.
+    // The agent indexes in the background; a one-off sync finishes the job so `search` works.
     while mirror.call(|m| m.index_some(5_000)).await? > 0 {}
-    let (cursor, unread) = mirror.call(|m| Ok((m.cursor()?, m.unread_count()?))).await?;
-    println!("in sync: cursor {cursor}, {unread} unread");
-    Ok(())
+    Ok(rejected)
 }
 
 #[cfg(test)]

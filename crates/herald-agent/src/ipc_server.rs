@@ -91,16 +91,17 @@ impl IpcServer {
     /// Records a user action in the mirror (it shows at once), wakes the outbox, and tells the
     /// windows and the toasts; a toast of a notification read or deleted here closes.
     async fn act(&self, action: Action, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
-        let closed = match &action {
-            Action::MarkRead { ids, read: true } | Action::Delete { ids } => ids.clone(),
-            Action::Confirm { id, .. } | Action::Answer { id, .. } | Action::ReadFrom { id } => vec![*id],
-            _ => Vec::new(),
-        };
+        let deleted = matches!(action, Action::Delete { .. });
         match self.mirror.call(move |m| m.record_action(&action)).await {
-            Ok(changed) => {
+            Ok(touched) => {
                 self.outbox_ready.notify_one();
-                if changed {
-                    let applied = Applied { read_changed: true, read: closed, ..Applied::default() };
+                if !touched.is_empty() {
+                    // Read, answered or deleted here: their toasts close like those changed elsewhere.
+                    let applied = if deleted {
+                        Applied { deleted: touched, ..Applied::default() }
+                    } else {
+                        Applied { read_changed: true, read: touched, ..Applied::default() }
+                    };
                     let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { applied, backfill: false });
                 }
                 Ok(())

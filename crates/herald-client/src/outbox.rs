@@ -55,7 +55,8 @@ pub enum Undo {
         ids: Vec<i64>,
         read: bool,
     },
-    /// Deleted here; a hub that refuses a delete no longer has the row either.
+    /// Deleted here. A delete the hub does not have is taken as done (404); it refuses one only
+    /// for a malformed request, and the row stays gone here until the next resync.
     Gone,
     /// This answer (JSON, as stored) was recorded; clear it where it is still the one stored.
     Answered {
@@ -86,7 +87,12 @@ impl SendError {
     pub fn is_retryable(&self) -> bool {
         match self {
             SendError::Network(_) | SendError::Mirror(_) | SendError::Http(_) => true,
-            SendError::Refused(e) => matches!(e.code, ErrorCode::Unauthorized | ErrorCode::Internal),
+            // Rate limited, or the same key still running on the hub (a retry after a timeout, or
+            // the CLI and the agent sending at once): later will do.
+            SendError::Refused(e) => matches!(
+                e.code,
+                ErrorCode::Unauthorized | ErrorCode::Internal | ErrorCode::RateLimited | ErrorCode::RequestInProgress
+            ),
         }
     }
 }
@@ -218,5 +224,8 @@ mod tests {
         assert!(SendError::Refused(ApiError::new(ErrorCode::Internal, "db")).is_retryable());
         assert!(SendError::Http(404).is_retryable(), "a gateway's 404 is not the hub's");
         assert!(SendError::Http(429).is_retryable());
+        assert!(SendError::Refused(ApiError::new(ErrorCode::RateLimited, "slow down")).is_retryable());
+        assert!(SendError::Refused(ApiError::new(ErrorCode::RequestInProgress, "running")).is_retryable());
+        assert!(!SendError::Refused(ApiError::new(ErrorCode::Conflict, "answered")).is_retryable());
     }
 }

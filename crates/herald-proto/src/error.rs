@@ -25,8 +25,10 @@ pub enum ErrorCode {
     /// The body is larger than [`crate::MAX_BODY_BYTES`].
     PayloadTooLarge,
     NotFound,
-    /// A request with the same `Idempotency-Key` is still being processed.
+    /// The request conflicts with the state it would change (answered already, a name taken).
     Conflict,
+    /// A request with the same `Idempotency-Key` is still being processed: retry later.
+    RequestInProgress,
     /// The `Idempotency-Key` was used before for a different request.
     IdempotencyKeyReused,
     /// The feed cursor is past the end of this hub's log for the user: the hub was reset or

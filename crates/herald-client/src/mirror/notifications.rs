@@ -34,7 +34,7 @@ impl Mirror {
     /// Changes at or below the current cursor were applied before and are skipped.
     /// `caught_up` records that this write completes a catch-up.
     pub fn apply(&mut self, changes: &[Change], cursor: i64, caught_up: bool) -> Result<Applied, MirrorError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let current: i64 = tx.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
         let mut applied = Applied::default();
         let mut new_unread = NewUnread::default();

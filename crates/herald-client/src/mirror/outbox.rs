@@ -20,18 +20,37 @@ pub struct Queued {
 }
 
 impl Mirror {
-    /// Applies `action` to the mirror and queues it for the hub, in one transaction.
-    /// Returns whether the inbox visibly changed.
-    pub fn record_action(&mut self, action: &Action) -> Result<bool, MirrorError> {
-        let tx = self.conn.transaction()?;
+    /// Applies `action` to the mirror and queues it for the hub, in one transaction. Returns the
+    /// notifications it visibly changed (their toasts can go); empty when nothing changed here.
+    pub fn record_action(&mut self, action: &Action) -> Result<Vec<i64>, MirrorError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let undo = apply_locally(&tx, action)?;
-        let changed = undo != Undo::Nothing;
-        tx.execute(
-            "INSERT INTO outbox (action, idempotency_key, undo) VALUES (?1, ?2, ?3)",
-            params![to_json(action)?, new_key(), to_json(&undo)?],
-        )?;
+        let touched = match &undo {
+            Undo::Nothing => Vec::new(),
+            Undo::Read { ids, .. } => ids.clone(),
+            Undo::Answered { id, .. } => vec![*id],
+            Undo::Gone => match action {
+                Action::Delete { ids } => ids.clone(),
+                _ => Vec::new(),
+            },
+        };
+        // "Read all" and "read from here" mean what the user saw: the hub is told those ids, not
+        // whatever is unread there by the time a queued action arrives.
+        let queued = match (action, &undo) {
+            (Action::ReadAll | Action::ReadFrom { .. }, Undo::Read { ids, read }) => {
+                Some(Action::MarkRead { ids: ids.clone(), read: *read })
+            }
+            (Action::ReadAll | Action::ReadFrom { .. }, _) => None,
+            _ => Some(action.clone()),
+        };
+        if let Some(queued) = queued {
+            tx.execute(
+                "INSERT INTO outbox (action, idempotency_key, undo) VALUES (?1, ?2, ?3)",
+                params![to_json(&queued)?, new_key(), to_json(&undo)?],
+            )?;
+        }
         tx.commit()?;
-        Ok(changed)
+        Ok(touched)
     }
 
     /// Up to `limit` queued actions, oldest first.
@@ -60,7 +79,7 @@ impl Mirror {
     /// The hub refused the action for good: takes its local effect back (where nothing newer
     /// changed the same rows since) and removes it. Returns whether the inbox visibly changed.
     pub fn reject_action(&mut self, id: i64) -> Result<bool, MirrorError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let undo: Option<Option<String>> =
             tx.query_row("SELECT undo FROM outbox WHERE id = ?1", [id], |r| r.get(0)).optional()?;
         let undo: Undo = match undo.flatten() {
@@ -208,7 +227,7 @@ mod tests {
     fn an_action_shows_at_once_and_waits_for_the_hub_with_its_key() {
         let mut mirror = mirror_with(vec![Notification::plain(4, "s", "2026-01-01T00:00:00Z")]);
         let action = Action::MarkRead { ids: vec![4], read: true };
-        assert!(mirror.record_action(&action).unwrap());
+        assert_eq!(mirror.record_action(&action).unwrap(), [4]);
         assert!(mirror.get(4).unwrap().unwrap().read);
         let pending = mirror.pending_actions(10).unwrap();
         assert_eq!(pending.len(), 1);
@@ -223,10 +242,16 @@ mod tests {
         let mut mirror = mirror_with(
             (1..=4).map(|i| Notification::plain(i, "n", "2026-01-01T00:00:00Z")).chain([invite(5)]).collect(),
         );
-        mirror.record_action(&Action::ReadFrom { id: 3 }).unwrap();
+        assert_eq!(mirror.record_action(&Action::ReadFrom { id: 3 }).unwrap(), [3, 4]);
         let read: Vec<bool> = (1..=5).map(|i| mirror.get(i).unwrap().unwrap().read).collect();
         assert_eq!(read, [false, false, true, true, false]);
         mirror.record_action(&Action::ReadAll).unwrap();
+        let queued: Vec<Action> = mirror.pending_actions(10).unwrap().into_iter().map(|q| q.action).collect();
+        assert_eq!(
+            queued,
+            [Action::MarkRead { ids: vec![3, 4], read: true }, Action::MarkRead { ids: vec![1, 2], read: true }],
+            "the hub is told the ids the user saw, not 'everything unread by then'"
+        );
         assert!(!mirror.get(5).unwrap().unwrap().read, "still waits for its answer");
         assert!(mirror.get(1).unwrap().unwrap().read);
     }

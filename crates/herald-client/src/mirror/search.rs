@@ -74,7 +74,7 @@ impl Mirror {
     /// Adds up to `limit` rows not yet in the search index, in one transaction; returns how many.
     /// Called in a loop by the background indexer until it returns 0.
     pub fn index_some(&mut self, limit: u32) -> Result<usize, MirrorError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let added = tx.execute(
             "INSERT INTO notifications_fts (rowid, subject, body)
              SELECT id, subject, body FROM notifications WHERE indexed = 0 ORDER BY id LIMIT ?1",
@@ -154,6 +154,23 @@ mod tests {
         assert_eq!(find(&m, "\"OR budget"), Vec::<String>::new(), "user text never becomes FTS syntax");
         m.apply(&[Change { seq: 5, kind: ChangeKind::Deleted { ids: vec![1] } }], 5, false).unwrap();
         assert!(find(&m, "budget").is_empty());
+    }
+
+    #[test]
+    fn a_notification_created_and_read_in_one_batch_is_not_counted() {
+        let mut m = Mirror::open_in_memory().unwrap();
+        let batch = vec![
+            note(1, "fresh.kind", "a", None),
+            note(2, "fresh.kind", "b", None),
+            Change { seq: 3, kind: ChangeKind::ReadChanged { ids: vec![1], read: true } },
+            note(4, "other.kind", "c", None),
+            Change { seq: 5, kind: ChangeKind::Deleted { ids: vec![4] } },
+        ];
+        m.apply(&batch, 5, true).unwrap();
+        assert_eq!(m.unread_count().unwrap(), 1);
+        assert_eq!(m.unread_by_type().unwrap(), [("fresh.kind".to_string(), 1)]);
+        m.reset(crate::mirror::Reset::HubRestored).unwrap();
+        assert_eq!(m.unread_count().unwrap(), 0, "an emptied mirror counts nothing");
     }
 
     #[test]

@@ -51,8 +51,10 @@ pub enum Identity {
 impl Mirror {
     /// Forgets everything synced so the next sync starts from 0. Returns the actions dropped.
     pub fn reset(&mut self, why: Reset) -> Result<usize, MirrorError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM notifications", [])?;
+        // Whatever the triggers left, an empty inbox counts nothing.
+        tx.execute("DELETE FROM unread_counts", [])?;
         let dropped = match why {
             Reset::HubRestored => {
                 tx.execute("UPDATE sync_state SET cursor = 0 WHERE id = 1", [])?;

@@ -164,6 +164,9 @@ impl SyncEngine {
         tokio::pin!(resumed);
         // (applied, total) of the catch-up, once the hub said how long it is.
         let mut backlog: Option<(i64, i64)> = None;
+        // From a `resync` to the next `caught_up`, what arrives is the inbox as it is (history),
+        // even on a connection that was already live.
+        let mut resyncing = false;
         loop {
             tokio::select! {
                 _ = &mut resumed => return Err(SyncError::Resumed),
@@ -199,6 +202,7 @@ impl SyncEngine {
                             // is the inbox as it is — history, not news. Queued actions stay.
                             self.start_over(Reset::HubRestored).await?;
                             history = true;
+                            resyncing = true;
                         }
                         Step::Fail(error) => return Err(SyncError::Refused(error)),
                         Step::Identify { hub_id, user_id } => {
@@ -215,13 +219,15 @@ impl SyncEngine {
                                 *done = (*done + count).min(*total);
                                 self.emit(SyncEvent::Progress { done: *done, total: *total });
                             }
-                            if !applied.created.is_empty() {
+                            // New rows, and updated ones (their text left the index), need indexing.
+                            if !applied.is_empty() {
                                 self.index_ready.notify_one();
                             }
                             if !applied.is_empty() {
-                                self.emit(SyncEvent::MirrorChanged { applied, backfill: history && !live });
+                                self.emit(SyncEvent::MirrorChanged { applied, backfill: (history && !live) || resyncing });
                             }
                             if caught_up {
+                                resyncing = false;
                                 backoff.reset();
                                 self.emit(SyncEvent::Connection(ConnectionState::Online));
                                 outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;

@@ -25,7 +25,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Conflict | ErrorCode::RequestInProgress => StatusCode::CONFLICT,
         ErrorCode::ResyncRequired => StatusCode::GONE,
         ErrorCode::IdempotencyKeyReused | ErrorCode::UnknownEventType | ErrorCode::TemplateError => {
             StatusCode::UNPROCESSABLE_ENTITY

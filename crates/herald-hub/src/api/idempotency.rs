@@ -86,7 +86,8 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     let request_hash = hasher.finalize().to_vec();
 
     let claim = state.in_flight.claim(&principal, &key).ok_or_else(|| {
-        Failure::new(ErrorCode::Conflict, "a request with this Idempotency-Key is still running").into_response()
+        Failure::new(ErrorCode::RequestInProgress, "a request with this Idempotency-Key is still running")
+            .into_response()
     })?;
     if let Some(first) =
         state.store.stored_response(&principal, &key).await.map_err(|e| Failure::from(e).into_response())?
