@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use herald_proto::{ApiError, ErrorCode, FeedFrame};
 use tokio::sync::{broadcast, watch, Notify};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -167,83 +167,129 @@ impl SyncEngine {
         // From a `resync` to the next `caught_up`, what arrives is the inbox as it is (history),
         // even on a connection that was already live.
         let mut resyncing = false;
+        // A frame read while gathering a burst of live changes, handled next.
+        let mut deferred: Option<FeedFrame> = None;
         loop {
-            tokio::select! {
-                _ = &mut resumed => return Err(SyncError::Resumed),
-                frame = tokio::time::timeout(IDLE_LIMIT, stream.next()) => {
-                    let message = match frame {
-                        Err(_) => return Err(SyncError::Lost(format!("no frame for {}s", IDLE_LIMIT.as_secs()))),
-                        Ok(None) => return Err(SyncError::Lost("the hub closed the feed".into())),
-                        Ok(Some(Err(e))) => return Err(SyncError::Lost(e.to_string())),
-                        Ok(Some(Ok(message))) => message,
-                    };
-                    let Message::Text(text) = message else { continue };
-                    let frame = match serde_json::from_str::<FeedFrame>(&text) {
-                        Ok(frame) => frame,
-                        // A newer hub may send kinds this client does not know; skipping them
-                        // beats dropping the link over and over.
-                        Err(e) => { tracing::warn!(error = %e, "skipping a feed frame this version cannot read"); continue }
-                    };
-                    let live = plan.is_caught_up();
-                    match plan.on_frame(frame) {
-                        Step::Wait => {}
-                        Step::Live(event) => self.emit(SyncEvent::Live(event)),
-                        Step::DoNotDisturb(settings) => {
-                            let kept = settings.clone();
-                            self.mirror.call(move |m| m.set_do_not_disturb(&kept)).await?;
-                            self.emit(SyncEvent::DoNotDisturb(settings));
+            let frame = match deferred.take() {
+                Some(frame) => frame,
+                None => tokio::select! {
+                    _ = &mut resumed => return Err(SyncError::Resumed),
+                    frame = tokio::time::timeout(IDLE_LIMIT, stream.next()) => {
+                        let message = match frame {
+                            Err(_) => return Err(SyncError::Lost(format!("no frame for {}s", IDLE_LIMIT.as_secs()))),
+                            Ok(None) => return Err(SyncError::Lost("the hub closed the feed".into())),
+                            Ok(Some(Err(e))) => return Err(SyncError::Lost(e.to_string())),
+                            Ok(Some(Ok(message))) => message,
+                        };
+                        let Message::Text(text) = message else { continue };
+                        match serde_json::from_str::<FeedFrame>(&text) {
+                            Ok(frame) => frame,
+                            // A newer hub may send kinds this client does not know; skipping them
+                            // beats dropping the link over and over.
+                            Err(e) => { tracing::warn!(error = %e, "skipping a feed frame this version cannot read"); continue }
                         }
-                        Step::Backlog(total) => {
-                            backlog = Some((0, total));
-                            self.emit(SyncEvent::Progress { done: 0, total });
-                        }
-                        Step::Resync => {
-                            // The hub no longer has the changes after our cursor: what comes now
-                            // is the inbox as it is — history, not news. Queued actions stay.
-                            self.start_over(Reset::HubRestored).await?;
-                            history = true;
-                            resyncing = true;
-                        }
-                        Step::Fail(error) => return Err(SyncError::Refused(error)),
-                        Step::Identify { hub_id, user_id } => {
-                            let identity = self.mirror.call(move |m| m.identify(&hub_id, user_id)).await?;
-                            if identity == Identity::Different {
-                                self.start_over(Reset::OtherAccount).await?;
-                                return Err(SyncError::StartOver);
-                            }
-                        }
-                        Step::Apply { changes, cursor, caught_up } => {
-                            let count = changes.len() as i64;
-                            let applied = self.mirror.call(move |m| m.apply(&changes, cursor, caught_up)).await?;
-                            if let Some((done, total)) = backlog.as_mut().filter(|_| !live) {
-                                *done = (*done + count).min(*total);
-                                self.emit(SyncEvent::Progress { done: *done, total: *total });
-                            }
-                            // New rows, and updated ones (their text left the index), need indexing.
-                            if !applied.is_empty() {
-                                self.index_ready.notify_one();
-                            }
-                            if !applied.is_empty() {
-                                self.emit(SyncEvent::MirrorChanged { applied, backfill: (history && !live) || resyncing });
-                            }
-                            if caught_up {
-                                resyncing = false;
-                                backoff.reset();
-                                self.emit(SyncEvent::Connection(ConnectionState::Online));
-                                outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                    }
+                    _ = self.outbox_ready.notified(), if plan.is_caught_up() => {
+                        outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                        continue;
+                    }
+                    _ = sleep_until(outbox_retry), if outbox_retry.is_some() => {
+                        outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                        continue;
+                    }
+                    _ = stopped(shutdown) => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        return Ok(());
+                    }
+                },
+            };
+            let live = plan.is_caught_up();
+            match plan.on_frame(frame) {
+                Step::Wait => {}
+                Step::Live(event) => self.emit(SyncEvent::Live(event)),
+                Step::DoNotDisturb(settings) => {
+                    let kept = settings.clone();
+                    self.mirror.call(move |m| m.set_do_not_disturb(&kept)).await?;
+                    self.emit(SyncEvent::DoNotDisturb(settings));
+                }
+                Step::Backlog(total) => {
+                    backlog = Some((0, total));
+                    self.emit(SyncEvent::Progress { done: 0, total });
+                }
+                Step::Resync => {
+                    // The hub no longer has the changes after our cursor: what comes now
+                    // is the inbox as it is — history, not news. Queued actions stay.
+                    self.start_over(Reset::HubRestored).await?;
+                    history = true;
+                    resyncing = true;
+                }
+                Step::Fail(error) => return Err(SyncError::Refused(error)),
+                Step::Identify { hub_id, user_id } => {
+                    let identity = self.mirror.call(move |m| m.identify(&hub_id, user_id)).await?;
+                    if identity == Identity::Different {
+                        self.start_over(Reset::OtherAccount).await?;
+                        return Err(SyncError::StartOver);
+                    }
+                }
+                Step::Apply { mut changes, mut cursor, caught_up } => {
+                    // Live changes already waiting in the socket join this one: a burst is
+                    // one transaction, not one per change. Anything else waits its turn.
+                    let mut lost = None;
+                    if live {
+                        while changes.len() < super::plan::CATCH_UP_BATCH {
+                            let Some(next) = stream.next().now_or_never() else { break };
+                            match next {
+                                Some(Ok(Message::Text(text))) => match serde_json::from_str::<FeedFrame>(&text) {
+                                    Ok(FeedFrame::Change(change)) => {
+                                        if let Step::Apply { changes: more, cursor: to, .. } =
+                                            plan.on_frame(FeedFrame::Change(change))
+                                        {
+                                            changes.extend(more);
+                                            cursor = to;
+                                        }
+                                    }
+                                    Ok(other) => {
+                                        deferred = Some(other);
+                                        break;
+                                    }
+                                    Err(e) => {
+                                        tracing::warn!(error = %e, "skipping a feed frame this version cannot read")
+                                    }
+                                },
+                                Some(Ok(_)) => {}
+                                Some(Err(e)) => {
+                                    lost = Some(SyncError::Lost(e.to_string()));
+                                    break;
+                                }
+                                None => {
+                                    lost = Some(SyncError::Lost("the hub closed the feed".into()));
+                                    break;
+                                }
                             }
                         }
                     }
-                }
-                _ = self.outbox_ready.notified(), if plan.is_caught_up() => {
-                    outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
-                }
-                _ = sleep_until(outbox_retry), if outbox_retry.is_some() => {
-                    outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
-                }
-                _ = stopped(shutdown) => {
-                    let _ = sink.send(Message::Close(None)).await;
-                    return Ok(());
+                    let count = changes.len() as i64;
+                    let applied = self.mirror.call(move |m| m.apply(&changes, cursor, caught_up)).await?;
+                    if let Some((done, total)) = backlog.as_mut().filter(|_| !live) {
+                        *done = (*done + count).min(*total);
+                        self.emit(SyncEvent::Progress { done: *done, total: *total });
+                    }
+                    // New rows, and updated ones (their text left the index), need indexing.
+                    if !applied.is_empty() {
+                        self.index_ready.notify_one();
+                    }
+                    if !applied.is_empty() {
+                        self.emit(SyncEvent::MirrorChanged { applied, backfill: (history && !live) || resyncing });
+                    }
+                    if caught_up {
+                        resyncing = false;
+                        backoff.reset();
+                        self.emit(SyncEvent::Connection(ConnectionState::Online));
+                        outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                    }
+                    if let Some(lost) = lost {
+                        return Err(lost);
+                    }
                 }
             }
         }
