@@ -39,6 +39,7 @@ impl AgentEnv {
             token: None,
             data_dir: self.data_dir.clone(),
             runtime_dir: self.runtime_dir.join("herald"),
+            critical_breaks_through: true,
         }
     }
 

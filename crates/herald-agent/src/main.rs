@@ -74,7 +74,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     let engine = SyncEngine::new(config.server.clone(), config.token.clone(), mirror.clone(), sync_events.clone());
     let outbox_ready = engine.outbox_ready();
-    let toasts = toasts::spawn(sync_events.subscribe(), commands_tx.clone(), mirror.clone());
+    let toasts =
+        toasts::spawn(sync_events.subscribe(), commands_tx.clone(), mirror.clone(), config.critical_breaks_through);
     let status_task =
         tokio::spawn(status::run(sync_events.subscribe(), mirror.clone(), status_tx, window_events.clone()));
     let sync_task = tokio::spawn(engine.run(shutdown.clone()));

@@ -22,11 +22,12 @@ pub fn spawn(
     mut events: broadcast::Receiver<SyncEvent>,
     commands: mpsc::UnboundedSender<Command>,
     mirror: SharedMirror,
+    critical_breaks_through: bool,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         // What the hub last said, kept in the mirror, so an agent started offline honours it too.
         let do_not_disturb = mirror.call(|m| m.do_not_disturb()).await.unwrap_or_default();
-        let mut rules = Interruptions { do_not_disturb, ..Interruptions::default() };
+        let mut rules = Interruptions { do_not_disturb, critical_breaks_through, ..Interruptions::default() };
         let shown = Shown::default();
         loop {
             match events.recv().await {

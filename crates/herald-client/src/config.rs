@@ -15,6 +15,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where the agent's IPC socket lives (per-user, not readable by others).
     pub runtime_dir: PathBuf,
+    /// Critical notifications, calls and shutdown warnings toast even during quiet hours and
+    /// do-not-disturb (`critical_breaks_through` in the file, `HERALD_CRITICAL_BREAKS_THROUGH`).
+    pub critical_breaks_through: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,8 @@ pub enum ConfigError {
     File { path: String, message: String },
     #[error("no data directory: set HERALD_DATA_DIR")]
     NoDataDir,
+    #[error("HERALD_CRITICAL_BREAKS_THROUGH must be true or false, got {0:?}")]
+    BadFlag(String),
 }
 
 /// What `config.toml` may hold. The token is not among them: it belongs in the keyring or env.
@@ -35,6 +40,7 @@ pub enum ConfigError {
 struct FileConfig {
     server: Option<String>,
     data_dir: Option<PathBuf>,
+    critical_breaks_through: Option<bool>,
 }
 
 impl Config {
@@ -60,7 +66,15 @@ impl Config {
             .ok_or(ConfigError::NoDataDir)?;
         let runtime_dir =
             env("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("herald")).unwrap_or_else(|| data_dir.join("run"));
-        Ok(Config { server, token: env("HERALD_TOKEN"), data_dir, runtime_dir })
+        let critical_breaks_through = match env("HERALD_CRITICAL_BREAKS_THROUGH") {
+            Some(flag) => match flag.as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => return Err(ConfigError::BadFlag(other.to_owned())),
+            },
+            None => file.critical_breaks_through.unwrap_or(true),
+        };
+        Ok(Config { server, token: env("HERALD_TOKEN"), data_dir, runtime_dir, critical_breaks_through })
     }
 
     pub fn mirror_path(&self) -> PathBuf {
@@ -106,7 +120,11 @@ mod tests {
 
     #[test]
     fn env_overrides_the_file() {
-        let file = FileConfig { server: Some("http://file:1".into()), data_dir: Some("/file".into()) };
+        let file = FileConfig {
+            server: Some("http://file:1".into()),
+            data_dir: Some("/file".into()),
+            ..FileConfig::default()
+        };
         let config = Config::resolve(
             file,
             env_of(&[("HERALD_SERVER", "http://env:2"), ("HERALD_DATA_DIR", "/env"), ("HERALD_TOKEN", "t")]),
@@ -119,10 +137,28 @@ mod tests {
 
     #[test]
     fn the_file_fills_in_what_env_leaves_out() {
-        let file = FileConfig { server: Some("https://hub.example".into()), data_dir: Some("/file".into()) };
+        let file = FileConfig {
+            server: Some("https://hub.example".into()),
+            data_dir: Some("/file".into()),
+            critical_breaks_through: Some(false),
+        };
         let config = Config::resolve(file, env_of(&[])).unwrap();
         assert_eq!(config.server.unwrap().host_str(), Some("hub.example"));
         assert_eq!(config.data_dir, PathBuf::from("/file"));
+        assert!(!config.critical_breaks_through);
+    }
+
+    #[test]
+    fn critical_notifications_break_through_unless_turned_off() {
+        assert!(
+            Config::resolve(FileConfig::default(), env_of(&[("HERALD_DATA_DIR", "/d")]))
+                .unwrap()
+                .critical_breaks_through
+        );
+        let off = env_of(&[("HERALD_DATA_DIR", "/d"), ("HERALD_CRITICAL_BREAKS_THROUGH", "false")]);
+        assert!(!Config::resolve(FileConfig::default(), off).unwrap().critical_breaks_through);
+        let bad = env_of(&[("HERALD_DATA_DIR", "/d"), ("HERALD_CRITICAL_BREAKS_THROUGH", "maybe")]);
+        assert!(matches!(Config::resolve(FileConfig::default(), bad), Err(ConfigError::BadFlag(_))));
     }
 
     #[test]
