@@ -77,6 +77,9 @@ pub enum SendError {
     Http(u16),
     #[error(transparent)]
     Mirror(#[from] MirrorError),
+    /// The send was cut short (its task stopped); what was not acknowledged stays queued.
+    #[error("sending stopped: {0}")]
+    Stopped(String),
 }
 
 impl SendError {
@@ -86,7 +89,7 @@ impl SendError {
     /// the hub's at all (a proxy's 403/429/502…) says nothing about the action: keep it.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SendError::Network(_) | SendError::Mirror(_) | SendError::Http(_) => true,
+            SendError::Network(_) | SendError::Mirror(_) | SendError::Http(_) | SendError::Stopped(_) => true,
             // Rate limited, or the same key still running on the hub (a retry after a timeout, or
             // the CLI and the agent sending at once): later will do.
             SendError::Refused(e) => matches!(

@@ -160,6 +160,9 @@ impl SyncEngine {
         // at the next action or reconnect.
         let mut outbox_backoff = Backoff::default();
         let mut outbox_retry: Option<tokio::time::Instant> = None;
+        // The outbox is sent beside the feed, never in its way: a slow hub answer must not hold
+        // up live frames (or the pongs that keep the feed open).
+        let mut flushing = Flushing::default();
         let resumed = super::wake::resumed();
         tokio::pin!(resumed);
         // (applied, total) of the catch-up, once the hub said how long it is.
@@ -190,11 +193,19 @@ impl SyncEngine {
                         }
                     }
                     _ = self.outbox_ready.notified(), if plan.is_caught_up() => {
-                        outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                        self.start_flush(&mut flushing, server, token);
                         continue;
                     }
                     _ = sleep_until(outbox_retry), if outbox_retry.is_some() => {
-                        outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                        outbox_retry = None;
+                        self.start_flush(&mut flushing, server, token);
+                        continue;
+                    }
+                    done = flushing.wait(), if flushing.is_running() => {
+                        outbox_retry = self.finish_flush(done, &mut outbox_backoff);
+                        if std::mem::take(&mut flushing.again) && outbox_retry.is_none() {
+                            self.start_flush(&mut flushing, server, token);
+                        }
                         continue;
                     }
                     _ = stopped(shutdown) => {
@@ -285,7 +296,7 @@ impl SyncEngine {
                         resyncing = false;
                         backoff.reset();
                         self.emit(SyncEvent::Connection(ConnectionState::Online));
-                        outbox_retry = self.flush_outbox(server, token, &mut outbox_backoff).await;
+                        self.start_flush(&mut flushing, server, token);
                     }
                     if let Some(lost) = lost {
                         return Err(lost);
@@ -306,12 +317,24 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Sends queued actions; returns when to try again if some could not be sent.
-    async fn flush_outbox(&self, server: &Url, token: &str, backoff: &mut Backoff) -> Option<tokio::time::Instant> {
-        let (flushed, failure) = match outbox::flush(&self.http, server, token, &self.mirror).await {
-            Ok(flushed) => (flushed, None),
-            Err((flushed, e)) => (flushed, Some(e)),
-        };
+    /// Starts sending the outbox unless a send is already running (then it runs again after).
+    fn start_flush(&self, flushing: &mut Flushing, server: &Url, token: &str) {
+        if flushing.is_running() {
+            flushing.again = true;
+            return;
+        }
+        let (http, server, token, mirror) = (self.http.clone(), server.clone(), token.to_owned(), self.mirror.clone());
+        flushing.task = Some(tokio::spawn(async move {
+            match outbox::flush(&http, &server, &token, &mirror).await {
+                Ok(flushed) => (flushed, None),
+                Err((flushed, e)) => (flushed, Some(e)),
+            }
+        }));
+    }
+
+    /// Reports a finished send; returns when to try again if some actions could not be sent.
+    fn finish_flush(&self, done: FlushOutcome, backoff: &mut Backoff) -> Option<tokio::time::Instant> {
+        let (flushed, failure) = done;
         self.report(flushed);
         match failure {
             None => {
@@ -340,6 +363,40 @@ impl SyncEngine {
         }
         for (action, error) in flushed.rejected {
             self.emit(SyncEvent::ActionRejected { action, error });
+        }
+    }
+}
+
+type FlushOutcome = (outbox::Flushed, Option<outbox::SendError>);
+
+/// The outbox send in flight, if any. Dropped with the session: a send cut short leaves its
+/// actions queued, and their keys make sending them again safe.
+#[derive(Default)]
+struct Flushing {
+    task: Option<tokio::task::JoinHandle<FlushOutcome>>,
+    /// More actions came while a send was running.
+    again: bool,
+}
+
+impl Flushing {
+    fn is_running(&self) -> bool {
+        self.task.is_some()
+    }
+
+    async fn wait(&mut self) -> FlushOutcome {
+        let Some(task) = self.task.as_mut() else { return std::future::pending().await };
+        let outcome = task
+            .await
+            .unwrap_or_else(|e| (outbox::Flushed::default(), Some(outbox::SendError::Stopped(e.to_string()))));
+        self.task = None;
+        outcome
+    }
+}
+
+impl Drop for Flushing {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
         }
     }
 }
