@@ -120,6 +120,14 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     assert_eq!(hub.push_event(&pbx, "bob", "call", "Incoming call: +1 555 0134").await, 1);
     assert_eq!(daemon.next_toast().await.summary, "Incoming call: +1 555 0134");
     assert_eq!(inbox_subjects(&agent.config).len(), 3);
+    // Windows can list it while it lasts: the open one is told, one opened later gets it too.
+    let listed = |e: &Event| match e {
+        Event::LiveEvents { events } => events.first().map(|e| e.title.clone()),
+        _ => None,
+    };
+    assert_eq!(window.wait_for("the live event listed", listed).await, "Incoming call: +1 555 0134");
+    let mut later = agent.window().await;
+    assert_eq!(later.wait_for("the live event listed on connect", listed).await, "Incoming call: +1 555 0134");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

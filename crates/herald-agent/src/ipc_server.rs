@@ -47,9 +47,12 @@ impl IpcServer {
     async fn converse(self: Arc<Self>, stream: IpcStream) {
         let mut events = self.events.subscribe();
         let (mut reader, mut writer) = stream.split();
-        let Status { connection, unread } = self.status.borrow().clone();
+        let mut status = self.status.borrow().clone();
+        status.prune_live(jiff::Timestamp::now());
+        let Status { connection, unread, live } = status;
         let mut listening = writer.send(&Event::Connection { connection }).await.is_ok()
-            && writer.send(&Event::InboxChanged { unread }).await.is_ok();
+            && writer.send(&Event::InboxChanged { unread }).await.is_ok()
+            && writer.send(&Event::LiveEvents { events: live }).await.is_ok();
         loop {
             let sent = tokio::select! {
                 request = reader.recv::<Request>() => match request {

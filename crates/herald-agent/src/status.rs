@@ -23,12 +23,12 @@ pub async fn run(
             Ok(SyncEvent::Progress { done, total }) => {
                 let _ = windows.send(Event::SyncProgress { done, total });
             }
-            Ok(
-                SyncEvent::OutboxFlushed { .. }
-                | SyncEvent::Live(_)
-                | SyncEvent::DoNotDisturb(_)
-                | SyncEvent::ActionRejected { .. },
-            ) => {}
+            Ok(SyncEvent::Live(event)) => {
+                status.send_modify(|s| s.add_live(event, jiff::Timestamp::now()));
+                let events = status.borrow().live.clone();
+                let _ = windows.send(Event::LiveEvents { events });
+            }
+            Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::DoNotDisturb(_) | SyncEvent::ActionRejected { .. }) => {}
             // Missed some events: the mirror is the truth, so re-read it.
             Err(broadcast::error::RecvError::Lagged(_)) => refresh_unread(&mirror, &status, &windows).await,
             Err(broadcast::error::RecvError::Closed) => return,

@@ -1,16 +1,44 @@
 //! What the tray shows: the agent's state folded from sync events, and the words for it.
 
+use herald_proto::LiveEvent;
+use jiff::Timestamp;
+
 use crate::sync::ConnectionState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub connection: ConnectionState,
     pub unread: u32,
+    /// Live events still within their time to live (a ringing call, a shutdown countdown):
+    /// never stored, so this is the only place a window can list them.
+    pub live: Vec<LiveEvent>,
 }
 
 impl Default for Status {
     fn default() -> Self {
-        Self { connection: ConnectionState::Connecting, unread: 0 }
+        Self { connection: ConnectionState::Connecting, unread: 0, live: Vec::new() }
+    }
+}
+
+/// The most live events kept at once; the oldest go first.
+const MAX_LIVE: usize = 50;
+
+impl Status {
+    /// Adds a live event (one with the same id replaces it) and drops the expired ones.
+    pub fn add_live(&mut self, event: LiveEvent, now: Timestamp) {
+        self.live.retain(|e| e.id != event.id);
+        self.live.push(event);
+        self.prune_live(now);
+        if self.live.len() > MAX_LIVE {
+            self.live.drain(..self.live.len() - MAX_LIVE);
+        }
+    }
+
+    /// Drops live events past their `expires_at`; returns whether any went.
+    pub fn prune_live(&mut self, now: Timestamp) -> bool {
+        let before = self.live.len();
+        self.live.retain(|e| e.expires_at.parse::<Timestamp>().is_ok_and(|at| at > now));
+        self.live.len() != before
     }
 }
 
@@ -64,20 +92,45 @@ fn human_delay(ms: u64) -> String {
 mod tests {
     use super::*;
 
+    fn event(id: &str, expires_at: &str) -> LiveEvent {
+        LiveEvent {
+            id: id.into(),
+            kind: herald_proto::LiveKind::Call,
+            title: "Call".into(),
+            body: String::new(),
+            actions: vec![],
+            at: None,
+            expires_at: expires_at.into(),
+        }
+    }
+
+    #[test]
+    fn live_events_are_listed_until_they_expire() {
+        let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let mut status = Status::default();
+        status.add_live(event("a", "2026-11-21T10:00:30.000Z"), now);
+        status.add_live(event("b", "2026-11-21T09:59:00.000Z"), now);
+        assert_eq!(status.live.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a"], "an expired one is not kept");
+        assert!(!status.prune_live(now));
+        assert!(status.prune_live("2026-11-21T10:01:00Z".parse().unwrap()));
+        assert!(status.live.is_empty());
+    }
+
     #[test]
     fn tooltip_gives_the_unread_count_and_a_broken_link() {
-        let online = Status { connection: ConnectionState::Online, unread: 3 };
+        let online = Status { connection: ConnectionState::Online, unread: 3, live: vec![] };
         assert_eq!(online.tooltip(), "3 unread notifications");
         assert_eq!(online.badge(), Badge::Unread);
 
         let offline = Status {
             connection: ConnectionState::Offline { reason: "cannot reach the hub".into(), retry_in_ms: Some(4_200) },
             unread: 1,
+            live: vec![],
         };
         assert_eq!(offline.tooltip(), "1 unread notification — disconnected (cannot reach the hub); retrying in 5 s");
         assert_eq!(offline.badge(), Badge::Offline);
 
-        let idle = Status { connection: ConnectionState::Online, unread: 0 };
+        let idle = Status { connection: ConnectionState::Online, unread: 0, live: vec![] };
         assert_eq!(idle.tooltip(), "No unread notifications");
         assert_eq!(idle.badge(), Badge::Idle);
     }

@@ -41,6 +41,10 @@ pub enum Event {
     Connection {
         connection: ConnectionState,
     },
+    /// The live events still within their time to live (sent on connect and when they change).
+    LiveEvents {
+        events: Vec<herald_proto::LiveEvent>,
+    },
     /// Catch-up progress: `done` of `total` changes applied ("Syncing 500 of 20,000").
     SyncProgress {
         #[ts(type = "number")]
