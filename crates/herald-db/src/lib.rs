@@ -8,6 +8,7 @@
 //!
 //! Shared by `herald-hub` and `herald-client` without either depending on the other.
 
+pub mod filters;
 pub mod notification_row;
 
 /// Turns user text into an FTS5 query that cannot be read as FTS syntax: every word quoted and

@@ -86,10 +86,14 @@ impl Mirror {
 }
 
 pub(super) fn set_read(tx: &Transaction<'_>, ids: &[i64], read: bool) -> Result<bool, MirrorError> {
-    // The hub's rule too: reading never answers a confirm-type notification.
-    let mut stmt = tx.prepare_cached(&format!(
-        "UPDATE notifications SET read = ?1 WHERE id = ?2 AND read != ?1 AND (?1 = 0 OR NOT {AWAITS_CONFIRMATION})"
-    ))?;
+    // The hub's rule too: reading never answers a confirm-type notification. Built once: this
+    // runs for every id of every read change.
+    static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "UPDATE notifications SET read = ?1 WHERE id = ?2 AND read != ?1 AND (?1 = 0 OR NOT {AWAITS_CONFIRMATION})"
+        )
+    });
+    let mut stmt = tx.prepare_cached(&UPDATE)?;
     let mut changed = false;
     for id in ids {
         changed |= stmt.execute(params![read, id])? > 0;
@@ -155,12 +159,14 @@ fn apply_one(
             // keep the unread counts and the search index.
             let json = JsonColumns::of(n);
             let params = notification_row::to_params(n, &json);
-            let update = format!(
-                "UPDATE notifications SET ({}) = ({}) WHERE id = ?1",
-                COLUMNS.trim_start_matches("id, "),
-                PLACEHOLDERS.trim_start_matches("?1, ")
-            );
-            if tx.prepare_cached(&update)?.execute(params.as_slice())? == 0 {
+            static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
+                    "UPDATE notifications SET ({}) = ({}) WHERE id = ?1",
+                    COLUMNS.trim_start_matches("id, "),
+                    PLACEHOLDERS.trim_start_matches("?1, ")
+                )
+            });
+            if tx.prepare_cached(&UPDATE)?.execute(params.as_slice())? == 0 {
                 let insert = format!("INSERT INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS})");
                 tx.prepare_cached(&insert)?.execute(params.as_slice())?;
                 new_unread.inserted(n);

@@ -1,7 +1,7 @@
 //! Querying the mirror offline — filters, pages, full-text search — and the background indexer
 //! that keeps the search index up with the rows.
 
-use herald_db::fts_query;
+use herald_db::filters::{self, Filters};
 use herald_db::notification_row::{from_row, COLUMNS};
 use herald_proto::Notification;
 use rusqlite::types::ToSql;
@@ -35,36 +35,19 @@ impl Mirror {
     pub fn search(&self, query: &Query) -> Result<Vec<Notification>, MirrorError> {
         let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE id < ?1");
         let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(query.before.unwrap_or(i64::MAX))];
-        let mut add = |clause: &str, value: Box<dyn ToSql>| {
-            args.push(value);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        let filters = Filters {
+            unread: query.unread,
+            kind: query.kind.as_deref(),
+            module: query.module.as_deref(),
+            tag: query.tag.as_deref(),
+            sub_tag: query.sub_tag.as_deref(),
+            from: query.from.as_deref(),
+            to: query.to.as_deref(),
+            text: query.text.as_deref(),
         };
-        if let Some(unread) = query.unread {
-            add(" AND read = ?", Box::new(!unread));
-        }
-        if let Some(kind) = &query.kind {
-            add(" AND type = ?", Box::new(kind.clone()));
-        }
-        if let Some(module) = &query.module {
-            // A range, so the type index serves it: `social.` ≤ type < `social/` ('/' follows '.').
-            add(" AND (type = ? OR (type >= ? || '.' AND type < ? || '/'))", Box::new(module.clone()));
-        }
-        if let Some(tag) = &query.tag {
-            add(" AND tag = ?", Box::new(tag.clone()));
-        }
-        if let Some(sub_tag) = &query.sub_tag {
-            add(" AND sub_tag = ?", Box::new(sub_tag.clone()));
-        }
-        if let Some(from) = &query.from {
-            add(" AND created_at >= ?", Box::new(from.clone()));
-        }
-        if let Some(to) = &query.to {
-            add(" AND created_at < ?", Box::new(to.clone()));
-        }
-        if let Some(words) = query.text.as_deref().and_then(fts_query) {
-            add(" AND id IN (SELECT rowid FROM notifications_fts WHERE notifications_fts MATCH ?)", Box::new(words));
-        }
-        add(" ORDER BY id DESC LIMIT ?", Box::new(query.limit.max(1)));
+        filters::append(&filters, &mut sql, &mut args);
+        args.push(Box::new(query.limit.max(1)));
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
         let rows = stmt.query_map(params.as_slice(), from_row)?;

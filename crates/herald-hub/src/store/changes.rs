@@ -26,11 +26,7 @@ impl Store {
     /// is the last `seq` given out (0 for an empty log).
     pub async fn journal_bounds(&self, user_id: i64) -> Result<(i64, i64), StoreError> {
         self.with(move |conn| {
-            let floor: i64 = conn.query_row(
-                "SELECT coalesce((SELECT floor FROM journal_floor WHERE user_id = ?1), 0)",
-                [user_id],
-                |r| r.get(0),
-            )?;
+            let floor = journal_floor(conn, user_id)?;
             let latest: i64 =
                 conn.query_row("SELECT coalesce(max(seq), 0) FROM changes WHERE user_id = ?1", [user_id], |r| {
                     r.get(0)
@@ -63,11 +59,7 @@ impl Store {
     /// running meanwhile cannot leave an unnoticed gap.
     pub async fn changes_after(&self, user_id: i64, since: i64, limit: u32) -> Result<Option<Vec<Change>>, StoreError> {
         self.with(move |conn| {
-            let floor: i64 = conn.query_row(
-                "SELECT coalesce((SELECT floor FROM journal_floor WHERE user_id = ?1), 0)",
-                [user_id],
-                |r| r.get(0),
-            )?;
+            let floor = journal_floor(conn, user_id)?;
             if since < floor {
                 return Ok(None);
             }
@@ -92,6 +84,13 @@ impl Store {
     pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
         self.with(move |conn| read_changes(conn, user_id, since, limit)).await
     }
+}
+
+/// The highest seq trimmed from `user_id`'s journal (0: nothing trimmed).
+fn journal_floor(conn: &Connection, user_id: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT coalesce((SELECT floor FROM journal_floor WHERE user_id = ?1), 0)", [user_id], |r| {
+        r.get(0)
+    })?)
 }
 
 fn read_changes(conn: &Connection, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {

@@ -1,6 +1,6 @@
 //! Listing a user's notifications with filters and full-text search (seed 003's history search).
 
-use herald_db::fts_query;
+use herald_db::filters::{self, Filters};
 use herald_db::notification_row::{from_row, AWAITS_CONFIRMATION, COLUMNS};
 use herald_proto::Notification;
 use rusqlite::types::ToSql;
@@ -64,35 +64,17 @@ fn search_sql(user_id: i64, before: Option<i64>, limit: u32, filter: ListFilter)
         let clause = if awaiting { " AND {AWAITS}" } else { " AND NOT {AWAITS}" };
         sql.push_str(&clause.replace("{AWAITS}", AWAITS_CONFIRMATION));
     }
-    let mut add = |clause: &str, value: Box<dyn ToSql>| {
-        args.push(value);
-        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    let filters = Filters {
+        unread: filter.unread,
+        kind: filter.kind.as_deref(),
+        module: filter.module.as_deref(),
+        tag: filter.tag.as_deref(),
+        sub_tag: filter.sub_tag.as_deref(),
+        from: filter.from.as_deref(),
+        to: filter.to.as_deref(),
+        text: filter.text.as_deref(),
     };
-    if let Some(unread) = filter.unread {
-        add(" AND read = ?", Box::new(!unread));
-    }
-    if let Some(kind) = filter.kind {
-        add(" AND type = ?", Box::new(kind));
-    }
-    if let Some(module) = filter.module {
-        // A range, so the type index serves it: `social.` ≤ type < `social/` ('/' follows '.').
-        add(" AND (type = ? OR (type >= ? || '.' AND type < ? || '/'))", Box::new(module));
-    }
-    if let Some(tag) = filter.tag {
-        add(" AND tag = ?", Box::new(tag));
-    }
-    if let Some(sub_tag) = filter.sub_tag {
-        add(" AND sub_tag = ?", Box::new(sub_tag));
-    }
-    if let Some(from) = filter.from {
-        add(" AND created_at >= ?", Box::new(from));
-    }
-    if let Some(to) = filter.to {
-        add(" AND created_at < ?", Box::new(to));
-    }
-    if let Some(query) = filter.text.as_deref().and_then(fts_query) {
-        add(" AND id IN (SELECT rowid FROM notifications_fts WHERE notifications_fts MATCH ?)", Box::new(query));
-    }
+    filters::append(&filters, &mut sql, &mut args);
     args.push(Box::new(limit + 1));
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
     (sql, args)
@@ -131,13 +113,6 @@ mod tests {
             );
             assert!(plan.iter().any(|step| step.contains("USING")), "{filter:?}: {plan:?}");
         }
-    }
-
-    #[test]
-    fn user_text_never_becomes_fts_syntax() {
-        assert_eq!(fts_query("purchase ord").as_deref(), Some("\"purchase\"* \"ord\"*"));
-        assert_eq!(fts_query("a\" OR b").as_deref(), Some("\"a\"\"\"* \"OR\"* \"b\"*"));
-        assert_eq!(fts_query("   "), None);
     }
 
     #[tokio::test]
