@@ -2,13 +2,23 @@
 //! search, show, and actions sent at once, queued while the hub is down, or handed to a running
 //! agent.
 
+use herald_client::ipc::Event;
 use herald_e2e::agent::{Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::hub::Hub;
 use serde_json::{json, Value};
 
 fn herald(env: &AgentEnv, args: &[&str]) -> (bool, String, String) {
-    let out = env.command().args(args).output().unwrap();
+    herald_with_input(env, args, "")
+}
+
+fn herald_with_input(env: &AgentEnv, args: &[&str], input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child =
+        env.command().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
@@ -70,7 +80,7 @@ async fn the_cli_reads_the_inbox_offline_and_acts_once() {
     let (ok, out, _) = herald(&env, &["unread", &plain.to_string()]);
     assert!(ok && out.contains("queued"), "{out}");
     let (_, status, _) = herald(&env, &["status"]);
-    assert!(status.contains("queued:   1 action"), "{status}");
+    assert!(status.contains("1 queued action"), "{status}");
     let hub = Hub::start(&data, &addr.to_string());
     let (ok, out, err) = herald(&env, &["sync"]);
     assert!(ok, "{out}{err}");
@@ -93,4 +103,58 @@ async fn with_the_agent_running_the_cli_hands_actions_to_it() {
     assert!(ok && out.contains("running agent"), "{out}{err}");
     agent.wait_for_log("outbox flushed").await;
     assert!(hub.list(&bob).await.is_empty(), "the agent sent the delete");
+}
+
+/// Two hubs in one inbox: the default account (HERALD_SERVER) and one added with `herald accounts
+/// add`. Both sync, list as one inbox in time order, and an action on one reaches only its hub,
+/// though both hubs use the same ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_inbox_holds_two_hubs_and_each_action_reaches_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let home = Hub::start(&dir.path().join("home"), "127.0.0.1:0");
+    let work = Hub::start(&dir.path().join("work"), "127.0.0.1:0");
+    let (bob, home_erp) = (home.add_user("bob"), home.add_user("erp"));
+    let (robert, work_erp) = (work.add_user("robert"), work.add_user("erp"));
+    let home_id = home.send(&home_erp, "bob", "Parcel arrived", "At the front desk").await;
+    let work_id = work.send(&work_erp, "robert", "Approve PO-42", "12 400 EUR").await;
+    assert_eq!(home_id, work_id, "both hubs number from 1");
+    let env = AgentEnv::new(dir.path(), home.url(), &bob, &bus.address);
+
+    let (ok, out, err) = herald_with_input(&env, &["accounts", "add", "work", &work.url()], &format!("{robert}\n"));
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = herald(&env, &["sync"]);
+    assert!(ok && out.contains("2 unread"), "{out}{err}");
+    let (_, accounts, _) = herald(&env, &["accounts"]);
+    assert!(accounts.contains("default") && accounts.contains("work"), "{accounts}");
+    assert!(!accounts.contains(&robert), "tokens are never printed: {accounts}");
+
+    let (_, listed, _) = herald(&env, &["list", "--json"]);
+    let listed: Vec<Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let subjects: Vec<&str> = listed.iter().map(|n| n["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["Approve PO-42", "Parcel arrived"], "one inbox, newest first");
+    let (_, only_work, _) = herald(&env, &["list", "--account", "work"]);
+    assert_eq!(only_work.lines().count(), 1, "{only_work}");
+
+    // Reading the work notification (by its id here) reads it on the work hub only.
+    let local_work_id = listed[0]["id"].as_i64().unwrap();
+    assert_ne!(local_work_id, home_id, "the same hub id is two notifications here");
+    let (ok, out, err) = herald(&env, &["read", &local_work_id.to_string()]);
+    assert!(ok && out.contains("sent"), "{out}{err}");
+    assert_eq!(work.list(&robert).await[0]["read"], true);
+    assert_eq!(home.list(&bob).await[0]["read"], false, "the other hub's #{home_id} is untouched");
+
+    // The agent syncs both accounts live.
+    let mut agent = Agent::start(&env).await;
+    let mut agent_link = agent.window().await;
+    agent_link.wait_for("the inbox as synced", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
+    work.send(&work_erp, "robert", "Approve PO-43", "800 EUR").await;
+    agent_link
+        .wait_for("the work hub's live change", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(()))
+        .await;
+    home.send(&home_erp, "bob", "Another parcel", "").await;
+    agent_link
+        .wait_for("the home hub's live change", |e| matches!(e, Event::InboxChanged { unread: 3 }).then_some(()))
+        .await;
+    agent.kill();
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use herald_client::ipc::{IpcError, Request};
+use herald_client::mirror::Before;
 use herald_client::window::{AgentLink, AgentSnapshot, InboxReader};
 use herald_proto::Notification;
 use tauri::State;
@@ -10,7 +11,7 @@ use tauri::State;
 #[tauri::command]
 pub fn list_notifications(
     reader: State<'_, InboxReader>,
-    before: Option<i64>,
+    before: Option<Before>,
     limit: u32,
 ) -> Result<Vec<Notification>, IpcError> {
     reader.list(before, limit)

@@ -1,7 +1,7 @@
 import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
-import type { AgentEvent, AgentSnapshot, Backend, Notification } from './lib/backend';
+import type { AgentEvent, AgentSnapshot, Backend, Before, Notification } from './lib/backend';
 
 // An in-memory Backend: the Rust side is exercised for real by the webview end-to-end test.
 class MemoryBackend implements Backend {
@@ -10,8 +10,10 @@ class MemoryBackend implements Backend {
   failMarkRead = false;
   handlers: Array<(e: AgentEvent) => void> = [];
 
-  async listNotifications(before: number | null, limit: number) {
-    return this.items.filter((n) => before === null || n.id < before).slice(0, limit);
+  async listNotifications(before: Before | null, limit: number) {
+    const older = (n: Notification, b: Before) =>
+      n.created_at < b.created_at || (n.created_at === b.created_at && n.id < b.id);
+    return this.items.filter((n) => before === null || older(n, before)).slice(0, limit);
   }
   async markRead(ids: number[], read: boolean) {
     if (this.failMarkRead) throw { code: 'agent_unavailable', message: 'the Herald agent is not running' };

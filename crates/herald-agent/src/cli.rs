@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use herald_client::accounts::{self, Tokens};
 use herald_client::ipc::socket::IpcStream;
 use herald_client::ipc::Request;
-use herald_client::mirror::{Mirror, Query, SharedMirror};
+use herald_client::mirror::{AccountId, Before, Mirror, Query, SharedMirror};
 use herald_client::outbox::Action;
 use herald_client::sync::{ConnectionState, SyncEngine, SyncEvent};
 use herald_client::Config;
@@ -23,13 +24,32 @@ herald show ID              one notification, as JSON
 herald read ID... | --all   mark read        herald unread ID...
 herald delete ID...         delete           herald confirm ID VALUE
 herald reply ID TEXT...     answer in text   herald sync    catch up once and send queued actions
-FILTERS: --unread --type T --module M --tag T --limit N --before ID --json";
+herald accounts             the accounts this inbox syncs (several hubs in one inbox)
+herald accounts add NAME URL   add one (or point it at URL); its token is the first line of
+                               stdin, kept in a file only you can read
+herald accounts remove NAME    remove one, with its notifications and queued actions
+FILTERS: --unread --type T --module M --tag T --account NAME --limit N --before ID --json
+The first account (\"default\") is the one HERALD_SERVER / HERALD_TOKEN set up.";
 
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliCommand {
     Status,
-    List { query: Query, json: bool },
+    /// `before`: an id, resolved to its place in the inbox; `account`: a name.
+    List {
+        query: Box<Query>,
+        json: bool,
+        before: Option<i64>,
+        account: Option<String>,
+    },
+    Accounts,
+    AddAccount {
+        name: String,
+        server: String,
+    },
+    RemoveAccount {
+        name: String,
+    },
     Show(i64),
     Act(Action),
     Sync,
@@ -77,6 +97,14 @@ pub fn parse(args: &[String]) -> anyhow::Result<Option<CliCommand>> {
             CliCommand::Act(Action::Answer { id: id(rest.first())?, text })
         }
         "sync" => CliCommand::Sync,
+        "accounts" => match rest {
+            [] => CliCommand::Accounts,
+            [add, name, server] if add == "add" => {
+                CliCommand::AddAccount { name: name.clone(), server: server.clone() }
+            }
+            [remove, name] if remove == "remove" => CliCommand::RemoveAccount { name: name.clone() },
+            _ => bail!("herald accounts [add NAME URL | remove NAME]"),
+        },
         "help" | "--help" | "-h" => CliCommand::Help,
         other => bail!("unknown command {other:?}\n{USAGE}"),
     }))
@@ -84,7 +112,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<Option<CliCommand>> {
 
 fn list(args: &[String], text: Option<String>) -> anyhow::Result<CliCommand> {
     let mut query = Query { limit: 50, text, ..Query::default() };
-    let mut json = false;
+    let (mut json, mut before, mut account) = (false, None, None);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -95,21 +123,39 @@ fn list(args: &[String], text: Option<String>) -> anyhow::Result<CliCommand> {
             "--module" => query.module = Some(value()?.clone()),
             "--tag" => query.tag = Some(value()?.clone()),
             "--limit" => query.limit = value()?.parse().context("--limit takes a number")?,
-            "--before" => query.before = Some(value()?.parse().context("--before takes an id")?),
+            "--before" => before = Some(value()?.parse().context("--before takes an id")?),
+            "--account" => account = Some(value()?.clone()),
             other => bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
-    Ok(CliCommand::List { query, json })
+    Ok(CliCommand::List { query: Box::new(query), json, before, account })
 }
 
 pub async fn run(config: Config, command: CliCommand) -> anyhow::Result<()> {
     match command {
         CliCommand::Help => println!("{USAGE}"),
         CliCommand::Status => status(&config)?,
-        CliCommand::List { query, json } => {
-            for n in read_only(&config)?.search(&query)? {
+        CliCommand::List { mut query, json, before, account } => {
+            let mirror = read_only(&config)?;
+            if let Some(id) = before {
+                let last = mirror.get(id)?.with_context(|| format!("no notification {id} in this inbox"))?;
+                query.before = Some(Before::after(&last));
+            }
+            if let Some(name) = account {
+                query.account = Some(mirror.account_named(&name)?.with_context(|| format!("no account {name:?}"))?.id);
+            }
+            for n in mirror.search(&query)? {
                 print_one(&n, json)?;
             }
+        }
+        CliCommand::Accounts => list_accounts(&config)?,
+        CliCommand::AddAccount { name, server } => {
+            add_account(&config, &name, &server)?;
+            restart_note(&config).await;
+        }
+        CliCommand::RemoveAccount { name } => {
+            remove_account(&config, &name)?;
+            restart_note(&config).await;
         }
         CliCommand::Show(id) => match read_only(&config)?.get(id)? {
             Some(n) => println!("{}", serde_json::to_string_pretty(&n)?),
@@ -141,15 +187,60 @@ fn print_one(n: &Notification, json: bool) -> anyhow::Result<()> {
 
 fn status(config: &Config) -> anyhow::Result<()> {
     let mirror = read_only(config)?;
-    println!("server:   {}", config.server.as_ref().map_or("(not set)", |s| s.as_str()));
     println!("inbox:    {}", config.mirror_path().display());
-    println!("cursor:   {}", mirror.cursor()?);
+    for account in mirror.accounts()? {
+        let server = account.server.as_deref().unwrap_or("(no server)");
+        let queued = mirror.pending_actions(account.id, 10_000)?.len();
+        println!("account:  {} at {server}: cursor {}, {} queued action(s)", account.name, account.cursor, queued);
+    }
     println!("unread:   {}", mirror.unread_count()?);
     for (kind, count) in mirror.unread_by_type()? {
         println!("          {count:>6} {kind}");
     }
-    println!("queued:   {} action(s) not yet sent", mirror.pending_actions(10_000)?.len());
     println!("indexing: {} notification(s) not yet searchable", mirror.unindexed()?);
+    Ok(())
+}
+
+fn list_accounts(config: &Config) -> anyhow::Result<()> {
+    let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
+    for account in accounts::configured(config, &mut mirror)? {
+        let listed = mirror.accounts()?.into_iter().find(|a| a.id == account.id).context("account vanished")?;
+        let server = account.server.as_ref().map_or("(no server)", |s| s.as_str());
+        let token = if account.token.is_some() { "token set" } else { "no token" };
+        println!("{:<12} {server}  {token}, {} unread, cursor {}", account.name, listed.unread, listed.cursor);
+    }
+    Ok(())
+}
+
+fn add_account(config: &Config, name: &str, server: &str) -> anyhow::Result<()> {
+    let server = herald_client::config::parse_server(server)?;
+    // From stdin, never the command line (which other users can read in the process list).
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the token from stdin")?;
+    let token = line.trim();
+    if token.is_empty() {
+        bail!("no token: pipe it in (herald accounts add NAME URL < token-file)");
+    }
+    let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
+    mirror.upsert_account(name, server.as_str())?;
+    Tokens::load(&config.data_dir)?.set(name.trim(), Some(token))?;
+    println!("added {name} at {server}");
+    Ok(())
+}
+
+/// The running agent reads its accounts when it starts.
+async fn restart_note(config: &Config) {
+    if IpcStream::connect(&config.socket_path()).await.is_ok() {
+        println!("the running agent picks this up when it next starts (quit it from the tray and run herald)");
+    }
+}
+
+fn remove_account(config: &Config, name: &str) -> anyhow::Result<()> {
+    let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
+    let account = mirror.account_named(name)?.with_context(|| format!("no account {name:?}"))?;
+    mirror.remove_account(account.id)?;
+    Tokens::load(&config.data_dir)?.set(&account.name, None)?;
+    println!("removed {name}");
     Ok(())
 }
 
@@ -164,10 +255,6 @@ async fn act(config: &Config, action: Action) -> anyhow::Result<()> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
     mirror.record_action(&action)?;
     drop(mirror);
-    if config.server.is_none() || config.token.is_none() {
-        println!("queued: no hub configured (HERALD_SERVER, HERALD_TOKEN)");
-        return Ok(());
-    }
     // Sent through a one-off sync, so the mirror's hub and account are checked first (an action
     // queued for one account never reaches another).
     match sync(config).await {
@@ -193,38 +280,73 @@ async fn sync_once(config: &Config) -> anyhow::Result<()> {
         eprintln!("the hub refused an action (taken back here): {}", error.message);
     }
     let mirror = Mirror::open_read_only(&config.mirror_path())?;
-    println!("in sync: cursor {}, {} unread", mirror.cursor()?, mirror.unread_count()?);
+    let cursors: Vec<String> = mirror.accounts()?.iter().map(|a| format!("{} at {}", a.name, a.cursor)).collect();
+    println!("in sync: {}; {} unread", cursors.join(", "), mirror.unread_count()?);
     Ok(())
 }
 
-/// One sync session: connect (the engine checks the mirror belongs to this hub and account),
-/// catch up, send the outbox, index for search. Returns the refusals of queued actions.
+/// One sync session over every account with a hub: connect (each engine checks its account's
+/// hub and user), catch up, send the outbox, index for search. Returns the refusals of queued
+/// actions.
 async fn sync(config: &Config) -> anyhow::Result<Vec<herald_proto::ApiError>> {
-    let mirror = SharedMirror::new(Mirror::open(&config.mirror_path()).context("opening the inbox")?);
+    let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
+    let accounts: Vec<_> =
+        accounts::configured(config, &mut mirror)?.into_iter().filter(|a| a.server.is_some()).collect();
+    if accounts.is_empty() {
+        bail!("no hub configured (HERALD_SERVER and HERALD_TOKEN, or herald accounts add)");
+    }
+    let mirror = SharedMirror::new(mirror);
     let (events_tx, mut events) = broadcast::channel(256);
-    let engine = SyncEngine::new(config.server.clone(), config.token.clone(), mirror.clone(), events_tx);
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(engine.run(stopped));
+    let mut tasks = Vec::new();
+    for account in &accounts {
+        let engine = SyncEngine::for_account(
+            account.id,
+            account.server.clone(),
+            account.token.clone(),
+            mirror.clone(),
+            events_tx.clone(),
+        );
+        tasks.push(tokio::spawn(engine.run(stopped.clone())));
+    }
+    let name = |id: AccountId| accounts.iter().find(|a| a.id == id).map_or("?", |a| a.name.as_str()).to_owned();
     let mut rejected = Vec::new();
     let outcome = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut online = false;
+        let mut online = std::collections::BTreeSet::new();
         loop {
             match events.recv().await {
-                Ok(SyncEvent::Connection(ConnectionState::Online)) => online = true,
-                Ok(SyncEvent::Connection(ConnectionState::Offline { reason, .. })) => bail!("{reason}"),
+                Ok(SyncEvent::Connection { account, state: ConnectionState::Online }) => {
+                    online.insert(account);
+                }
+                Ok(SyncEvent::Connection { account, state: ConnectionState::Offline { reason, .. } }) => {
+                    bail!("{}: {reason}", name(account))
+                }
                 Ok(SyncEvent::ActionRejected { error, .. }) => rejected.push(error),
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => bail!("sync stopped"),
             }
-            if online && mirror.call(|m| m.pending_actions(1)).await?.is_empty() {
+            let ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
+            let all_sent = mirror
+                .call(move |m| {
+                    for id in ids {
+                        if !m.pending_actions(id, 1)?.is_empty() {
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
+                })
+                .await?;
+            if online.len() == accounts.len() && all_sent {
                 return Ok(());
             }
         }
     })
     .await;
     let _ = stop.send(true);
-    let _ = task.await;
+    for task in tasks {
+        let _ = task.await;
+    }
     // A refusal is reported right after the flush that took it back: collect any still queued.
     while let Ok(event) = events.try_recv() {
         if let SyncEvent::ActionRejected { error, .. } = event {
@@ -257,7 +379,7 @@ mod tests {
             parse(&args("reply 9 see you at noon")).unwrap(),
             Some(CliCommand::Act(Action::Answer { id: 9, text: "see you at noon".into() }))
         );
-        let Some(CliCommand::List { query, json }) =
+        let Some(CliCommand::List { query, json, .. }) =
             parse(&args("search budget q3 --unread --module social --json")).unwrap()
         else {
             panic!("a list")

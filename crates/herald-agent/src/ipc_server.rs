@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream, IpcWriter};
 use herald_client::ipc::{Event, IpcError, IpcErrorCode, Request};
-use herald_client::mirror::Applied;
 use herald_client::mirror::SharedMirror;
+use herald_client::mirror::{ids, Applied};
 use herald_client::outbox::Action;
 use herald_client::status::Status;
 use herald_client::sync::SyncEvent;
@@ -16,7 +16,8 @@ use crate::Command;
 
 pub struct IpcServer {
     pub mirror: SharedMirror,
-    pub outbox_ready: Arc<Notify>,
+    /// One per account's engine: an action may concern any of them.
+    pub outbox_ready: Vec<Arc<Notify>>,
     pub status: watch::Receiver<Status>,
     pub events: broadcast::Sender<Event>,
     /// A user action changes the mirror like a synced change does: announcing it on the same
@@ -97,15 +98,18 @@ impl IpcServer {
         let deleted = matches!(action, Action::Delete { .. });
         match self.mirror.call(move |m| m.record_action(&action)).await {
             Ok(touched) => {
-                self.outbox_ready.notify_one();
-                if !touched.is_empty() {
+                for ready in &self.outbox_ready {
+                    ready.notify_one();
+                }
+                if let Some(&touched_first) = touched.first() {
                     // Read, answered or deleted here: their toasts close like those changed elsewhere.
                     let applied = if deleted {
                         Applied { deleted: touched, ..Applied::default() }
                     } else {
                         Applied { read_changed: true, read: touched, ..Applied::default() }
                     };
-                    let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { applied, backfill: false });
+                    let account = ids::account_of(touched_first);
+                    let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { account, applied, backfill: false });
                 }
                 Ok(())
             }

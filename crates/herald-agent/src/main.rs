@@ -24,13 +24,16 @@ mod windows;
 use std::time::Duration;
 
 use anyhow::Context;
+use herald_client::accounts;
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
 use herald_client::ipc::{Event, Request};
-use herald_client::mirror::{Mirror, SharedMirror};
+use herald_client::mirror::{Mirror, MirrorError, SharedMirror};
 use herald_client::status::Status;
+use herald_client::sync::engine::index_in_background;
 use herald_client::sync::SyncEngine;
 use herald_client::Config;
-use tokio::sync::{broadcast, mpsc, watch};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 /// What the user asked the agent to do, from the tray, a toast or a second `herald`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +65,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Mirror::open(&config.mirror_path())
             .with_context(|| format!("opening the mirror {}", config.mirror_path().display()))?,
     );
-    tracing::info!(data_dir = %config.data_dir.display(), socket = %config.socket_path().display(), server = ?config.server.as_ref().map(|s| s.as_str()), "herald agent starting");
+    tracing::info!(data_dir = %config.data_dir.display(), socket = %config.socket_path().display(), "herald agent starting");
 
     let (sync_events, _) = broadcast::channel(256);
     let (window_events, _) = broadcast::channel::<Event>(256);
@@ -72,13 +75,38 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let unread = mirror.call(|m| m.unread_count()).await.context("reading the mirror")?;
     let (status_tx, status_rx) = watch::channel(Status { unread, ..Status::default() });
 
-    let engine = SyncEngine::new(config.server.clone(), config.token.clone(), mirror.clone(), sync_events.clone());
-    let outbox_ready = engine.outbox_ready();
+    // One engine per account, all sharing the mirror's one search indexer.
+    let accounts = {
+        let config = config.clone();
+        mirror.call(move |m| accounts::configured(&config, m).map_err(|e| MirrorError::Account(e.to_string()))).await?
+    };
+    let mut syncing: Vec<accounts::Configured> = accounts.into_iter().filter(|a| a.server.is_some()).collect();
+    if syncing.is_empty() {
+        // Nothing set up: the first account's engine says so in the tray.
+        syncing.push(accounts::Configured { id: 1, name: accounts::DEFAULT_ACCOUNT.into(), server: None, token: None });
+    }
+    let index_ready = Arc::new(Notify::new());
+    let indexer = tokio::spawn(index_in_background(mirror.clone(), index_ready.clone()));
+    let mut outbox_ready = Vec::new();
+    let mut sync_tasks = Vec::new();
+    for account in &syncing {
+        tracing::info!(account = %account.name, server = ?account.server.as_ref().map(|s| s.as_str()), "syncing");
+        let engine = SyncEngine::for_account(
+            account.id,
+            account.server.clone(),
+            account.token.clone(),
+            mirror.clone(),
+            sync_events.clone(),
+        )
+        .sharing_indexer(index_ready.clone());
+        outbox_ready.push(engine.outbox_ready());
+        sync_tasks.push(tokio::spawn(engine.run(shutdown.clone())));
+    }
+    let names = syncing.iter().map(|a| (a.id, a.name.clone())).collect();
     let toasts =
         toasts::spawn(sync_events.subscribe(), commands_tx.clone(), mirror.clone(), config.critical_breaks_through);
     let status_task =
-        tokio::spawn(status::run(sync_events.subscribe(), mirror.clone(), status_tx, window_events.clone()));
-    let sync_task = tokio::spawn(engine.run(shutdown.clone()));
+        tokio::spawn(status::run(sync_events.subscribe(), mirror.clone(), names, status_tx, window_events.clone()));
     let _tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
     let server = ipc_server::IpcServer {
         mirror,
@@ -103,8 +131,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("herald agent stopping");
     let _ = shutdown_tx.send(true);
-    // Give the feed a moment to close cleanly; the mirror is consistent either way.
-    let _ = tokio::time::timeout(Duration::from_secs(2), sync_task).await;
+    // Give the feeds a moment to close cleanly; the mirror is consistent either way.
+    let stopped = async {
+        for task in sync_tasks {
+            let _ = task.await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), stopped).await;
+    indexer.abort();
     ipc_task.abort();
     status_task.abort();
     toasts.abort();

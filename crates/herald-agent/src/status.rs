@@ -1,34 +1,54 @@
 //! Folds sync events into the tray's [`Status`] and tells open windows what changed.
 
+use std::collections::BTreeMap;
+
 use herald_client::ipc::Event;
-use herald_client::mirror::SharedMirror;
-use herald_client::status::Status;
-use herald_client::sync::SyncEvent;
+use herald_client::mirror::{AccountId, SharedMirror};
+use herald_client::status::{combined_connection, Status};
+use herald_client::sync::{ConnectionState, SyncEvent};
 use tokio::sync::{broadcast, watch};
 
+/// `accounts`: the name of each account whose engine runs, for the tray's words.
 pub async fn run(
     mut sync: broadcast::Receiver<SyncEvent>,
     mirror: SharedMirror,
+    accounts: BTreeMap<AccountId, String>,
     status: watch::Sender<Status>,
     windows: broadcast::Sender<Event>,
 ) {
     refresh_unread(&mirror, &status, &windows).await;
+    let mut links: BTreeMap<AccountId, ConnectionState> =
+        accounts.keys().map(|&account| (account, ConnectionState::Connecting)).collect();
+    let mut progress: BTreeMap<AccountId, (i64, i64)> = BTreeMap::new();
     loop {
         match sync.recv().await {
-            Ok(SyncEvent::Connection(connection)) => {
-                status.send_modify(|s| s.connection = connection.clone());
-                let _ = windows.send(Event::Connection { connection });
+            Ok(SyncEvent::Connection { account, state }) => {
+                links.insert(account, state);
+                let connection = combined_connection(
+                    links.iter().map(|(id, state)| (accounts.get(id).map_or("?", String::as_str), state)),
+                );
+                if status.borrow().connection != connection {
+                    status.send_modify(|s| s.connection = connection.clone());
+                    let _ = windows.send(Event::Connection { connection });
+                }
             }
             Ok(SyncEvent::MirrorChanged { .. }) => refresh_unread(&mirror, &status, &windows).await,
-            Ok(SyncEvent::Progress { done, total }) => {
+            Ok(SyncEvent::Progress { account, done, total }) => {
+                // Accounts catching up together show as one: "2,000 of 30,000" over all of them.
+                progress.insert(account, (done, total));
+                let (done, total) = progress.values().fold((0, 0), |(d, t), (done, total)| (d + done, t + total));
+                if done == total {
+                    progress.clear();
+                }
                 let _ = windows.send(Event::SyncProgress { done, total });
             }
-            Ok(SyncEvent::Live(event)) => {
+            Ok(SyncEvent::Live { event, .. }) => {
                 status.send_modify(|s| s.add_live(event, jiff::Timestamp::now()));
                 let events = status.borrow().live.clone();
                 let _ = windows.send(Event::LiveEvents { events });
             }
-            Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::DoNotDisturb(_) | SyncEvent::ActionRejected { .. }) => {}
+            Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::DoNotDisturb { .. } | SyncEvent::ActionRejected { .. }) => {
+            }
             // Missed some events: the mirror is the truth, so re-read it.
             Err(broadcast::error::RecvError::Lagged(_)) => refresh_unread(&mirror, &status, &windows).await,
             Err(broadcast::error::RecvError::Closed) => return,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use herald_client::mirror::SharedMirror;
+use herald_client::mirror::{AccountId, SharedMirror};
 use herald_client::sync::SyncEvent;
 use herald_client::toast::{self, Interruptions, Toast, ToastCommand};
 use jiff::Timestamp;
@@ -25,29 +25,30 @@ pub fn spawn(
     critical_breaks_through: bool,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        // What the hub last said, kept in the mirror, so an agent started offline honours it too.
-        let do_not_disturb = mirror.call(|m| m.do_not_disturb()).await.unwrap_or_default();
-        let mut rules = Interruptions { do_not_disturb, critical_breaks_through, ..Interruptions::default() };
+        // What each hub last said, kept in the mirror, so an agent started offline honours it too.
+        let mut rules = Rules::load(&mirror, critical_breaks_through).await;
         let shown = Shown::default();
         loop {
             match events.recv().await {
-                Ok(SyncEvent::MirrorChanged { applied, backfill }) => {
-                    for command in toast::decide(&applied, backfill, &rules, Timestamp::now()) {
+                Ok(SyncEvent::MirrorChanged { account, applied, backfill }) => {
+                    for command in toast::decide(&applied, backfill, rules.of(account), Timestamp::now()) {
                         match command {
                             ToastCommand::Show(toast) => show(toast, commands.clone(), &shown).await,
                             ToastCommand::Close { notification_id } => shown.close(notification_id).await,
                         }
                     }
                 }
-                Ok(SyncEvent::Live(event)) => {
-                    if let Some(toast) = toast::decide_live(&event, &rules, Timestamp::now()) {
+                Ok(SyncEvent::Live { account, event }) => {
+                    if let Some(toast) = toast::decide_live(&event, rules.of(account), Timestamp::now()) {
                         show(toast, commands.clone(), &shown).await;
                     }
                 }
-                Ok(SyncEvent::DoNotDisturb(settings)) => {
+                Ok(SyncEvent::DoNotDisturb { account, settings }) => {
+                    let rules = rules.of_mut(account);
                     rules.do_not_disturb = settings;
                     let quiet = rules.quiet_at(Timestamp::now());
                     tracing::info!(
+                        account,
                         "toasts now {}",
                         if quiet { "held back (quiet hours or do not disturb)" } else { "shown" }
                     );
@@ -63,6 +64,37 @@ pub fn spawn(
             }
         }
     })
+}
+
+/// Each account's do-not-disturb (a user has one per hub) and the device's own settings.
+struct Rules {
+    device: Interruptions,
+    by_account: HashMap<AccountId, Interruptions>,
+}
+
+impl Rules {
+    async fn load(mirror: &SharedMirror, critical_breaks_through: bool) -> Self {
+        let device = Interruptions { critical_breaks_through, ..Interruptions::default() };
+        let saved = mirror
+            .call(|m| {
+                m.accounts()?.into_iter().map(|a| Ok((a.id, m.do_not_disturb(a.id)?))).collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .unwrap_or_default();
+        let by_account = saved
+            .into_iter()
+            .map(|(account, do_not_disturb)| (account, Interruptions { do_not_disturb, ..device.clone() }))
+            .collect();
+        Self { device, by_account }
+    }
+
+    fn of(&self, account: AccountId) -> &Interruptions {
+        self.by_account.get(&account).unwrap_or(&self.device)
+    }
+
+    fn of_mut(&mut self, account: AccountId) -> &mut Interruptions {
+        self.by_account.entry(account).or_insert_with(|| self.device.clone())
+    }
 }
 
 /// The toasts on screen, by notification: what closing a read or deleted one needs.

@@ -27,7 +27,7 @@ pub async fn run(hub_binary: &std::path::Path, rate: u32, seconds: u64) -> anyho
     let (stop, stopped) = watch::channel(false);
     let sync = tokio::spawn(engine.run(stopped));
     loop {
-        if let SyncEvent::Connection(ConnectionState::Online) = events.recv().await? {
+        if let SyncEvent::Connection { state: ConnectionState::Online, .. } = events.recv().await? {
             break;
         }
     }
@@ -39,7 +39,7 @@ pub async fn run(hub_binary: &std::path::Path, rate: u32, seconds: u64) -> anyho
         tokio::spawn(async move {
             let rules = Interruptions::default();
             while let Ok(event) = events.recv().await {
-                if let SyncEvent::MirrorChanged { applied, backfill } = event {
+                if let SyncEvent::MirrorChanged { applied, backfill, .. } = event {
                     let commands = toast::decide(&applied, backfill, &rules, jiff::Timestamp::now());
                     let at = Instant::now();
                     let shown = commands.iter().filter(|c| matches!(c, ToastCommand::Show(_))).count();

@@ -78,7 +78,7 @@ fn catch_up(path: &std::path::Path, rows: usize) -> anyhow::Result<(f64, Duratio
     let started = Instant::now();
     for batch in &batches {
         let cursor = batch.last().map_or(0, |c| c.seq);
-        mirror.apply(batch, cursor, false)?;
+        mirror.apply(1, batch, cursor, false)?;
     }
     let rate = rows as f64 / started.elapsed().as_secs_f64();
     let indexing = Instant::now();
@@ -118,7 +118,7 @@ fn fill(mirror: &mut Mirror, rows: usize) -> anyhow::Result<()> {
     for i in (0..rows).step_by(10_000) {
         let batch = changes(i, (i + 10_000).min(rows));
         let cursor = batch.last().map_or(0, |c| c.seq);
-        mirror.apply(&batch, cursor, false)?;
+        mirror.apply(1, &batch, cursor, false)?;
     }
     Ok(())
 }

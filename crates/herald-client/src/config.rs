@@ -96,7 +96,8 @@ impl Config {
     }
 }
 
-fn parse_server(raw: &str) -> Result<Url, ConfigError> {
+/// A hub's base URL: http or https only.
+pub fn parse_server(raw: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(raw.trim()).map_err(|source| ConfigError::BadServer { var: "HERALD_SERVER", source })?;
     match url.scheme() {
         "http" | "https" => Ok(url),

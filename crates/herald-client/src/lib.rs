@@ -3,8 +3,9 @@
 //!
 //! Map of the crate:
 //! - [`config`]: where the hub, the token and the data live (defaults → TOML file → `HERALD_*` env).
-//! - [`mirror`]: the local SQLite mirror — notifications, sync cursor, outbox; the agent is its one
-//!   writer, the windows open it read-only.
+//! - [`accounts`]: the accounts to sync (several hubs in one mirror) and their tokens.
+//! - [`mirror`]: the local SQLite mirror — accounts with their cursors, notifications, outbox; the
+//!   agent is its one writer, the windows open it read-only.
 //! - [`sync`]: the sync engine — feed connection, catch-up from the cursor, live changes, outbox
 //!   flush, reconnect with backoff — and the pure decisions it is built on.
 //! - [`status`]: the tray's state and tooltip text.
@@ -13,6 +14,7 @@
 //! - [`ipc`]: the agent ↔ window protocol and its same-user local socket.
 //! - [`window`]: the inbox window's core (read-only mirror, link to the agent), GUI-free.
 
+pub mod accounts;
 pub mod config;
 pub mod ipc;
 pub mod mirror;

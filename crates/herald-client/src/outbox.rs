@@ -8,6 +8,7 @@ use herald_proto::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::mirror::ids::{self, AccountId};
 use crate::mirror::{MirrorError, Queued, SharedMirror};
 
 /// A user action for the hub (also what a window or the CLI asks the agent to do).
@@ -114,15 +115,11 @@ pub struct Flushed {
 /// Sends every pending action in order, each with its Idempotency-Key (so one whose answer was
 /// lost is not applied twice when sent again). Stops at the first retryable failure and returns
 /// it; the rest stay queued for the next call.
-pub async fn flush(
-    http: &reqwest::Client,
-    server: &Url,
-    token: &str,
-    mirror: &SharedMirror,
-) -> Result<Flushed, (Flushed, SendError)> {
+pub async fn flush(http: &reqwest::Client, hub: &Hub, mirror: &SharedMirror) -> Result<Flushed, (Flushed, SendError)> {
     let mut flushed = Flushed::default();
+    let account = hub.account;
     loop {
-        let pending = match mirror.call(|m| m.pending_actions(50)).await {
+        let pending = match mirror.call(move |m| m.pending_actions(account, 50)).await {
             Ok(pending) => pending,
             Err(e) => return Err((flushed, e.into())),
         };
@@ -131,7 +128,7 @@ pub async fn flush(
         }
         for queued in pending {
             let id = queued.id;
-            let done = match send(http, server, token, &queued).await {
+            let done = match send(http, &hub.server, &hub.token, &queued).await {
                 Ok(()) => {
                     flushed.sent += 1;
                     mirror.call(move |m| m.acknowledge_action(id)).await
@@ -150,12 +147,22 @@ pub async fn flush(
     }
 }
 
+/// Where one account's actions go.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    pub account: AccountId,
+    pub server: Url,
+    pub token: String,
+}
+
+/// Sends one queued action, with the hub's ids in place of the mirror's.
 async fn send(http: &reqwest::Client, server: &Url, token: &str, queued: &Queued) -> Result<(), SendError> {
     let url = |path: &str| server.join(path).expect("paths here are relative and valid");
     let key = queued.key.as_str();
-    match &queued.action {
+    match &for_the_hub(&queued.action) {
         Action::MarkRead { ids, read } => {
-            // Over 1,000 ids go in several requests, each with its own key derived from the action's.
+            // Entries queued before actions were cut to the hub's limit may hold more ids: they
+            // go in several requests, each with its own key derived from the action's.
             for (i, chunk) in ids.chunks(MAX_IDS_PER_REQUEST).enumerate() {
                 let body = MarkReadRequest { ids: chunk.to_vec(), read: *read };
                 post(http, url("v1/notifications/read"), token, &format!("{key}-{i}"), &body).await?;
@@ -195,6 +202,22 @@ async fn send(http: &reqwest::Client, server: &Url, token: &str, queued: &Queued
     }
 }
 
+/// The action with the hub's ids for the mirror's (see [`crate::mirror::ids`]).
+fn for_the_hub(action: &Action) -> Action {
+    let hub_ids = |ids: &[i64]| ids.iter().map(|&id| ids::hub(id)).collect();
+    match action {
+        Action::MarkRead { ids, read } => Action::MarkRead { ids: hub_ids(ids), read: *read },
+        Action::ReadAll => Action::ReadAll,
+        Action::ReadFrom { id } => Action::ReadFrom { id: ids::hub(*id) },
+        Action::Delete { ids } => Action::Delete { ids: hub_ids(ids) },
+        Action::Confirm { id, value } => Action::Confirm { id: ids::hub(*id), value: value.clone() },
+        Action::Answer { id, text } => Action::Answer { id: ids::hub(*id), text: text.clone() },
+        Action::RespondToEvent { event_id, action } => {
+            Action::RespondToEvent { event_id: ids::split_event(event_id).1.to_owned(), action: action.clone() }
+        }
+    }
+}
+
 async fn post(
     http: &reqwest::Client,
     url: Url,
@@ -219,6 +242,21 @@ async fn answer(response: reqwest::Response) -> Result<(), SendError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hub_is_told_its_own_ids() {
+        let other = ids::local(2, 7).unwrap();
+        assert_eq!(
+            for_the_hub(&Action::MarkRead { ids: vec![other], read: true }),
+            Action::MarkRead { ids: vec![7], read: true }
+        );
+        assert_eq!(
+            for_the_hub(&Action::Confirm { id: 7, value: "Y".into() }),
+            Action::Confirm { id: 7, value: "Y".into() }
+        );
+        let event = Action::RespondToEvent { event_id: ids::local_event(2, "ab"), action: "answer".into() };
+        assert_eq!(for_the_hub(&event), Action::RespondToEvent { event_id: "ab".into(), action: "answer".into() });
+    }
 
     #[test]
     fn only_the_hubs_verdict_on_the_action_drops_it() {

@@ -42,6 +42,24 @@ impl Status {
     }
 }
 
+/// One link state for the tray out of every account's: online only when all are; otherwise the
+/// first account that is offline (named, when there are several), else connecting.
+pub fn combined_connection<'a>(accounts: impl IntoIterator<Item = (&'a str, &'a ConnectionState)>) -> ConnectionState {
+    let accounts: Vec<(&str, &ConnectionState)> = accounts.into_iter().collect();
+    let several = accounts.len() > 1;
+    if let Some((name, ConnectionState::Offline { reason, retry_in_ms })) =
+        accounts.iter().find(|(_, state)| matches!(state, ConnectionState::Offline { .. }))
+    {
+        let reason = if several { format!("{name}: {reason}") } else { reason.clone() };
+        return ConnectionState::Offline { reason, retry_in_ms: *retry_in_ms };
+    }
+    if !accounts.is_empty() && accounts.iter().all(|(_, state)| **state == ConnectionState::Online) {
+        ConnectionState::Online
+    } else {
+        ConnectionState::Connecting
+    }
+}
+
 /// How the tray icon should look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Badge {
@@ -91,6 +109,22 @@ fn human_delay(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tray_is_online_when_every_account_is_and_names_the_one_that_is_not() {
+        let offline = ConnectionState::Offline { reason: "cannot reach the hub".into(), retry_in_ms: Some(1000) };
+        let online = ConnectionState::Online;
+        assert_eq!(combined_connection([("home", &online), ("work", &online)]), ConnectionState::Online);
+        assert_eq!(
+            combined_connection([("home", &online), ("work", &offline)]),
+            ConnectionState::Offline { reason: "work: cannot reach the hub".into(), retry_in_ms: Some(1000) }
+        );
+        assert_eq!(combined_connection([("work", &offline)]), offline, "one account needs no name");
+        assert_eq!(
+            combined_connection([("home", &online), ("work", &ConnectionState::Connecting)]),
+            ConnectionState::Connecting
+        );
+    }
 
     fn event(id: &str, expires_at: &str) -> LiveEvent {
         LiveEvent {

@@ -10,7 +10,7 @@ use herald_proto::Notification;
 
 use crate::ipc::socket::{IpcStream, IpcWriter};
 use crate::ipc::{Event, IpcError, IpcErrorCode, Request};
-use crate::mirror::Mirror;
+use crate::mirror::{Before, Mirror};
 use crate::sync::ConnectionState;
 
 /// Largest page the window may ask for.
@@ -29,8 +29,9 @@ impl InboxReader {
         Self { path, mirror: Mutex::new(None) }
     }
 
-    /// A page of the inbox, newest first, below id `before`. Nothing synced yet is an empty inbox.
-    pub fn list(&self, before: Option<i64>, limit: u32) -> Result<Vec<Notification>, IpcError> {
+    /// A page of the inbox, newest first, after `before` (the previous page's last). Nothing
+    /// synced yet is an empty inbox.
+    pub fn list(&self, before: Option<Before>, limit: u32) -> Result<Vec<Notification>, IpcError> {
         let mut mirror = self.mirror.lock().unwrap_or_else(|p| p.into_inner());
         if mirror.is_none() {
             if !self.path.exists() {
@@ -39,7 +40,7 @@ impl InboxReader {
             *mirror = Some(Mirror::open_read_only(&self.path).map_err(unreadable)?);
         }
         let mirror = mirror.as_ref().expect("opened above");
-        mirror.list(before, limit.clamp(1, MAX_PAGE)).map_err(unreadable)
+        mirror.list(before.as_ref(), limit.clamp(1, MAX_PAGE)).map_err(unreadable)
     }
 }
 
@@ -161,7 +162,7 @@ mod tests {
         let reader = InboxReader::new(path.clone());
         let mut writer = Mirror::open(&path).unwrap();
         let n = Notification::plain(1, "Task due", "2026-11-21T10:00:00Z");
-        writer.apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, true).unwrap();
+        writer.apply(1, &[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, true).unwrap();
         assert_eq!(reader.list(None, 50).unwrap()[0].subject, "Task due");
     }
 

@@ -29,6 +29,10 @@ async fn hub() -> Setup {
 }
 
 impl Setup {
+    fn hub(&self) -> outbox::Hub {
+        outbox::Hub { account: 1, server: self.base.clone(), token: self.token.clone() }
+    }
+
     async fn send(&self, new: NewNotification) -> i64 {
         self.store.deliver(vec![self.bob], new).await.unwrap()[0].id
     }
@@ -37,7 +41,7 @@ impl Setup {
     async fn sync(&self, mirror: &herald_client::mirror::SharedMirror) {
         let changes = self.store.changes_since(self.bob, 0, 1000).await.unwrap();
         let last = changes.last().map_or(0, |c| c.seq);
-        mirror.call(move |m| m.apply(&changes, last, true)).await.unwrap();
+        mirror.call(move |m| m.apply(1, &changes, last, true)).await.unwrap();
     }
 
     async fn on_hub(&self, id: i64) -> Option<herald_proto::Notification> {
@@ -86,14 +90,14 @@ async fn every_kind_of_action_shows_at_once_and_reaches_the_hub() {
     assert!(local.iter().find(|n| n.id == invite).unwrap().answer.is_some());
 
     let http = reqwest::Client::new();
-    let flushed = outbox::flush(&http, &setup.base, &setup.token, &mirror).await.unwrap();
+    let flushed = outbox::flush(&http, &setup.hub(), &mirror).await.unwrap();
     assert_eq!((flushed.sent, flushed.rejected.len()), (5, 0));
     assert!(setup.on_hub(plain[0]).await.unwrap().read);
     assert!(setup.on_hub(plain[2]).await.unwrap().read && setup.on_hub(plain[3]).await.unwrap().read);
     assert!(setup.on_hub(plain[1]).await.is_none());
     assert_eq!(setup.on_hub(invite).await.unwrap().answer.unwrap().value.as_deref(), Some("Y"));
     assert_eq!(setup.on_hub(question).await.unwrap().answer.unwrap().text.as_deref(), Some("Yes, 12:30"));
-    assert!(mirror.call(|m| m.pending_actions(10)).await.unwrap().is_empty());
+    assert!(mirror.call(|m| m.pending_actions(1, 10)).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -106,14 +110,14 @@ async fn a_refused_action_is_taken_back_here_and_reported() {
     let recorded = wrong.clone();
     mirror.call(move |m| m.record_action(&recorded)).await.unwrap();
 
-    let flushed = outbox::flush(&reqwest::Client::new(), &setup.base, &setup.token, &mirror).await.unwrap();
+    let flushed = outbox::flush(&reqwest::Client::new(), &setup.hub(), &mirror).await.unwrap();
     assert_eq!(flushed.sent, 0);
     assert_eq!(flushed.rejected.len(), 1);
     assert_eq!((flushed.rejected[0].0.clone(), flushed.rejected[0].1.code), (wrong, ErrorCode::InvalidRequest));
     assert!(flushed.inbox_changed);
     let local = mirror.call(move |m| m.get(invite)).await.unwrap().unwrap();
     assert_eq!((local.answer, local.read), (None, false), "the choice is taken back: the user can choose again");
-    assert!(mirror.call(|m| m.pending_actions(10)).await.unwrap().is_empty());
+    assert!(mirror.call(|m| m.pending_actions(1, 10)).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -126,7 +130,7 @@ async fn an_action_whose_answer_was_lost_is_not_applied_twice() {
 
     // The hub took the request, but the client died before it heard back: the action is still
     // queued. Sent again with its key, the hub answers as the first time instead of 409.
-    let queued = mirror.call(|m| m.pending_actions(1)).await.unwrap().remove(0);
+    let queued = mirror.call(|m| m.pending_actions(1, 1)).await.unwrap().remove(0);
     let first = reqwest::Client::new()
         .post(setup.base.join(&format!("v1/notifications/{invite}/confirm")).unwrap())
         .bearer_auth(&setup.token)
@@ -137,7 +141,7 @@ async fn an_action_whose_answer_was_lost_is_not_applied_twice() {
         .unwrap();
     assert_eq!(first.status(), 200);
 
-    let flushed = outbox::flush(&reqwest::Client::new(), &setup.base, &setup.token, &mirror).await.unwrap();
+    let flushed = outbox::flush(&reqwest::Client::new(), &setup.hub(), &mirror).await.unwrap();
     assert_eq!((flushed.sent, flushed.rejected.len()), (1, 0), "acknowledged, not refused as a second answer");
     assert_eq!(mirror.call(move |m| m.get(invite)).await.unwrap().unwrap().answer.unwrap().value.as_deref(), Some("N"));
     let log = setup.store.changes_since(setup.bob, 0, 100).await.unwrap();
@@ -153,9 +157,9 @@ async fn queued_actions_and_their_keys_survive_a_restart() {
     mirror.record_action(&Action::Delete { ids: vec![7] }).unwrap();
     mirror.record_action(&Action::RespondToEvent { event_id: "e1".into(), action: "decline".into() }).unwrap();
     mirror.record_action(&Action::ReadAll).unwrap();
-    let before = mirror.pending_actions(10).unwrap();
+    let before = mirror.pending_actions(1, 10).unwrap();
     drop(mirror);
-    let after = Mirror::open(&path).unwrap().pending_actions(10).unwrap();
+    let after = Mirror::open(&path).unwrap().pending_actions(1, 10).unwrap();
     assert_eq!(before, after, "same actions, same order, same keys");
     assert_eq!(after.len(), 2, "a read-all that read nothing here tells the hub nothing");
 }

@@ -56,7 +56,7 @@ async fn wait_for<T>(events: &mut broadcast::Receiver<SyncEvent>, mut pick: impl
 }
 
 fn online(event: SyncEvent) -> Option<()> {
-    matches!(event, SyncEvent::Connection(ConnectionState::Online)).then_some(())
+    matches!(event, SyncEvent::Connection { state: ConnectionState::Online, .. }).then_some(())
 }
 
 #[tokio::test]
@@ -79,7 +79,7 @@ async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_action
 
     // First catch-up: history arrives, flagged so it raises no toasts.
     let (created, backfill) = wait_for(&mut events, |e| match e {
-        SyncEvent::MirrorChanged { applied, backfill } => Some((applied.created, backfill)),
+        SyncEvent::MirrorChanged { applied, backfill, .. } => Some((applied.created, backfill)),
         _ => None,
     })
     .await;
@@ -90,7 +90,7 @@ async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_action
     // Live.
     let live = hub.notify(bob.id, "live").await;
     let (created, backfill) = wait_for(&mut events, |e| match e {
-        SyncEvent::MirrorChanged { applied, backfill } => Some((applied.created, backfill)),
+        SyncEvent::MirrorChanged { applied, backfill, .. } => Some((applied.created, backfill)),
         _ => None,
     })
     .await;
@@ -100,7 +100,7 @@ async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_action
     // The hub goes away mid-sync.
     hub.stop().await;
     let reason = wait_for(&mut events, |e| match e {
-        SyncEvent::Connection(ConnectionState::Offline { reason, retry_in_ms: Some(_) }) => Some(reason),
+        SyncEvent::Connection { state: ConnectionState::Offline { reason, retry_in_ms: Some(_) }, .. } => Some(reason),
         _ => None,
     })
     .await;
@@ -115,7 +115,9 @@ async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_action
     let hub = start_hub(hub_dir.path(), port).await;
     let after = hub.notify(bob.id, "sent while the app was offline").await;
     let created = wait_for(&mut events, |e| match e {
-        SyncEvent::MirrorChanged { applied, backfill: false } if !applied.created.is_empty() => Some(applied.created),
+        SyncEvent::MirrorChanged { applied, backfill: false, .. } if !applied.created.is_empty() => {
+            Some(applied.created)
+        }
         _ => None,
     })
     .await;
@@ -131,7 +133,10 @@ async fn catches_up_streams_live_survives_a_hub_restart_and_sends_offline_action
     assert_eq!(sent, 1);
     let (page, _) = hub.store.list(bob.id, None, 10).await.unwrap();
     assert!(page.iter().any(|n| n.id == live && n.read), "the hub has the offline read");
-    assert!(mirror.call(|m| m.pending_actions(10)).await.unwrap().is_empty(), "acknowledged actions leave the outbox");
+    assert!(
+        mirror.call(|m| m.pending_actions(1, 10)).await.unwrap().is_empty(),
+        "acknowledged actions leave the outbox"
+    );
 
     // No duplicates, no gaps.
     let ids: Vec<i64> = mirror.call(|m| m.list(None, 100)).await.unwrap().iter().map(|n| n.id).collect();
@@ -156,7 +161,9 @@ async fn a_rejected_token_is_reported_and_not_hammered() {
     let (stop_tx, stop_rx) = watch::channel(false);
     let sync = tokio::spawn(engine.run(stop_rx));
     let (reason, retry) = wait_for(&mut events, |e| match e {
-        SyncEvent::Connection(ConnectionState::Offline { reason, retry_in_ms }) => Some((reason, retry_in_ms)),
+        SyncEvent::Connection { state: ConnectionState::Offline { reason, retry_in_ms }, .. } => {
+            Some((reason, retry_in_ms))
+        }
         _ => None,
     })
     .await;
@@ -185,7 +192,7 @@ async fn a_hub_that_was_reset_is_synced_again_from_the_start() {
     let (stop_tx, stop_rx) = watch::channel(false);
     let sync = tokio::spawn(engine.run(stop_rx));
     wait_for(&mut events, online).await;
-    assert_eq!(mirror.call(|m| m.cursor()).await.unwrap(), 3);
+    assert_eq!(mirror.call(|m| m.cursor(1)).await.unwrap(), 3);
     old.stop().await;
 
     // The hub comes back from a backup taken before those notifications: same user and token,
@@ -274,7 +281,7 @@ async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_i
     let sync = tokio::spawn(engine.run(stop_rx));
     // The snapshot is history: it raises no toasts.
     let backfills = wait_for(&mut events, |e| match e {
-        SyncEvent::MirrorChanged { applied, backfill } if !applied.created.is_empty() => Some(backfill),
+        SyncEvent::MirrorChanged { applied, backfill, .. } if !applied.created.is_empty() => Some(backfill),
         _ => None,
     })
     .await;
@@ -283,7 +290,7 @@ async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_i
     let (mut flushed, mut echoed) = (false, false);
     wait_for(&mut events, |e| {
         flushed |= matches!(e, SyncEvent::OutboxFlushed { .. });
-        echoed |= matches!(&e, SyncEvent::MirrorChanged { applied, backfill: false } if applied.read_changed);
+        echoed |= matches!(&e, SyncEvent::MirrorChanged { applied, backfill: false, .. } if applied.read_changed);
         (flushed && echoed).then_some(())
     })
     .await;
@@ -368,7 +375,7 @@ async fn a_client_stopped_mid_catch_up_leaves_a_consistent_mirror_that_finishes_
     wait_for(&mut events, |e| matches!(e, SyncEvent::MirrorChanged { .. }).then_some(())).await;
     sync.abort();
     let _ = sync.await;
-    let (cursor, rows) = mirror.call(|m| Ok((m.cursor()?, m.unread_count()?))).await.unwrap();
+    let (cursor, rows) = mirror.call(|m| Ok((m.cursor(1)?, m.unread_count()?))).await.unwrap();
     // One `created` change per notification, seqs 1..: the rows and the cursor tell the same story.
     assert_eq!(rows as i64, cursor, "every applied batch came with its cursor, and nothing else");
     assert!(rows > 0 && (rows as usize) < BACKLOG, "stopped part way: {rows}");
@@ -381,19 +388,19 @@ async fn a_client_stopped_mid_catch_up_leaves_a_consistent_mirror_that_finishes_
     let sync = tokio::spawn(engine.run(stop_rx));
     // Progress is reported as "x of y" for what is left, up to all of it.
     let (first, total) = wait_for(&mut events, |e| match e {
-        SyncEvent::Progress { done, total } => Some((done, total)),
+        SyncEvent::Progress { done, total, .. } => Some((done, total)),
         _ => None,
     })
     .await;
     assert_eq!((first, total), (0, BACKLOG as i64 - rows as i64));
     let last = wait_for(&mut events, |e| match e {
-        SyncEvent::Progress { done, total } if done == total => Some(done),
+        SyncEvent::Progress { done, total, .. } if done == total => Some(done),
         _ => None,
     })
     .await;
     assert_eq!(last, total);
     wait_for(&mut events, online).await;
-    let (cursor, rows) = mirror.call(|m| Ok((m.cursor()?, m.unread_count()?))).await.unwrap();
+    let (cursor, rows) = mirror.call(|m| Ok((m.cursor(1)?, m.unread_count()?))).await.unwrap();
     assert_eq!((cursor, rows as usize), (BACKLOG as i64, BACKLOG), "finished from where it stopped, nothing twice");
     let mine: Vec<i64> = mirror.call(|m| m.list(None, 5)).await.unwrap().iter().map(|n| n.id).collect();
     let hubs: Vec<i64> = hub.store.list(bob.id, None, 5).await.unwrap().0.iter().map(|n| n.id).collect();

@@ -85,7 +85,7 @@ export class Inbox {
     if (!last) return;
     const generation = ++this.#generation;
     try {
-      const page = await this.#backend.listNotifications(last.id, PAGE + 1);
+      const page = await this.#backend.listNotifications({ created_at: last.created_at, id: last.id }, PAGE + 1);
       if (generation !== this.#generation) return;
       this.hasMore = page.length > PAGE;
       this.items = [...this.items, ...page.slice(0, PAGE)];

@@ -4,10 +4,11 @@
 //! [`Mirror::open_read_only`], so it keeps working while the hub (or the agent) is down.
 //! All mirror SQL lives in this module, one file per table.
 
+mod accounts;
+pub mod ids;
 mod notifications;
 mod outbox;
 mod search;
-mod sync_state;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -15,10 +16,11 @@ use std::sync::{Arc, Mutex};
 use herald_db::Migration;
 use rusqlite::Connection;
 
+pub use accounts::{Account, Identity, Reset};
+pub use ids::AccountId;
 pub use notifications::Applied;
 pub use outbox::Queued;
-pub use search::Query;
-pub use sync_state::{Identity, Reset};
+pub use search::{Before, Query};
 
 /// The mirror's schema, one entry per file in `migrations/mirror/` (a test checks none is missing).
 pub const MIGRATIONS: &[Migration] = &[
@@ -39,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "counts_and_search",
         sql: include_str!("../../../../migrations/mirror/0005_counts_and_search.sql"),
     },
+    Migration { version: 6, name: "accounts", sql: include_str!("../../../../migrations/mirror/0006_accounts.sql") },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,9 @@ pub enum MirrorError {
     Sqlite(#[from] rusqlite::Error),
     #[error("mirror holds a value it cannot read: {0}")]
     Corrupt(String),
+    /// A request about accounts that cannot be met (no such account, a bad name).
+    #[error("{0}")]
+    Account(String),
     #[error("cannot create {path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
@@ -121,6 +127,60 @@ mod tests {
         let profile = dir.path().join("profile");
         Mirror::open(&profile.join("mirror.sqlite3")).unwrap();
         assert_eq!(std::fs::metadata(&profile).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_one_account_mirror_upgrades_keeping_its_rows_cursor_and_queued_actions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        {
+            let old = herald_db::open(&path, &MIGRATIONS[..5]).unwrap();
+            old.execute_batch(
+                "INSERT INTO notifications (id, type, subject, body, priority, created_at, read)
+                     VALUES (7, 'social.reply', 'kept', '', 'normal', '2026-11-20T10:00:00.000Z', 0),
+                            (8, 'social.reply', 'read', '', 'normal', '2026-11-20T11:00:00.000Z', 1);
+                 INSERT INTO unread_counts (type, unread) VALUES ('social.reply', 1);
+                 UPDATE sync_state SET cursor = 42, caught_up_once = 1, hub_id = 'hub-a', user_id = 3;
+                 INSERT INTO outbox (action, idempotency_key) VALUES ('{\"type\":\"read_all\"}', 'k1');",
+            )
+            .unwrap();
+        }
+        let mut mirror = Mirror::open(&path).unwrap();
+        let accounts = mirror.accounts().unwrap();
+        assert_eq!(accounts.len(), 1);
+        let account = &accounts[0];
+        assert_eq!((account.id, account.name.as_str(), account.cursor, account.unread), (1, "default", 42, 1));
+        assert_eq!((account.hub_id.as_deref(), account.user_id), (Some("hub-a"), Some(3)));
+        assert!(mirror.has_caught_up_once(1).unwrap());
+        assert_eq!(mirror.get(7).unwrap().unwrap().subject, "kept", "the hub's ids stay the mirror's ids");
+        assert_eq!(mirror.pending_actions(1, 10).unwrap()[0].key, "k1");
+        // The counts survived as the account's, and their triggers still work.
+        mirror.record_action(&crate::outbox::Action::MarkRead { ids: vec![7], read: true }).unwrap();
+        assert_eq!(mirror.unread_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn the_inbox_queries_use_an_index() {
+        let mirror = Mirror::open_in_memory().unwrap();
+        let plan = |sql: &str| -> String {
+            let mut stmt = mirror.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let newest = "SELECT id FROM notifications WHERE 1 AND (created_at, id) < ('x', 5) ORDER BY created_at DESC, id DESC LIMIT 50";
+        assert!(
+            plan(newest).contains("notifications_newest") && !plan(newest).contains("TEMP B-TREE"),
+            "{}",
+            plan(newest)
+        );
+        let unread = "SELECT id FROM notifications WHERE 1 AND read = 0 ORDER BY created_at DESC, id DESC LIMIT 50";
+        assert!(
+            plan(unread).contains("notifications_unread") && !plan(unread).contains("TEMP B-TREE"),
+            "{}",
+            plan(unread)
+        );
+        let kind = "SELECT id FROM notifications WHERE 1 AND type = 'a.b' ORDER BY created_at DESC, id DESC LIMIT 50";
+        assert!(plan(kind).contains("notifications_by_type") && !plan(kind).contains("TEMP B-TREE"), "{}", plan(kind));
     }
 
     #[test]

@@ -4,10 +4,12 @@ use herald_db::notification_row::{self, from_row, JsonColumns, AWAITS_CONFIRMATI
 use herald_proto::{Change, ChangeKind, Notification};
 use rusqlite::{params, Transaction};
 
-use super::sync_state::{advance, mark_caught_up};
+use super::accounts::{advance, current_cursor, mark_caught_up};
+use super::ids::{self, AccountId};
+use super::search::Before;
 use super::{Mirror, MirrorError};
 
-/// What one [`Mirror::apply`] did, for the UI and for toast decisions.
+/// What one [`Mirror::apply`] did, for the UI and for toast decisions. Ids are mirror ids.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// Notifications that are new to this mirror, oldest first.
@@ -29,35 +31,37 @@ impl Applied {
 }
 
 impl Mirror {
-    /// Applies `changes` (in `seq` order) and moves the cursor to `cursor` in one transaction:
-    /// after a crash the mirror holds either all of them with the new cursor or none with the old.
-    /// Changes at or below the current cursor were applied before and are skipped.
-    /// `caught_up` records that this write completes a catch-up.
-    pub fn apply(&mut self, changes: &[Change], cursor: i64, caught_up: bool) -> Result<Applied, MirrorError> {
+    /// Applies `account`'s `changes` (in `seq` order, with the hub's ids) and moves its cursor to
+    /// `cursor` in one transaction: after a crash the mirror holds either all of them with the
+    /// new cursor or none with the old. Changes at or below the current cursor were applied
+    /// before and are skipped. `caught_up` records that this write completes a catch-up.
+    pub fn apply(
+        &mut self,
+        account: AccountId,
+        changes: &[Change],
+        cursor: i64,
+        caught_up: bool,
+    ) -> Result<Applied, MirrorError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let current: i64 = tx.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+        let current = current_cursor(&tx, account)?;
         let mut applied = Applied::default();
-        let mut new_unread = NewUnread::default();
+        let mut new_unread = NewUnread::new(account);
         for change in changes.iter().filter(|c| c.seq > current) {
-            apply_one(&tx, &change.kind, &mut applied, &mut new_unread)?;
+            apply_one(&tx, account, &change.kind, &mut applied, &mut new_unread)?;
         }
         new_unread.record(&tx)?;
-        advance(&tx, cursor)?;
+        advance(&tx, account, cursor)?;
         if caught_up {
-            mark_caught_up(&tx)?;
+            mark_caught_up(&tx, account)?;
         }
-        applied.cursor = tx.query_row("SELECT cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+        applied.cursor = current_cursor(&tx, account)?;
         tx.commit()?;
         Ok(applied)
     }
 
-    /// A page of the inbox, newest first, below id `before`.
-    pub fn list(&self, before: Option<i64>, limit: u32) -> Result<Vec<Notification>, MirrorError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM notifications WHERE id < ?1 ORDER BY id DESC LIMIT ?2"))?;
-        let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// A page of the inbox (every account), newest first, after `before`.
+    pub fn list(&self, before: Option<&Before>, limit: u32) -> Result<Vec<Notification>, MirrorError> {
+        self.search(&super::Query { before: before.cloned(), limit, ..super::Query::default() })
     }
 
     pub fn get(&self, id: i64) -> Result<Option<Notification>, MirrorError> {
@@ -66,16 +70,17 @@ impl Mirror {
         Ok(rows.next().transpose()?)
     }
 
-    /// Unread notifications, from the counts the triggers keep (no scan of the rows).
+    /// Unread notifications of every account, from the counts the triggers keep (no scan of
+    /// the rows).
     pub fn unread_count(&self) -> Result<u32, MirrorError> {
         Ok(self.conn.query_row("SELECT coalesce(sum(unread), 0) FROM unread_counts", [], |r| r.get(0))?)
     }
 
-    /// Unread notifications per type, most first.
+    /// Unread notifications per type (every account), most first.
     pub fn unread_by_type(&self) -> Result<Vec<(String, u32)>, MirrorError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT type, unread FROM unread_counts WHERE unread > 0 ORDER BY unread DESC, type")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT type, sum(unread) AS n FROM unread_counts GROUP BY type HAVING n > 0 ORDER BY n DESC, type",
+        )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -102,50 +107,61 @@ pub(super) fn set_read(tx: &Transaction<'_>, ids: &[i64], read: bool) -> Result<
 }
 
 /// Unread rows inserted in one batch, by type: added to `unread_counts` once per type at the end
-/// (reads and deletes are counted by triggers; see migration 5).
-#[derive(Default)]
-struct NewUnread(std::collections::HashMap<String, i64>);
+/// (reads and deletes are counted by triggers; see migrations 5 and 6).
+struct NewUnread(AccountId, std::collections::HashMap<String, i64>);
 
 impl NewUnread {
+    fn new(account: AccountId) -> Self {
+        Self(account, std::collections::HashMap::new())
+    }
+
     fn inserted(&mut self, n: &Notification) {
         if !n.read {
-            *self.0.entry(n.kind.clone()).or_default() += 1;
+            *self.1.entry(n.kind.clone()).or_default() += 1;
         }
     }
 
     fn record(self, tx: &Transaction<'_>) -> Result<(), MirrorError> {
         let mut upsert = tx.prepare_cached(
-            "INSERT INTO unread_counts (type, unread) VALUES (?1, ?2)
-             ON CONFLICT (type) DO UPDATE SET unread = unread + excluded.unread",
+            "INSERT INTO unread_counts (account, type, unread) VALUES (?1, ?2, ?3)
+             ON CONFLICT (account, type) DO UPDATE SET unread = unread + excluded.unread",
         )?;
-        for (kind, count) in self.0 {
-            upsert.execute(params![kind, count])?;
+        for (kind, count) in self.1 {
+            upsert.execute(params![self.0, kind, count])?;
         }
         Ok(())
     }
 }
 
+/// The hub's notification with its mirror id.
+fn localised(account: AccountId, n: &Notification) -> Result<Notification, MirrorError> {
+    Ok(Notification { id: ids::local(account, n.id)?, ..n.clone() })
+}
+
 fn apply_one(
     tx: &Transaction<'_>,
+    account: AccountId,
     kind: &ChangeKind,
     applied: &mut Applied,
     new_unread: &mut NewUnread,
 ) -> Result<(), MirrorError> {
     match kind {
-        ChangeKind::Created { notification: n } => {
+        ChangeKind::Created { notification } => {
             // Built once: a catch-up runs this 100,000 times.
             static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                 format!("INSERT INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS}) ON CONFLICT (id) DO NOTHING")
             });
-            let json = JsonColumns::of(n);
-            let inserted = tx.prepare_cached(&INSERT)?.execute(notification_row::to_params(n, &json).as_slice())?;
+            let n = localised(account, notification)?;
+            let json = JsonColumns::of(&n);
+            let inserted = tx.prepare_cached(&INSERT)?.execute(notification_row::to_params(&n, &json).as_slice())?;
             if inserted > 0 {
-                new_unread.inserted(n);
-                applied.created.push(n.clone());
+                new_unread.inserted(&n);
+                applied.created.push(n);
             }
         }
-        ChangeKind::ReadChanged { ids, read } => {
-            for &id in ids {
+        ChangeKind::ReadChanged { ids: hub_ids, read } => {
+            for &hub_id in hub_ids {
+                let id = ids::local(account, hub_id)?;
                 if set_read(tx, &[id], *read)? {
                     applied.read_changed = true;
                     if *read {
@@ -154,9 +170,10 @@ fn apply_one(
                 }
             }
         }
-        ChangeKind::Updated { notification: n } => {
+        ChangeKind::Updated { notification } => {
             // An UPDATE, not INSERT OR REPLACE: a replace deletes without firing the triggers that
             // keep the unread counts and the search index.
+            let n = &localised(account, notification)?;
             let json = JsonColumns::of(n);
             let params = notification_row::to_params(n, &json);
             static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -177,11 +194,12 @@ fn apply_one(
                 applied.read.push(n.id);
             }
         }
-        ChangeKind::Deleted { ids } => {
+        ChangeKind::Deleted { ids: hub_ids } => {
             let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1")?;
-            for id in ids {
+            for &hub_id in hub_ids {
+                let id = ids::local(account, hub_id)?;
                 if delete.execute([id])? > 0 {
-                    applied.deleted.push(*id);
+                    applied.deleted.push(id);
                 }
             }
         }
@@ -203,12 +221,12 @@ mod tests {
     #[test]
     fn applying_stores_rows_and_cursor_together() {
         let mut mirror = Mirror::open_in_memory().unwrap();
-        let applied = mirror.apply(&[created(3, 10, "a"), created(5, 11, "b")], 5, false).unwrap();
+        let applied = mirror.apply(1, &[created(3, 10, "a"), created(5, 11, "b")], 5, false).unwrap();
         assert_eq!(applied.created.len(), 2);
-        assert_eq!(mirror.cursor().unwrap(), 5);
-        assert!(!mirror.has_caught_up_once().unwrap());
-        mirror.apply(&[], 5, true).unwrap();
-        assert!(mirror.has_caught_up_once().unwrap());
+        assert_eq!(mirror.cursor(1).unwrap(), 5);
+        assert!(!mirror.has_caught_up_once(1).unwrap());
+        mirror.apply(1, &[], 5, true).unwrap();
+        assert!(mirror.has_caught_up_once(1).unwrap());
         assert_eq!(mirror.unread_count().unwrap(), 2);
         assert_eq!(mirror.list(None, 10).unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [11, 10]);
     }
@@ -216,23 +234,23 @@ mod tests {
     #[test]
     fn replayed_changes_are_not_applied_twice() {
         let mut mirror = Mirror::open_in_memory().unwrap();
-        mirror.apply(&[created(3, 10, "a")], 3, false).unwrap();
+        mirror.apply(1, &[created(3, 10, "a")], 3, false).unwrap();
         mirror
-            .apply(&[Change { seq: 4, kind: ChangeKind::ReadChanged { ids: vec![10], read: true } }], 4, false)
+            .apply(1, &[Change { seq: 4, kind: ChangeKind::ReadChanged { ids: vec![10], read: true } }], 4, false)
             .unwrap();
         // The hub resends 3 (e.g. after a reconnect from an older cursor): it must not resurrect unread.
-        let applied = mirror.apply(&[created(3, 10, "a"), created(6, 12, "c")], 6, false).unwrap();
+        let applied = mirror.apply(1, &[created(3, 10, "a"), created(6, 12, "c")], 6, false).unwrap();
         assert_eq!(applied.created.iter().map(|n| n.id).collect::<Vec<_>>(), [12]);
         assert!(mirror.get(10).unwrap().unwrap().read);
-        assert_eq!(mirror.cursor().unwrap(), 6);
+        assert_eq!(mirror.cursor(1).unwrap(), 6);
     }
 
     #[test]
     fn a_deleted_notification_leaves_the_inbox() {
         let mut mirror = Mirror::open_in_memory().unwrap();
-        mirror.apply(&[created(1, 10, "a"), created(2, 11, "b")], 2, false).unwrap();
+        mirror.apply(1, &[created(1, 10, "a"), created(2, 11, "b")], 2, false).unwrap();
         let applied =
-            mirror.apply(&[Change { seq: 3, kind: ChangeKind::Deleted { ids: vec![10, 99] } }], 3, false).unwrap();
+            mirror.apply(1, &[Change { seq: 3, kind: ChangeKind::Deleted { ids: vec![10, 99] } }], 3, false).unwrap();
         assert_eq!(applied.deleted, [10], "only what was here counts");
         assert_eq!(mirror.list(None, 10).unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [11]);
         assert_eq!(mirror.unread_count().unwrap(), 1);
@@ -245,25 +263,65 @@ mod tests {
         let invite =
             Notification { buttons: vec![button], ..Notification::plain(10, "Invite", "2026-11-21T10:00:00Z") };
         mirror
-            .apply(&[Change { seq: 1, kind: ChangeKind::Created { notification: invite.clone() } }], 1, false)
+            .apply(1, &[Change { seq: 1, kind: ChangeKind::Created { notification: invite.clone() } }], 1, false)
             .unwrap();
         let read = Change { seq: 2, kind: ChangeKind::ReadChanged { ids: vec![10], read: true } };
-        assert!(!mirror.apply(&[read], 2, false).unwrap().read_changed, "not read while it waits for an answer");
+        assert!(!mirror.apply(1, &[read], 2, false).unwrap().read_changed, "not read while it waits for an answer");
 
         let answer = herald_proto::Answer { value: Some("Y".into()), text: None, at: "2026-11-21T10:05:00Z".into() };
         let answered = Notification { answer: Some(answer), read: true, ..invite };
         let update = Change { seq: 3, kind: ChangeKind::Updated { notification: answered.clone() } };
-        assert!(mirror.apply(&[update], 3, false).unwrap().read_changed);
+        assert!(mirror.apply(1, &[update], 3, false).unwrap().read_changed);
         assert_eq!(mirror.get(10).unwrap(), Some(answered));
         assert_eq!(mirror.unread_count().unwrap(), 0);
     }
 
     #[test]
+    fn two_accounts_share_the_inbox_without_colliding() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        let work = mirror.upsert_account("work", "http://work/").unwrap();
+        let at = |day: u32, id: i64, subject: &str| Change {
+            seq: id,
+            kind: ChangeKind::Created {
+                notification: Notification::plain(id, subject, format!("2026-11-{day:02}T10:00:00.000Z")),
+            },
+        };
+        mirror.apply(1, &[at(10, 1, "home old"), at(12, 2, "home new")], 2, true).unwrap();
+        // The same hub ids from another hub, in between in time.
+        let applied = mirror.apply(work, &[at(11, 1, "work old"), at(13, 2, "work new")], 2, true).unwrap();
+        let work_ids: Vec<i64> = applied.created.iter().map(|n| n.id).collect();
+        assert!(work_ids.iter().all(|&id| ids::account_of(id) == work && id > 2), "{work_ids:?}");
+
+        let subjects = |m: &Mirror| m.list(None, 10).unwrap().into_iter().map(|n| n.subject).collect::<Vec<_>>();
+        assert_eq!(subjects(&mirror), ["work new", "home new", "work old", "home old"], "in the order it happened");
+        let page = mirror.list(None, 2).unwrap();
+        let next = mirror.list(Some(&Before::after(page.last().unwrap())), 10).unwrap();
+        assert_eq!(next.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["work old", "home old"]);
+        let only_work = mirror.search(&super::super::Query { account: Some(work), limit: 10, ..Default::default() });
+        assert_eq!(only_work.unwrap().len(), 2);
+
+        // Each account has its own cursor and counts; a read from one hub touches only its row.
+        assert_eq!((mirror.cursor(1).unwrap(), mirror.cursor(work).unwrap()), (2, 2));
+        let read = Change { seq: 3, kind: ChangeKind::ReadChanged { ids: vec![1], read: true } };
+        assert_eq!(mirror.apply(work, &[read], 3, false).unwrap().read, [work_ids[0]]);
+        assert!(!mirror.get(1).unwrap().unwrap().read, "home's #1 is another notification");
+        let unread: Vec<(i64, u32)> = mirror.accounts().unwrap().iter().map(|a| (a.id, a.unread)).collect();
+        assert_eq!(unread, [(1, 2), (work, 1)]);
+        assert_eq!(mirror.unread_count().unwrap(), 3);
+
+        // Starting one account over leaves the other alone.
+        mirror.reset(work, crate::mirror::Reset::OtherAccount).unwrap();
+        assert_eq!(subjects(&mirror), ["home new", "home old"]);
+        assert_eq!((mirror.cursor(1).unwrap(), mirror.cursor(work).unwrap()), (2, 0));
+        assert_eq!(mirror.unread_count().unwrap(), 2);
+    }
+
+    #[test]
     fn the_cursor_never_moves_back() {
         let mut mirror = Mirror::open_in_memory().unwrap();
-        mirror.apply(&[created(9, 1, "a")], 9, false).unwrap();
-        mirror.apply(&[], 2, false).unwrap();
-        assert_eq!(mirror.cursor().unwrap(), 9);
+        mirror.apply(1, &[created(9, 1, "a")], 9, false).unwrap();
+        mirror.apply(1, &[], 2, false).unwrap();
+        assert_eq!(mirror.cursor(1).unwrap(), 9);
     }
 
     #[test]
@@ -271,18 +329,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.sqlite3");
         let mut mirror = Mirror::open(&path).unwrap();
-        mirror.apply(&[created(1, 1, "kept")], 1, false).unwrap();
+        mirror.apply(1, &[created(1, 1, "kept")], 1, false).unwrap();
         // Hold a write lock from another connection so the next apply cannot commit.
         let blocker = rusqlite::Connection::open(&path).unwrap();
         blocker.busy_timeout(std::time::Duration::ZERO).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
         mirror.conn.busy_timeout(std::time::Duration::from_millis(10)).unwrap();
-        assert!(mirror.apply(&[created(2, 2, "lost?")], 2, false).is_err());
+        assert!(mirror.apply(1, &[created(2, 2, "lost?")], 2, false).is_err());
         blocker.execute_batch("ROLLBACK").unwrap();
-        assert_eq!(mirror.cursor().unwrap(), 1);
+        assert_eq!(mirror.cursor(1).unwrap(), 1);
         assert!(mirror.get(2).unwrap().is_none());
         // …and the same changes apply cleanly on the retry.
-        mirror.apply(&[created(2, 2, "lost?")], 2, false).unwrap();
+        mirror.apply(1, &[created(2, 2, "lost?")], 2, false).unwrap();
         assert!(mirror.get(2).unwrap().is_some());
     }
 
@@ -292,7 +350,7 @@ mod tests {
         let path = dir.path().join("m.sqlite3");
         let mut writer = Mirror::open(&path).unwrap();
         let reader = Mirror::open_read_only(&path).unwrap();
-        writer.apply(&[created(1, 7, "hello")], 1, false).unwrap();
+        writer.apply(1, &[created(1, 7, "hello")], 1, false).unwrap();
         assert_eq!(reader.list(None, 10).unwrap()[0].subject, "hello");
     }
 }

@@ -6,6 +6,9 @@ use herald_proto::Answer;
 use rand::RngCore;
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use herald_proto::MAX_IDS_PER_REQUEST;
+
+use super::ids::{self, AccountId};
 use super::notifications::set_read;
 use super::{Mirror, MirrorError};
 use crate::outbox::{Action, Undo};
@@ -20,46 +23,51 @@ pub struct Queued {
 }
 
 impl Mirror {
-    /// Applies `action` to the mirror and queues it for the hub, in one transaction. Returns the
-    /// notifications it visibly changed (their toasts can go); empty when nothing changed here.
+    /// Applies `action` to the mirror and queues it for the hub(s), in one transaction. Returns
+    /// the notifications it visibly changed (their toasts can go); empty when nothing changed.
+    ///
+    /// An action is queued as one entry per account and per at most [`MAX_IDS_PER_REQUEST`] ids,
+    /// each with its own key and its own undo: one request each, so a refused part takes back
+    /// only itself.
     pub fn record_action(&mut self, action: &Action) -> Result<Vec<i64>, MirrorError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let undo = apply_locally(&tx, action)?;
-        let touched = match &undo {
-            Undo::Nothing => Vec::new(),
-            Undo::Read { ids, .. } => ids.clone(),
-            Undo::Answered { id, .. } => vec![*id],
-            Undo::Gone => match action {
-                Action::Delete { ids } => ids.clone(),
-                _ => Vec::new(),
-            },
-        };
-        // "Read all" and "read from here" mean what the user saw: the hub is told those ids, not
-        // whatever is unread there by the time a queued action arrives.
-        let queued = match (action, &undo) {
-            (Action::ReadAll | Action::ReadFrom { .. }, Undo::Read { ids, read }) => {
-                Some(Action::MarkRead { ids: ids.clone(), read: *read })
-            }
-            (Action::ReadAll | Action::ReadFrom { .. }, _) => None,
-            _ => Some(action.clone()),
-        };
-        if let Some(queued) = queued {
+        let mut touched = Vec::new();
+        for part in parts(&tx, action)? {
+            let undo = apply_locally(&tx, &part.action)?;
+            touched.extend(match &undo {
+                Undo::Nothing => Vec::new(),
+                Undo::Read { ids, .. } => ids.clone(),
+                Undo::Answered { id, .. } => vec![*id],
+                Undo::Gone => match &part.action {
+                    Action::Delete { ids } => ids.clone(),
+                    _ => Vec::new(),
+                },
+            });
+            // "Read all" and "read from here" mean what the user saw: the hub is told those ids,
+            // not whatever is unread there by the time a queued action arrives.
+            let queued = match (part.only_what_changed, &undo) {
+                (false, _) => part.action,
+                (true, Undo::Read { ids, read }) => Action::MarkRead { ids: ids.clone(), read: *read },
+                (true, _) => continue,
+            };
             tx.execute(
-                "INSERT INTO outbox (action, idempotency_key, undo) VALUES (?1, ?2, ?3)",
-                params![to_json(&queued)?, new_key(), to_json(&undo)?],
+                "INSERT INTO outbox (account, action, idempotency_key, undo) VALUES (?1, ?2, ?3, ?4)",
+                params![part.account, to_json(&queued)?, new_key(), to_json(&undo)?],
             )?;
         }
         tx.commit()?;
         Ok(touched)
     }
 
-    /// Up to `limit` queued actions, oldest first.
-    pub fn pending_actions(&self, limit: u32) -> Result<Vec<Queued>, MirrorError> {
+    /// Up to `limit` of `account`'s queued actions, oldest first (with mirror ids).
+    pub fn pending_actions(&self, account: AccountId, limit: u32) -> Result<Vec<Queued>, MirrorError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, coalesce(idempotency_key, 'outbox-' || id), action FROM outbox ORDER BY id LIMIT ?1",
+            "SELECT id, coalesce(idempotency_key, 'outbox-' || id), action FROM outbox
+             WHERE account = ?1 ORDER BY id LIMIT ?2",
         )?;
-        let rows =
-            stmt.query_map([limit], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let rows = stmt.query_map(params![account, limit], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
         let mut actions = Vec::new();
         for row in rows {
             let (id, key, json) = row?;
@@ -95,6 +103,67 @@ impl Mirror {
     }
 }
 
+/// One outbox entry's worth of an action.
+struct Part {
+    account: AccountId,
+    action: Action,
+    /// Queue the ids this changed here, not the action (read-all, read-from).
+    only_what_changed: bool,
+}
+
+/// Splits an action by account and into requests of at most [`MAX_IDS_PER_REQUEST`] ids; turns
+/// read-all and read-from into the reads of what is unread here.
+fn parts(tx: &Transaction<'_>, action: &Action) -> Result<Vec<Part>, MirrorError> {
+    let whole = |account, action| vec![Part { account, action, only_what_changed: false }];
+    Ok(match action {
+        Action::MarkRead { ids, read } => by_account(ids, |account, ids| Part {
+            account,
+            action: Action::MarkRead { ids, read: *read },
+            only_what_changed: false,
+        }),
+        Action::Delete { ids } => {
+            by_account(ids, |account, ids| Part { account, action: Action::Delete { ids }, only_what_changed: false })
+        }
+        Action::ReadAll => {
+            let unread = ids_where(tx, "SELECT id FROM notifications WHERE read = 0 ORDER BY id", [])?;
+            by_account(&unread, |account, ids| Part {
+                account,
+                action: Action::MarkRead { ids, read: true },
+                only_what_changed: true,
+            })
+        }
+        Action::ReadFrom { id } => {
+            let (_, last) = ids::range(ids::account_of(*id));
+            let unread = ids_where(
+                tx,
+                "SELECT id FROM notifications WHERE read = 0 AND id BETWEEN ?1 AND ?2 ORDER BY id",
+                [*id, last],
+            )?;
+            by_account(&unread, |account, ids| Part {
+                account,
+                action: Action::MarkRead { ids, read: true },
+                only_what_changed: true,
+            })
+        }
+        Action::Confirm { id, .. } | Action::Answer { id, .. } => whole(ids::account_of(*id), action.clone()),
+        Action::RespondToEvent { event_id, .. } => whole(ids::split_event(event_id).0, action.clone()),
+    })
+}
+
+/// Groups `ids` by account (in order) and cuts each group into requests the hub takes.
+fn by_account(ids: &[i64], part: impl Fn(AccountId, Vec<i64>) -> Part) -> Vec<Part> {
+    let mut groups: std::collections::BTreeMap<AccountId, Vec<i64>> = Default::default();
+    for &id in ids {
+        groups.entry(ids::account_of(id)).or_default().push(id);
+    }
+    groups
+        .into_iter()
+        .flat_map(|(account, ids)| {
+            ids.chunks(MAX_IDS_PER_REQUEST).map(|c| part(account, c.to_vec())).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A fresh Idempotency-Key: 128 random bits.
 fn new_key() -> String {
     let mut bytes = [0u8; 16];
@@ -106,14 +175,8 @@ fn new_key() -> String {
 fn apply_locally(tx: &Transaction<'_>, action: &Action) -> Result<Undo, MirrorError> {
     Ok(match action {
         Action::MarkRead { ids, read } => read_changed(tx, ids, *read)?,
-        Action::ReadAll => {
-            let ids = ids(tx, "SELECT id FROM notifications WHERE read = 0", [])?;
-            read_changed(tx, &ids, true)?
-        }
-        Action::ReadFrom { id } => {
-            let ids = ids(tx, "SELECT id FROM notifications WHERE read = 0 AND id >= ?1", [id])?;
-            read_changed(tx, &ids, true)?
-        }
+        // Turned into reads of ids by `parts`.
+        Action::ReadAll | Action::ReadFrom { .. } => Undo::Nothing,
         // A delete the hub refuses is one of a notification it no longer has: nothing to undo.
         Action::Delete { ids } => {
             let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1")?;
@@ -136,7 +199,7 @@ fn apply_locally(tx: &Transaction<'_>, action: &Action) -> Result<Undo, MirrorEr
     })
 }
 
-fn ids(tx: &Transaction<'_>, sql: &str, args: impl rusqlite::Params) -> Result<Vec<i64>, MirrorError> {
+fn ids_where(tx: &Transaction<'_>, sql: &str, args: impl rusqlite::Params) -> Result<Vec<i64>, MirrorError> {
     let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt.query_map(args, |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -214,7 +277,7 @@ mod tests {
             .map(|(i, n)| Change { seq: i as i64 + 1, kind: ChangeKind::Created { notification: n } })
             .collect();
         let last = changes.len() as i64;
-        mirror.apply(&changes, last, false).unwrap();
+        mirror.apply(1, &changes, last, false).unwrap();
         mirror
     }
 
@@ -229,12 +292,12 @@ mod tests {
         let action = Action::MarkRead { ids: vec![4], read: true };
         assert_eq!(mirror.record_action(&action).unwrap(), [4]);
         assert!(mirror.get(4).unwrap().unwrap().read);
-        let pending = mirror.pending_actions(10).unwrap();
+        let pending = mirror.pending_actions(1, 10).unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].action, action);
         assert_eq!(pending[0].key.len(), 32);
         mirror.acknowledge_action(pending[0].id).unwrap();
-        assert!(mirror.pending_actions(10).unwrap().is_empty());
+        assert!(mirror.pending_actions(1, 10).unwrap().is_empty());
     }
 
     #[test]
@@ -246,7 +309,7 @@ mod tests {
         let read: Vec<bool> = (1..=5).map(|i| mirror.get(i).unwrap().unwrap().read).collect();
         assert_eq!(read, [false, false, true, true, false]);
         mirror.record_action(&Action::ReadAll).unwrap();
-        let queued: Vec<Action> = mirror.pending_actions(10).unwrap().into_iter().map(|q| q.action).collect();
+        let queued: Vec<Action> = mirror.pending_actions(1, 10).unwrap().into_iter().map(|q| q.action).collect();
         assert_eq!(
             queued,
             [Action::MarkRead { ids: vec![3, 4], read: true }, Action::MarkRead { ids: vec![1, 2], read: true }],
@@ -269,16 +332,53 @@ mod tests {
             ..invite(2)
         };
         mirror
-            .apply(&[Change { seq: 10, kind: ChangeKind::Updated { notification: other.clone() } }], 10, false)
+            .apply(1, &[Change { seq: 10, kind: ChangeKind::Updated { notification: other.clone() } }], 10, false)
             .unwrap();
 
-        let pending = mirror.pending_actions(10).unwrap();
+        let pending = mirror.pending_actions(1, 10).unwrap();
         assert!(mirror.reject_action(pending[0].id).unwrap());
         let first = mirror.get(1).unwrap().unwrap();
         assert_eq!((first.answer, first.read), (None, false), "taken back");
         assert!(!mirror.reject_action(pending[1].id).unwrap());
         assert_eq!(mirror.get(2).unwrap().unwrap(), other, "the feed's newer answer stays");
-        assert!(mirror.pending_actions(10).unwrap().is_empty());
+        assert!(mirror.pending_actions(1, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_action_is_queued_per_account_and_per_request_and_a_refused_part_undoes_only_itself() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        let work = mirror.upsert_account("work", "http://work/").unwrap();
+        let many = |from: i64, n: i64| -> Vec<Change> {
+            (from..from + n)
+                .map(|id| Change {
+                    seq: id,
+                    kind: ChangeKind::Created { notification: Notification::plain(id, "n", "2026-01-01T00:00:00Z") },
+                })
+                .collect()
+        };
+        mirror.apply(1, &many(1, 1500), 1500, true).unwrap();
+        mirror.apply(work, &many(1, 2), 2, true).unwrap();
+        assert_eq!(mirror.unread_count().unwrap(), 1502);
+
+        mirror.record_action(&Action::ReadAll).unwrap();
+        assert_eq!(mirror.unread_count().unwrap(), 0);
+        let home = mirror.pending_actions(1, 10).unwrap();
+        let sizes: Vec<usize> = home
+            .iter()
+            .map(|q| match &q.action {
+                Action::MarkRead { ids, .. } => ids.len(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sizes, [1000, 500], "one request each");
+        assert_ne!(home[0].key, home[1].key);
+        let theirs = mirror.pending_actions(work, 10).unwrap();
+        assert_eq!(theirs.len(), 1, "the other hub is told of its own");
+
+        // The hub refuses the second part: only its 500 become unread again.
+        assert!(mirror.reject_action(home[1].id).unwrap());
+        assert_eq!(mirror.unread_count().unwrap(), 500);
+        assert!(mirror.get(1).unwrap().unwrap().read, "the accepted part stays read");
     }
 
     #[test]

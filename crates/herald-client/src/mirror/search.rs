@@ -6,14 +6,33 @@ use herald_db::notification_row::{from_row, COLUMNS};
 use herald_proto::Notification;
 use rusqlite::types::ToSql;
 
+use super::ids::{self, AccountId};
 use super::{Mirror, MirrorError};
+
+/// Where the next page starts: the last notification of the previous one. The inbox is in the
+/// order things happened on the hubs (`created_at`), ties by id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct Before {
+    pub created_at: String,
+    #[ts(type = "number")]
+    pub id: i64,
+}
+
+impl Before {
+    pub fn after(last: &Notification) -> Self {
+        Self { created_at: last.created_at.clone(), id: last.id }
+    }
+}
 
 /// What to list; every field narrows the result. Default: the whole inbox, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
-    /// Below this id (the previous page's last).
-    pub before: Option<i64>,
+    /// Older than this (the previous page's last).
+    pub before: Option<Before>,
     pub limit: u32,
+    /// One account's notifications only; None: every account's.
+    pub account: Option<AccountId>,
     /// Only unread (true) or only read (false).
     pub unread: Option<bool>,
     /// Exact type, e.g. `social.reply`.
@@ -33,8 +52,19 @@ pub struct Query {
 impl Mirror {
     /// A page of notifications matching `query`, newest first.
     pub fn search(&self, query: &Query) -> Result<Vec<Notification>, MirrorError> {
-        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE id < ?1");
-        let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(query.before.unwrap_or(i64::MAX))];
+        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1");
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(before) = &query.before {
+            args.push(Box::new(before.created_at.clone()));
+            args.push(Box::new(before.id));
+            sql.push_str(&format!(" AND (created_at, id) < (?{}, ?{})", args.len() - 1, args.len()));
+        }
+        if let Some(account) = query.account {
+            let (first, last) = ids::range(account);
+            args.push(Box::new(first));
+            args.push(Box::new(last));
+            sql.push_str(&format!(" AND id BETWEEN ?{} AND ?{}", args.len() - 1, args.len()));
+        }
         let filters = Filters {
             unread: query.unread,
             kind: query.kind.as_deref(),
@@ -47,7 +77,7 @@ impl Mirror {
         };
         filters::append(&filters, &mut sql, &mut args);
         args.push(Box::new(query.limit.max(1)));
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
+        sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ?{}", args.len()));
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
         let rows = stmt.query_map(params.as_slice(), from_row)?;
@@ -100,7 +130,7 @@ mod tests {
             note(3, "social.mention", "Mark mentioned you in Café plans", None),
             note(4, "socialite.party", "Party tonight", None),
         ];
-        mirror.apply(&changes, 4, true).unwrap();
+        mirror.apply(1, &changes, 4, true).unwrap();
         mirror
     }
 
@@ -118,7 +148,8 @@ mod tests {
         );
         assert_eq!(q(Query { tag: Some("po-42".into()), ..Query::default() }), ["Approve PO-42"]);
         assert_eq!(q(Query { from: Some("2026-11-13T00:00:00.000Z".into()), ..Query::default() }).len(), 2);
-        let page = m.search(&Query { before: Some(3), limit: 1, ..Query::default() }).unwrap();
+        let third = m.get(3).unwrap().unwrap();
+        let page = m.search(&Query { before: Some(Before::after(&third)), limit: 1, ..Query::default() }).unwrap();
         assert_eq!(subjects(page), ["Approve PO-42"]);
     }
 
@@ -135,7 +166,7 @@ mod tests {
         assert_eq!(find(&m, "budg"), ["Ann replied about the budget"], "prefix match");
         assert_eq!(find(&m, "cafe"), ["Mark mentioned you in Café plans"], "accents ignored");
         assert_eq!(find(&m, "\"OR budget"), Vec::<String>::new(), "user text never becomes FTS syntax");
-        m.apply(&[Change { seq: 5, kind: ChangeKind::Deleted { ids: vec![1] } }], 5, false).unwrap();
+        m.apply(1, &[Change { seq: 5, kind: ChangeKind::Deleted { ids: vec![1] } }], 5, false).unwrap();
         assert!(find(&m, "budget").is_empty());
     }
 
@@ -149,10 +180,10 @@ mod tests {
             note(4, "other.kind", "c", None),
             Change { seq: 5, kind: ChangeKind::Deleted { ids: vec![4] } },
         ];
-        m.apply(&batch, 5, true).unwrap();
+        m.apply(1, &batch, 5, true).unwrap();
         assert_eq!(m.unread_count().unwrap(), 1);
         assert_eq!(m.unread_by_type().unwrap(), [("fresh.kind".to_string(), 1)]);
-        m.reset(crate::mirror::Reset::HubRestored).unwrap();
+        m.reset(1, crate::mirror::Reset::HubRestored).unwrap();
         assert_eq!(m.unread_count().unwrap(), 0, "an emptied mirror counts nothing");
     }
 
@@ -160,18 +191,19 @@ mod tests {
     fn unread_counts_follow_every_change_without_a_scan() {
         let mut m = mirror();
         assert_eq!(m.unread_count().unwrap(), 4);
-        m.apply(&[Change { seq: 5, kind: ChangeKind::ReadChanged { ids: vec![1, 3], read: true } }], 5, false).unwrap();
+        m.apply(1, &[Change { seq: 5, kind: ChangeKind::ReadChanged { ids: vec![1, 3], read: true } }], 5, false)
+            .unwrap();
         assert_eq!(m.unread_count().unwrap(), 2);
         assert_eq!(
             m.unread_by_type().unwrap(),
             [("purchase.approval".to_string(), 1), ("socialite.party".to_string(), 1)]
         );
-        m.apply(&[Change { seq: 6, kind: ChangeKind::Deleted { ids: vec![2, 3] } }], 6, false).unwrap();
+        m.apply(1, &[Change { seq: 6, kind: ChangeKind::Deleted { ids: vec![2, 3] } }], 6, false).unwrap();
         assert_eq!(m.unread_count().unwrap(), 1, "deleting a read one changes nothing, an unread one counts down");
         let mut answered = Notification::plain(4, "Party tonight", "2026-11-14T10:00:00.000Z");
         answered.kind = "socialite.party".into();
         answered.read = true;
-        m.apply(&[Change { seq: 7, kind: ChangeKind::Updated { notification: answered } }], 7, false).unwrap();
+        m.apply(1, &[Change { seq: 7, kind: ChangeKind::Updated { notification: answered } }], 7, false).unwrap();
         assert_eq!(m.unread_count().unwrap(), 0);
     }
 }

@@ -14,7 +14,7 @@ use url::Url;
 use super::backoff::{self, Backoff};
 use super::plan::{FeedPlan, Step};
 use super::{ConnectionState, SyncEvent};
-use crate::mirror::{Applied, Identity, MirrorError, Reset, SharedMirror};
+use crate::mirror::{ids, AccountId, Applied, Identity, MirrorError, Reset, SharedMirror};
 use crate::outbox;
 
 /// The hub pings every 20 s; this long without any frame means the link is dead.
@@ -49,8 +49,10 @@ impl SyncError {
     }
 }
 
-/// Runs until `shutdown` turns true. Clone `outbox_ready` and notify it after recording an action.
+/// Keeps one account's inbox in step with its hub. Runs until `shutdown` turns true. Clone
+/// `outbox_ready` and notify it after recording an action.
 pub struct SyncEngine {
+    account: AccountId,
     server: Option<Url>,
     token: Option<String>,
     mirror: SharedMirror,
@@ -58,11 +60,24 @@ pub struct SyncEngine {
     outbox_ready: Arc<Notify>,
     /// Wakes the background search indexer after new rows landed.
     index_ready: Arc<Notify>,
+    /// Whether this engine runs the indexer (it is one per mirror: see [`Self::sharing_indexer`]).
+    runs_indexer: bool,
     http: reqwest::Client,
 }
 
 impl SyncEngine {
+    /// The engine of the mirror's first account (the one `HERALD_SERVER` sets up).
     pub fn new(
+        server: Option<Url>,
+        token: Option<String>,
+        mirror: SharedMirror,
+        events: broadcast::Sender<SyncEvent>,
+    ) -> Self {
+        Self::for_account(1, server, token, mirror, events)
+    }
+
+    pub fn for_account(
+        account: AccountId,
         server: Option<Url>,
         token: Option<String>,
         mirror: SharedMirror,
@@ -71,14 +86,24 @@ impl SyncEngine {
         let http =
             reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a default HTTP client builds");
         Self {
+            account,
             server,
             token,
             mirror,
             events,
             outbox_ready: Arc::new(Notify::new()),
             index_ready: Arc::new(Notify::new()),
+            runs_indexer: true,
             http,
         }
+    }
+
+    /// Several accounts share one mirror and so one search indexer: this engine wakes the one
+    /// [`index_in_background`] runs with `ready` instead of running its own.
+    pub fn sharing_indexer(mut self, ready: Arc<Notify>) -> Self {
+        self.index_ready = ready;
+        self.runs_indexer = false;
+        self
     }
 
     /// Notify this after recording an action in the mirror's outbox.
@@ -92,23 +117,34 @@ impl SyncEngine {
     }
 
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
-        let indexer = tokio::spawn(index_in_background(self.mirror.clone(), self.index_ready.clone()));
+        let indexer =
+            self.runs_indexer.then(|| tokio::spawn(index_in_background(self.mirror.clone(), self.index_ready.clone())));
         // Rows a previous run left unindexed are taken up at once.
         self.index_ready.notify_one();
         self.sync(shutdown).await;
-        indexer.abort();
+        if let Some(indexer) = indexer {
+            indexer.abort();
+        }
+    }
+
+    fn connection(&self, state: ConnectionState) {
+        self.emit(SyncEvent::Connection { account: self.account, state });
+    }
+
+    fn mirror_changed(&self, applied: Applied, backfill: bool) {
+        self.emit(SyncEvent::MirrorChanged { account: self.account, applied, backfill });
     }
 
     async fn sync(&self, mut shutdown: watch::Receiver<bool>) {
         let (Some(server), Some(token)) = (self.server.clone(), self.token.clone()) else {
             let reason = "not set up: set HERALD_SERVER and HERALD_TOKEN".to_owned();
-            self.emit(SyncEvent::Connection(ConnectionState::Offline { reason, retry_in_ms: None }));
+            self.connection(ConnectionState::Offline { reason, retry_in_ms: None });
             stopped(&mut shutdown).await;
             return;
         };
         let mut backoff = Backoff::default();
         loop {
-            self.emit(SyncEvent::Connection(ConnectionState::Connecting));
+            self.connection(ConnectionState::Connecting);
             let error = match self.session(&server, &token, &mut backoff, &mut shutdown).await {
                 Ok(()) => return,
                 Err(SyncError::StartOver | SyncError::Resumed) => continue,
@@ -122,10 +158,10 @@ impl SyncEngine {
             };
             let delay = if error.is_permanent() { backoff::MAX } else { backoff.next_delay() };
             tracing::warn!(error = ?error, retry_in = ?delay, "sync disconnected");
-            self.emit(SyncEvent::Connection(ConnectionState::Offline {
+            self.connection(ConnectionState::Offline {
                 reason: error.to_string(),
                 retry_in_ms: Some(delay.as_millis() as u64),
-            }));
+            });
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 // Back from a suspend: the network may well be there again; try at once.
@@ -143,7 +179,9 @@ impl SyncEngine {
         backoff: &mut Backoff,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), SyncError> {
-        let (cursor, mut history) = self.mirror.call(|m| Ok((m.cursor()?, !m.has_caught_up_once()?))).await?;
+        let account = self.account;
+        let (cursor, mut history) =
+            self.mirror.call(move |m| Ok((m.cursor(account)?, !m.has_caught_up_once(account)?))).await?;
         let request = feed_request(server, token, cursor)?;
         let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
             Err(_) => return Err(SyncError::Connect("timed out".into())),
@@ -217,15 +255,18 @@ impl SyncEngine {
             let live = plan.is_caught_up();
             match plan.on_frame(frame) {
                 Step::Wait => {}
-                Step::Live(event) => self.emit(SyncEvent::Live(event)),
+                Step::Live(mut event) => {
+                    event.id = ids::local_event(account, &event.id);
+                    self.emit(SyncEvent::Live { account, event })
+                }
                 Step::DoNotDisturb(settings) => {
                     let kept = settings.clone();
-                    self.mirror.call(move |m| m.set_do_not_disturb(&kept)).await?;
-                    self.emit(SyncEvent::DoNotDisturb(settings));
+                    self.mirror.call(move |m| m.set_do_not_disturb(account, &kept)).await?;
+                    self.emit(SyncEvent::DoNotDisturb { account, settings });
                 }
                 Step::Backlog(total) => {
                     backlog = Some((0, total));
-                    self.emit(SyncEvent::Progress { done: 0, total });
+                    self.emit(SyncEvent::Progress { account, done: 0, total });
                 }
                 Step::Resync => {
                     // The hub no longer has the changes after our cursor: what comes now
@@ -236,7 +277,7 @@ impl SyncEngine {
                 }
                 Step::Fail(error) => return Err(SyncError::Refused(error)),
                 Step::Identify { hub_id, user_id } => {
-                    let identity = self.mirror.call(move |m| m.identify(&hub_id, user_id)).await?;
+                    let identity = self.mirror.call(move |m| m.identify(account, &hub_id, user_id)).await?;
                     if identity == Identity::Different {
                         self.start_over(Reset::OtherAccount).await?;
                         return Err(SyncError::StartOver);
@@ -280,22 +321,22 @@ impl SyncEngine {
                         }
                     }
                     let count = changes.len() as i64;
-                    let applied = self.mirror.call(move |m| m.apply(&changes, cursor, caught_up)).await?;
+                    let applied = self.mirror.call(move |m| m.apply(account, &changes, cursor, caught_up)).await?;
                     if let Some((done, total)) = backlog.as_mut().filter(|_| !live) {
                         *done = (*done + count).min(*total);
-                        self.emit(SyncEvent::Progress { done: *done, total: *total });
+                        self.emit(SyncEvent::Progress { account, done: *done, total: *total });
                     }
                     // New rows, and updated ones (their text left the index), need indexing.
                     if !applied.is_empty() {
                         self.index_ready.notify_one();
                     }
                     if !applied.is_empty() {
-                        self.emit(SyncEvent::MirrorChanged { applied, backfill: (history && !live) || resyncing });
+                        self.mirror_changed(applied, (history && !live) || resyncing);
                     }
                     if caught_up {
                         resyncing = false;
                         backoff.reset();
-                        self.emit(SyncEvent::Connection(ConnectionState::Online));
+                        self.connection(ConnectionState::Online);
                         self.start_flush(&mut flushing, server, token);
                     }
                     if let Some(lost) = lost {
@@ -308,12 +349,10 @@ impl SyncEngine {
 
     /// The mirror cannot continue from its cursor: empty it and sync from the start.
     async fn start_over(&self, why: Reset) -> Result<(), SyncError> {
-        let dropped = self.mirror.call(move |m| m.reset(why)).await?;
-        tracing::warn!(?why, dropped_actions = dropped, "syncing the inbox again from the start");
-        self.emit(SyncEvent::MirrorChanged {
-            applied: Applied { read_changed: true, ..Applied::default() },
-            backfill: true,
-        });
+        let account = self.account;
+        let dropped = self.mirror.call(move |m| m.reset(account, why)).await?;
+        tracing::warn!(account, ?why, dropped_actions = dropped, "syncing the inbox again from the start");
+        self.mirror_changed(Applied { read_changed: true, ..Applied::default() }, true);
         Ok(())
     }
 
@@ -323,9 +362,10 @@ impl SyncEngine {
             flushing.again = true;
             return;
         }
-        let (http, server, token, mirror) = (self.http.clone(), server.clone(), token.to_owned(), self.mirror.clone());
+        let hub = outbox::Hub { account: self.account, server: server.clone(), token: token.to_owned() };
+        let (http, mirror) = (self.http.clone(), self.mirror.clone());
         flushing.task = Some(tokio::spawn(async move {
-            match outbox::flush(&http, &server, &token, &mirror).await {
+            match outbox::flush(&http, &hub, &mirror).await {
                 Ok(flushed) => (flushed, None),
                 Err((flushed, e)) => (flushed, Some(e)),
             }
@@ -356,10 +396,7 @@ impl SyncEngine {
             self.emit(SyncEvent::OutboxFlushed { sent: flushed.sent });
         }
         if flushed.inbox_changed {
-            self.emit(SyncEvent::MirrorChanged {
-                applied: Applied { read_changed: true, ..Applied::default() },
-                backfill: true,
-            });
+            self.mirror_changed(Applied { read_changed: true, ..Applied::default() }, true);
         }
         for (action, error) in flushed.rejected {
             self.emit(SyncEvent::ActionRejected { action, error });
@@ -407,7 +444,7 @@ const INDEX_BATCH: u32 = 2_000;
 
 /// Keeps the search index up with the rows, off the sync path: catch-up makes rows visible at
 /// once, and they become searchable moments later.
-async fn index_in_background(mirror: SharedMirror, ready: Arc<Notify>) {
+pub async fn index_in_background(mirror: SharedMirror, ready: Arc<Notify>) {
     loop {
         ready.notified().await;
         loop {

@@ -17,7 +17,7 @@ use ts_rs::TS;
 
 pub use engine::SyncEngine;
 
-use crate::mirror::Applied;
+use crate::mirror::{AccountId, Applied};
 
 /// The link to the hub, as the tray and the inbox show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -35,26 +35,38 @@ pub enum ConnectionState {
     },
 }
 
-/// What the engine tells the rest of the agent.
+/// What an account's engine tells the rest of the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncEvent {
-    Connection(ConnectionState),
+    Connection {
+        account: AccountId,
+        state: ConnectionState,
+    },
     /// The mirror changed. `backfill` is true for what the very first catch-up of a new mirror
     /// brought: that history is not news, so it raises no toasts.
     MirrorChanged {
+        account: AccountId,
         applied: Applied,
         backfill: bool,
     },
-    /// A live event arrived (not stored; show it while it lasts).
-    Live(herald_proto::LiveEvent),
+    /// A live event arrived (not stored; show it while it lasts). Its id is the mirror's
+    /// ([`crate::mirror::ids::local_event`]).
+    Live {
+        account: AccountId,
+        event: herald_proto::LiveEvent,
+    },
     /// The hub announced the user's quiet hours and do-not-disturb.
-    DoNotDisturb(herald_proto::DoNotDisturb),
+    DoNotDisturb {
+        account: AccountId,
+        settings: herald_proto::DoNotDisturb,
+    },
     /// The hub acknowledged `sent` queued user actions.
     OutboxFlushed {
         sent: usize,
     },
     /// Catch-up progress: `done` of `total` changes applied.
     Progress {
+        account: AccountId,
         done: i64,
         total: i64,
     },

@@ -1,16 +1,17 @@
 // The only way the UI reaches Rust (GitButler's IBackend): components get a Backend, so tests
 // can hand them an in-memory one and the app hands them the Tauri one.
 import type { AgentSnapshot } from './generated/AgentSnapshot';
+import type { Before } from './generated/Before';
 import type { Event as AgentEvent } from './generated/Event';
 import type { IpcError } from './generated/IpcError';
 import type { Notification } from './generated/Notification';
 
-export type { AgentEvent, AgentSnapshot, IpcError, Notification };
+export type { AgentEvent, AgentSnapshot, Before, IpcError, Notification };
 export type { ConnectionState } from './generated/ConnectionState';
 
 export interface Backend {
-  /** A page of the synced inbox, newest first, below id `before`. */
-  listNotifications(before: number | null, limit: number): Promise<Notification[]>;
+  /** A page of the synced inbox (every account), newest first, after `before` (the last one of the previous page). */
+  listNotifications(before: Before | null, limit: number): Promise<Notification[]>;
   /** Marks notifications read or unread (the agent records it and tells the hub). */
   markRead(ids: number[], read: boolean): Promise<void>;
   /** The latest connection state and unread count the agent reported (events before the page listened are not lost). */

@@ -1,0 +1,266 @@
+//! The accounts in the mirror — one per hub and user — each with the `seq` of the last change
+//! applied (its cursor), whose inbox it is, and its do-not-disturb.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::ids::{self, AccountId, MAX_ACCOUNTS};
+use super::{Mirror, MirrorError};
+
+/// An account as the CLI and the settings window list it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct Account {
+    #[ts(type = "number")]
+    pub id: AccountId,
+    pub name: String,
+    /// The hub's base URL; None until set.
+    pub server: Option<String>,
+    /// Whose inbox: set by the first feed that said hello.
+    pub hub_id: Option<String>,
+    #[ts(type = "number | null")]
+    pub user_id: Option<i64>,
+    #[ts(type = "number")]
+    pub cursor: i64,
+    pub unread: u32,
+}
+
+const ACCOUNT_COLUMNS: &str = "id, name, server, hub_id, user_id, cursor, \
+     (SELECT coalesce(sum(unread), 0) FROM unread_counts WHERE account = accounts.id)";
+
+fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        server: r.get(2)?,
+        hub_id: r.get(3)?,
+        user_id: r.get(4)?,
+        cursor: r.get(5)?,
+        unread: r.get(6)?,
+    })
+}
+
+impl Mirror {
+    pub fn accounts(&self) -> Result<Vec<Account>, MirrorError> {
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id"))?;
+        let rows = stmt.query_map([], account_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn account_named(&self, name: &str) -> Result<Option<Account>, MirrorError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = ?1");
+        Ok(self.conn.query_row(&sql, [name], account_from_row).optional()?)
+    }
+
+    /// Adds an account, or points the one of that name at `server`. A new server means a new
+    /// inbox: the next feed's hello tells whether it is the same hub and user, and resets if not.
+    pub fn upsert_account(&mut self, name: &str, server: &str) -> Result<AccountId, MirrorError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            return Err(MirrorError::Account(format!("{name:?} is not a usable account name (1 to 64 characters)")));
+        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(id) = tx.query_row("SELECT id FROM accounts WHERE name = ?1", [name], |r| r.get(0)).optional()? {
+            tx.execute("UPDATE accounts SET server = ?2 WHERE id = ?1", params![id, server])?;
+            tx.commit()?;
+            return Ok(id);
+        }
+        // The lowest free id keeps mirror ids small (and the first account's equal to the hub's).
+        let id: AccountId = tx.query_row(
+            "SELECT coalesce(min(id + 1), 1) FROM (SELECT 0 AS id UNION ALL SELECT id FROM accounts) AS a
+             WHERE id + 1 NOT IN (SELECT id FROM accounts)",
+            [],
+            |r| r.get(0),
+        )?;
+        if id > MAX_ACCOUNTS {
+            return Err(MirrorError::Account(format!("a mirror holds at most {MAX_ACCOUNTS} accounts")));
+        }
+        tx.execute("INSERT INTO accounts (id, name, server) VALUES (?1, ?2, ?3)", params![id, name, server])?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Removes an account with its notifications and queued actions.
+    pub fn remove_account(&mut self, account: AccountId) -> Result<(), MirrorError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        empty(&tx, account)?;
+        tx.execute("DELETE FROM outbox WHERE account = ?1", [account])?;
+        tx.execute("DELETE FROM accounts WHERE id = ?1", [account])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn cursor(&self, account: AccountId) -> Result<i64, MirrorError> {
+        self.account_field(account, "cursor")
+    }
+
+    /// The quiet hours and do-not-disturb the account's hub last announced (none yet: nothing
+    /// is quiet).
+    pub fn do_not_disturb(&self, account: AccountId) -> Result<herald_proto::DoNotDisturb, MirrorError> {
+        let json: Option<String> = self.account_field(account, "do_not_disturb")?;
+        match json {
+            None => Ok(herald_proto::DoNotDisturb::default()),
+            Some(json) => serde_json::from_str(&json).map_err(|e| MirrorError::Corrupt(format!("do_not_disturb: {e}"))),
+        }
+    }
+
+    pub fn set_do_not_disturb(
+        &mut self,
+        account: AccountId,
+        settings: &herald_proto::DoNotDisturb,
+    ) -> Result<(), MirrorError> {
+        let json = serde_json::to_string(settings).map_err(|e| MirrorError::Corrupt(e.to_string()))?;
+        self.conn.execute("UPDATE accounts SET do_not_disturb = ?2 WHERE id = ?1", params![account, json])?;
+        Ok(())
+    }
+
+    /// Whether a catch-up has ever completed. Until then, arriving notifications are history.
+    pub fn has_caught_up_once(&self, account: AccountId) -> Result<bool, MirrorError> {
+        self.account_field(account, "caught_up_once")
+    }
+
+    fn account_field<T: rusqlite::types::FromSql>(&self, account: AccountId, column: &str) -> Result<T, MirrorError> {
+        let sql = format!("SELECT {column} FROM accounts WHERE id = ?1");
+        self.conn
+            .query_row(&sql, [account], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| MirrorError::Account(format!("no account {account} in the mirror")))
+    }
+}
+
+/// Why an account's inbox starts over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// The same hub lost part of its log (restored from a backup): keep queued actions (the hub
+    /// ignores ids it does not know) and keep treating new arrivals as news.
+    HubRestored,
+    /// Another hub or another user: nothing here belongs to them, queued actions included.
+    OtherAccount,
+}
+
+/// Whether this account's inbox was filled from the feed that just said hello.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Yes (or it was empty and now belongs to it).
+    Same,
+    /// No: it must be reset before anything is applied.
+    Different,
+}
+
+impl Mirror {
+    /// Forgets everything synced for `account` so its next sync starts from 0. Returns the
+    /// actions dropped.
+    pub fn reset(&mut self, account: AccountId, why: Reset) -> Result<usize, MirrorError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        empty(&tx, account)?;
+        let dropped = match why {
+            Reset::HubRestored => {
+                tx.execute("UPDATE accounts SET cursor = 0 WHERE id = ?1", [account])?;
+                0
+            }
+            Reset::OtherAccount => {
+                tx.execute(
+                    "UPDATE accounts SET cursor = 0, caught_up_once = 0, hub_id = NULL, user_id = NULL WHERE id = ?1",
+                    [account],
+                )?;
+                tx.execute("DELETE FROM outbox WHERE account = ?1", [account])?
+            }
+        };
+        tx.commit()?;
+        Ok(dropped)
+    }
+
+    /// Compares the feed's identity with the account's; an unclaimed account adopts it.
+    pub fn identify(&mut self, account: AccountId, hub_id: &str, user_id: i64) -> Result<Identity, MirrorError> {
+        let (known_hub, known_user): (Option<String>, Option<i64>) =
+            self.conn.query_row("SELECT hub_id, user_id FROM accounts WHERE id = ?1", [account], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        match (known_hub, known_user) {
+            (Some(hub), Some(user)) if hub == hub_id && user == user_id => Ok(Identity::Same),
+            (None, None) => {
+                self.conn.execute(
+                    "UPDATE accounts SET hub_id = ?2, user_id = ?3 WHERE id = ?1",
+                    params![account, hub_id, user_id],
+                )?;
+                Ok(Identity::Same)
+            }
+            _ => Ok(Identity::Different),
+        }
+    }
+}
+
+/// Deletes the account's notifications and whatever the triggers left of its counts.
+fn empty(tx: &Transaction<'_>, account: AccountId) -> Result<(), MirrorError> {
+    let (first, last) = ids::range(account);
+    tx.execute("DELETE FROM notifications WHERE id BETWEEN ?1 AND ?2", [first, last])?;
+    tx.execute("DELETE FROM unread_counts WHERE account = ?1", [account])?;
+    Ok(())
+}
+
+pub(super) fn current_cursor(tx: &Transaction<'_>, account: AccountId) -> Result<i64, MirrorError> {
+    tx.query_row("SELECT cursor FROM accounts WHERE id = ?1", [account], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| MirrorError::Account(format!("no account {account} in the mirror")))
+}
+
+pub(super) fn mark_caught_up(tx: &Transaction<'_>, account: AccountId) -> Result<(), MirrorError> {
+    tx.execute("UPDATE accounts SET caught_up_once = 1 WHERE id = ?1", [account])?;
+    Ok(())
+}
+
+/// Moves the cursor inside the caller's transaction, never backwards.
+pub(super) fn advance(tx: &Transaction<'_>, account: AccountId, cursor: i64) -> Result<(), MirrorError> {
+    tx.execute("UPDATE accounts SET cursor = max(cursor, ?2) WHERE id = ?1", [account, cursor])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::Action;
+
+    #[test]
+    fn do_not_disturb_is_kept_for_an_offline_start() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        assert_eq!(mirror.do_not_disturb(1).unwrap(), herald_proto::DoNotDisturb::default());
+        let dnd = herald_proto::DoNotDisturb { quiet_hours: None, dnd_until: Some("2026-11-21T12:00:00.000Z".into()) };
+        mirror.set_do_not_disturb(1, &dnd).unwrap();
+        assert_eq!(mirror.do_not_disturb(1).unwrap(), dnd);
+    }
+
+    #[test]
+    fn an_account_belongs_to_the_first_hub_and_user_it_meets() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        assert_eq!(mirror.identify(1, "hub-a", 1).unwrap(), Identity::Same);
+        assert_eq!(mirror.identify(1, "hub-a", 1).unwrap(), Identity::Same);
+        assert_eq!(mirror.identify(1, "hub-a", 2).unwrap(), Identity::Different);
+        assert_eq!(mirror.identify(1, "hub-b", 1).unwrap(), Identity::Different);
+        mirror.reset(1, Reset::OtherAccount).unwrap();
+        assert_eq!(mirror.identify(1, "hub-b", 1).unwrap(), Identity::Same);
+    }
+
+    #[test]
+    fn a_restored_hub_keeps_queued_actions_another_account_does_not() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        mirror.record_action(&Action::MarkRead { ids: vec![1], read: true }).unwrap();
+        assert_eq!(mirror.reset(1, Reset::HubRestored).unwrap(), 0);
+        assert_eq!(mirror.pending_actions(1, 10).unwrap().len(), 1);
+        assert_eq!(mirror.reset(1, Reset::OtherAccount).unwrap(), 1);
+        assert!(mirror.pending_actions(1, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn accounts_are_added_renamed_to_a_new_server_and_removed() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        assert_eq!(mirror.accounts().unwrap().iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["default"]);
+        let work = mirror.upsert_account("work", "http://work:1/").unwrap();
+        let club = mirror.upsert_account("club", "http://club:1/").unwrap();
+        assert_eq!((work, club), (2, 3));
+        assert_eq!(mirror.upsert_account("work", "http://work:2/").unwrap(), work, "same name, same account");
+        assert_eq!(mirror.account_named("work").unwrap().unwrap().server.as_deref(), Some("http://work:2/"));
+        mirror.remove_account(work).unwrap();
+        assert_eq!(mirror.upsert_account("home", "http://home:1/").unwrap(), 2, "the lowest free id");
+        assert!(matches!(mirror.upsert_account(" ", "http://x/"), Err(MirrorError::Account(_))));
+        assert!(matches!(mirror.cursor(99), Err(MirrorError::Account(_))));
+    }
+}
