@@ -73,9 +73,13 @@ async fn the_change_log_pages_over_http_too() {
     }
     let mut seqs = Vec::new();
     let mut since = 0;
+    let mut remaining = Vec::new();
     loop {
         let (status, page) = hub.get(&hub.bob, &format!("/v1/changes?since={since}&limit=2")).await;
         assert_eq!(status, 200, "{page}");
+        remaining.push(page["remaining"].as_i64().unwrap());
+        assert!(!page["hub_id"].as_str().unwrap().is_empty(), "says whose log it is: {page}");
+        assert!(page["user_id"].as_i64().unwrap() > 0);
         seqs.extend(page["changes"].as_array().unwrap().iter().map(|c| c["seq"].as_i64().unwrap()));
         match page["next"].as_i64() {
             Some(next) => since = next,
@@ -83,6 +87,7 @@ async fn the_change_log_pages_over_http_too() {
         }
     }
     assert_eq!(seqs.len(), 5);
+    assert_eq!(remaining, [5, 3, 1], "what is left, for a catch-up's progress");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first, no repeats: {seqs:?}");
     let (status, got) = hub.get(&hub.bob, "/v1/changes?since=999999").await;
     assert_eq!((status, code(&got)), (400, ErrorCode::CursorAhead));

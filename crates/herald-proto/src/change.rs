@@ -49,6 +49,16 @@ pub struct ChangesPage {
     pub changes: Vec<Change>,
     #[ts(type = "number | null")]
     pub next: Option<i64>,
+    /// How many changes follow `since`, this page's included: a catch-up's "x of y".
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub remaining: i64,
+    /// Whose log this is, as in the feed's `hello`: a client checks it before applying anything.
+    #[serde(default)]
+    pub hub_id: String,
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub user_id: i64,
 }
 
 /// A text frame of the `GET /v1/feed` WebSocket, hub to client.

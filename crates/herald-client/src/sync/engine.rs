@@ -1,5 +1,8 @@
-//! The sync loop: connect to `GET /v1/feed?since=CURSOR`, apply what the plan says, flush the
-//! outbox once caught up, and reconnect with backoff whenever the link drops.
+//! The sync loop: catch up from `GET /v1/changes` in pages ([`catch_up`]), then connect to
+//! `GET /v1/feed?since=CURSOR` and apply what the plan says, flush the outbox once caught up, and
+//! reconnect with backoff whenever the link drops.
+
+mod catch_up;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -180,8 +183,15 @@ impl SyncEngine {
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), SyncError> {
         let account = self.account;
-        let (cursor, mut history) =
-            self.mirror.call(move |m| Ok((m.cursor(account)?, !m.has_caught_up_once(account)?))).await?;
+        let mut history = !self.mirror.call(move |m| m.has_caught_up_once(account)).await?;
+        // The bulk of a catch-up comes in pages over HTTP; the feed then brings what arrived
+        // meanwhile. A resync (the hub trimmed its log past the cursor) goes through the feed.
+        tokio::select! {
+            caught_up = self.catch_up(server, token, history) => { caught_up?; }
+            _ = stopped(shutdown) => return Ok(()),
+            _ = super::wake::resumed() => return Err(SyncError::Resumed),
+        }
+        let cursor = self.mirror.call(move |m| m.cursor(account)).await?;
         let request = feed_request(server, token, cursor)?;
         let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
             Err(_) => return Err(SyncError::Connect("timed out".into())),

@@ -41,5 +41,6 @@ pub async fn page(
     let more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
     let next = if more { changes.last().map(|c| c.seq) } else { None };
-    Ok(Json(ChangesPage { changes, next }))
+    let remaining = state.store.count_changes_since(user.id, query.since).await?;
+    Ok(Json(ChangesPage { changes, next, remaining, hub_id: state.store.hub_id().to_owned(), user_id: user.id }))
 }
