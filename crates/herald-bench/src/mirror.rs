@@ -39,6 +39,13 @@ pub fn run(rows: usize, big: usize) -> anyhow::Result<()> {
     let mut mirror = Mirror::open(&path)?;
     fill(&mut mirror, big)?;
     while mirror.index_some(20_000)? > 0 {}
+    // As the sync engine does after a long catch-up.
+    let started = Instant::now();
+    mirror.refresh_statistics()?;
+    println!(
+        "| {big} rows: refreshing the query planner's statistics | {:.1} ms |",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     let newest = median(|| mirror.list(None, 50).map(drop))?;
     let unread = median(|| mirror.unread_count().map(drop))?;
     // A rare word (one hit), and a rare prefix beside a word every row has (the worst case:

@@ -9,6 +9,11 @@ use rusqlite::types::ToSql;
 use super::ids::{self, AccountId};
 use super::{Mirror, MirrorError};
 
+/// A module with at least this part of the unread notifications is found sooner by walking the
+/// inbox newest first than through the type index (at 1M rows, a module of a quarter of them:
+/// 0.2 ms against 244 ms; one of a hundredth: a walk of ~5,000 rows, about 1 ms).
+const COMMON_SHARE: f64 = 0.01;
+
 /// Where the next page starts: the last notification of the previous one. The inbox is in the
 /// order things happened on the hubs (`created_at`), ties by id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
@@ -74,6 +79,10 @@ impl Mirror {
             from: query.from.as_deref(),
             to: query.to.as_deref(),
             text: query.text.as_deref(),
+            module_is_common: match &query.module {
+                Some(module) => self.share_of_unread(module)? >= COMMON_SHARE,
+                None => false,
+            },
         };
         filters::append(&filters, &mut sql, &mut args);
         args.push(Box::new(query.limit.max(1)));
@@ -100,6 +109,29 @@ impl Mirror {
         )?;
         tx.commit()?;
         Ok(added)
+    }
+
+    /// The module's part of the unread notifications, from the counts kept with the rows: what
+    /// the inbox is made of, known without a scan.
+    fn share_of_unread(&self, module: &str) -> Result<f64, MirrorError> {
+        let (of_module, all): (i64, i64) = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(sum(unread) FILTER (WHERE type = ?1 OR (type >= ?1 || '.' AND type < ?1 || '/')), 0),
+                    coalesce(sum(unread), 0)
+             FROM unread_counts",
+            )?
+            .query_row([module], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(if all == 0 { 0.0 } else { of_module as f64 / all as f64 })
+    }
+
+    /// Refreshes the statistics SQLite plans the inbox's queries with. Without them it cannot
+    /// tell a module that fills half the inbox from a rare one: "unread of one module" at 1M rows
+    /// took 244 ms (a sort of every match) instead of 0.3 ms (a walk of the unread index). With
+    /// `analysis_limit`, each index is sampled, not read: milliseconds at any size.
+    pub fn refresh_statistics(&mut self) -> Result<(), MirrorError> {
+        self.conn.execute_batch("PRAGMA analysis_limit = 1000; ANALYZE notifications;")?;
+        Ok(())
     }
 
     /// Rows the search index has not reached yet.

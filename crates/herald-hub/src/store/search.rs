@@ -73,6 +73,7 @@ fn search_sql(user_id: i64, before: Option<i64>, limit: u32, filter: ListFilter)
         from: filter.from.as_deref(),
         to: filter.to.as_deref(),
         text: filter.text.as_deref(),
+        module_is_common: false,
     };
     filters::append(&filters, &mut sql, &mut args);
     args.push(Box::new(limit + 1));

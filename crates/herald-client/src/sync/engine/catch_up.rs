@@ -10,6 +10,8 @@ use crate::mirror::{Identity, Reset};
 
 /// Changes per page, the most the hub gives.
 const PAGE: u32 = 1_000;
+/// A catch-up this long refreshes the query planner's statistics afterwards.
+const STATISTICS_AFTER: i64 = 1_000;
 
 /// How a catch-up ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,6 +73,10 @@ impl SyncEngine {
             }
             cursor = to;
             if page.next.is_none() {
+                if progress.is_some_and(|(done, _)| done >= STATISTICS_AFTER) {
+                    // The inbox changed shape: let the query planner know.
+                    self.mirror.call(|m| m.refresh_statistics()).await?;
+                }
                 return Ok(CatchUp::Done);
             }
         }
