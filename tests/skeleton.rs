@@ -173,3 +173,28 @@ async fn do_not_disturb_holds_toasts_back_and_a_toast_closes_once_read_here_or_e
     hub.mark_read(&bob, task).await;
     assert_eq!(daemon.next_close().await, toast.id);
 }
+
+/// A notification sent with the tag of an earlier one replaces it on the hub; its toast is
+/// updated in place (the same toast id, `replaces_id`), not closed and shown again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tagged_notification_updates_its_toast_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let mut daemon = NotificationDaemon::start(&bus.address).await;
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let erp = hub.add_user("erp");
+    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+    let mut agent = Agent::start(&env).await;
+    let mut window = agent.window().await;
+    window.wait_for("the agent to come online", online).await;
+
+    hub.send_fields(&erp, "bob", serde_json::json!({"subject": "PO-42 waits for your approval", "tag": "po-42"})).await;
+    let first = daemon.next_toast().await;
+    hub.send_fields(&erp, "bob", serde_json::json!({"subject": "PO-42 was approved by Ann", "tag": "po-42"})).await;
+    let second = daemon.next_toast().await;
+    assert_eq!(second.summary, "PO-42 was approved by Ann");
+    assert_eq!(second.id, first.id, "the same toast, updated");
+    assert_eq!(daemon.pending_close(), None, "never closed and reopened");
+    assert_eq!(inbox_subjects(&agent.config), ["PO-42 was approved by Ann"], "the list holds the newer one only");
+}

@@ -88,6 +88,11 @@ impl NotificationDaemon {
         super::within("a toast to be closed", self.closes.recv()).await.expect("daemon alive")
     }
 
+    /// Whether a toast was closed that was not taken yet.
+    pub fn pending_close(&mut self) -> Option<u32> {
+        self.closes.try_recv().ok()
+    }
+
     /// Whether a toast arrived that was not taken yet.
     pub fn pending_toast(&mut self) -> Option<NotifyCall> {
         self.calls.try_recv().ok()

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use herald_client::mirror::{AccountId, SharedMirror};
 use herald_client::sync::SyncEvent;
-use herald_client::toast::{self, Interruptions, Toast, ToastCommand};
+use herald_client::toast::{self, Bursts, Interruptions, Slot, Toast, ToastCommand};
 use jiff::Timestamp;
 use notify_rust::{Hint, Notification, NotificationResponse, Urgency};
 use tokio::sync::{broadcast, mpsc};
@@ -27,14 +27,25 @@ pub fn spawn(
     tokio::spawn(async move {
         // What each hub last said, kept in the mirror, so an agent started offline honours it too.
         let mut rules = Rules::load(&mirror, critical_breaks_through).await;
+        let mut bursts = Bursts::default();
         let shown = Shown::default();
         loop {
             match events.recv().await {
                 Ok(SyncEvent::MirrorChanged { account, applied, backfill }) => {
-                    for command in toast::decide(&applied, backfill, rules.of(account), Timestamp::now()) {
+                    let decided = toast::decide(&applied, backfill, rules.of(account), &mut bursts, Timestamp::now());
+                    // A tagged notification replaces its predecessor on the hub (a delete and a
+                    // create in one batch): its toast is updated in place, not closed and reopened.
+                    let updated: Vec<u32> = decided
+                        .iter()
+                        .filter_map(|c| match c {
+                            ToastCommand::Show(toast) => shown.replaces(&toast.slot),
+                            ToastCommand::Close { .. } => None,
+                        })
+                        .collect();
+                    for command in decided {
                         match command {
                             ToastCommand::Show(toast) => show(toast, commands.clone(), &shown).await,
-                            ToastCommand::Close { notification_id } => shown.close(notification_id).await,
+                            ToastCommand::Close { notification_id } => shown.close(notification_id, &updated).await,
                         }
                     }
                 }
@@ -101,9 +112,32 @@ impl Rules {
 #[derive(Clone, Default)]
 struct Shown {
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
+    /// The toast showing each tag, and the running burst summary: what a new toast replaces.
+    by_slot: Arc<Mutex<HashMap<Slot, u32>>>,
 }
 
 impl Shown {
+    /// The toast `slot` takes the place of, if it is still on screen.
+    fn replaces(&self, slot: &Slot) -> Option<u32> {
+        if *slot == Slot::Own {
+            return None;
+        }
+        self.by_slot.lock().unwrap_or_else(|p| p.into_inner()).get(slot).copied()
+    }
+
+    fn hold(&self, slot: &Slot, toast_id: u32) {
+        if *slot != Slot::Own {
+            self.by_slot.lock().unwrap_or_else(|p| p.into_inner()).insert(slot.clone(), toast_id);
+        }
+    }
+
+    fn release(&self, slot: &Slot, toast_id: u32) {
+        let mut map = self.by_slot.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(slot) == Some(&toast_id) {
+            map.remove(slot);
+        }
+    }
+
     fn remember(&self, notification_id: i64, toast_id: u32) {
         self.by_notification.lock().unwrap_or_else(|p| p.into_inner()).insert(notification_id, toast_id);
     }
@@ -115,11 +149,15 @@ impl Shown {
         }
     }
 
-    async fn close(&self, notification_id: i64) {
+    /// Closes the notification's toast, unless it is one of `updated` (about to show its successor).
+    async fn close(&self, notification_id: i64, updated: &[u32]) {
         let Some(toast_id) = self.by_notification.lock().unwrap_or_else(|p| p.into_inner()).remove(&notification_id)
         else {
             return;
         };
+        if updated.contains(&toast_id) {
+            return;
+        }
         if let Err(e) = close_toast(toast_id).await {
             tracing::debug!(error = %e, toast_id, "could not close a toast");
         }
@@ -155,6 +193,10 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>, shown: &Sh
         .hint(Hint::Category("im.received".into()))
         .action("default", "Open inbox")
         .urgency(if toast.critical { Urgency::Critical } else { Urgency::Normal });
+    if let Some(earlier) = shown.replaces(&toast.slot) {
+        // Updated in place (freedesktop replaces_id): a new PO-42 toast, a summary counting up.
+        notification.id(earlier);
+    }
     match notification.show_async().await {
         Ok(handle) => {
             let toast_id = handle.id();
@@ -162,6 +204,7 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>, shown: &Sh
             if let Some(id) = toast.notification_id {
                 shown.remember(id, toast_id);
             }
+            shown.hold(&toast.slot, toast_id);
             // Waits until the toast is clicked or closed. Each toast holds its own D-Bus connection
             // (notify-rust opens one per toast) and some daemons never report a close, so the wait
             // is bounded: after that, a click on the old toast no longer opens the inbox.
@@ -176,6 +219,7 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>, shown: &Sh
                 if let Some(id) = toast.notification_id {
                     shown.forget(id, toast_id);
                 }
+                shown.release(&toast.slot, toast_id);
             });
         }
         // No notification daemon: the tray and inbox still carry the news.

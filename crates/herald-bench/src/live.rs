@@ -38,9 +38,10 @@ pub async fn run(hub_binary: &std::path::Path, rate: u32, seconds: u64) -> anyho
         let decided = decided.clone();
         tokio::spawn(async move {
             let rules = Interruptions::default();
+            let mut bursts = toast::Bursts::default();
             while let Ok(event) = events.recv().await {
                 if let SyncEvent::MirrorChanged { applied, backfill, .. } = event {
-                    let commands = toast::decide(&applied, backfill, &rules, jiff::Timestamp::now());
+                    let commands = toast::decide(&applied, backfill, &rules, &mut bursts, jiff::Timestamp::now());
                     let at = Instant::now();
                     let shown = commands.iter().filter(|c| matches!(c, ToastCommand::Show(_))).count();
                     let mut decided = decided.lock().unwrap();

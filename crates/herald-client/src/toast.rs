@@ -1,8 +1,12 @@
 //! Which synced notifications become native toasts, and what the toasts say.
 //!
 //! The agent only renders what this decides. Rules: history is not news (no toasts for the first
-//! catch-up of a new mirror), nothing already read, nothing without the `desktop` channel, and a burst (e.g. after a night offline)
-//! becomes one summary instead of a wall of popups.
+//! catch-up of a new mirror), nothing already read, nothing without the `desktop` channel, a
+//! notification with a tag takes the place of the toast with that tag, and a burst (after a night
+//! offline, or many in a few seconds) becomes one summary that counts up in place instead of a
+//! wall of popups.
+
+use std::collections::VecDeque;
 
 use herald_proto::{ApiError, Channel, DoNotDisturb, LiveEvent, Notification, Priority};
 use jiff::Timestamp;
@@ -11,8 +15,10 @@ use crate::mirror::Applied;
 use crate::outbox::Action;
 use crate::quiet::is_quiet;
 
-/// More new notifications than this at once are summarised in one toast.
+/// More new notifications than this within [`BURST_WINDOW`] are summarised in one toast.
 pub const MAX_INDIVIDUAL: usize = 3;
+/// How close together toasts make a burst.
+pub const BURST_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
 /// Toast bodies are a glance, not the message; the inbox has the rest.
 const MAX_BODY_CHARS: usize = 240;
 
@@ -26,6 +32,49 @@ pub struct Toast {
     pub notification_id: Option<i64>,
     /// Shown with critical urgency (stays until dismissed on most desktops).
     pub critical: bool,
+    /// Which toast on screen this one takes the place of, so an update never stacks.
+    pub slot: Slot,
+}
+
+/// Where a toast goes on screen (the freedesktop `replaces_id`, tracked by the agent).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Slot {
+    /// A toast of its own.
+    Own,
+    /// In place of the toast showing this tag (a newer notification of the same thing, seed 003).
+    Tag(String),
+    /// In place of the running summary of a burst.
+    Summary,
+}
+
+/// The toasts of the last [`BURST_WINDOW`]: past [`MAX_INDIVIDUAL`], new ones fold into one
+/// summary that counts up until the burst is over.
+#[derive(Debug, Default)]
+pub struct Bursts {
+    recent: VecDeque<Timestamp>,
+    /// Notifications folded into the running summary.
+    summarised: usize,
+}
+
+impl Bursts {
+    /// Counts `fresh` new toasts at `now`; returns the summary's count if they fold into it.
+    fn take(&mut self, fresh: usize, now: Timestamp) -> Option<usize> {
+        while self.recent.front().is_some_and(|&at| now.duration_since(at) > BURST_WINDOW) {
+            self.recent.pop_front();
+        }
+        if self.recent.is_empty() {
+            self.summarised = 0;
+        }
+        let folds = self.summarised > 0 || self.recent.len() + fresh > MAX_INDIVIDUAL;
+        self.recent.extend(std::iter::repeat_n(now, fresh));
+        if self.recent.len() > 1_000 {
+            self.recent.drain(..self.recent.len() - 1_000);
+        }
+        folds.then(|| {
+            self.summarised += fresh;
+            self.summarised
+        })
+    }
 }
 
 /// What the agent does with toasts.
@@ -67,7 +116,13 @@ impl Interruptions {
 }
 
 /// The toasts to show and close for what the mirror just applied.
-pub fn decide(applied: &Applied, backfill: bool, rules: &Interruptions, now: Timestamp) -> Vec<ToastCommand> {
+pub fn decide(
+    applied: &Applied,
+    backfill: bool,
+    rules: &Interruptions,
+    bursts: &mut Bursts,
+    now: Timestamp,
+) -> Vec<ToastCommand> {
     let mut commands: Vec<ToastCommand> = applied
         .deleted
         .iter()
@@ -86,13 +141,14 @@ pub fn decide(applied: &Applied, backfill: bool, rules: &Interruptions, now: Tim
         .filter(|n| !n.read && n.channels.contains(&Channel::Desktop))
         .filter(|n| rules.lets_through(n.priority == Priority::Critical, quiet))
         .collect();
-    if fresh.len() > MAX_INDIVIDUAL {
-        let newest = fresh.last().expect("more than zero");
+    let Some(newest) = fresh.last() else { return commands };
+    if let Some(total) = bursts.take(fresh.len(), now) {
         commands.push(ToastCommand::Show(Toast {
-            summary: format!("{} new notifications", fresh.len()),
+            summary: format!("{total} new notifications"),
             body: escape_markup(&clip(&format!("Latest: {}", newest.subject))),
             notification_id: None,
             critical: fresh.iter().any(|n| n.priority == Priority::Critical),
+            slot: Slot::Summary,
         }));
         return commands;
     }
@@ -102,6 +158,7 @@ pub fn decide(applied: &Applied, backfill: bool, rules: &Interruptions, now: Tim
             body: escape_markup(&clip(&n.body)),
             notification_id: Some(n.id),
             critical: n.priority == Priority::Critical,
+            slot: n.tag.clone().map_or(Slot::Own, Slot::Tag),
         })
     }));
     commands
@@ -116,6 +173,7 @@ pub fn decide_live(event: &LiveEvent, rules: &Interruptions, now: Timestamp) -> 
         body: escape_markup(&clip(&event.body)),
         notification_id: None,
         critical: urgent,
+        slot: Slot::Own,
     })
 }
 
@@ -135,6 +193,7 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
         body: escape_markup(&clip(&error.message)),
         notification_id: None,
         critical: false,
+        slot: Slot::Own,
     }
 }
 
@@ -194,7 +253,7 @@ mod tests {
     }
 
     fn shown_with(applied: &Applied, backfill: bool, rules: &Interruptions) -> Vec<Toast> {
-        decide(applied, backfill, rules, now())
+        decide(applied, backfill, rules, &mut Bursts::default(), now())
             .into_iter()
             .filter_map(|c| match c {
                 ToastCommand::Show(toast) => Some(toast),
@@ -230,7 +289,8 @@ mod tests {
                 summary: "Reply from Ann".into(),
                 body: "Looks good".into(),
                 notification_id: Some(1),
-                critical: false
+                critical: false,
+                slot: Slot::Own,
             }]
         );
     }
@@ -281,10 +341,14 @@ mod tests {
     fn a_notification_read_or_deleted_anywhere_closes_its_toast() {
         let changes = Applied { read: vec![3], deleted: vec![4], read_changed: true, ..Applied::default() };
         assert_eq!(
-            decide(&changes, false, &do_not_disturb(), now()),
+            decide(&changes, false, &do_not_disturb(), &mut Bursts::default(), now()),
             [ToastCommand::Close { notification_id: 4 }, ToastCommand::Close { notification_id: 3 }]
         );
-        assert_eq!(decide(&changes, true, &Interruptions::default(), now()).len(), 2, "history closes too");
+        assert_eq!(
+            decide(&changes, true, &Interruptions::default(), &mut Bursts::default(), now()).len(),
+            2,
+            "history closes too"
+        );
     }
 
     #[test]
@@ -324,6 +388,39 @@ mod tests {
     #[test]
     fn history_raises_nothing() {
         assert!(shown(&applied(vec![note(1, "Old", "", false)]), true).is_empty());
+    }
+
+    #[test]
+    fn many_in_a_few_seconds_fold_into_one_summary_that_counts_up_and_a_tag_replaces_its_toast() {
+        let mut bursts = Bursts::default();
+        let at = |s: i64| now().checked_add(jiff::SignedDuration::from_secs(s)).unwrap();
+        let one = |id: i64, s: i64, bursts: &mut Bursts| -> Toast {
+            let commands = decide(
+                &applied(vec![note(id, &format!("n{id}"), "", false)]),
+                false,
+                &Interruptions::default(),
+                bursts,
+                at(s),
+            );
+            match commands.into_iter().next() {
+                Some(ToastCommand::Show(toast)) => toast,
+                other => panic!("{other:?}"),
+            }
+        };
+        // Three arrive one by one within seconds: each its own toast…
+        for id in 1..=3 {
+            assert_eq!(one(id, id, &mut bursts).slot, Slot::Own);
+        }
+        // …the next ones fold into one summary that counts up in place…
+        let fourth = one(4, 4, &mut bursts);
+        assert_eq!((fourth.summary.as_str(), &fourth.slot), ("1 new notifications", &Slot::Summary));
+        assert_eq!(one(5, 12, &mut bursts).summary, "2 new notifications");
+        // …and after a quiet spell they are single toasts again.
+        assert_eq!(one(6, 40, &mut bursts).slot, Slot::Own);
+
+        let tagged = Notification { tag: Some("po-42".into()), ..note(7, "PO-42: approved", "", false) };
+        let toasts = shown(&applied(vec![tagged]), false);
+        assert_eq!(toasts[0].slot, Slot::Tag("po-42".into()), "in place of the earlier PO-42 toast");
     }
 
     #[test]
