@@ -185,7 +185,7 @@ async fn a_tagged_notification_updates_its_toast_in_place() {
     let bob = hub.add_user("bob");
     let erp = hub.add_user("erp");
     let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    let mut agent = Agent::start(&env).await;
+    let agent = Agent::start(&env).await;
     let mut window = agent.window().await;
     window.wait_for("the agent to come online", online).await;
 
