@@ -6,8 +6,10 @@
 -- every existing row and queued action keeps its id, and one account's rows are one range of the
 -- primary key.
 
+-- AUTOINCREMENT: an id is never given twice, so a removed account's mirror ids (held by a window,
+-- a script or a still-running engine) can never point at another hub's notifications.
 CREATE TABLE accounts (
-    id             INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 8192),
+    id             INTEGER PRIMARY KEY AUTOINCREMENT CHECK (id BETWEEN 1 AND 8192),
     name           TEXT NOT NULL UNIQUE,
     -- Base URL of the hub; NULL until set (the account carried over from a one-account mirror
     -- gets it from HERALD_SERVER or the config file).

@@ -290,8 +290,10 @@ async fn sync_once(config: &Config) -> anyhow::Result<()> {
 /// actions.
 async fn sync(config: &Config) -> anyhow::Result<Vec<herald_proto::ApiError>> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
-    let accounts: Vec<_> =
-        accounts::configured(config, &mut mirror)?.into_iter().filter(|a| a.server.is_some()).collect();
+    let accounts: Vec<_> = accounts::configured(config, &mut mirror)?
+        .into_iter()
+        .filter(|a| a.server.is_some() && a.token.is_some())
+        .collect();
     if accounts.is_empty() {
         bail!("no hub configured (HERALD_SERVER and HERALD_TOKEN, or herald accounts add)");
     }

@@ -80,7 +80,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         let config = config.clone();
         mirror.call(move |m| accounts::configured(&config, m).map_err(|e| MirrorError::Account(e.to_string()))).await?
     };
-    let mut syncing: Vec<accounts::Configured> = accounts.into_iter().filter(|a| a.server.is_some()).collect();
+    let mut syncing: Vec<accounts::Configured> =
+        accounts.into_iter().filter(|a| a.server.is_some() && a.token.is_some()).collect();
     if syncing.is_empty() {
         // Nothing set up: the first account's engine says so in the tray.
         syncing.push(accounts::Configured { id: 1, name: accounts::DEFAULT_ACCOUNT.into(), server: None, token: None });

@@ -75,7 +75,7 @@ async fn the_change_log_pages_over_http_too() {
     let mut since = 0;
     let mut remaining = Vec::new();
     loop {
-        let (status, page) = hub.get(&hub.bob, &format!("/v1/changes?since={since}&limit=2")).await;
+        let (status, page) = hub.get(&hub.bob, &format!("/v1/changes?since={since}&limit=2&count=true")).await;
         assert_eq!(status, 200, "{page}");
         remaining.push(page["remaining"].as_i64().unwrap());
         assert!(!page["hub_id"].as_str().unwrap().is_empty(), "says whose log it is: {page}");
@@ -89,6 +89,8 @@ async fn the_change_log_pages_over_http_too() {
     assert_eq!(seqs.len(), 5);
     assert_eq!(remaining, [5, 3, 1], "what is left, for a catch-up's progress");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first, no repeats: {seqs:?}");
+    let (_, uncounted) = hub.get(&hub.bob, "/v1/changes").await;
+    assert!(uncounted.get("remaining").is_none(), "counted only when asked: {uncounted}");
     let (status, got) = hub.get(&hub.bob, "/v1/changes?since=999999").await;
     assert_eq!((status, code(&got)), (400, ErrorCode::CursorAhead));
     let (_, alices) = hub.get(&hub.alice, "/v1/changes").await;

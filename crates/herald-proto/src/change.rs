@@ -49,10 +49,11 @@ pub struct ChangesPage {
     pub changes: Vec<Change>,
     #[ts(type = "number | null")]
     pub next: Option<i64>,
-    /// How many changes follow `since`, this page's included: a catch-up's "x of y".
-    #[serde(default)]
-    #[ts(type = "number")]
-    pub remaining: i64,
+    /// With `count=true`: how many changes follow `since`, this page's included (a catch-up's
+    /// "x of y"; asked on its first page only, as counting a long log is not free).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(type = "number | null")]
+    pub remaining: Option<i64>,
     /// Whose log this is, as in the feed's `hello`: a client checks it before applying anything.
     #[serde(default)]
     pub hub_id: String,

@@ -64,17 +64,17 @@ impl Mirror {
             tx.commit()?;
             return Ok(id);
         }
-        // The lowest free id keeps mirror ids small (and the first account's equal to the hub's).
-        let id: AccountId = tx.query_row(
-            "SELECT coalesce(min(id + 1), 1) FROM (SELECT 0 AS id UNION ALL SELECT id FROM accounts) AS a
-             WHERE id + 1 NOT IN (SELECT id FROM accounts)",
+        // Ids are never reused (AUTOINCREMENT): see migration 6.
+        let next: AccountId = tx.query_row(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'accounts'), 0) + 1",
             [],
             |r| r.get(0),
         )?;
-        if id > MAX_ACCOUNTS {
-            return Err(MirrorError::Account(format!("a mirror holds at most {MAX_ACCOUNTS} accounts")));
+        if next > MAX_ACCOUNTS {
+            return Err(MirrorError::Account(format!("a mirror gives out at most {MAX_ACCOUNTS} account ids")));
         }
-        tx.execute("INSERT INTO accounts (id, name, server) VALUES (?1, ?2, ?3)", params![id, name, server])?;
+        tx.execute("INSERT INTO accounts (name, server) VALUES (?1, ?2)", params![name, server])?;
+        let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
     }
@@ -258,8 +258,12 @@ mod tests {
         assert_eq!((work, club), (2, 3));
         assert_eq!(mirror.upsert_account("work", "http://work:2/").unwrap(), work, "same name, same account");
         assert_eq!(mirror.account_named("work").unwrap().unwrap().server.as_deref(), Some("http://work:2/"));
-        mirror.remove_account(work).unwrap();
-        assert_eq!(mirror.upsert_account("home", "http://home:1/").unwrap(), 2, "the lowest free id");
+        mirror.remove_account(club).unwrap();
+        assert_eq!(
+            mirror.upsert_account("home", "http://home:1/").unwrap(),
+            4,
+            "a removed account's id is never given again"
+        );
         assert!(matches!(mirror.upsert_account(" ", "http://x/"), Err(MirrorError::Account(_))));
         assert!(matches!(mirror.cursor(99), Err(MirrorError::Account(_))));
     }

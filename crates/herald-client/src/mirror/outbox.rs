@@ -103,6 +103,10 @@ impl Mirror {
     }
 }
 
+/// A delete is one request per id: an entry of at most this many stays well inside the hub's
+/// burst allowance (200), so a rate-limited retry that starts the entry over can still finish.
+const MAX_DELETES_PER_ENTRY: usize = 50;
+
 /// One outbox entry's worth of an action.
 struct Part {
     account: AccountId,
@@ -116,17 +120,19 @@ struct Part {
 fn parts(tx: &Transaction<'_>, action: &Action) -> Result<Vec<Part>, MirrorError> {
     let whole = |account, action| vec![Part { account, action, only_what_changed: false }];
     Ok(match action {
-        Action::MarkRead { ids, read } => by_account(ids, |account, ids| Part {
+        Action::MarkRead { ids, read } => by_account(ids, MAX_IDS_PER_REQUEST, |account, ids| Part {
             account,
             action: Action::MarkRead { ids, read: *read },
             only_what_changed: false,
         }),
-        Action::Delete { ids } => {
-            by_account(ids, |account, ids| Part { account, action: Action::Delete { ids }, only_what_changed: false })
-        }
+        Action::Delete { ids } => by_account(ids, MAX_DELETES_PER_ENTRY, |account, ids| Part {
+            account,
+            action: Action::Delete { ids },
+            only_what_changed: false,
+        }),
         Action::ReadAll => {
             let unread = ids_where(tx, "SELECT id FROM notifications WHERE read = 0 ORDER BY id", [])?;
-            by_account(&unread, |account, ids| Part {
+            by_account(&unread, MAX_IDS_PER_REQUEST, |account, ids| Part {
                 account,
                 action: Action::MarkRead { ids, read: true },
                 only_what_changed: true,
@@ -139,7 +145,7 @@ fn parts(tx: &Transaction<'_>, action: &Action) -> Result<Vec<Part>, MirrorError
                 "SELECT id FROM notifications WHERE read = 0 AND id BETWEEN ?1 AND ?2 ORDER BY id",
                 [*id, last],
             )?;
-            by_account(&unread, |account, ids| Part {
+            by_account(&unread, MAX_IDS_PER_REQUEST, |account, ids| Part {
                 account,
                 action: Action::MarkRead { ids, read: true },
                 only_what_changed: true,
@@ -151,16 +157,14 @@ fn parts(tx: &Transaction<'_>, action: &Action) -> Result<Vec<Part>, MirrorError
 }
 
 /// Groups `ids` by account (in order) and cuts each group into requests the hub takes.
-fn by_account(ids: &[i64], part: impl Fn(AccountId, Vec<i64>) -> Part) -> Vec<Part> {
+fn by_account(ids: &[i64], per_entry: usize, part: impl Fn(AccountId, Vec<i64>) -> Part) -> Vec<Part> {
     let mut groups: std::collections::BTreeMap<AccountId, Vec<i64>> = Default::default();
     for &id in ids {
         groups.entry(ids::account_of(id)).or_default().push(id);
     }
     groups
         .into_iter()
-        .flat_map(|(account, ids)| {
-            ids.chunks(MAX_IDS_PER_REQUEST).map(|c| part(account, c.to_vec())).collect::<Vec<_>>()
-        })
+        .flat_map(|(account, ids)| ids.chunks(per_entry).map(|c| part(account, c.to_vec())).collect::<Vec<_>>())
         .collect()
 }
 

@@ -79,9 +79,10 @@ impl Mirror {
             from: query.from.as_deref(),
             to: query.to.as_deref(),
             text: query.text.as_deref(),
-            module_is_common: match &query.module {
-                Some(module) => self.share_of_unread(module)? >= COMMON_SHARE,
-                None => false,
+            // Known for unread notifications only: for other queries SQLite's own guess stands.
+            module_is_common: match (&query.module, query.unread) {
+                (Some(module), Some(true)) => self.share_of_unread(module)? >= COMMON_SHARE,
+                _ => false,
             },
         };
         filters::append(&filters, &mut sql, &mut args);

@@ -18,6 +18,9 @@ pub struct ChangesQuery {
     #[serde(default)]
     since: i64,
     limit: Option<u32>,
+    /// Also say how many changes follow `since` (`remaining`).
+    #[serde(default)]
+    count: bool,
 }
 
 #[utoipa::path(get, path = "/v1/changes", tag = "sync", params(ChangesQuery), responses((status = 200, body = herald_proto::ChangesPage), (status = 410, description = "The journal no longer has these changes", body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
@@ -41,6 +44,9 @@ pub async fn page(
     let more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
     let next = if more { changes.last().map(|c| c.seq) } else { None };
-    let remaining = state.store.count_changes_since(user.id, query.since).await?;
+    let remaining = match query.count {
+        true => Some(state.store.count_changes_since(user.id, query.since).await?),
+        false => None,
+    };
     Ok(Json(ChangesPage { changes, next, remaining, hub_id: state.store.hub_id().to_owned(), user_id: user.id }))
 }
