@@ -191,10 +191,15 @@ async fn a_tagged_notification_updates_its_toast_in_place() {
 
     hub.send_fields(&erp, "bob", serde_json::json!({"subject": "PO-42 waits for your approval", "tag": "po-42"})).await;
     let first = daemon.next_toast().await;
-    hub.send_fields(&erp, "bob", serde_json::json!({"subject": "PO-42 was approved by Ann", "tag": "po-42"})).await;
+    let approved =
+        hub.send_fields(&erp, "bob", serde_json::json!({"subject": "PO-42 was approved by Ann", "tag": "po-42"})).await;
     let second = daemon.next_toast().await;
     assert_eq!(second.summary, "PO-42 was approved by Ann");
     assert_eq!(second.id, first.id, "the same toast, updated");
     assert_eq!(daemon.pending_close(), None, "never closed and reopened");
     assert_eq!(inbox_subjects(&agent.config), ["PO-42 was approved by Ann"], "the list holds the newer one only");
+    // Read: the (one) toast closes once, and nothing closed it before.
+    window.send(Request::MarkRead { ids: vec![approved], read: true }).await;
+    assert_eq!(daemon.next_close().await, first.id);
+    assert_eq!(daemon.pending_close(), None, "closed once");
 }

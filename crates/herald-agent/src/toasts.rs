@@ -32,20 +32,10 @@ pub fn spawn(
         loop {
             match events.recv().await {
                 Ok(SyncEvent::MirrorChanged { account, applied, backfill }) => {
-                    let decided = toast::decide(&applied, backfill, rules.of(account), &mut bursts, Timestamp::now());
-                    // A tagged notification replaces its predecessor on the hub (a delete and a
-                    // create in one batch): its toast is updated in place, not closed and reopened.
-                    let updated: Vec<u32> = decided
-                        .iter()
-                        .filter_map(|c| match c {
-                            ToastCommand::Show(toast) => shown.replaces(&toast.slot),
-                            ToastCommand::Close { .. } => None,
-                        })
-                        .collect();
-                    for command in decided {
+                    for command in toast::decide(&applied, backfill, rules.of(account), &mut bursts, Timestamp::now()) {
                         match command {
                             ToastCommand::Show(toast) => show(toast, commands.clone(), &shown).await,
-                            ToastCommand::Close { notification_id } => shown.close(notification_id, &updated).await,
+                            ToastCommand::Close { notification_id } => shown.close(notification_id).await,
                         }
                     }
                 }
@@ -113,8 +103,15 @@ impl Rules {
 struct Shown {
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
     /// The toast showing each tag, and the running burst summary: what a new toast replaces.
-    by_slot: Arc<Mutex<HashMap<Slot, u32>>>,
+    /// The number counts how often the slot was filled, so a delayed close can tell it was
+    /// filled again meanwhile.
+    by_slot: Arc<Mutex<HashMap<Slot, (u32, u64)>>>,
 }
+
+/// A tagged notification replaces its predecessor on the hub as a delete and a create, which
+/// may arrive a moment apart: the predecessor's toast waits this long for its successor (then it
+/// is updated in place) before it closes.
+const SUCCESSOR_GRACE: std::time::Duration = std::time::Duration::from_millis(750);
 
 impl Shown {
     /// The toast `slot` takes the place of, if it is still on screen.
@@ -122,20 +119,28 @@ impl Shown {
         if *slot == Slot::Own {
             return None;
         }
-        self.by_slot.lock().unwrap_or_else(|p| p.into_inner()).get(slot).copied()
+        self.by_slot.lock().unwrap_or_else(|p| p.into_inner()).get(slot).map(|(id, _)| *id)
     }
 
     fn hold(&self, slot: &Slot, toast_id: u32) {
         if *slot != Slot::Own {
-            self.by_slot.lock().unwrap_or_else(|p| p.into_inner()).insert(slot.clone(), toast_id);
+            let mut map = self.by_slot.lock().unwrap_or_else(|p| p.into_inner());
+            let filled = map.get(slot).map_or(0, |(_, filled)| filled + 1);
+            map.insert(slot.clone(), (toast_id, filled));
         }
     }
 
     fn release(&self, slot: &Slot, toast_id: u32) {
         let mut map = self.by_slot.lock().unwrap_or_else(|p| p.into_inner());
-        if map.get(slot) == Some(&toast_id) {
+        if map.get(slot).is_some_and(|(id, _)| *id == toast_id) {
             map.remove(slot);
         }
+    }
+
+    /// The slot a toast fills, and how often it had been filled then.
+    fn slot_of(&self, toast_id: u32) -> Option<(Slot, u64)> {
+        let map = self.by_slot.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().find(|(_, (id, _))| *id == toast_id).map(|(slot, (_, filled))| (slot.clone(), *filled))
     }
 
     fn remember(&self, notification_id: i64, toast_id: u32) {
@@ -149,13 +154,26 @@ impl Shown {
         }
     }
 
-    /// Closes the notification's toast, unless it is one of `updated` (about to show its successor).
-    async fn close(&self, notification_id: i64, updated: &[u32]) {
+    /// Closes the notification's toast; a tagged one only if no successor takes its place within
+    /// [`SUCCESSOR_GRACE`].
+    async fn close(&self, notification_id: i64) {
         let Some(toast_id) = self.by_notification.lock().unwrap_or_else(|p| p.into_inner()).remove(&notification_id)
         else {
             return;
         };
-        if updated.contains(&toast_id) {
+        if let Some((slot, filled)) = self.slot_of(toast_id) {
+            let shown = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(SUCCESSOR_GRACE).await;
+                let still =
+                    shown.by_slot.lock().unwrap_or_else(|p| p.into_inner()).get(&slot) == Some(&(toast_id, filled));
+                if still {
+                    shown.release(&slot, toast_id);
+                    if let Err(e) = close_toast(toast_id).await {
+                        tracing::debug!(error = %e, toast_id, "could not close a toast");
+                    }
+                }
+            });
             return;
         }
         if let Err(e) = close_toast(toast_id).await {
