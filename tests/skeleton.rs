@@ -15,6 +15,35 @@ fn online(event: &Event) -> Option<()> {
     matches!(event, Event::Connection { connection: ConnectionState::Online }).then_some(())
 }
 
+/// A hub with bob and a sender (erp), a session bus with a notification daemon, and bob's agent
+/// online with a window connected.
+struct Desktop {
+    _dir: tempfile::TempDir,
+    _bus: SessionBus,
+    daemon: NotificationDaemon,
+    hub: Hub,
+    bob: String,
+    erp: String,
+    agent: Agent,
+    window: herald_e2e::agent::Window,
+}
+
+impl Desktop {
+    async fn online() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = SessionBus::start(dir.path());
+        let daemon = NotificationDaemon::start(&bus.address).await;
+        let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+        let bob = hub.add_user("bob");
+        let erp = hub.add_user("erp");
+        let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+        let agent = Agent::start(&env).await;
+        let mut window = agent.window().await;
+        window.wait_for("the agent to come online", online).await;
+        Self { _dir: dir, _bus: bus, daemon, hub, bob, erp, agent, window }
+    }
+}
+
 fn unread(event: &Event) -> Option<u32> {
     match event {
         Event::InboxChanged { unread } => Some(*unread),
@@ -132,16 +161,7 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn do_not_disturb_holds_toasts_back_and_a_toast_closes_once_read_here_or_elsewhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let mut daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
-    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    let mut agent = Agent::start(&env).await;
-    let mut window = agent.window().await;
-    window.wait_for("the agent to come online", online).await;
+    let Desktop { _dir, _bus, mut daemon, hub, bob, erp, mut agent, mut window } = Desktop::online().await;
 
     // Do not disturb for an hour, set on the hub (as from another device): the feed tells the agent.
     let until = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
@@ -178,16 +198,7 @@ async fn do_not_disturb_holds_toasts_back_and_a_toast_closes_once_read_here_or_e
 /// updated in place (the same toast id, `replaces_id`), not closed and shown again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tagged_notification_updates_its_toast_in_place() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let mut daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
-    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    let agent = Agent::start(&env).await;
-    let mut window = agent.window().await;
-    window.wait_for("the agent to come online", online).await;
+    let Desktop { _dir, _bus, mut daemon, hub, erp, agent, mut window, .. } = Desktop::online().await;
 
     hub.send_fields(&erp, "bob", serde_json::json!({"subject": "PO-42 waits for your approval", "tag": "po-42"})).await;
     let first = daemon.next_toast().await;

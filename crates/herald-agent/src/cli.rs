@@ -203,8 +203,9 @@ fn status(config: &Config) -> anyhow::Result<()> {
 
 fn list_accounts(config: &Config) -> anyhow::Result<()> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
-    for account in accounts::configured(config, &mut mirror)? {
-        let listed = mirror.accounts()?.into_iter().find(|a| a.id == account.id).context("account vanished")?;
+    // Both lists come from the accounts table in id order, one row each.
+    let configured = accounts::configured(config, &mut mirror)?;
+    for (account, listed) in configured.iter().zip(mirror.accounts()?) {
         let server = account.server.as_ref().map_or("(no server)", |s| s.as_str());
         let token = if account.token.is_some() { "token set" } else { "no token" };
         println!("{:<12} {server}  {token}, {} unread, cursor {}", account.name, listed.unread, listed.cursor);
@@ -290,10 +291,7 @@ async fn sync_once(config: &Config) -> anyhow::Result<()> {
 /// actions.
 async fn sync(config: &Config) -> anyhow::Result<Vec<herald_proto::ApiError>> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
-    let accounts: Vec<_> = accounts::configured(config, &mut mirror)?
-        .into_iter()
-        .filter(|a| a.server.is_some() && a.token.is_some())
-        .collect();
+    let accounts = accounts::syncable(config, &mut mirror)?;
     if accounts.is_empty() {
         bail!("no hub configured (HERALD_SERVER and HERALD_TOKEN, or herald accounts add)");
     }

@@ -76,12 +76,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let (status_tx, status_rx) = watch::channel(Status { unread, ..Status::default() });
 
     // One engine per account, all sharing the mirror's one search indexer.
-    let accounts = {
+    let mut syncing = {
         let config = config.clone();
-        mirror.call(move |m| accounts::configured(&config, m).map_err(|e| MirrorError::Account(e.to_string()))).await?
+        mirror.call(move |m| accounts::syncable(&config, m).map_err(|e| MirrorError::Account(e.to_string()))).await?
     };
-    let mut syncing: Vec<accounts::Configured> =
-        accounts.into_iter().filter(|a| a.server.is_some() && a.token.is_some()).collect();
     if syncing.is_empty() {
         // Nothing set up: the first account's engine says so in the tray.
         syncing.push(accounts::Configured { id: 1, name: accounts::DEFAULT_ACCOUNT.into(), server: None, token: None });

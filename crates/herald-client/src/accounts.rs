@@ -59,6 +59,11 @@ pub fn configured(config: &Config, mirror: &mut Mirror) -> Result<Vec<Configured
         .collect())
 }
 
+/// The accounts that can sync: those with a hub and a token.
+pub fn syncable(config: &Config, mirror: &mut Mirror) -> Result<Vec<Configured>, AccountsError> {
+    Ok(configured(config, mirror)?.into_iter().filter(|a| a.server.is_some() && a.token.is_some()).collect())
+}
+
 /// Sign-in tokens by account name, in a file only the owner can read.
 #[derive(Debug, Default)]
 pub struct Tokens {
