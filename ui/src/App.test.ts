@@ -32,6 +32,8 @@ class MemoryBackend implements Backend {
   }
 }
 
+const LOADED_AT = Date.now();
+
 function note(id: number, subject: string, body = '', read = false): Notification {
   return {
     id,
@@ -49,7 +51,8 @@ function note(id: number, subject: string, body = '', read = false): Notificatio
     answer: null,
     channels: ['inbox', 'desktop'],
     expires_at: null,
-    created_at: new Date(Date.now() - 5 * 60_000).toISOString(),
+    // Five minutes ago, and in id order: the inbox pages by (created_at, id), as the mirror does.
+    created_at: new Date(LOADED_AT - 5 * 60_000 + id).toISOString(),
     read,
   };
 }
