@@ -1,7 +1,11 @@
 //! `herald-bench live`: the live path end to end — a sender POSTs at a steady rate to a real hub
 //! process; an in-process sync engine (real mirror file, real WebSocket) applies each change and
-//! runs the toast decision. Latency is from the moment the POST was sent to the moment the toast
-//! decision for that notification was made.
+//! runs the toast decision. Three latencies per notification:
+//!
+//! - POST sent → the hub's answer (accepted: committed and synced);
+//! - the hub's answer → toast decided (the target's "hub POST accepted to toast decision"; 0 when
+//!   the feed beat the answer to the sender);
+//! - POST sent → toast decided (both, end to end).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -57,7 +61,7 @@ pub async fn run(hub_binary: &std::path::Path, rate: u32, seconds: u64) -> anyho
     // The sending side: one POST per tick, each on its own task so the rate holds.
     let client = reqwest::Client::new();
     let url = format!("{}/v1/notifications", hub.base);
-    let sent: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
+    let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut posts = Vec::new();
@@ -69,8 +73,9 @@ pub async fn run(hub_binary: &std::path::Path, rate: u32, seconds: u64) -> anyho
             let started = Instant::now();
             let answer: serde_json::Value =
                 client.post(&url).bearer_auth(&app).json(&body).send().await?.error_for_status()?.json().await?;
+            let accepted = Instant::now();
             let id = answer["ids"][0].as_i64().context("no id")?;
-            sent.lock().unwrap().push((id, started));
+            sent.lock().unwrap().push(Sent { id, started, accepted });
             anyhow::Ok(())
         }));
     }
@@ -88,18 +93,31 @@ pub async fn run(hub_binary: &std::path::Path, rate: u32, seconds: u64) -> anyho
     decider.abort();
 
     let decided = decided.lock().unwrap();
-    let mut latencies: Vec<Duration> = sent
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|(id, started)| decided.get(id).map(|at| at.saturating_duration_since(*started)))
-        .collect();
-    latencies.sort_unstable();
-    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
-    println!("| notifications sent / decided | {total} / {} |", latencies.len());
-    println!("| POST sent → toast decided, p50 | {:.2} ms |", pick(0.50).as_secs_f64() * 1000.0);
-    println!("| POST sent → toast decided, p99 | {:.2} ms |", pick(0.99).as_secs_f64() * 1000.0);
-    println!("| POST sent → toast decided, max | {:.2} ms |", pick(1.0).as_secs_f64() * 1000.0);
+    let sent = sent.lock().unwrap();
+    let decided_at: Vec<(&Sent, Instant)> = sent.iter().filter_map(|s| Some((s, *decided.get(&s.id)?))).collect();
+    println!("| notifications sent / decided | {total} / {} |", decided_at.len());
+    report("POST sent → hub answered (accepted)", sent.iter().map(|s| s.accepted - s.started).collect());
+    report(
+        "hub answered → toast decided",
+        decided_at.iter().map(|(s, at)| at.saturating_duration_since(s.accepted)).collect(),
+    );
+    report(
+        "POST sent → toast decided",
+        decided_at.iter().map(|(s, at)| at.saturating_duration_since(s.started)).collect(),
+    );
     hub.stop();
     Ok(())
+}
+
+/// One POST: its notification id, when it was sent and when the hub's answer arrived.
+struct Sent {
+    id: i64,
+    started: Instant,
+    accepted: Instant,
+}
+
+fn report(what: &str, mut latencies: Vec<Duration>) {
+    latencies.sort_unstable();
+    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    println!("| {what} | p50 {:.2} ms | p99 {:.2} ms | max {:.2} ms |", pick(0.5), pick(0.99), pick(1.0));
 }

@@ -4,10 +4,12 @@
 //!   migrations a crate passes in.
 //! - [`Migration`] is one numbered, add-only `.sql` file from `migrations/<db>/NNNN_name.sql`.
 //!
+//! - [`checkpoint`]: WAL checkpoints on a thread of their own, not inside a writer's commit.
 //! - [`notification_row`]: a notification as a row, the column list both sides share.
 //!
 //! Shared by `herald-hub` and `herald-client` without either depending on the other.
 
+pub mod checkpoint;
 pub mod filters;
 pub mod notification_row;
 
@@ -42,6 +44,8 @@ pub enum DbError {
     TooNew { found: u32, known: u32 },
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot start the {what} thread: {source}")]
+    Thread { what: &'static str, source: std::io::Error },
 }
 
 /// How long a writer waits for another connection's lock before failing with SQLITE_BUSY.

@@ -13,6 +13,7 @@ mod search;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use herald_db::checkpoint::Checkpointer;
 use herald_db::Migration;
 use rusqlite::Connection;
 
@@ -94,13 +95,19 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-/// The agent's shared handle: one writer connection used from blocking threads.
+/// The agent's shared handle: one writer connection used from blocking threads, whose WAL is
+/// checkpointed on a thread of its own (a checkpoint inside a commit was the live path's tail).
 #[derive(Clone)]
-pub struct SharedMirror(Arc<Mutex<Mirror>>);
+pub struct SharedMirror(Arc<Mutex<Mirror>>, Option<Checkpointer>);
 
 impl SharedMirror {
     pub fn new(mirror: Mirror) -> Self {
-        Self(Arc::new(Mutex::new(mirror)))
+        let checkpointer = Checkpointer::start(&mirror.conn).unwrap_or_else(|e| {
+            // The writer keeps SQLite's own checkpoints then: slower commits, nothing lost.
+            tracing::warn!(error = %e, "cannot checkpoint the mirror in the background");
+            None
+        });
+        Self(Arc::new(Mutex::new(mirror)), checkpointer)
     }
 
     /// Runs `f` on the mirror without blocking the async runtime.
@@ -109,9 +116,16 @@ impl SharedMirror {
         f: impl FnOnce(&mut Mirror) -> Result<T, MirrorError> + Send + 'static,
     ) -> Result<T, MirrorError> {
         let inner = self.0.clone();
-        tokio::task::spawn_blocking(move || f(&mut inner.lock().unwrap_or_else(|p| p.into_inner())))
-            .await
-            .map_err(|e| MirrorError::Corrupt(format!("mirror task failed: {e}")))?
+        let checkpointer = self.1.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut mirror = inner.lock().unwrap_or_else(|p| p.into_inner());
+            match checkpointer {
+                Some(checkpointer) => checkpointer.watching(|| f(&mut mirror)),
+                None => f(&mut mirror),
+            }
+        })
+        .await
+        .map_err(|e| MirrorError::Corrupt(format!("mirror task failed: {e}")))?
     }
 }
 
