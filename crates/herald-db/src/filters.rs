@@ -77,8 +77,9 @@ mod tests {
 
     #[test]
     fn user_text_never_becomes_fts_syntax() {
-        assert_eq!(fts_query("purchase ord").as_deref(), Some("\"purchase\"* \"ord\"*"));
-        assert_eq!(fts_query("a\" OR b").as_deref(), Some("\"a\"\"\"* \"OR\"* \"b\"*"));
+        assert_eq!(fts_query("purchase ord").as_deref(), Some("\"purchase\" \"ord\"*"));
+        assert_eq!(fts_query("a\" OR b").as_deref(), Some("\"a\"\"\" \"OR\" \"b\"*"));
+        assert_eq!(fts_query("purchase order ").as_deref(), Some("\"purchase\" \"order\""), "a finished word");
         assert_eq!(fts_query("   "), None);
     }
 

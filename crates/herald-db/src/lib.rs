@@ -14,11 +14,22 @@ pub mod filters;
 pub mod notification_row;
 
 /// Turns user text into an FTS5 query that cannot be read as FTS syntax: every word quoted and
-/// required, each matching as a prefix ("purch ord" finds "purchase order": search as you type).
-/// Shared by the hub's history search and the desktop mirror's.
+/// required, the word being typed matching as a prefix ("purchase ord" finds "purchase order").
+/// A word counts as being typed if it is the last and no space follows it. Shared by the hub's
+/// history search and the desktop mirror's.
+///
+/// Prefixes only where needed: FTS5 answers a prefix by merging the lists of every word it
+/// matches, all of them, in memory, while a whole word's list is walked lazily, skipping to the
+/// rows the other words allow. With a word in every one of 1,000,000 rows, "reference 00777" took
+/// 34 ms as two prefixes and takes under 1 ms as a word and a prefix (`herald-bench mirror`).
 pub fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text.split_whitespace().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect();
-    (!words.is_empty()).then(|| words.join(" "))
+    let quoted = |w: &str| format!("\"{}\"", w.replace('"', "\"\""));
+    let words: Vec<String> = text.split_whitespace().map(quoted).collect();
+    let (last, rest) = words.split_last()?;
+    let typing = !text.ends_with(char::is_whitespace);
+    let mut query = rest.to_vec();
+    query.push(if typing { format!("{last}*") } else { last.clone() });
+    Some(query.join(" "))
 }
 
 use std::path::Path;

@@ -9,6 +9,7 @@ pub mod ids;
 mod notifications;
 mod outbox;
 mod search;
+mod text_search;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -57,20 +57,19 @@ pub struct Query {
 impl Mirror {
     /// A page of notifications matching `query`, newest first.
     pub fn search(&self, query: &Query) -> Result<Vec<Notification>, MirrorError> {
-        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1");
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        if let Some(before) = &query.before {
-            args.push(Box::new(before.created_at.clone()));
-            args.push(Box::new(before.id));
-            sql.push_str(&format!(" AND (created_at, id) < (?{}, ?{})", args.len() - 1, args.len()));
+        let filters = self.filters(query)?;
+        if let Some(words) = query.text.as_deref().and_then(herald_db::fts_query) {
+            let others = Filters { text: None, ..filters };
+            if let Some(page) = self.newest_matches(query, &words, &others)? {
+                return Ok(page);
+            }
         }
-        if let Some(account) = query.account {
-            let (first, last) = ids::range(account);
-            args.push(Box::new(first));
-            args.push(Box::new(last));
-            sql.push_str(&format!(" AND id BETWEEN ?{} AND ?{}", args.len() - 1, args.len()));
-        }
-        let filters = Filters {
+        self.search_in_general(query, &filters)
+    }
+
+    /// The query's filters as SQL sees them.
+    fn filters<'q>(&self, query: &'q Query) -> Result<Filters<'q>, MirrorError> {
+        Ok(Filters {
             unread: query.unread,
             kind: query.kind.as_deref(),
             module: query.module.as_deref(),
@@ -84,8 +83,25 @@ impl Mirror {
                 (Some(module), Some(true)) => self.share_of_unread(module)? >= COMMON_SHARE,
                 _ => false,
             },
-        };
-        filters::append(&filters, &mut sql, &mut args);
+        })
+    }
+
+    /// Any query, planned by SQLite: filters, then the newest `limit` of what passes.
+    fn search_in_general(&self, query: &Query, filters: &Filters<'_>) -> Result<Vec<Notification>, MirrorError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1");
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        if let Some(before) = &query.before {
+            args.push(Box::new(before.created_at.clone()));
+            args.push(Box::new(before.id));
+            sql.push_str(&format!(" AND (created_at, id) < (?{}, ?{})", args.len() - 1, args.len()));
+        }
+        if let Some(account) = query.account {
+            let (first, last) = ids::range(account);
+            args.push(Box::new(first));
+            args.push(Box::new(last));
+            sql.push_str(&format!(" AND id BETWEEN ?{} AND ?{}", args.len() - 1, args.len()));
+        }
+        filters::append(filters, &mut sql, &mut args);
         args.push(Box::new(query.limit.max(1)));
         sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ?{}", args.len()));
         let mut stmt = self.conn.prepare_cached(&sql)?;

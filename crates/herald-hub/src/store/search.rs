@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(subjects(ListFilter { unread: Some(false), ..Default::default() }).await, ["PO-42"]);
         assert_eq!(subjects(ListFilter { tag: Some("po-42".into()), ..Default::default() }).await, ["PO-42"]);
         assert_eq!(
-            subjects(ListFilter { text: Some("purch ord".into()), ..Default::default() }).await,
+            subjects(ListFilter { text: Some("purchase ord".into()), ..Default::default() }).await,
             ["PO-42"],
             "only ann's"
         );
