@@ -158,3 +158,46 @@ async fn one_inbox_holds_two_hubs_and_each_action_reaches_its_own() {
         .await;
     agent.kill();
 }
+
+/// Accounts added or removed while the agent runs take effect at once: `herald accounts add`
+/// tells the running agent, which starts syncing the new hub; `remove` stops it and its
+/// notifications leave the inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_running_agent_follows_accounts_added_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let home = Hub::start(&dir.path().join("home"), "127.0.0.1:0");
+    let work = Hub::start(&dir.path().join("work"), "127.0.0.1:0");
+    let (bob, home_erp) = (home.add_user("bob"), home.add_user("erp"));
+    let (robert, work_erp) = (work.add_user("robert"), work.add_user("erp"));
+    home.send(&home_erp, "bob", "Parcel arrived", "").await;
+    work.send(&work_erp, "robert", "Approve PO-42", "").await;
+    let env = AgentEnv::new(dir.path(), home.url(), &bob, &bus.address);
+    let mut agent = Agent::start(&env).await;
+    let mut link = agent.window().await;
+    link.wait_for("home's inbox", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
+
+    let (ok, out, err) = herald_with_input(&env, &["accounts", "add", "work", &work.url()], &format!("{robert}\n"));
+    assert!(ok && out.contains("told the running agent"), "{out}{err}");
+    link.wait_for("work's inbox, without a restart", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(()))
+        .await;
+    work.send(&work_erp, "robert", "Approve PO-43", "").await;
+    link.wait_for("work's live change", |e| matches!(e, Event::InboxChanged { unread: 3 }).then_some(())).await;
+
+    let (ok, out, err) = herald(&env, &["accounts", "remove", "work"]);
+    assert!(ok && out.contains("told the running agent"), "{out}{err}");
+    link.wait_for("work's notifications gone", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
+    // Work is no longer synced: its next notification never arrives, home's does.
+    work.send(&work_erp, "robert", "Approve PO-44", "").await;
+    home.send(&home_erp, "bob", "Another parcel", "").await;
+    let unread = link
+        .wait_for("home's live change", |e| match e {
+            Event::InboxChanged { unread } if *unread != 1 => Some(*unread),
+            _ => None,
+        })
+        .await;
+    assert_eq!(unread, 2, "only home's two");
+    let (_, listed, _) = herald(&env, &["list"]);
+    assert!(!listed.contains("PO-4"), "{listed}");
+    agent.kill();
+}

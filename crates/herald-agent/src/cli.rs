@@ -151,11 +151,11 @@ pub async fn run(config: Config, command: CliCommand) -> anyhow::Result<()> {
         CliCommand::Accounts => list_accounts(&config)?,
         CliCommand::AddAccount { name, server } => {
             add_account(&config, &name, &server)?;
-            restart_note(&config).await;
+            tell_running_agent(&config).await;
         }
         CliCommand::RemoveAccount { name } => {
             remove_account(&config, &name)?;
-            restart_note(&config).await;
+            tell_running_agent(&config).await;
         }
         CliCommand::Show(id) => match read_only(&config)?.get(id)? {
             Some(n) => println!("{}", serde_json::to_string_pretty(&n)?),
@@ -229,10 +229,13 @@ fn add_account(config: &Config, name: &str, server: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The running agent reads its accounts when it starts.
-async fn restart_note(config: &Config) {
-    if IpcStream::connect(&config.socket_path()).await.is_ok() {
-        println!("the running agent picks this up when it next starts (quit it from the tray and run herald)");
+/// A running agent starts or stops syncing the changed account at once.
+async fn tell_running_agent(config: &Config) {
+    if let Ok(mut agent) = IpcStream::connect(&config.socket_path()).await {
+        match agent.send(&Request::AccountsChanged).await {
+            Ok(()) => println!("told the running agent"),
+            Err(e) => println!("the running agent did not hear of it ({e}); it will when it next starts"),
+        }
     }
 }
 

@@ -16,8 +16,8 @@ use crate::Command;
 
 pub struct IpcServer {
     pub mirror: SharedMirror,
-    /// One per account's engine: an action may concern any of them.
-    pub outbox_ready: Vec<Arc<Notify>>,
+    /// One per running account's engine: an action may concern any of them.
+    pub outbox_ready: watch::Receiver<Vec<Arc<Notify>>>,
     pub status: watch::Receiver<Status>,
     pub events: broadcast::Sender<Event>,
     /// A user action changes the mirror like a synced change does: announcing it on the same
@@ -87,6 +87,10 @@ impl IpcServer {
                 let _ = self.commands.send(Command::OpenInbox);
                 Ok(())
             }
+            Request::AccountsChanged => {
+                let _ = self.commands.send(Command::ReloadAccounts);
+                Ok(())
+            }
             Request::MarkRead { ids, read } => self.act(Action::MarkRead { ids, read }, writer).await,
             Request::Act { action } => self.act(action, writer).await,
         }
@@ -98,7 +102,7 @@ impl IpcServer {
         let deleted = matches!(action, Action::Delete { .. });
         match self.mirror.call(move |m| m.record_action(&action)).await {
             Ok(touched) => {
-                for ready in &self.outbox_ready {
+                for ready in self.outbox_ready.borrow().iter() {
                     ready.notify_one();
                 }
                 if let Some(&touched_first) = touched.first() {

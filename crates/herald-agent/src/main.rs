@@ -3,6 +3,7 @@
 //! Map of the binary (it renders; herald-client decides):
 //! - `main`: configuration, logging, single-instance check, wiring, shutdown.
 //! - [`cli`]: `herald <command>` — list, search, show, read, reply, confirm, sync — headless.
+//! - [`engines`]: one sync engine per account, started and stopped as accounts change.
 //! - [`status`]: folds sync events into the tray's [`Status`] and the windows' events.
 //! - [`toasts`]: raises native toasts for what `herald_client::toast` picks.
 //! - [`ipc_server`]: the local socket the inbox window (and a second `herald`) talk to.
@@ -12,6 +13,7 @@
 //! Links no webview: `cargo tree -p herald-agent` has no tauri, wry or webkit.
 
 mod cli;
+mod engines;
 mod ipc_server;
 mod logging;
 mod status;
@@ -24,21 +26,23 @@ mod windows;
 use std::time::Duration;
 
 use anyhow::Context;
-use herald_client::accounts;
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
 use herald_client::ipc::{Event, Request};
-use herald_client::mirror::{Mirror, MirrorError, SharedMirror};
+use herald_client::mirror::{Mirror, SharedMirror};
 use herald_client::status::Status;
 use herald_client::sync::engine::index_in_background;
-use herald_client::sync::SyncEngine;
 use herald_client::Config;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch, Notify};
+
+use engines::Engines;
 
 /// What the user asked the agent to do, from the tray, a toast or a second `herald`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     OpenInbox,
+    /// Accounts were added or removed (`herald accounts …`): start and stop engines to match.
+    ReloadAccounts,
     Quit,
 }
 
@@ -70,46 +74,28 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let (sync_events, _) = broadcast::channel(256);
     let (window_events, _) = broadcast::channel::<Event>(256);
     let (commands_tx, mut commands) = mpsc::unbounded_channel::<Command>();
-    let (shutdown_tx, shutdown) = watch::channel(false);
     // Start from what the mirror holds, so the tray and windows never show a wrong count at start.
     let unread = mirror.call(|m| m.unread_count()).await.context("reading the mirror")?;
     let (status_tx, status_rx) = watch::channel(Status { unread, ..Status::default() });
 
     // One engine per account, all sharing the mirror's one search indexer.
-    let mut syncing = {
-        let config = config.clone();
-        mirror.call(move |m| accounts::syncable(&config, m).map_err(|e| MirrorError::Account(e.to_string()))).await?
-    };
-    if syncing.is_empty() {
-        // Nothing set up: the first account's engine says so in the tray.
-        syncing.push(accounts::Configured { id: 1, name: accounts::DEFAULT_ACCOUNT.into(), server: None, token: None });
-    }
     let index_ready = Arc::new(Notify::new());
     let indexer = tokio::spawn(index_in_background(mirror.clone(), index_ready.clone()));
-    let mut outbox_ready = Vec::new();
-    let mut sync_tasks = Vec::new();
-    for account in &syncing {
-        tracing::info!(account = %account.name, server = ?account.server.as_ref().map(|s| s.as_str()), "syncing");
-        let engine = SyncEngine::for_account(
-            account.id,
-            account.server.clone(),
-            account.token.clone(),
-            mirror.clone(),
-            sync_events.clone(),
-        )
-        .sharing_indexer(index_ready.clone());
-        outbox_ready.push(engine.outbox_ready());
-        sync_tasks.push(tokio::spawn(engine.run(shutdown.clone())));
-    }
-    let names = syncing.iter().map(|a| (a.id, a.name.clone())).collect();
+    let mut engines = Engines::new(config.clone(), mirror.clone(), sync_events.clone(), index_ready);
+    engines.reload().await.context("reading the accounts")?;
     let toasts =
         toasts::spawn(sync_events.subscribe(), commands_tx.clone(), mirror.clone(), config.critical_breaks_through);
-    let status_task =
-        tokio::spawn(status::run(sync_events.subscribe(), mirror.clone(), names, status_tx, window_events.clone()));
+    let status_task = tokio::spawn(status::run(
+        sync_events.subscribe(),
+        mirror.clone(),
+        engines.names(),
+        status_tx,
+        window_events.clone(),
+    ));
     let _tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
     let server = ipc_server::IpcServer {
         mirror,
-        outbox_ready,
+        outbox_ready: engines.outbox_ready(),
         status: status_rx,
         events: window_events.clone(),
         mirror_changes: sync_events.clone(),
@@ -123,20 +109,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tokio::select! {
             Some(command) = commands.recv() => match command {
                 Command::OpenInbox => inbox.open(&window_events),
+                Command::ReloadAccounts => {
+                    if let Err(e) = engines.reload().await {
+                        tracing::error!(error = %e, "cannot read the accounts; the engines running stay as they are");
+                    }
+                }
                 Command::Quit => break,
             },
             _ = signals.next() => break,
         }
     }
     tracing::info!("herald agent stopping");
-    let _ = shutdown_tx.send(true);
     // Give the feeds a moment to close cleanly; the mirror is consistent either way.
-    let stopped = async {
-        for task in sync_tasks {
-            let _ = task.await;
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(2), stopped).await;
+    engines.stop_all().await;
     indexer.abort();
     ipc_task.abort();
     status_task.abort();

@@ -8,30 +8,46 @@ use herald_client::status::{combined_connection, Status};
 use herald_client::sync::{ConnectionState, SyncEvent};
 use tokio::sync::{broadcast, watch};
 
-/// `accounts`: the name of each account whose engine runs, for the tray's words.
+/// `accounts`: the name of each account whose engine runs, for the tray's words; it changes when
+/// accounts are added or removed.
 pub async fn run(
     mut sync: broadcast::Receiver<SyncEvent>,
     mirror: SharedMirror,
-    accounts: BTreeMap<AccountId, String>,
+    mut accounts: watch::Receiver<BTreeMap<AccountId, String>>,
     status: watch::Sender<Status>,
     windows: broadcast::Sender<Event>,
 ) {
     refresh_unread(&mirror, &status, &windows).await;
+    let mut names = accounts.borrow_and_update().clone();
     let mut links: BTreeMap<AccountId, ConnectionState> =
-        accounts.keys().map(|&account| (account, ConnectionState::Connecting)).collect();
+        names.keys().map(|&account| (account, ConnectionState::Connecting)).collect();
     let mut progress: BTreeMap<AccountId, (i64, i64)> = BTreeMap::new();
     loop {
-        match sync.recv().await {
-            Ok(SyncEvent::Connection { account, state }) => {
-                links.insert(account, state);
-                let connection = combined_connection(
-                    links.iter().map(|(id, state)| (accounts.get(id).map_or("?", String::as_str), state)),
-                );
-                if status.borrow().connection != connection {
-                    status.send_modify(|s| s.connection = connection.clone());
-                    let _ = windows.send(Event::Connection { connection });
+        let event = tokio::select! {
+            event = sync.recv() => event,
+            changed = accounts.changed() => {
+                if changed.is_err() {
+                    return;
                 }
+                // A removed account's link no longer counts; a new one starts as connecting.
+                names = accounts.borrow_and_update().clone();
+                links.retain(|id, _| names.contains_key(id));
+                progress.retain(|id, _| names.contains_key(id));
+                for id in names.keys() {
+                    links.entry(*id).or_insert(ConnectionState::Connecting);
+                }
+                show_connection(&links, &names, &status, &windows);
+                refresh_unread(&mirror, &status, &windows).await;
+                continue;
             }
+        };
+        match event {
+            // A stopped engine's last words do not bring its account back.
+            Ok(SyncEvent::Connection { account, state }) if names.contains_key(&account) => {
+                links.insert(account, state);
+                show_connection(&links, &names, &status, &windows);
+            }
+            Ok(SyncEvent::Connection { .. }) => {}
             Ok(SyncEvent::MirrorChanged { .. }) => refresh_unread(&mirror, &status, &windows).await,
             Ok(SyncEvent::Progress { account, done, total }) => {
                 // Accounts catching up together show as one: "2,000 of 30,000" over all of them.
@@ -53,6 +69,21 @@ pub async fn run(
             Err(broadcast::error::RecvError::Lagged(_)) => refresh_unread(&mirror, &status, &windows).await,
             Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// The tray's and the windows' one link state over every account.
+fn show_connection(
+    links: &BTreeMap<AccountId, ConnectionState>,
+    names: &BTreeMap<AccountId, String>,
+    status: &watch::Sender<Status>,
+    windows: &broadcast::Sender<Event>,
+) {
+    let connection =
+        combined_connection(links.iter().map(|(id, state)| (names.get(id).map_or("?", String::as_str), state)));
+    if status.borrow().connection != connection {
+        status.send_modify(|s| s.connection = connection.clone());
+        let _ = windows.send(Event::Connection { connection });
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Request {
     /// Any user action (read, delete, confirm, reply, answer a live event): the agent applies it
     /// to the mirror at once and tells the hub.
     Act { action: crate::outbox::Action },
+    /// Accounts were added or removed (`herald accounts add/remove`): sync what is set up now.
+    AccountsChanged,
 }
 
 /// Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
