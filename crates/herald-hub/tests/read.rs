@@ -85,7 +85,8 @@ async fn the_list_filters_by_state_type_module_tag_time_and_words() {
     assert_eq!(subjects("module=social").await, ["Café opens", "Ann replied to your comment"]);
     assert_eq!(subjects("type=purchase.approval").await, ["PO-42"]);
     assert_eq!(subjects("tag=po").await, ["PO-42"]);
-    assert_eq!(subjects("q=purch%20ord").await, ["PO-42"]);
+    assert_eq!(subjects("q=purchase%20ord").await, ["PO-42"], "the word being typed is a prefix");
+    assert_eq!(subjects("q=purchase%20ord%20").await, Vec::<String>::new(), "a word a space follows is whole");
     assert_eq!(subjects("q=cafe").await, ["Café opens"], "diacritics do not matter");
     assert_eq!(subjects("q=replied&module=purchase").await, Vec::<String>::new());
     assert_eq!(subjects("from=2000-01-01T00:00:00%2B02:00&to=2999-01-01T00:00:00Z").await.len(), 3);
