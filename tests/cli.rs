@@ -105,17 +105,36 @@ async fn with_the_agent_running_the_cli_hands_actions_to_it() {
     assert!(hub.list(&bob).await.is_empty(), "the agent sent the delete");
 }
 
+/// Two real hubs for one person: bob on `home`, robert on `work`, each with an `erp` sender.
+struct TwoHubs {
+    dir: tempfile::TempDir,
+    bus: SessionBus,
+    home: Hub,
+    work: Hub,
+    bob: String,
+    home_erp: String,
+    robert: String,
+    work_erp: String,
+}
+
+impl TwoHubs {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = SessionBus::start(dir.path());
+        let home = Hub::start(&dir.path().join("home"), "127.0.0.1:0");
+        let work = Hub::start(&dir.path().join("work"), "127.0.0.1:0");
+        let (bob, home_erp) = (home.add_user("bob"), home.add_user("erp"));
+        let (robert, work_erp) = (work.add_user("robert"), work.add_user("erp"));
+        Self { dir, bus, home, work, bob, home_erp, robert, work_erp }
+    }
+}
+
 /// Two hubs in one inbox: the default account (HERALD_SERVER) and one added with `herald accounts
 /// add`. Both sync, list as one inbox in time order, and an action on one reaches only its hub,
 /// though both hubs use the same ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_inbox_holds_two_hubs_and_each_action_reaches_its_own() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let home = Hub::start(&dir.path().join("home"), "127.0.0.1:0");
-    let work = Hub::start(&dir.path().join("work"), "127.0.0.1:0");
-    let (bob, home_erp) = (home.add_user("bob"), home.add_user("erp"));
-    let (robert, work_erp) = (work.add_user("robert"), work.add_user("erp"));
+    let TwoHubs { dir, bus, home, work, bob, home_erp, robert, work_erp } = TwoHubs::start();
     let home_id = home.send(&home_erp, "bob", "Parcel arrived", "At the front desk").await;
     let work_id = work.send(&work_erp, "robert", "Approve PO-42", "12 400 EUR").await;
     assert_eq!(home_id, work_id, "both hubs number from 1");
@@ -164,12 +183,7 @@ async fn one_inbox_holds_two_hubs_and_each_action_reaches_its_own() {
 /// notifications leave the inbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_agent_follows_accounts_added_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let home = Hub::start(&dir.path().join("home"), "127.0.0.1:0");
-    let work = Hub::start(&dir.path().join("work"), "127.0.0.1:0");
-    let (bob, home_erp) = (home.add_user("bob"), home.add_user("erp"));
-    let (robert, work_erp) = (work.add_user("robert"), work.add_user("erp"));
+    let TwoHubs { dir, bus, home, work, bob, home_erp, robert, work_erp } = TwoHubs::start();
     home.send(&home_erp, "bob", "Parcel arrived", "").await;
     work.send(&work_erp, "robert", "Approve PO-42", "").await;
     let env = AgentEnv::new(dir.path(), home.url(), &bob, &bus.address);

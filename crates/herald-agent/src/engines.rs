@@ -81,7 +81,7 @@ impl Engines {
         for id in stale {
             if let Some(running) = self.running.remove(&id) {
                 tracing::info!(account = %running.account.name, "stopping sync");
-                stop(running).await;
+                stop(vec![running]).await;
                 // Removed (not just changed): what the engine applied while `herald accounts
                 // remove` emptied the account goes too.
                 if !self.mirror.call(move |m| m.accounts()).await?.iter().any(|a| a.id == id) {
@@ -117,26 +117,23 @@ impl Engines {
 
     /// Stops every engine (the agent is quitting), all within one grace period.
     pub async fn stop_all(&mut self) {
-        let all = std::mem::take(&mut self.running);
-        for running in all.values() {
-            let _ = running.stop.send(true);
-        }
-        let aborts: Vec<_> = all.values().map(|r| r.task.abort_handle()).collect();
-        let stopped = async {
-            for running in all.into_values() {
-                let _ = running.task.await;
-            }
-        };
-        if tokio::time::timeout(STOP_GRACE, stopped).await.is_err() {
-            aborts.iter().for_each(tokio::task::AbortHandle::abort);
-        }
+        stop(std::mem::take(&mut self.running).into_values().collect()).await;
     }
 }
 
-async fn stop(running: Running) {
-    let _ = running.stop.send(true);
-    let abort = running.task.abort_handle();
-    if tokio::time::timeout(STOP_GRACE, running.task).await.is_err() {
-        abort.abort();
+/// Asks the engines to stop, waits for them to close their feeds, and aborts any still running
+/// after [`STOP_GRACE`].
+async fn stop(engines: Vec<Running>) {
+    for running in &engines {
+        let _ = running.stop.send(true);
+    }
+    let aborts: Vec<_> = engines.iter().map(|r| r.task.abort_handle()).collect();
+    let stopped = async {
+        for running in engines {
+            let _ = running.task.await;
+        }
+    };
+    if tokio::time::timeout(STOP_GRACE, stopped).await.is_err() {
+        aborts.iter().for_each(tokio::task::AbortHandle::abort);
     }
 }

@@ -116,10 +116,7 @@ enum Ceiling {
 
 fn raw_insert_rate(path: &std::path::Path, rows: usize, ceiling: Ceiling) -> anyhow::Result<f64> {
     let (mut conn, table) = match ceiling {
-        Ceiling::MirrorTable => {
-            drop(Mirror::open(path)?);
-            (herald_db::open(path, herald_client::mirror::MIGRATIONS)?, "notifications")
-        }
+        Ceiling::MirrorTable => (herald_db::open(path, herald_client::mirror::MIGRATIONS)?, "notifications"),
         Ceiling::BareTable => {
             let conn = herald_db::open(path, &[])?;
             conn.execute_batch(

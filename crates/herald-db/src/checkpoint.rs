@@ -32,9 +32,8 @@ const CHECKPOINT_AT: i32 = 1_000;
 /// At most one checkpoint per this long.
 const SETTLE: Duration = Duration::from_millis(100);
 
-/// A log this long (about 40 MB) is copied even if it means making the writer wait a moment: under
-/// a write that never pauses, a checkpoint always has a commit after it and the log could not
-/// start over.
+/// A log this long (about 40 MB) is copied even if the writer waits a moment for it: under writes
+/// that never pause (see [`CHECKPOINT_AT`]) the log would otherwise only grow.
 const LONG_LOG: i64 = 10_000;
 
 /// Checkpoints one database in the background; dropping it (every clone) stops the thread after a
@@ -42,9 +41,16 @@ const LONG_LOG: i64 = 10_000;
 #[derive(Clone)]
 pub struct Checkpointer {
     wrote: SyncSender<()>,
-    complete: Arc<AtomicUsize>,
+    progress: Arc<Progress>,
+}
+
+/// What the checkpoint thread tells the writers' side.
+#[derive(Default)]
+struct Progress {
+    /// Checkpoints that copied the whole log.
+    complete: AtomicUsize,
     /// Frames of the log the last checkpoint copied.
-    copied: Arc<AtomicI32>,
+    copied: AtomicI32,
 }
 
 impl Checkpointer {
@@ -55,26 +61,24 @@ impl Checkpointer {
         let Some(path) = writer.path().filter(|p| !p.is_empty()).map(PathBuf::from) else { return Ok(None) };
         let own =
             Connection::open(&path).map_err(|source| DbError::Open { path: path.display().to_string(), source })?;
-        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
-        // One pending signal is enough: the thread checkpoints everything written until then.
         own.busy_timeout(crate::BUSY_TIMEOUT)?;
+        // One pending signal is enough: the thread checkpoints everything written until it runs.
         let (wrote, signals) = mpsc::sync_channel(1);
-        let complete = Arc::new(AtomicUsize::new(0));
-        let copied = Arc::new(AtomicI32::new(0));
-        let progress = Progress { complete: complete.clone(), copied: copied.clone() };
+        let progress = Arc::new(Progress::default());
+        let told = progress.clone();
         std::thread::Builder::new()
             .name("herald-checkpoint".into())
-            .spawn(move || run(&own, &path, &signals, &progress))
+            .spawn(move || run(&own, &path, &signals, &told))
             .map_err(|source| DbError::Thread { what: "checkpoint", source })?;
-        // In this order: setting `wal_autocheckpoint` replaces the commit hook.
+        // Only now that the thread runs; in this order, as the pragma replaces the commit hook.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         writer.wal_hook(Some(note_log_length));
-        Ok(Some(Self { wrote, complete, copied }))
+        Ok(Some(Self { wrote, progress }))
     }
 
     /// Checkpoints so far that copied the whole log.
     pub fn complete(&self) -> usize {
-        self.complete.load(Ordering::Relaxed)
+        self.progress.complete.load(Ordering::Relaxed)
     }
 
     /// Runs `write` (commits on the writer connection, on this thread) and has the log
@@ -82,11 +86,10 @@ impl Checkpointer {
     pub fn watching<T>(&self, write: impl FnOnce() -> T) -> T {
         LOG_PAGES.set(0);
         let done = write();
-        let (log, copied) = (LOG_PAGES.get(), self.copied.load(Ordering::Relaxed));
+        let (log, copied) = (LOG_PAGES.get(), self.progress.copied.load(Ordering::Relaxed));
         // Pages since the last checkpoint; a log shorter than what was copied has started over.
         let new = if log >= copied { log - copied } else { log };
         if new >= CHECKPOINT_AT {
-            // One pending signal is enough: the thread copies everything written until it runs.
             let _ = self.wrote.try_send(());
         }
         done
@@ -103,12 +106,6 @@ thread_local! {
 fn note_log_length(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
     LOG_PAGES.set(pages);
     Ok(())
-}
-
-/// What the checkpoint thread tells the writers' side.
-struct Progress {
-    complete: Arc<AtomicUsize>,
-    copied: Arc<AtomicI32>,
 }
 
 fn run(conn: &Connection, path: &Path, signals: &Receiver<()>, progress: &Progress) {

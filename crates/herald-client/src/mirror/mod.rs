@@ -99,7 +99,13 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// The agent's shared handle: one writer connection used from blocking threads, whose WAL is
 /// checkpointed on a thread of its own (a checkpoint inside a commit was the live path's tail).
 #[derive(Clone)]
-pub struct SharedMirror(Arc<Mutex<Mirror>>, Option<Checkpointer>);
+pub struct SharedMirror(Arc<Shared>);
+
+struct Shared {
+    mirror: Mutex<Mirror>,
+    /// None: SQLite's own checkpoints (an in-memory mirror, or the thread could not start).
+    checkpointer: Option<Checkpointer>,
+}
 
 impl SharedMirror {
     pub fn new(mirror: Mirror) -> Self {
@@ -108,7 +114,7 @@ impl SharedMirror {
             tracing::warn!(error = %e, "cannot checkpoint the mirror in the background");
             None
         });
-        Self(Arc::new(Mutex::new(mirror)), checkpointer)
+        Self(Arc::new(Shared { mirror: Mutex::new(mirror), checkpointer }))
     }
 
     /// Runs `f` on the mirror without blocking the async runtime.
@@ -116,11 +122,10 @@ impl SharedMirror {
         &self,
         f: impl FnOnce(&mut Mirror) -> Result<T, MirrorError> + Send + 'static,
     ) -> Result<T, MirrorError> {
-        let inner = self.0.clone();
-        let checkpointer = self.1.clone();
+        let shared = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            let mut mirror = inner.lock().unwrap_or_else(|p| p.into_inner());
-            match checkpointer {
+            let mut mirror = shared.mirror.lock().unwrap_or_else(|p| p.into_inner());
+            match &shared.checkpointer {
                 Some(checkpointer) => checkpointer.watching(|| f(&mut mirror)),
                 None => f(&mut mirror),
             }
