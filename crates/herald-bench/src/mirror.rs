@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use herald_client::mirror::{Mirror, Query};
+use herald_client::mirror::{Before, Mirror, Query};
 use herald_proto::{Change, ChangeKind, Notification};
 
 /// The sync engine's catch-up page (`/v1/changes?limit=1000`).
@@ -54,21 +54,33 @@ pub fn run(rows: usize, big: usize) -> anyhow::Result<()> {
     );
     let newest = median(|| mirror.list(None, 50).map(drop))?;
     let unread = median(|| mirror.unread_count().map(drop))?;
-    // Text queries from cheap to dear. Only the last word is a prefix (as typed); FTS5 answers a
-    // prefix by merging the lists of every word it matches, so a prefix of a word in every row
-    // reads all 1,000,000 entries, while whole words are walked lazily.
+    // Text queries. Only the last word is a prefix (as typed). Over the whole index FTS5 answers
+    // a prefix by merging the lists of every word it matches (a prefix of a word in every row
+    // reads 1,000,000 entries, `00` a million different numbers'), so the newest rows' own index
+    // answers first when it can fill the page; the last two need the whole index.
     let texts = [
-        ("a rare word", "inv-777123"),
-        ("a word in every row, then a rare prefix", "reference 00777"),
-        ("a word in every row, finished (a space follows)", "reference "),
-        ("a word in every row, then a prefix of another", "reference customer"),
         ("a prefix of a word in every row", "refer"),
+        ("a word in every row, then a prefix of another", "reference customer"),
+        ("one letter", "r"),
+        ("a prefix of a million different numbers", "00"),
+        ("a word in every row, finished (a space follows)", "reference "),
+        ("a word in every row, then a rare prefix", "reference 00777"),
+        ("a rare word", "inv-777123"),
     ];
     let mut text_times = Vec::new();
     for (what, words) in texts {
         let query = Query { text: Some(words.into()), limit: 50, ..Query::default() };
         text_times.push((what, words, median(|| mirror.search(&query).map(drop))?));
     }
+    // A page from half-way back: past the recent index, so the whole index's prefix merge.
+    let half_way = mirror.search(&Query { limit: 1, before: None, ..Query::default() })?;
+    let far_back = Query {
+        text: Some("refer".into()),
+        limit: 50,
+        before: half_way.first().map(|newest| Before { created_at: newest.created_at.clone(), id: newest.id / 2 }),
+        ..Query::default()
+    };
+    let far_back_time = median(|| mirror.search(&far_back).map(drop))?;
     let filtered = median(|| {
         mirror
             .search(&Query { unread: Some(true), module: Some("task".into()), limit: 50, ..Query::default() })
@@ -79,6 +91,10 @@ pub fn run(rows: usize, big: usize) -> anyhow::Result<()> {
     for (what, words, time) in text_times {
         println!("| {big} rows: full-text query, {what} (\"{words}\") | {:.3} ms |", ms(time));
     }
+    println!(
+        "| {big} rows: full-text query, a prefix of a word in every row, a page half-way back (\"refer\") | {:.3} ms |",
+        ms(far_back_time)
+    );
     println!("| {big} rows: unread of one module, page of 50 | {:.3} ms |", ms(filtered));
     Ok(())
 }

@@ -8,6 +8,7 @@ mod accounts;
 pub mod ids;
 mod notifications;
 mod outbox;
+mod recent_index;
 mod search;
 mod text_search;
 
@@ -44,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/mirror/0005_counts_and_search.sql"),
     },
     Migration { version: 6, name: "accounts", sql: include_str!("../../../../migrations/mirror/0006_accounts.sql") },
+    Migration {
+        version: 7,
+        name: "recent_search",
+        sql: include_str!("../../../../migrations/mirror/0007_recent_search.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,8 @@ pub enum MirrorError {
 
 pub struct Mirror {
     conn: Connection,
+    /// The recent search index's size ([`recent_index::WINDOW`]; tests make it small).
+    recent_window: recent_index::Window,
 }
 
 impl Mirror {
@@ -71,16 +79,20 @@ impl Mirror {
         if let Some(dir) = path.parent() {
             create_private_dir(dir).map_err(|source| MirrorError::Io { path: dir.display().to_string(), source })?;
         }
-        Ok(Self { conn: herald_db::open(path, MIGRATIONS)? })
+        Ok(Self::with(herald_db::open(path, MIGRATIONS)?))
     }
 
     /// Opens an existing mirror for reading only (the inbox window).
     pub fn open_read_only(path: &Path) -> Result<Self, MirrorError> {
-        Ok(Self { conn: herald_db::open_read_only(path, MIGRATIONS)? })
+        Ok(Self::with(herald_db::open_read_only(path, MIGRATIONS)?))
     }
 
     pub fn open_in_memory() -> Result<Self, MirrorError> {
-        Ok(Self { conn: herald_db::open_in_memory(MIGRATIONS)? })
+        Ok(Self::with(herald_db::open_in_memory(MIGRATIONS)?))
+    }
+
+    fn with(conn: Connection) -> Self {
+        Self { conn, recent_window: recent_index::WINDOW }
     }
 }
 

@@ -7,6 +7,8 @@ use herald_proto::Notification;
 use rusqlite::types::ToSql;
 
 use super::ids::{self, AccountId};
+use super::recent_index;
+use super::text_search::Index;
 use super::{Mirror, MirrorError};
 
 /// A module with at least this part of the unread notifications is found sooner by walking the
@@ -60,7 +62,10 @@ impl Mirror {
         let filters = self.filters(query)?;
         if let Some(words) = query.text.as_deref().and_then(herald_db::fts_query) {
             let others = Filters { text: None, ..filters };
-            if let Some(page) = self.newest_matches(query, &words, &others)? {
+            if let Some(page) = self.newest_recent_matches(query, &words, &others)? {
+                return Ok(page);
+            }
+            if let Some(page) = self.newest_matches(Index::All, query, &words, &others)? {
                 return Ok(page);
             }
         }
@@ -68,7 +73,7 @@ impl Mirror {
     }
 
     /// The query's filters as SQL sees them.
-    fn filters<'q>(&self, query: &'q Query) -> Result<Filters<'q>, MirrorError> {
+    pub(super) fn filters<'q>(&self, query: &'q Query) -> Result<Filters<'q>, MirrorError> {
         Ok(Filters {
             unread: query.unread,
             kind: query.kind.as_deref(),
@@ -87,7 +92,11 @@ impl Mirror {
     }
 
     /// Any query, planned by SQLite: filters, then the newest `limit` of what passes.
-    fn search_in_general(&self, query: &Query, filters: &Filters<'_>) -> Result<Vec<Notification>, MirrorError> {
+    pub(super) fn search_in_general(
+        &self,
+        query: &Query,
+        filters: &Filters<'_>,
+    ) -> Result<Vec<Notification>, MirrorError> {
         let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1");
         let mut args: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(before) = &query.before {
@@ -113,7 +122,9 @@ impl Mirror {
     /// Adds up to `limit` rows not yet in the search index, in one transaction; returns how many.
     /// Called in a loop by the background indexer until it returns 0.
     pub fn index_some(&mut self, limit: u32) -> Result<usize, MirrorError> {
+        let window = self.recent_window;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        recent_index::add_batch(&tx, window, limit)?;
         let added = tx.execute(
             "INSERT INTO notifications_fts (rowid, subject, body)
              SELECT id, subject, body FROM notifications WHERE indexed = 0 ORDER BY id LIMIT ?1",

@@ -6,7 +6,10 @@
 //! matches newest first (its rowid is the mirror id, and a hub's ids rise with time), lazily, so
 //! the page is there after reading about 50 of them.
 //!
-//! That walk loses when the other filters keep few of the matches (unread ones of a common word
+//! The walk is tried first over the recent index (see [`recent_index`]), which answers a prefix
+//! without merging a million entries, then over the whole index.
+//!
+//! A walk loses when the other filters keep few of the matches (unread ones of a common word
 //! in a mostly read inbox): it would read most of the matches to find 50. So each account's walk
 //! reads at most [`WALK_BUDGET`] matches; if that was not enough to fill the page, or to see every
 //! match, the general plan answers instead.
@@ -15,20 +18,56 @@ use herald_db::filters::{self, Filters};
 use herald_db::notification_row::{from_row, COLUMNS};
 use herald_proto::Notification;
 use rusqlite::types::ToSql;
+use rusqlite::OptionalExtension;
 
 use super::ids::{self, AccountId};
-use super::search::Query;
+use super::recent_index;
+use super::search::{Before, Query};
 use super::{Mirror, MirrorError};
 
 /// Matches read per account before the general plan is the better bet: a few milliseconds.
 const WALK_BUDGET: u32 = 5_000;
 
+/// Which search index a walk reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Index {
+    /// The newest notifications only.
+    Recent,
+    /// Every searchable notification.
+    All,
+}
+
+impl Index {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Recent => "notifications_recent_fts",
+            Self::All => "notifications_fts",
+        }
+    }
+}
+
 impl Mirror {
+    /// The page for a query with `words` if the recent index can tell it alone: it filled the
+    /// page (every row it holds is past its boundary, every row it lacks is not, so nothing it
+    /// lacks comes first), or it holds every searchable notification.
+    pub(super) fn newest_recent_matches(
+        &self,
+        query: &Query,
+        words: &str,
+        filters: &Filters<'_>,
+    ) -> Result<Option<Vec<Notification>>, MirrorError> {
+        let Some(boundary) = recent_index::boundary(&self.conn)? else { return Ok(None) };
+        let Some(page) = self.newest_matches(Index::Recent, query, words, filters)? else { return Ok(None) };
+        let full = page.len() == query.limit.max(1) as usize;
+        Ok((full || boundary.holds_everything()).then_some(page))
+    }
+
     /// The page for a query with `words` (an FTS5 query), found by walking each account's
-    /// matches newest first; None if the walk could not tell (see the module documentation).
-    /// `filters` are the query's other filters.
+    /// matches in `index` newest first; None if the walk could not tell (see the module
+    /// documentation). `filters` are the query's other filters.
     pub(super) fn newest_matches(
         &self,
+        index: Index,
         query: &Query,
         words: &str,
         filters: &Filters<'_>,
@@ -36,7 +75,7 @@ impl Mirror {
         let limit = query.limit.max(1) as usize;
         let mut found = Vec::new();
         for account in self.searched_accounts(query.account)? {
-            match self.walk_matches(account, query, words, filters, limit)? {
+            match self.walk_matches(index, account, query, words, filters, limit)? {
                 Some(page) => found.extend(page),
                 None => return Ok(None),
             }
@@ -57,6 +96,7 @@ impl Mirror {
     /// [`WALK_BUDGET`] matches were read without filling the page or reaching the last match.
     fn walk_matches(
         &self,
+        index: Index,
         account: AccountId,
         query: &Query,
         words: &str,
@@ -64,6 +104,7 @@ impl Mirror {
         limit: usize,
     ) -> Result<Option<Vec<Notification>>, MirrorError> {
         let (first, last) = ids::range(account);
+        let Some(last) = self.last_before(account, query.before.as_ref(), last)? else { return Ok(Some(Vec::new())) };
         let mut args: Vec<Box<dyn ToSql>> =
             vec![Box::new(words.to_owned()), Box::new(first), Box::new(last), Box::new(WALK_BUDGET)];
         // Every match comes out (the filters are in the join, not after it), so the walk can
@@ -78,10 +119,11 @@ impl Mirror {
         let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("n.{c}")).collect();
         let sql = format!(
             "SELECT n.id IS NOT NULL AS kept, {columns} FROM
-               (SELECT rowid AS match_id FROM notifications_fts
-                WHERE notifications_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY rowid DESC LIMIT ?4) AS m
+               (SELECT rowid AS match_id FROM {fts}
+                WHERE {fts} MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY rowid DESC LIMIT ?4) AS m
              LEFT JOIN notifications AS n ON n.id = m.match_id AND {keep}",
             columns = columns.join(", "),
+            fts = index.table(),
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
@@ -98,6 +140,27 @@ impl Mirror {
         }
         // Fewer than a page: complete only if the walk saw the last match.
         Ok((read < WALK_BUDGET).then_some(page))
+    }
+
+    /// The highest id of `account` a page starting `before` can hold (`last`, the account's
+    /// highest possible, for the first page); None if the account has nothing older. A walk of a
+    /// page far back starts there, rather than reading its way down from the newest.
+    fn last_before(&self, account: AccountId, before: Option<&Before>, last: i64) -> Result<Option<i64>, MirrorError> {
+        let Some(before) = before else { return Ok(Some(last)) };
+        if ids::account_of(before.id) == account {
+            // The account's ids rise with its times: every lower id comes later in the inbox.
+            return Ok(Some(before.id - 1));
+        }
+        let (first, _) = ids::range(account);
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM notifications INDEXED BY notifications_newest
+                 WHERE created_at <= ?1 AND (created_at, id) < (?1, ?2) AND id BETWEEN ?3 AND ?4
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )?
+            .query_row(rusqlite::params![before.created_at, before.id, first, last], |r| r.get(0))
+            .optional()?)
     }
 }
 
@@ -132,7 +195,7 @@ mod tests {
     fn a_common_word_is_answered_by_the_walk_newest_first() {
         let m = indexed(&(1..=200).map(|id| note(id, &format!("report {id}"), false)).collect::<Vec<_>>());
         let words = herald_db::fts_query("report").unwrap();
-        let walked = m.newest_matches(&text("report", 3), &words, &Filters::default()).unwrap();
+        let walked = m.newest_matches(Index::All, &text("report", 3), &words, &Filters::default()).unwrap();
         assert_eq!(walked.as_deref().map(ids_of), Some(vec![200, 199, 198]));
         assert_eq!(ids_of(&m.search(&text("report", 3)).unwrap()), [200, 199, 198]);
     }
@@ -146,7 +209,7 @@ mod tests {
         let query = Query { unread: Some(true), ..text("report", 10) };
         let filters = Filters { unread: Some(true), ..Filters::default() };
         let words = herald_db::fts_query("report").unwrap();
-        assert_eq!(m.newest_matches(&query, &words, &filters).unwrap(), None, "the walk cannot tell");
+        assert_eq!(m.newest_matches(Index::All, &query, &words, &filters).unwrap(), None, "the walk cannot tell");
         assert_eq!(ids_of(&m.search(&query).unwrap()), [1], "the general plan finds it");
     }
 
@@ -156,7 +219,10 @@ mod tests {
         let query = Query { unread: Some(false), ..text("alpha", 10) };
         let filters = Filters { unread: Some(false), ..Filters::default() };
         let words = herald_db::fts_query("alpha").unwrap();
-        assert_eq!(m.newest_matches(&query, &words, &filters).unwrap().as_deref().map(ids_of), Some(vec![3]));
+        assert_eq!(
+            m.newest_matches(Index::All, &query, &words, &filters).unwrap().as_deref().map(ids_of),
+            Some(vec![3])
+        );
     }
 
     #[test]

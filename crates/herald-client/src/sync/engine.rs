@@ -452,11 +452,18 @@ impl Drop for Flushing {
 /// writes never wait long behind the indexer.
 const INDEX_BATCH: u32 = 2_000;
 
+/// How long the indexer lets new rows gather before it indexes them. A live feed brings rows one
+/// by one; indexed one transaction each, every row costs both search indexes a new segment to
+/// merge, under the mirror's lock the feed waits on. Gathered for this long, a busy feed's rows
+/// are indexed tens at a time (measured in `herald-bench live`, BENCHMARKS.md).
+const INDEX_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Keeps the search index up with the rows, off the sync path: catch-up makes rows visible at
 /// once, and they become searchable moments later.
 pub async fn index_in_background(mirror: SharedMirror, ready: Arc<Notify>) {
     loop {
         ready.notified().await;
+        tokio::time::sleep(INDEX_DELAY).await;
         loop {
             match mirror.call(|m| m.index_some(INDEX_BATCH)).await {
                 Ok(0) => break,
