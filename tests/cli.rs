@@ -192,14 +192,14 @@ async fn the_running_agent_follows_accounts_added_and_removed() {
     link.wait_for("home's inbox", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
 
     let (ok, out, err) = herald_with_input(&env, &["accounts", "add", "work", &work.url()], &format!("{robert}\n"));
-    assert!(ok && out.contains("told the running agent"), "{out}{err}");
+    assert!(ok && out.contains("the running agent now syncs the accounts set up"), "{out}{err}");
     link.wait_for("work's inbox, without a restart", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(()))
         .await;
     work.send(&work_erp, "robert", "Approve PO-43", "").await;
     link.wait_for("work's live change", |e| matches!(e, Event::InboxChanged { unread: 3 }).then_some(())).await;
 
     let (ok, out, err) = herald(&env, &["accounts", "remove", "work"]);
-    assert!(ok && out.contains("told the running agent"), "{out}{err}");
+    assert!(ok && out.contains("the running agent now syncs the accounts set up"), "{out}{err}");
     link.wait_for("work's notifications gone", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
     // Work is no longer synced: its next notification never arrives, home's does.
     work.send(&work_erp, "robert", "Approve PO-44", "").await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use herald_client::accounts::{self, Tokens};
 use herald_client::ipc::socket::IpcStream;
-use herald_client::ipc::Request;
+use herald_client::ipc::{Event, Request};
 use herald_client::mirror::{AccountId, Before, Mirror, Query, SharedMirror};
 use herald_client::outbox::Action;
 use herald_client::sync::{ConnectionState, SyncEngine, SyncEvent};
@@ -231,13 +231,33 @@ fn add_account(config: &Config, name: &str, server: &str) -> anyhow::Result<()> 
 
 /// A running agent starts or stops syncing the changed account at once.
 async fn tell_running_agent(config: &Config) {
-    if let Ok(mut agent) = IpcStream::connect(&config.socket_path()).await {
-        match agent.send(&Request::AccountsChanged).await {
-            Ok(()) => println!("told the running agent"),
-            Err(e) => println!("the running agent did not hear of it ({e}); it will when it next starts"),
+    let Ok(mut agent) = IpcStream::connect(&config.socket_path()).await else { return };
+    if let Err(e) = agent.send(&Request::AccountsChanged).await {
+        println!("the running agent did not hear of it ({e}); it will when it next starts");
+        return;
+    }
+    // Its answer comes after what it sends every new peer (connection state, unread count).
+    let answer = async {
+        while let Some(event) = agent.recv::<Event>().await {
+            match event {
+                Ok(Event::AccountsReloaded) => return Ok(()),
+                Ok(Event::Error(error)) => return Err(error.message),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
         }
+        Err("it closed the connection".to_owned())
+    };
+    match tokio::time::timeout(AGENT_ANSWER, answer).await {
+        Ok(Ok(())) => println!("the running agent now syncs the accounts set up"),
+        Ok(Err(e)) => println!("the running agent could not follow ({e}); it will when it next starts"),
+        Err(_) => println!("told the running agent; it has not answered yet"),
     }
 }
+
+/// How long `herald accounts add/remove` waits for the running agent to follow. Stopping an
+/// engine waits for its feed to close, which is quick unless its hub hangs.
+const AGENT_ANSWER: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn remove_account(config: &Config, name: &str) -> anyhow::Result<()> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;

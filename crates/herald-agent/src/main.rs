@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
-use herald_client::ipc::{Event, Request};
+use herald_client::ipc::{Event, IpcError, IpcErrorCode, Request};
 use herald_client::mirror::{Mirror, SharedMirror};
 use herald_client::status::Status;
 use herald_client::sync::engine::index_in_background;
@@ -110,9 +110,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
             Some(command) = commands.recv() => match command {
                 Command::OpenInbox => inbox.open(&window_events),
                 Command::ReloadAccounts => {
-                    if let Err(e) = engines.reload().await {
-                        tracing::error!(error = %e, "cannot read the accounts; the engines running stay as they are");
-                    }
+                    let answer = match engines.reload().await {
+                        Ok(()) => Event::AccountsReloaded,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot read the accounts; the engines running stay as they are");
+                            let message = format!("cannot read the accounts: {e}");
+                            Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message })
+                        }
+                    };
+                    let _ = window_events.send(answer);
                 }
                 Command::Quit => break,
             },

@@ -79,7 +79,11 @@ impl AgentLink {
         match event {
             Event::Connection { connection } => latest.connection = connection.clone(),
             Event::InboxChanged { unread } => latest.unread = Some(*unread),
-            Event::ShowInbox | Event::SyncProgress { .. } | Event::LiveEvents { .. } | Event::Error(_) => {}
+            Event::ShowInbox
+            | Event::AccountsReloaded
+            | Event::SyncProgress { .. }
+            | Event::LiveEvents { .. }
+            | Event::Error(_) => {}
         }
     }
 

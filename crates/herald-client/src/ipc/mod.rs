@@ -56,6 +56,9 @@ pub enum Event {
     },
     /// Bring the inbox window to the front.
     ShowInbox,
+    /// The agent now syncs exactly the accounts that are set up (the answer to
+    /// `AccountsChanged`: `herald accounts add/remove` waits for it).
+    AccountsReloaded,
     /// A request failed.
     Error(IpcError),
 }
