@@ -19,14 +19,18 @@ CREATE TABLE recent_search (
 );
 
 -- A searchable row that is deleted or changed leaves both indexes; a changed row is indexed anew.
--- A changed time counts as a change: it can move the row into or out of the newest.
+-- A changed time counts as a change: it can move the row into or out of the newest. A hub's update
+-- rewrites every column, so the text and time are compared: a read-state change keeps the row
+-- searchable.
 DROP TRIGGER fts_on_delete;
 DROP TRIGGER fts_on_update;
 CREATE TRIGGER fts_on_delete AFTER DELETE ON notifications WHEN old.indexed = 1 BEGIN
     INSERT INTO notifications_fts (notifications_fts, rowid, subject, body) VALUES ('delete', old.id, old.subject, old.body);
     DELETE FROM notifications_recent_fts WHERE rowid = old.id;
 END;
-CREATE TRIGGER fts_on_update AFTER UPDATE OF subject, body, created_at ON notifications WHEN old.indexed = 1 BEGIN
+CREATE TRIGGER fts_on_update AFTER UPDATE OF subject, body, created_at ON notifications
+    WHEN old.indexed = 1
+     AND (old.subject IS NOT new.subject OR old.body IS NOT new.body OR old.created_at IS NOT new.created_at) BEGIN
     INSERT INTO notifications_fts (notifications_fts, rowid, subject, body) VALUES ('delete', old.id, old.subject, old.body);
     DELETE FROM notifications_recent_fts WHERE rowid = old.id;
     UPDATE notifications SET indexed = 0 WHERE id = new.id;

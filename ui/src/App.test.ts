@@ -146,17 +146,6 @@ describe('inbox window', () => {
     expect(root.querySelector('[data-testid="connection"]')).toBeNull();
   });
 
-  it('re-reads when an account was added or removed', async () => {
-    const backend = new MemoryBackend();
-    backend.items = [note(2, 'Approve PO-42'), note(1, 'Parcel arrived')];
-    const root = await render(backend);
-    expect(root.querySelectorAll('[data-testid="notification"]').length).toBe(2);
-    backend.items = [note(1, 'Parcel arrived')];
-    backend.emit({ type: 'accounts_reloaded' });
-    await settle();
-    expect([...root.querySelectorAll('.subject')].map((e) => e.textContent)).toEqual(['Parcel arrived']);
-  });
-
   it('shows what the agent said before the page was listening', async () => {
     const backend = new MemoryBackend();
     backend.snapshot = { connection: { state: 'offline', reason: 'the Herald agent is not running', retry_in_ms: null }, unread: null };

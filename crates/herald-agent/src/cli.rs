@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use herald_client::accounts::{self, Tokens};
-use herald_client::ipc::socket::IpcStream;
+use herald_client::ipc::socket::{IpcIoError, IpcStream};
 use herald_client::ipc::{Event, Request};
 use herald_client::mirror::{AccountId, Before, Mirror, Query, SharedMirror};
 use herald_client::outbox::Action;
@@ -242,7 +242,8 @@ async fn tell_running_agent(config: &Config) {
             match event {
                 Ok(Event::AccountsReloaded) => return Ok(()),
                 Ok(Event::Error(error)) => return Err(error.message),
-                Ok(_) => {}
+                // Other news, or news a newer agent sends that this one cannot read.
+                Ok(_) | Err(IpcIoError::Decode(_)) => {}
                 Err(e) => return Err(e.to_string()),
             }
         }

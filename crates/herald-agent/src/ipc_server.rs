@@ -88,8 +88,17 @@ impl IpcServer {
                 Ok(())
             }
             Request::AccountsChanged => {
-                let _ = self.commands.send(Command::ReloadAccounts);
-                Ok(())
+                // Answered to this peer only, once its change is followed: a reload already under
+                // way when it asked may have read the accounts before the change.
+                let (done, reloaded) = tokio::sync::oneshot::channel();
+                let _ = self.commands.send(Command::ReloadAccounts { done });
+                match reloaded.await {
+                    Ok(Ok(())) => writer.send(&Event::AccountsReloaded).await,
+                    Ok(Err(message)) => {
+                        writer.send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message })).await
+                    }
+                    Err(_) => Ok(()),
+                }
             }
             Request::MarkRead { ids, read } => self.act(Action::MarkRead { ids, read }, writer).await,
             Request::Act { action } => self.act(action, writer).await,

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
-use herald_client::ipc::{Event, IpcError, IpcErrorCode, Request};
+use herald_client::ipc::{Event, Request};
 use herald_client::mirror::{Mirror, SharedMirror};
 use herald_client::status::Status;
 use herald_client::sync::engine::index_in_background;
@@ -38,11 +38,14 @@ use tokio::sync::{broadcast, mpsc, watch, Notify};
 use engines::Engines;
 
 /// What the user asked the agent to do, from the tray, a toast or a second `herald`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Command {
     OpenInbox,
-    /// Accounts were added or removed (`herald accounts …`): start and stop engines to match.
-    ReloadAccounts,
+    /// Accounts were added or removed (`herald accounts …`): start and stop engines to match,
+    /// then say so (or why not) to whoever asked.
+    ReloadAccounts {
+        done: tokio::sync::oneshot::Sender<Result<(), String>>,
+    },
     Quit,
 }
 
@@ -109,16 +112,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tokio::select! {
             Some(command) = commands.recv() => match command {
                 Command::OpenInbox => inbox.open(&window_events),
-                Command::ReloadAccounts => {
-                    let answer = match engines.reload().await {
-                        Ok(()) => Event::AccountsReloaded,
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot read the accounts; the engines running stay as they are");
-                            let message = format!("cannot read the accounts: {e}");
-                            Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message })
-                        }
-                    };
-                    let _ = window_events.send(answer);
+                Command::ReloadAccounts { done } => {
+                    let reloaded = engines.reload().await.map_err(|e| {
+                        tracing::error!(error = %e, "cannot read the accounts; the engines running stay as they are");
+                        format!("cannot read the accounts: {e}")
+                    });
+                    let _ = done.send(reloaded);
                 }
                 Command::Quit => break,
             },

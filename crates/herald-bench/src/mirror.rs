@@ -10,6 +10,8 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+
 use herald_client::mirror::{Before, Mirror, Query};
 use herald_proto::{Change, ChangeKind, Notification};
 
@@ -73,13 +75,9 @@ pub fn run(rows: usize, big: usize) -> anyhow::Result<()> {
         text_times.push((what, words, median(|| mirror.search(&query).map(drop))?));
     }
     // A page from half-way back: past the recent index, so the whole index's prefix merge.
-    let half_way = mirror.search(&Query { limit: 1, before: None, ..Query::default() })?;
-    let far_back = Query {
-        text: Some("refer".into()),
-        limit: 50,
-        before: half_way.first().map(|newest| Before { created_at: newest.created_at.clone(), id: newest.id / 2 }),
-        ..Query::default()
-    };
+    let half_way = mirror.get(big as i64 / 2)?.context("the middle row")?;
+    let far_back =
+        Query { text: Some("refer".into()), limit: 50, before: Some(Before::after(&half_way)), ..Query::default() };
     let far_back_time = median(|| mirror.search(&far_back).map(drop))?;
     let filtered = median(|| {
         mirror

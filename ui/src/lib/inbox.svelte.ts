@@ -60,10 +60,6 @@ export class Inbox {
         this.error = { code: event.code, message: event.message };
         void this.reload();
         break;
-      case 'accounts_reloaded':
-        // An account added or removed: its notifications come or go.
-        void this.reload();
-        break;
       case 'show_inbox':
         break;
     }

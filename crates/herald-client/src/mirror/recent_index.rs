@@ -11,14 +11,16 @@
 //! narrow filter, a page far back), the whole index answers as before.
 //!
 //! Upkeep, in the indexer's transactions: each row it indexes that is newer than the boundary goes
-//! into both indexes; once [`Window::rebuild_after`] rows went in, the index is built anew over
-//! the newest [`Window::keep`] (about 30 ms; deleting rows one by one from FTS5 costs more).
-//! Deleted and changed rows leave it through the main index's triggers (migration 0007).
+//! into both indexes; once the index has taken [`Window::rebuild_after`] rows since it was built
+//! (about `keep` then, so every ~10,000 new notifications), it is built anew over the newest
+//! [`Window::keep`] (about 30 ms; deleting rows one by one from FTS5 costs more). Deleted and
+//! changed rows leave it through the main index's triggers (migration 0007); emptying an account
+//! makes the next batch rebuild it.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-/// How many of the newest notifications the index is built over, and after how many more it is
-/// built anew: its size stays between the two, and so does the cost of a prefix query.
+/// How many of the newest notifications the index is built over, and how many it may take before
+/// it is built anew: its size stays between the two, and so does the cost of a prefix query.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Window {
     pub keep: u32,
@@ -46,11 +48,15 @@ impl Boundary {
     }
 }
 
-/// What the index holds now; None until the indexer first built it.
+/// What the index holds now; None until the indexer first built it, or if the mirror predates it
+/// (read by a newer `herald` while an older agent still runs).
 pub(super) fn boundary(conn: &Connection) -> rusqlite::Result<Option<Boundary>> {
-    conn.prepare_cached("SELECT after_created_at, after_id FROM recent_search")?
-        .query_row([], |r| Ok(Boundary { created_at: r.get(0)?, id: r.get(1)? }))
-        .optional()
+    let mut stmt = match conn.prepare_cached("SELECT after_created_at, after_id FROM recent_search") {
+        Ok(stmt) => stmt,
+        Err(e) if e.to_string().contains("no such table") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    stmt.query_row([], |r| Ok(Boundary { created_at: r.get(0)?, id: r.get(1)? })).optional()
 }
 
 /// Puts the next `limit` rows waiting for the search index (the batch the indexer is about to
@@ -134,7 +140,10 @@ mod tests {
 
     fn recent(m: &Mirror, query: &Query) -> Option<Vec<i64>> {
         let words = herald_db::fts_query(query.text.as_deref().unwrap()).unwrap();
-        m.newest_recent_matches(query, &words, &Filters::default()).unwrap().as_deref().map(ids)
+        m.newest_recent_matches(&m.walks(query).unwrap(), query, &words, &Filters::default())
+            .unwrap()
+            .as_deref()
+            .map(ids)
     }
 
     #[test]
@@ -175,11 +184,21 @@ mod tests {
         assert_eq!(recent(&m, &text("budg", 10)), Some(vec![]), "an edited row leaves it");
         while m.index_some(100).unwrap() > 0 {}
         assert_eq!(recent(&m, &text("holi", 10)), Some(vec![1]), "and comes back with its new text");
+
+        let mut read = Notification::plain(3, "lunch", at(3));
+        read.read = true;
+        m.apply(1, &[Change { seq: 6, kind: ChangeKind::Updated { notification: read } }], 6, false).unwrap();
+        assert_eq!(m.unindexed().unwrap(), 0, "an update that keeps the text keeps the row searchable");
+        assert_eq!(recent(&m, &text("lunch", 10)), Some(vec![3]));
+
+        m.reset(1, crate::mirror::Reset::HubRestored).unwrap();
+        assert_eq!(boundary(&m.conn).unwrap(), None, "an emptied account: rebuilt with the next batch");
     }
 
     /// The fast paths must answer exactly what SQLite's general plan answers, whatever happened:
-    /// two accounts interleaved in time, equal times, deletes, edits, reads, rebuilds between
-    /// batches of any size, pages followed to the end.
+    /// accounts interleaved in time, equal times, an account added late with an old history (rows
+    /// older than the recent index's boundary), one emptied by a reset, deletes, edits, reads,
+    /// rebuilds between batches of any size, pages followed to the end.
     #[test]
     fn every_text_query_answers_what_the_general_plan_answers() {
         let mut m = small_mirror();
@@ -191,16 +210,27 @@ mod tests {
             (seed >> 33) % n
         };
         // Each account's hub times, by hub id (index id - 1): they rise with the ids, as a hub's do.
-        let (mut seconds, mut seq): ([Vec<i64>; 2], i64) = ([Vec::new(), Vec::new()], 0);
+        let mut accounts = vec![(1, Vec::<i64>::new()), (work, Vec::new())];
+        let mut seq = 0_i64;
         let (mut told, mut not_told) = (0, 0);
         for round in 0..60 {
-            let account = if next(2) == 0 { 1 } else { work };
-            let slot = usize::from(account != 1);
+            if round == 30 {
+                // A hub added late brings its history: times from the start.
+                accounts.push((m.upsert_account("archive", "http://archive/").unwrap(), Vec::new()));
+            }
+            if round == 45 {
+                m.reset(work, crate::mirror::Reset::HubRestored).unwrap();
+                accounts[1].1.clear();
+            }
+            let slot = next(accounts.len() as u64) as usize;
+            let (account, seconds) = &mut accounts[slot];
+            let account = *account;
+            let start = if slot == 2 { (round - 30) / 3 } else { round * 2 };
             let mut changes = Vec::new();
             for _ in 0..next(6) {
-                let second = (round * 2 + next(2) as i64).max(seconds[slot].last().copied().unwrap_or(0));
-                seconds[slot].push(second);
-                let id = seconds[slot].len() as i64;
+                let second = (start + next(2) as i64).max(seconds.last().copied().unwrap_or(0));
+                seconds.push(second);
+                let id = seconds.len() as i64;
                 seq += 1;
                 let subject = format!("{} {}", words[next(6) as usize], words[next(6) as usize]);
                 let mut change = created(id, &subject, second);
@@ -210,10 +240,10 @@ mod tests {
                 change.seq = seq;
                 changes.push(change);
             }
-            if seconds[slot].len() > 2 && next(3) == 0 {
+            if seconds.len() > 2 && next(3) == 0 {
                 seq += 1;
-                let id = 1 + next(seconds[slot].len() as u64) as i64;
-                let second = seconds[slot][id as usize - 1];
+                let id = 1 + next(seconds.len() as u64) as i64;
+                let second = seconds[id as usize - 1];
                 let kind = match next(3) {
                     0 => ChangeKind::Deleted { ids: vec![id] },
                     1 => ChangeKind::ReadChanged { ids: vec![id], read: true },
@@ -236,7 +266,7 @@ mod tests {
                     let general = m.search_in_general(&query, &filters).unwrap();
                     let words = herald_db::fts_query(words).unwrap();
                     let others = Filters { text: None, ..filters };
-                    match m.newest_recent_matches(&query, &words, &others).unwrap() {
+                    match m.newest_recent_matches(&m.walks(&query).unwrap(), &query, &words, &others).unwrap() {
                         Some(page) => (told += 1, assert_eq!(ids(&page), ids(&general), "round {round}: {query:?}")),
                         None => (not_told += 1, ()),
                     };

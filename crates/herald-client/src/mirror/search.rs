@@ -59,13 +59,17 @@ pub struct Query {
 impl Mirror {
     /// A page of notifications matching `query`, newest first.
     pub fn search(&self, query: &Query) -> Result<Vec<Notification>, MirrorError> {
+        // One snapshot for all the statements below: another process's indexer may rebuild the
+        // recent index between them (this one reads, so the transaction is only ever rolled back).
+        let _snapshot = self.conn.unchecked_transaction()?;
         let filters = self.filters(query)?;
         if let Some(words) = query.text.as_deref().and_then(herald_db::fts_query) {
             let others = Filters { text: None, ..filters };
-            if let Some(page) = self.newest_recent_matches(query, &words, &others)? {
+            let walks = self.walks(query)?;
+            if let Some(page) = self.newest_recent_matches(&walks, query, &words, &others)? {
                 return Ok(page);
             }
-            if let Some(page) = self.newest_matches(Index::All, query, &words, &others)? {
+            if let Some(page) = self.newest_matches(Index::All, &walks, query, &words, &others)? {
                 return Ok(page);
             }
         }

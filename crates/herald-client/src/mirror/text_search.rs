@@ -46,18 +46,42 @@ impl Index {
     }
 }
 
+/// Where one account's walk reads: its ids from `first` to `highest` (the highest a page starting
+/// at the query's cursor can hold).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Walk {
+    first: i64,
+    highest: i64,
+}
+
 impl Mirror {
+    /// The walk of each account the query searches; an account with nothing older than the
+    /// cursor has none. A page far back starts at the cursor, rather than reading its way down.
+    pub(super) fn walks(&self, query: &Query) -> Result<Vec<Walk>, MirrorError> {
+        let mut walks = Vec::new();
+        for account in self.searched_accounts(query.account)? {
+            let (first, last) = ids::range(account);
+            let highest = match &query.before {
+                None => Some(last),
+                Some(before) => self.highest_before(account, before)?,
+            };
+            walks.extend(highest.map(|highest| Walk { first, highest }));
+        }
+        Ok(walks)
+    }
+
     /// The page for a query with `words` if the recent index can tell it alone: it filled the
     /// page (every row it holds is past its boundary, every row it lacks is not, so nothing it
     /// lacks comes first), or it holds every searchable notification.
     pub(super) fn newest_recent_matches(
         &self,
+        walks: &[Walk],
         query: &Query,
         words: &str,
         filters: &Filters<'_>,
     ) -> Result<Option<Vec<Notification>>, MirrorError> {
         let Some(boundary) = recent_index::boundary(&self.conn)? else { return Ok(None) };
-        let Some(page) = self.newest_matches(Index::Recent, query, words, filters)? else { return Ok(None) };
+        let Some(page) = self.newest_matches(Index::Recent, walks, query, words, filters)? else { return Ok(None) };
         let full = page.len() == query.limit.max(1) as usize;
         Ok((full || boundary.holds_everything()).then_some(page))
     }
@@ -68,14 +92,15 @@ impl Mirror {
     pub(super) fn newest_matches(
         &self,
         index: Index,
+        walks: &[Walk],
         query: &Query,
         words: &str,
         filters: &Filters<'_>,
     ) -> Result<Option<Vec<Notification>>, MirrorError> {
         let limit = query.limit.max(1) as usize;
         let mut found = Vec::new();
-        for account in self.searched_accounts(query.account)? {
-            match self.walk_matches(index, account, query, words, filters, limit)? {
+        for walk in walks {
+            match self.walk_matches(index, walk, query, words, filters, limit)? {
                 Some(page) => found.extend(page),
                 None => return Ok(None),
             }
@@ -92,21 +117,19 @@ impl Mirror {
         Ok(all.into_iter().filter(|a| only.is_none_or(|only| only == *a)).collect())
     }
 
-    /// Up to `limit` of `account`'s matches that pass the filters, newest first; None if
+    /// Up to `limit` of the walk's matches that pass the filters, newest first; None if
     /// [`WALK_BUDGET`] matches were read without filling the page or reaching the last match.
     fn walk_matches(
         &self,
         index: Index,
-        account: AccountId,
+        walk: &Walk,
         query: &Query,
         words: &str,
         filters: &Filters<'_>,
         limit: usize,
     ) -> Result<Option<Vec<Notification>>, MirrorError> {
-        let (first, last) = ids::range(account);
-        let Some(last) = self.last_before(account, query.before.as_ref(), last)? else { return Ok(Some(Vec::new())) };
         let mut args: Vec<Box<dyn ToSql>> =
-            vec![Box::new(words.to_owned()), Box::new(first), Box::new(last), Box::new(WALK_BUDGET)];
+            vec![Box::new(words.to_owned()), Box::new(walk.first), Box::new(walk.highest), Box::new(WALK_BUDGET)];
         // Every match comes out (the filters are in the join, not after it), so the walk can
         // count what it read; a match the filters drop comes with NULLs.
         let mut keep = String::from("1");
@@ -142,25 +165,34 @@ impl Mirror {
         Ok((read < WALK_BUDGET).then_some(page))
     }
 
-    /// The highest id of `account` a page starting `before` can hold (`last`, the account's
-    /// highest possible, for the first page); None if the account has nothing older. A walk of a
-    /// page far back starts there, rather than reading its way down from the newest.
-    fn last_before(&self, account: AccountId, before: Option<&Before>, last: i64) -> Result<Option<i64>, MirrorError> {
-        let Some(before) = before else { return Ok(Some(last)) };
+    /// The highest id of `account` that comes after `before` in the inbox; None if none does.
+    /// An account's ids rise with its times, so those are the rows below some id: found by halving
+    /// the account's id range, one primary-key lookup a step (about 40).
+    fn highest_before(&self, account: AccountId, before: &Before) -> Result<Option<i64>, MirrorError> {
+        let (first, last) = ids::range(account);
         if ids::account_of(before.id) == account {
-            // The account's ids rise with its times: every lower id comes later in the inbox.
             return Ok(Some(before.id - 1));
         }
-        let (first, _) = ids::range(account);
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT id FROM notifications INDEXED BY notifications_newest
-                 WHERE created_at <= ?1 AND (created_at, id) < (?1, ?2) AND id BETWEEN ?3 AND ?4
-                 ORDER BY created_at DESC, id DESC LIMIT 1",
-            )?
-            .query_row(rusqlite::params![before.created_at, before.id, first, last], |r| r.get(0))
-            .optional()?)
+        let mut first_row_from = self.conn.prepare_cached(
+            "SELECT created_at, id FROM notifications WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT 1",
+        )?;
+        // Whether every row of the account from id `from` on is at or past `before`.
+        let mut at_or_past = |from: i64| -> Result<bool, MirrorError> {
+            let row: Option<(String, i64)> =
+                first_row_from.query_row([from, last], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            Ok(row.is_none_or(|(created_at, id)| (created_at.as_str(), id) >= (before.created_at.as_str(), before.id)))
+        };
+        // The lowest `from` for which that holds; every row below it comes after `before`.
+        let (mut low, mut high) = (first, last + 1);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if at_or_past(middle)? {
+                high = middle;
+            } else {
+                low = middle + 1;
+            }
+        }
+        Ok((low > first).then_some(low - 1))
     }
 }
 
@@ -195,7 +227,9 @@ mod tests {
     fn a_common_word_is_answered_by_the_walk_newest_first() {
         let m = indexed(&(1..=200).map(|id| note(id, &format!("report {id}"), false)).collect::<Vec<_>>());
         let words = herald_db::fts_query("report").unwrap();
-        let walked = m.newest_matches(Index::All, &text("report", 3), &words, &Filters::default()).unwrap();
+        let query = text("report", 3);
+        let walked =
+            m.newest_matches(Index::All, &m.walks(&query).unwrap(), &query, &words, &Filters::default()).unwrap();
         assert_eq!(walked.as_deref().map(ids_of), Some(vec![200, 199, 198]));
         assert_eq!(ids_of(&m.search(&text("report", 3)).unwrap()), [200, 199, 198]);
     }
@@ -209,7 +243,11 @@ mod tests {
         let query = Query { unread: Some(true), ..text("report", 10) };
         let filters = Filters { unread: Some(true), ..Filters::default() };
         let words = herald_db::fts_query("report").unwrap();
-        assert_eq!(m.newest_matches(Index::All, &query, &words, &filters).unwrap(), None, "the walk cannot tell");
+        assert_eq!(
+            m.newest_matches(Index::All, &m.walks(&query).unwrap(), &query, &words, &filters).unwrap(),
+            None,
+            "the walk cannot tell"
+        );
         assert_eq!(ids_of(&m.search(&query).unwrap()), [1], "the general plan finds it");
     }
 
@@ -220,7 +258,10 @@ mod tests {
         let filters = Filters { unread: Some(false), ..Filters::default() };
         let words = herald_db::fts_query("alpha").unwrap();
         assert_eq!(
-            m.newest_matches(Index::All, &query, &words, &filters).unwrap().as_deref().map(ids_of),
+            m.newest_matches(Index::All, &m.walks(&query).unwrap(), &query, &words, &filters)
+                .unwrap()
+                .as_deref()
+                .map(ids_of),
             Some(vec![3])
         );
     }
