@@ -55,6 +55,18 @@ async fn wait_for<T>(events: &mut broadcast::Receiver<SyncEvent>, mut pick: impl
     .expect("the expected sync event never came")
 }
 
+/// A sync engine for `token` at the hub on `addr`: its events, its stop switch and its task.
+fn start_engine(
+    addr: SocketAddr,
+    token: Option<String>,
+    mirror: SharedMirror,
+) -> (broadcast::Receiver<SyncEvent>, watch::Sender<bool>, JoinHandle<()>) {
+    let (events_tx, events) = broadcast::channel(1024);
+    let engine = SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), token, mirror, events_tx);
+    let (stop, stopped) = watch::channel(false);
+    (events, stop, tokio::spawn(engine.run(stopped)))
+}
+
 fn online(event: SyncEvent) -> Option<()> {
     matches!(event, SyncEvent::Connection { state: ConnectionState::Online, .. }).then_some(())
 }
@@ -155,11 +167,7 @@ async fn a_rejected_token_is_reported_and_not_hammered() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let hub = start_hub(hub_dir.path(), addr).await;
     let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
-    let (events_tx, mut events) = broadcast::channel(64);
-    let engine =
-        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some("hrld_wrong".into()), mirror, events_tx);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sync = tokio::spawn(engine.run(stop_rx));
+    let (mut events, stop_tx, sync) = start_engine(addr, Some("hrld_wrong".into()), mirror);
     let (reason, retry) = wait_for(&mut events, |e| match e {
         SyncEvent::Connection { state: ConnectionState::Offline { reason, retry_in_ms }, .. } => {
             Some((reason, retry_in_ms))
@@ -179,18 +187,13 @@ async fn a_hub_that_was_reset_is_synced_again_from_the_start() {
     let old_hub_dir = tempfile::tempdir().unwrap();
     let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
-    let (events_tx, mut events) = broadcast::channel(64);
-
     // Sync a few notifications from the first hub, so the cursor is well past 1.
     let old = start_hub(old_hub_dir.path(), addr).await;
     let (bob, token) = old.store.add_user("bob").await.unwrap();
     for i in 0..3 {
         old.notify(bob.id, &format!("old {i}")).await;
     }
-    let engine =
-        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sync = tokio::spawn(engine.run(stop_rx));
+    let (mut events, stop_tx, sync) = start_engine(addr, Some(token), mirror.clone());
     wait_for(&mut events, online).await;
     assert_eq!(mirror.call(|m| m.cursor(1)).await.unwrap(), 3);
     old.stop().await;
@@ -229,11 +232,7 @@ async fn a_mirror_switched_to_another_user_shows_only_that_users_inbox() {
     let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
 
     for (token, expected) in [(bob_token, "for bob"), (alice_token, "for alice")] {
-        let (events_tx, mut events) = broadcast::channel(64);
-        let engine =
-            SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let sync = tokio::spawn(engine.run(stop_rx));
+        let (mut events, stop_tx, sync) = start_engine(addr, Some(token), mirror.clone());
         wait_for(&mut events, online).await;
         let listed: Vec<String> =
             mirror.call(|m| m.list(None, 10)).await.unwrap().into_iter().map(|n| n.subject).collect();
@@ -254,15 +253,7 @@ async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_i
     let kept = hub.notify(bob.id, "kept").await;
     let doomed = hub.notify(bob.id, "deleted while offline").await;
 
-    let (events_tx, mut events) = broadcast::channel(64);
-    let engine = SyncEngine::new(
-        Some(format!("http://{addr}").parse().unwrap()),
-        Some(token.clone()),
-        mirror.clone(),
-        events_tx,
-    );
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sync = tokio::spawn(engine.run(stop_rx));
+    let (mut events, stop_tx, sync) = start_engine(addr, Some(token.clone()), mirror.clone());
     wait_for(&mut events, online).await;
     stop_tx.send(true).unwrap();
     sync.await.unwrap();
@@ -274,11 +265,7 @@ async fn a_client_offline_longer_than_the_journal_is_kept_gets_the_inbox_as_it_i
     hub.notify(bob.id, "new while offline").await;
     hub.store.trim_journal("9999-01-01T00:00:00.000Z".into()).await.unwrap();
 
-    let (events_tx, mut events) = broadcast::channel(64);
-    let engine =
-        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sync = tokio::spawn(engine.run(stop_rx));
+    let (mut events, stop_tx, sync) = start_engine(addr, Some(token), mirror.clone());
     // The snapshot is history: it raises no toasts.
     let backfills = wait_for(&mut events, |e| match e {
         SyncEvent::MirrorChanged { applied, backfill, .. } if !applied.created.is_empty() => Some(backfill),
@@ -322,11 +309,7 @@ async fn a_caught_up_inbox_becomes_searchable_in_the_background() {
         hub.store.deliver(vec![bob.id], new).await.unwrap();
     }
     let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
-    let (events_tx, mut events) = broadcast::channel(64);
-    let engine =
-        SyncEngine::new(Some(format!("http://{addr}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sync = tokio::spawn(engine.run(stop_rx));
+    let (mut events, stop_tx, sync) = start_engine(addr, Some(token), mirror.clone());
     wait_for(&mut events, online).await;
     assert_eq!(mirror.call(|m| m.unread_count()).await.unwrap(), 1_200, "visible as soon as caught up");
 
@@ -361,15 +344,7 @@ async fn a_client_stopped_mid_catch_up_leaves_a_consistent_mirror_that_finishes_
         }
     }
     let mirror = SharedMirror::new(Mirror::open(&hub_dir.path().join("mirror.sqlite3")).unwrap());
-    let (events_tx, mut events) = broadcast::channel(1024);
-    let engine = SyncEngine::new(
-        Some(format!("http://{port}").parse().unwrap()),
-        Some(token.clone()),
-        mirror.clone(),
-        events_tx,
-    );
-    let (_stop_tx, stop_rx) = watch::channel(false);
-    let sync = tokio::spawn(engine.run(stop_rx));
+    let (mut events, _stop_tx, sync) = start_engine(port, Some(token.clone()), mirror.clone());
 
     // The first batch is in: the client dies (its task is dropped) while the rest is coming.
     wait_for(&mut events, |e| matches!(e, SyncEvent::MirrorChanged { .. }).then_some(())).await;
@@ -381,11 +356,7 @@ async fn a_client_stopped_mid_catch_up_leaves_a_consistent_mirror_that_finishes_
     assert!(rows > 0 && (rows as usize) < BACKLOG, "stopped part way: {rows}");
 
     // Started again, it goes on from its cursor.
-    let (events_tx, mut events) = broadcast::channel(1024);
-    let engine =
-        SyncEngine::new(Some(format!("http://{port}").parse().unwrap()), Some(token), mirror.clone(), events_tx);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sync = tokio::spawn(engine.run(stop_rx));
+    let (mut events, stop_tx, sync) = start_engine(port, Some(token), mirror.clone());
     // Progress is reported as "x of y" for what is left, up to all of it.
     let (first, total) = wait_for(&mut events, |e| match e {
         SyncEvent::Progress { done, total, .. } => Some((done, total)),
