@@ -194,8 +194,6 @@ fn empty(tx: &Transaction<'_>, account: AccountId) -> Result<(), MirrorError> {
     let (first, last) = ids::range(account);
     tx.execute("DELETE FROM notifications WHERE id BETWEEN ?1 AND ?2", [first, last])?;
     tx.execute("DELETE FROM unread_counts WHERE account = ?1", [account])?;
-    // The recent search index may now hold few of the newest rows: the next batch rebuilds it.
-    tx.execute("DELETE FROM recent_search", [])?;
     Ok(())
 }
 

@@ -7,8 +7,7 @@ use herald_proto::Notification;
 use rusqlite::types::ToSql;
 
 use super::ids::{self, AccountId};
-use super::recent_index;
-use super::text_search::Index;
+use super::search_parts;
 use super::{Mirror, MirrorError};
 
 /// A module with at least this part of the unread notifications is found sooner by walking the
@@ -59,17 +58,15 @@ pub struct Query {
 impl Mirror {
     /// A page of notifications matching `query`, newest first.
     pub fn search(&self, query: &Query) -> Result<Vec<Notification>, MirrorError> {
-        // One snapshot for all the statements below: another process's indexer may rebuild the
-        // recent index between them (this one reads, so the transaction is only ever rolled back).
+        // One snapshot for all the statements below: another process's indexer may reshape the
+        // search index's parts between them (this one reads, so the transaction is only ever
+        // rolled back).
         let _snapshot = self.conn.unchecked_transaction()?;
         let filters = self.filters(query)?;
         if let Some(words) = query.text.as_deref().and_then(herald_db::fts_query) {
             let others = Filters { text: None, ..filters };
             let walks = self.walks(query)?;
-            if let Some(page) = self.newest_recent_matches(&walks, query, &words, &others)? {
-                return Ok(page);
-            }
-            if let Some(page) = self.newest_matches(Index::All, &walks, query, &words, &others)? {
+            if let Some(page) = self.newest_matches(&walks, query, &words, &others)? {
                 return Ok(page);
             }
         }
@@ -114,7 +111,10 @@ impl Mirror {
             args.push(Box::new(last));
             sql.push_str(&format!(" AND id BETWEEN ?{} AND ?{}", args.len() - 1, args.len()));
         }
-        filters::append(filters, &mut sql, &mut args);
+        filters::append(&Filters { text: None, ..*filters }, &mut sql, &mut args);
+        if let Some(words) = filters.text.and_then(herald_db::fts_query) {
+            self.append_text_filter(words, &mut sql, &mut args)?;
+        }
         args.push(Box::new(query.limit.max(1)));
         sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT ?{}", args.len()));
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -123,24 +123,36 @@ impl Mirror {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Adds up to `limit` rows not yet in the search index, in one transaction; returns how many.
-    /// Called in a loop by the background indexer until it returns 0.
+    /// Only rows searchable for `words`: a match in any part of the search index.
+    fn append_text_filter(
+        &self,
+        words: String,
+        sql: &mut String,
+        args: &mut Vec<Box<dyn ToSql>>,
+    ) -> Result<(), MirrorError> {
+        args.push(Box::new(words));
+        let n = args.len();
+        let parts = search_parts::parts(&self.conn)?;
+        let matches: Vec<String> =
+            parts.iter().map(|p| format!("SELECT rowid FROM {t} WHERE {t} MATCH ?{n}", t = p.table())).collect();
+        if matches.is_empty() {
+            sql.push_str(" AND 0");
+        } else {
+            // A changed row's old entry waits to be dropped; the row itself waits to be indexed.
+            sql.push_str(&format!(" AND search_part IS NOT NULL AND id IN ({})", matches.join(" UNION ALL ")));
+        }
+        Ok(())
+    }
+
+    /// One step of the background indexer, in one transaction: indexes up to `limit` rows not
+    /// yet searchable (or first drops up to `limit` entries of rows deleted or changed); returns
+    /// how many. Called in a loop until it returns 0.
     pub fn index_some(&mut self, limit: u32) -> Result<usize, MirrorError> {
-        let window = self.recent_window;
+        let size = self.part_size;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        recent_index::add_batch(&tx, window, limit)?;
-        let added = tx.execute(
-            "INSERT INTO notifications_fts (rowid, subject, body)
-             SELECT id, subject, body FROM notifications WHERE indexed = 0 ORDER BY id LIMIT ?1",
-            [limit],
-        )?;
-        tx.execute(
-            "UPDATE notifications SET indexed = 1 WHERE id IN
-             (SELECT id FROM notifications WHERE indexed = 0 ORDER BY id LIMIT ?1)",
-            [limit],
-        )?;
+        let done = search_parts::index_some(&tx, size, limit)?;
         tx.commit()?;
-        Ok(added)
+        Ok(done)
     }
 
     /// The module's part of the unread notifications, from the counts kept with the rows: what
@@ -168,7 +180,7 @@ impl Mirror {
 
     /// Rows the search index has not reached yet.
     pub fn unindexed(&self) -> Result<u64, MirrorError> {
-        Ok(self.conn.query_row("SELECT count(*) FROM notifications WHERE indexed = 0", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("SELECT count(*) FROM notifications WHERE search_part IS NULL", [], |r| r.get(0))?)
     }
 }
 

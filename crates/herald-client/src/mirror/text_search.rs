@@ -6,11 +6,11 @@
 //! matches newest first (its rowid is the mirror id, and a hub's ids rise with time), lazily, so
 //! the page is there after reading about 50 of them.
 //!
-//! The walk is tried first over the recent index (see [`recent_index`]), which answers a prefix
-//! without merging a million entries, then over the whole index.
+//! The walk reads the search index's parts (see [`search_parts`]) newest first, from the part the
+//! page starts in, and stops at the first part that completes the page.
 //!
 //! A walk loses when the other filters keep few of the matches (unread ones of a common word
-//! in a mostly read inbox): it would read most of the matches to find 50. So each account's walk
+//! in a mostly read inbox): it would read most of the matches to find 50. So a search's walk
 //! reads at most [`WALK_BUDGET`] matches; if that was not enough to fill the page, or to see every
 //! match, the general plan answers instead.
 
@@ -21,30 +21,12 @@ use rusqlite::types::ToSql;
 use rusqlite::OptionalExtension;
 
 use super::ids::{self, AccountId};
-use super::recent_index;
 use super::search::{Before, Query};
+use super::search_parts::{self, Part, Position};
 use super::{Mirror, MirrorError};
 
-/// Matches read per account before the general plan is the better bet: a few milliseconds.
+/// Matches read per search before the general plan is the better bet: a few milliseconds.
 const WALK_BUDGET: u32 = 5_000;
-
-/// Which search index a walk reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Index {
-    /// The newest notifications only.
-    Recent,
-    /// Every searchable notification.
-    All,
-}
-
-impl Index {
-    fn table(self) -> &'static str {
-        match self {
-            Self::Recent => "notifications_recent_fts",
-            Self::All => "notifications_fts",
-        }
-    }
-}
 
 /// Where one account's walk reads: its ids from `first` to `highest` (the highest a page starting
 /// at the query's cursor can hold).
@@ -70,42 +52,35 @@ impl Mirror {
         Ok(walks)
     }
 
-    /// The page for a query with `words` if the recent index can tell it alone: it filled the
-    /// page (every row it holds is past its boundary, every row it lacks is not, so nothing it
-    /// lacks comes first), or it holds every searchable notification.
-    pub(super) fn newest_recent_matches(
-        &self,
-        walks: &[Walk],
-        query: &Query,
-        words: &str,
-        filters: &Filters<'_>,
-    ) -> Result<Option<Vec<Notification>>, MirrorError> {
-        let Some(boundary) = recent_index::boundary(&self.conn)? else { return Ok(None) };
-        let Some(page) = self.newest_matches(Index::Recent, walks, query, words, filters)? else { return Ok(None) };
-        let full = page.len() == query.limit.max(1) as usize;
-        Ok((full || boundary.holds_everything()).then_some(page))
-    }
-
     /// The page for a query with `words` (an FTS5 query), found by walking each account's
-    /// matches in `index` newest first; None if the walk could not tell (see the module
+    /// matches part by part, newest first; None if the walk could not tell (see the module
     /// documentation). `filters` are the query's other filters.
     pub(super) fn newest_matches(
         &self,
-        index: Index,
         walks: &[Walk],
         query: &Query,
         words: &str,
         filters: &Filters<'_>,
     ) -> Result<Option<Vec<Notification>>, MirrorError> {
         let limit = query.limit.max(1) as usize;
+        let before = query.before.as_ref().map(|b| Position { created_at: b.created_at.clone(), id: b.id });
+        let mut budget = WALK_BUDGET;
         let mut found = Vec::new();
-        for walk in walks {
-            match self.walk_matches(index, walk, query, words, filters, limit)? {
-                Some(page) => found.extend(page),
-                None => return Ok(None),
+        // A part that starts at or after the cursor holds nothing the page can show.
+        let parts = search_parts::parts(&self.conn)?;
+        for part in parts.iter().rev().filter(|p| before.as_ref().is_none_or(|before| p.after < *before)) {
+            for walk in walks {
+                match self.walk_matches(part, walk, query, words, filters, limit, &mut budget)? {
+                    Some(page) => found.extend(page),
+                    None => return Ok(None),
+                }
+            }
+            // Every part not read yet holds older notifications only.
+            if found.len() >= limit {
+                break;
             }
         }
-        // Each account's newest `limit`, merged into the inbox's order.
+        // Each account's newest `limit` per part, merged into the inbox's order.
         found.sort_unstable_by(|a, b| (&b.created_at, b.id).cmp(&(&a.created_at, a.id)));
         found.truncate(limit);
         Ok(Some(found))
@@ -117,22 +92,30 @@ impl Mirror {
         Ok(all.into_iter().filter(|a| only.is_none_or(|only| only == *a)).collect())
     }
 
-    /// Up to `limit` of the walk's matches that pass the filters, newest first; None if
-    /// [`WALK_BUDGET`] matches were read without filling the page or reaching the last match.
+    /// Up to `limit` of the walk's matches in `part` that pass the filters, newest first; None if
+    /// the search's `budget` of matches ran out before the page was full or the last match read.
+    #[allow(clippy::too_many_arguments)]
     fn walk_matches(
         &self,
-        index: Index,
+        part: &Part,
         walk: &Walk,
         query: &Query,
         words: &str,
         filters: &Filters<'_>,
         limit: usize,
+        budget: &mut u32,
     ) -> Result<Option<Vec<Notification>>, MirrorError> {
-        let mut args: Vec<Box<dyn ToSql>> =
-            vec![Box::new(words.to_owned()), Box::new(walk.first), Box::new(walk.highest), Box::new(WALK_BUDGET)];
+        let mut args: Vec<Box<dyn ToSql>> = vec![
+            Box::new(words.to_owned()),
+            Box::new(walk.first),
+            Box::new(walk.highest),
+            Box::new(*budget),
+            Box::new(part.id),
+        ];
         // Every match comes out (the filters are in the join, not after it), so the walk can
-        // count what it read; a match the filters drop comes with NULLs.
-        let mut keep = String::from("1");
+        // count what it read; a match the filters drop comes with NULLs. A row deleted or changed
+        // since it was indexed is no longer searchable in this part (its entry waits to be dropped).
+        let mut keep = String::from("n.search_part = ?5");
         if let Some(before) = &query.before {
             args.push(Box::new(before.created_at.clone()));
             args.push(Box::new(before.id));
@@ -146,23 +129,25 @@ impl Mirror {
                 WHERE {fts} MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY rowid DESC LIMIT ?4) AS m
              LEFT JOIN notifications AS n ON n.id = m.match_id AND {keep}",
             columns = columns.join(", "),
-            fts = index.table(),
+            fts = part.table(),
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
         let mut rows = stmt.query(params.as_slice())?;
         let (mut page, mut read) = (Vec::new(), 0u32);
+        let allowed = *budget;
         while let Some(row) = rows.next()? {
             read += 1;
             if row.get::<_, bool>("kept")? {
                 page.push(from_row(row)?);
                 if page.len() == limit {
-                    return Ok(Some(page));
+                    break;
                 }
             }
         }
+        *budget -= read;
         // Fewer than a page: complete only if the walk saw the last match.
-        Ok((read < WALK_BUDGET).then_some(page))
+        Ok((page.len() == limit || read < allowed).then_some(page))
     }
 
     /// The highest id of `account` that comes after `before` in the inbox; None if none does.
@@ -228,8 +213,7 @@ mod tests {
         let m = indexed(&(1..=200).map(|id| note(id, &format!("report {id}"), false)).collect::<Vec<_>>());
         let words = herald_db::fts_query("report").unwrap();
         let query = text("report", 3);
-        let walked =
-            m.newest_matches(Index::All, &m.walks(&query).unwrap(), &query, &words, &Filters::default()).unwrap();
+        let walked = m.newest_matches(&m.walks(&query).unwrap(), &query, &words, &Filters::default()).unwrap();
         assert_eq!(walked.as_deref().map(ids_of), Some(vec![200, 199, 198]));
         assert_eq!(ids_of(&m.search(&text("report", 3)).unwrap()), [200, 199, 198]);
     }
@@ -244,7 +228,7 @@ mod tests {
         let filters = Filters { unread: Some(true), ..Filters::default() };
         let words = herald_db::fts_query("report").unwrap();
         assert_eq!(
-            m.newest_matches(Index::All, &m.walks(&query).unwrap(), &query, &words, &filters).unwrap(),
+            m.newest_matches(&m.walks(&query).unwrap(), &query, &words, &filters).unwrap(),
             None,
             "the walk cannot tell"
         );
@@ -258,10 +242,7 @@ mod tests {
         let filters = Filters { unread: Some(false), ..Filters::default() };
         let words = herald_db::fts_query("alpha").unwrap();
         assert_eq!(
-            m.newest_matches(Index::All, &m.walks(&query).unwrap(), &query, &words, &filters)
-                .unwrap()
-                .as_deref()
-                .map(ids_of),
+            m.newest_matches(&m.walks(&query).unwrap(), &query, &words, &filters).unwrap().as_deref().map(ids_of),
             Some(vec![3])
         );
     }

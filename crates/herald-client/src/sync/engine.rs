@@ -453,7 +453,7 @@ impl Drop for Flushing {
 const INDEX_BATCH: u32 = 2_000;
 
 /// How long the indexer lets new rows gather before it indexes them. A live feed brings rows one
-/// by one; indexed one transaction each, every row costs both search indexes a new segment to
+/// by one; indexed one transaction each, every row costs the search index a new segment to
 /// merge, under the mirror's lock the feed waits on. Gathered for this long, a busy feed's rows
 /// are indexed tens at a time (measured in `herald-bench live`, BENCHMARKS.md).
 const INDEX_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
