@@ -9,6 +9,7 @@ packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   xvfb xauth dbus-daemon dbus-x11 libglib2.0-bin x11-utils xdotool imagemagick
   notification-daemon webkit2gtk-driver libnotify-bin
+  iproute2  # ip netns: the sync tests change the network in a namespace of their own
 )
 missing=()
 for p in "${packages[@]}"; do

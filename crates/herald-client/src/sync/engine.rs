@@ -15,14 +15,18 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
 use super::backoff::{self, Backoff};
+use super::network::NetworkWatch;
 use super::plan::{FeedPlan, Step};
 use super::{ConnectionState, SyncEvent};
 use crate::mirror::{ids, AccountId, Applied, Identity, MirrorError, Reset, SharedMirror};
 use crate::outbox;
 
-/// The hub pings every 20 s; this long without any frame means the link is dead.
+/// The hub pings every 30 s (by default); this long without any frame means the link is dead.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// After a network change, the feed must answer a ping within this long or it is taken for dead
+/// (its socket may be bound to an address the machine no longer has).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `Display` is what the tray and the inbox show a person; the log gets the `Debug` detail.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +70,8 @@ pub struct SyncEngine {
     /// Whether this engine runs the indexer (it is one per mirror: see [`Self::sharing_indexer`]).
     runs_indexer: bool,
     http: reqwest::Client,
+    /// Where network changes come from; None: this thread's network (see [`Self::watching`]).
+    network: Option<NetworkWatch>,
 }
 
 impl SyncEngine {
@@ -98,6 +104,7 @@ impl SyncEngine {
             index_ready: Arc::new(Notify::new()),
             runs_indexer: true,
             http,
+            network: None,
         }
     }
 
@@ -106,6 +113,12 @@ impl SyncEngine {
     pub fn sharing_indexer(mut self, ready: Arc<Notify>) -> Self {
         self.index_ready = ready;
         self.runs_indexer = false;
+        self
+    }
+
+    /// Watches `network` for changes instead of the machine's own (a test's network namespace).
+    pub fn watching(mut self, network: NetworkWatch) -> Self {
+        self.network = Some(network);
         self
     }
 
@@ -119,12 +132,13 @@ impl SyncEngine {
         let _ = self.events.send(event);
     }
 
-    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+    pub async fn run(mut self, shutdown: watch::Receiver<bool>) {
         let indexer =
             self.runs_indexer.then(|| tokio::spawn(index_in_background(self.mirror.clone(), self.index_ready.clone())));
         // Rows a previous run left unindexed are taken up at once.
         self.index_ready.notify_one();
-        self.sync(shutdown).await;
+        let network = self.network.take().unwrap_or_else(NetworkWatch::open);
+        self.sync(network, shutdown).await;
         if let Some(indexer) = indexer {
             indexer.abort();
         }
@@ -138,7 +152,7 @@ impl SyncEngine {
         self.emit(SyncEvent::MirrorChanged { account: self.account, applied, backfill });
     }
 
-    async fn sync(&self, mut shutdown: watch::Receiver<bool>) {
+    async fn sync(&self, mut network: NetworkWatch, mut shutdown: watch::Receiver<bool>) {
         let (Some(server), Some(token)) = (self.server.clone(), self.token.clone()) else {
             let reason = "not set up: set HERALD_SERVER and HERALD_TOKEN".to_owned();
             self.connection(ConnectionState::Offline { reason, retry_in_ms: None });
@@ -148,7 +162,7 @@ impl SyncEngine {
         let mut backoff = Backoff::default();
         loop {
             self.connection(ConnectionState::Connecting);
-            let error = match self.session(&server, &token, &mut backoff, &mut shutdown).await {
+            let error = match self.session(&server, &token, &mut backoff, &mut network, &mut shutdown).await {
                 Ok(()) => return,
                 Err(SyncError::StartOver | SyncError::Resumed) => continue,
                 Err(SyncError::Refused(e)) if e.code == ErrorCode::CursorAhead => {
@@ -169,6 +183,11 @@ impl SyncEngine {
                 _ = tokio::time::sleep(delay) => {}
                 // Back from a suspend: the network may well be there again; try at once.
                 _ = super::wake::resumed() => backoff.reset(),
+                // Another network, a cable, a VPN: the hub may be reachable now.
+                _ = network.changed() => {
+                    tracing::info!("the network changed: trying the hub now");
+                    backoff.reset();
+                }
                 _ = stopped(&mut shutdown) => return,
             }
         }
@@ -180,6 +199,7 @@ impl SyncEngine {
         server: &Url,
         token: &str,
         backoff: &mut Backoff,
+        network: &mut NetworkWatch,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), SyncError> {
         let account = self.account;
@@ -220,6 +240,8 @@ impl SyncEngine {
         let mut resyncing = false;
         // A frame read while gathering a burst of live changes, handled next.
         let mut deferred: Option<FeedFrame> = None;
+        // Set when the network changed: the hub must answer by then (any frame will do).
+        let mut probe: Option<tokio::time::Instant> = None;
         loop {
             let frame = match deferred.take() {
                 Some(frame) => frame,
@@ -232,6 +254,7 @@ impl SyncEngine {
                             Ok(Some(Err(e))) => return Err(SyncError::Lost(e.to_string())),
                             Ok(Some(Ok(message))) => message,
                         };
+                        probe = None;
                         let Message::Text(text) = message else { continue };
                         match serde_json::from_str::<FeedFrame>(&text) {
                             Ok(frame) => frame,
@@ -255,6 +278,15 @@ impl SyncEngine {
                             self.start_flush(&mut flushing, server, token);
                         }
                         continue;
+                    }
+                    _ = network.changed(), if probe.is_none() => {
+                        tracing::info!("the network changed: checking the feed with a ping");
+                        sink.send(Message::Ping(Default::default())).await.map_err(|e| SyncError::Lost(e.to_string()))?;
+                        probe = Some(tokio::time::Instant::now() + PROBE_TIMEOUT);
+                        continue;
+                    }
+                    _ = sleep_until(probe), if probe.is_some() => {
+                        return Err(SyncError::Lost("no answer to a ping after the network changed".into()));
                     }
                     _ = stopped(shutdown) => {
                         let _ = sink.send(Message::Close(None)).await;

@@ -4,11 +4,13 @@
 //!   has caught up — unit-tested without a network.
 //! - [`backoff`]: reconnect delays.
 //! - [`wake`]: noticing a resume from sleep, to reconnect at once.
+//! - [`network`]: noticing a network change, to reconnect at once or check the connection.
 //! - [`engine`]: the loop that connects, catches up from the cursor, applies live changes,
 //!   flushes the outbox and reconnects.
 
 pub mod backoff;
 pub mod engine;
+pub mod network;
 pub mod plan;
 pub mod wake;
 
