@@ -137,10 +137,13 @@ impl Mirror {
             parts.iter().map(|p| format!("SELECT rowid FROM {t} WHERE {t} MATCH ?{n}", t = p.table())).collect();
         if matches.is_empty() {
             sql.push_str(" AND 0");
-        } else {
-            // A changed row's old entry waits to be dropped; the row itself waits to be indexed.
-            sql.push_str(&format!(" AND search_part IS NOT NULL AND id IN ({})", matches.join(" UNION ALL ")));
+            return Ok(());
         }
+        // SQLite takes at most 500 SELECTs in one compound: a mirror of ~5M rows has more parts.
+        let lists: Vec<String> =
+            matches.chunks(400).map(|chunk| format!("id IN ({})", chunk.join(" UNION ALL "))).collect();
+        // A changed row's old entry waits to be dropped; the row itself waits to be indexed.
+        sql.push_str(&format!(" AND search_part IS NOT NULL AND ({})", lists.join(" OR ")));
         Ok(())
     }
 

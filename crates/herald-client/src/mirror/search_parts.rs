@@ -18,6 +18,7 @@
 //!   starts after its newest row, no row moves, and the sealed part's segments are merged;
 //! - a part that grew past [`PartSize::split_above`] (old rows arriving late) is split in two at
 //!   its middle row, the newer half moving to a new part;
+//! - two older neighbours that fit in one part together (deletes thinned them) become one;
 //! - rows deleted or changed leave their part through [`search_stale`] (migration 0008): a
 //!   trigger cannot name a part's table, so the indexer drops those entries, before it indexes
 //!   anything, and a search meanwhile keeps a match only if its row is still in that part.
@@ -50,6 +51,11 @@ impl Position {
     fn start() -> Self {
         Self { created_at: String::new(), id: 0 }
     }
+
+    /// After every notification (times are ASCII).
+    fn end() -> Self {
+        Self { created_at: "\u{10FFFF}".into(), id: i64::MAX }
+    }
 }
 
 /// One part: its rows come after `after`, up to the next part's `after`.
@@ -71,11 +77,15 @@ fn table(part: i64) -> String {
     format!("search_part_{part}")
 }
 
-/// Every part, oldest first.
+/// Every part, oldest first. None in a mirror older than the parts (a newer inbox window reading
+/// the file while an older agent still runs it): it finds no text until the agent is updated.
 pub(super) fn parts(conn: &Connection) -> rusqlite::Result<Vec<Part>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT part, after_created_at, after_id, rows FROM search_parts ORDER BY after_created_at, after_id",
-    )?;
+    let sql = "SELECT part, after_created_at, after_id, rows FROM search_parts ORDER BY after_created_at, after_id";
+    let mut stmt = match conn.prepare_cached(sql) {
+        Ok(stmt) => stmt,
+        Err(e) if e.to_string().contains("no such table") => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
     let parts = stmt.query_map([], |r| {
         Ok(Part { id: r.get(0)?, after: Position { created_at: r.get(1)?, id: r.get(2)? }, rows: r.get(3)? })
     })?;
@@ -89,6 +99,10 @@ pub(super) fn parts(conn: &Connection) -> rusqlite::Result<Vec<Part>> {
 pub(super) fn index_some(tx: &Transaction<'_>, size: PartSize, limit: u32) -> rusqlite::Result<usize> {
     let dropped = drop_stale(tx, limit)?;
     if dropped > 0 {
+        // Deletes may have left parts small; parts change only with no stale entry left.
+        if dropped < limit as usize {
+            reshape(tx, size)?;
+        }
         return Ok(dropped);
     }
     let rows = waiting(tx, limit)?;
@@ -157,15 +171,28 @@ fn add_rows(tx: &Transaction<'_>, by_part: &BTreeMap<i64, i64>) -> rusqlite::Res
 }
 
 /// Splits every part grown too big (halving until none is: a late history may fill one part many
-/// times over), then seals the newest part if it is full.
+/// times over), merges two older neighbours that fit in one part (deletes emptied them), then
+/// seals the newest part if it is full. So a mirror of N searchable rows has about N / 10,000
+/// parts at most, whatever it held before.
 fn reshape(tx: &Transaction<'_>, size: PartSize) -> rusqlite::Result<()> {
     loop {
         let parts = parts(tx)?;
-        let Some(i) = parts.iter().position(|p| p.rows > size.split_above) else {
-            let newest = parts.last().expect("a batch was indexed into a part");
-            return if newest.rows >= size.seal_at { seal(tx, newest) } else { Ok(()) };
-        };
-        split(tx, &parts[i], parts.get(i + 1).map(|p| &p.after))?;
+        let Some(newest) = parts.last() else { return Ok(()) };
+        let end = |i: usize| parts.get(i + 1).map(|p| p.after.clone());
+        if let Some(i) = parts.iter().position(|p| p.rows > size.split_above) {
+            if !split(tx, &parts[i], end(i))? {
+                tracing::warn!(part = parts[i].id, rows = parts[i].rows, "a search part holds fewer rows than counted");
+                return Ok(());
+            }
+            continue;
+        }
+        // Pairs before the newest part, which is still filling.
+        if let Some(i) = (0..parts.len().saturating_sub(2)).find(|&i| parts[i].rows + parts[i + 1].rows <= size.seal_at)
+        {
+            merge(tx, &parts[i], &parts[i + 1], end(i + 1))?;
+            continue;
+        }
+        return if newest.rows >= size.seal_at { seal(tx, newest) } else { Ok(()) };
     }
 }
 
@@ -192,38 +219,79 @@ fn optimize(tx: &Transaction<'_>, part: i64) -> rusqlite::Result<()> {
     tx.execute_batch(&format!("INSERT INTO {table} ({table}) VALUES ('optimize')"))
 }
 
-/// Moves the newer half of `part` (whose stretch ends at `next`, if a part follows) to a new part.
-fn split(tx: &Transaction<'_>, part: &Part, next: Option<&Position>) -> rusqlite::Result<()> {
-    // Its rows are the searchable ones in its stretch: found through the inbox's time index.
-    let end = next.cloned().unwrap_or(Position { created_at: "\u{10FFFF}".into(), id: i64::MAX });
-    let in_part = "search_part = ?1 AND (created_at, id) > (?2, ?3) AND (created_at, id) <= (?4, ?5)";
+/// Moves the newer half of `part` (whose stretch ends at `end`, if a part follows) to a new
+/// part; false if it found no middle row.
+fn split(tx: &Transaction<'_>, part: &Part, end: Option<Position>) -> rusqlite::Result<bool> {
+    let end = end.unwrap_or_else(Position::end);
     let middle = tx
         .prepare_cached(&format!(
-            "SELECT created_at, id FROM notifications WHERE {in_part} ORDER BY created_at, id LIMIT 1 OFFSET ?6"
+            "SELECT created_at, id FROM notifications WHERE {IN_STRETCH} ORDER BY created_at, id LIMIT 1 OFFSET ?6"
         ))?
         .query_row(
             params![part.id, part.after.created_at, part.after.id, end.created_at, end.id, part.rows / 2 - 1],
             |r| Ok(Position { created_at: r.get(0)?, id: r.get(1)? }),
         )
         .optional()?;
-    let Some(middle) = middle else { return Ok(()) };
+    let Some(middle) = middle else { return Ok(false) };
     let newer = new_part(tx, middle.clone())?;
+    move_rows(tx, part, &newer, (&middle, &end), Leaving::OneByOne)?;
+    optimize(tx, part.id)?;
+    optimize(tx, newer.id)?;
+    Ok(true)
+}
+
+/// Makes two neighbouring parts one: the smaller one's rows move to the larger, whose stretch
+/// then covers both. `end`: where the newer one's stretch ends.
+fn merge(tx: &Transaction<'_>, older: &Part, newer: &Part, end: Option<Position>) -> rusqlite::Result<()> {
+    let end = end.unwrap_or_else(Position::end);
+    if newer.rows <= older.rows {
+        move_rows(tx, newer, older, (&newer.after, &end), Leaving::WithTheTable)?;
+    } else {
+        move_rows(tx, older, newer, (&older.after, &newer.after), Leaving::WithTheTable)?;
+        tx.prepare_cached("UPDATE search_parts SET after_created_at = ?2, after_id = ?3 WHERE part = ?1")?
+            .execute(params![newer.id, older.after.created_at, older.after.id])?;
+    }
+    let gone = if newer.rows <= older.rows { newer } else { older };
+    tx.prepare_cached("DELETE FROM search_parts WHERE part = ?1")?.execute([gone.id])?;
+    tx.execute_batch(&format!("DROP TABLE {}", gone.table()))
+}
+
+/// How moved rows leave the part they were in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leaving {
+    /// Deleted from it, one by one.
+    OneByOne,
+    /// Not at all: the caller drops the part.
+    WithTheTable,
+}
+
+/// Rows of `part` in its stretch, between two positions: found through the inbox's time index.
+const IN_STRETCH: &str = "search_part = ?1 AND (created_at, id) > (?2, ?3) AND (created_at, id) <= (?4, ?5)";
+
+/// Moves the rows of `from` in `(after, up_to]` to `to`.
+fn move_rows(
+    tx: &Transaction<'_>,
+    from: &Part,
+    to: &Part,
+    (after, up_to): (&Position, &Position),
+    leaving: Leaving,
+) -> rusqlite::Result<()> {
     let moving: Vec<(i64, String, String)> = tx
-        .prepare_cached(&format!("SELECT id, subject, body FROM notifications WHERE {in_part}"))?
-        .query_map(params![part.id, middle.created_at, middle.id, end.created_at, end.id], |r| {
+        .prepare_cached(&format!("SELECT id, subject, body FROM notifications WHERE {IN_STRETCH}"))?
+        .query_map(params![from.id, after.created_at, after.id, up_to.created_at, up_to.id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<Result<_, _>>()?;
     for (id, subject, body) in &moving {
-        tx.prepare_cached(&format!("DELETE FROM {} WHERE rowid = ?1", part.table()))?.execute([id])?;
-        tx.prepare_cached(&format!("INSERT INTO {} (rowid, subject, body) VALUES (?1, ?2, ?3)", newer.table()))?
+        if leaving == Leaving::OneByOne {
+            tx.prepare_cached(&format!("DELETE FROM {} WHERE rowid = ?1", from.table()))?.execute([id])?;
+        }
+        tx.prepare_cached(&format!("INSERT INTO {} (rowid, subject, body) VALUES (?1, ?2, ?3)", to.table()))?
             .execute(params![id, subject, body])?;
-        tx.prepare_cached("UPDATE notifications SET search_part = ?1 WHERE id = ?2")?.execute([newer.id, *id])?;
+        tx.prepare_cached("UPDATE notifications SET search_part = ?1 WHERE id = ?2")?.execute([to.id, *id])?;
     }
     let moved = moving.len() as i64;
-    add_rows(tx, &BTreeMap::from([(part.id, -moved), (newer.id, moved)]))?;
-    optimize(tx, part.id)?;
-    optimize(tx, newer.id)
+    add_rows(tx, &BTreeMap::from([(from.id, -moved), (to.id, moved)]))
 }
 
 fn new_part(tx: &Transaction<'_>, after: Position) -> rusqlite::Result<Part> {
@@ -336,6 +404,30 @@ mod tests {
             page.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(),
             ["report old 19", "report old 18", "report old 17"]
         );
+    }
+
+    #[test]
+    fn parts_thinned_by_deletes_are_merged() {
+        let mut m = small_mirror();
+        let changes: Vec<Change> = (1..=40).map(|id| created(id, &format!("report {id}"), id)).collect();
+        m.apply(1, &changes, 40, true).unwrap();
+        index_all(&mut m, 7);
+        let before = parts(&m.conn).unwrap().len();
+        let gone: Vec<i64> = (1..=40).filter(|id| id % 8 != 0).collect();
+        m.apply(1, &[Change { seq: 41, kind: ChangeKind::Deleted { ids: gone } }], 41, false).unwrap();
+        index_all(&mut m, 3);
+        let after = parts(&m.conn).unwrap();
+        assert!(after.len() <= 3, "{before} parts for 40 rows, {} for the 5 left: {after:?}", after.len());
+        assert_eq!(find(&m, "rep"), [40, 32, 24, 16, 8]);
+        let tables: i64 = m
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name GLOB 'search_part_*' AND sql LIKE 'CREATE VIRTUAL TABLE%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, after.len() as i64, "a merged part's table is dropped");
     }
 
     #[test]
@@ -511,6 +603,10 @@ mod tests {
             )
             .unwrap();
         }
+        // A newer window reading the file while the older agent still runs it: no text found, no error.
+        let reader = Mirror::open_read_only(&path).unwrap();
+        assert_eq!(find(&reader, "quart"), Vec::<i64>::new());
+        drop(reader);
         let mut m = Mirror::open(&path).unwrap();
         assert_eq!(m.unindexed().unwrap(), 1, "waiting for the indexer");
         assert_eq!(find(&m, "quart"), Vec::<i64>::new());

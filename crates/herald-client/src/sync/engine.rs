@@ -240,7 +240,8 @@ impl SyncEngine {
         let mut resyncing = false;
         // A frame read while gathering a burst of live changes, handled next.
         let mut deferred: Option<FeedFrame> = None;
-        // Set when the network changed: the hub must answer by then (any frame will do).
+        // Set when the network changed: the hub must answer our ping by then. Only its pong
+        // counts: frames that were already on their way say nothing of the link now.
         let mut probe: Option<tokio::time::Instant> = None;
         loop {
             let frame = match deferred.take() {
@@ -254,7 +255,9 @@ impl SyncEngine {
                             Ok(Some(Err(e))) => return Err(SyncError::Lost(e.to_string())),
                             Ok(Some(Ok(message))) => message,
                         };
-                        probe = None;
+                        if let Message::Pong(_) = message {
+                            probe = None;
+                        }
                         let Message::Text(text) = message else { continue };
                         match serde_json::from_str::<FeedFrame>(&text) {
                             Ok(frame) => frame,
@@ -350,6 +353,7 @@ impl SyncEngine {
                                         tracing::warn!(error = %e, "skipping a feed frame this version cannot read")
                                     }
                                 },
+                                Some(Ok(Message::Pong(_))) => probe = None,
                                 Some(Ok(_)) => {}
                                 Some(Err(e)) => {
                                     lost = Some(SyncError::Lost(e.to_string()));
@@ -394,6 +398,8 @@ impl SyncEngine {
         let account = self.account;
         let dropped = self.mirror.call(move |m| m.reset(account, why)).await?;
         tracing::warn!(account, ?why, dropped_actions = dropped, "syncing the inbox again from the start");
+        // The emptied rows' search entries are dropped by the indexer.
+        self.index_ready.notify_one();
         self.mirror_changed(Applied { read_changed: true, ..Applied::default() }, true);
         Ok(())
     }

@@ -65,6 +65,38 @@ impl NetworkWatch {
 
 #[cfg(target_os = "linux")]
 pub mod linux {
+    /// Whether a datagram of route netlink messages tells a change worth a reconnect: a link
+    /// added, removed or whose flags changed (up, down, carrier), or an address added or removed.
+    /// A link message that changes no flag is left out: Wi-Fi drivers send one per scan.
+    pub fn tells_a_change(datagram: &[u8]) -> bool {
+        const RTM_NEWLINK: u16 = 16;
+        const RTM_DELLINK: u16 = 17;
+        const RTM_NEWADDR: u16 = 20;
+        const RTM_DELADDR: u16 = 21;
+        let u32_at = |at: usize| datagram.get(at..at + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+        let mut at = 0;
+        // Each message: a 16-byte header (length, type, …), then its body, aligned to 4 bytes.
+        while let (Some(length), Some(kind)) =
+            (u32_at(at), datagram.get(at + 4..at + 6).map(|b| u16::from_ne_bytes([b[0], b[1]])))
+        {
+            let changed = match kind {
+                // The body starts with an ifinfomsg, whose `ifi_change` is at 12.
+                RTM_NEWLINK => u32_at(at + 16 + 12).is_some_and(|change| change != 0),
+                RTM_DELLINK | RTM_NEWADDR | RTM_DELADDR => true,
+                _ => false,
+            };
+            if changed {
+                return true;
+            }
+            let length = length as usize;
+            if length < 16 {
+                return false;
+            }
+            at += (length + 3) & !3;
+        }
+        false
+    }
+
     use std::io;
     use std::os::fd::OwnedFd;
 
@@ -92,7 +124,7 @@ pub mod linux {
         Ok(socket)
     }
 
-    /// Waits for the kernel's next messages and reads all that are there.
+    /// Waits for the kernel's next messages that tell a change and reads all that are there.
     pub(super) async fn next_change(socket: &AsyncFd<OwnedFd>) -> io::Result<()> {
         let mut buffer = [0u8; 8192];
         loop {
@@ -100,7 +132,7 @@ pub mod linux {
             let mut read_any = false;
             loop {
                 match rustix::net::recv(socket.get_ref(), &mut buffer, RecvFlags::DONTWAIT) {
-                    Ok(_) => read_any = true,
+                    Ok((_, length)) => read_any |= tells_a_change(&buffer[..length.min(buffer.len())]),
                     // More changes than the socket could hold: a change all the same.
                     Err(Errno::NOBUFS) => read_any = true,
                     Err(Errno::AGAIN) => {
@@ -115,5 +147,39 @@ pub mod linux {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::linux::tells_a_change;
+
+    /// A route netlink message: the 16-byte header, then `body`.
+    fn message(kind: u16, body: &[u8]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend(((16 + body.len()) as u32).to_ne_bytes());
+        m.extend(kind.to_ne_bytes());
+        m.extend([0u8; 10]);
+        m.extend(body);
+        m
+    }
+
+    /// A link message's ifinfomsg: family, type, index, flags, then `ifi_change`.
+    fn link(change: u32) -> Vec<u8> {
+        let mut body = vec![0u8; 12];
+        body.extend(change.to_ne_bytes());
+        message(16, &body)
+    }
+
+    #[test]
+    fn links_changing_flags_and_addresses_count_and_wifi_scans_do_not() {
+        assert!(tells_a_change(&link(1)), "a link went up");
+        assert!(!tells_a_change(&link(0)), "a link message that changes nothing: a Wi-Fi scan");
+        assert!(tells_a_change(&message(20, &[0; 8])), "an address added");
+        assert!(tells_a_change(&message(21, &[0; 8])), "an address removed");
+        assert!(tells_a_change(&[link(0), message(20, &[0; 8])].concat()), "the second message of a datagram");
+        assert!(!tells_a_change(&message(24, &[0; 12])), "a route: not on its own");
+        assert!(!tells_a_change(&link(1)[..20]), "a cut message is not read past its end");
+        assert!(!tells_a_change(&[]));
     }
 }
