@@ -50,7 +50,7 @@ impl IpcServer {
         let (mut reader, mut writer) = stream.split();
         let mut status = self.status.borrow().clone();
         status.prune_live(jiff::Timestamp::now());
-        let Status { connection, unread, live } = status;
+        let Status { connection, unread, live, .. } = status;
         let mut listening = writer.send(&Event::Connection { connection }).await.is_ok()
             && writer.send(&Event::InboxChanged { unread }).await.is_ok()
             && writer.send(&Event::LiveEvents { events: live }).await.is_ok();

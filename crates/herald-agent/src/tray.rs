@@ -1,7 +1,7 @@
 //! The tray icon on Linux: a StatusNotifierItem over D-Bus (ksni), so no GTK is loaded.
 //! Its tooltip gives the unread count and the link state; its menu opens the inbox or quits.
 
-use herald_client::status::{Badge, Status};
+use herald_client::status::{Status, UnreadMark};
 use herald_client::toast::escape_markup;
 use ksni::menu::StandardItem;
 use ksni::{MenuItem, ToolTip, TrayMethods};
@@ -24,9 +24,9 @@ impl ksni::Tray for HeraldTray {
     }
 
     fn status(&self) -> ksni::Status {
-        match self.status.badge() {
-            Badge::Unread => ksni::Status::NeedsAttention,
-            Badge::Idle | Badge::Offline => ksni::Status::Active,
+        match self.status.badge().unread {
+            UnreadMark::None => ksni::Status::Active,
+            UnreadMark::Few(_) | UnreadMark::Many => ksni::Status::NeedsAttention,
         }
     }
 

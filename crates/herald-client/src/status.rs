@@ -12,11 +12,24 @@ pub struct Status {
     /// Live events still within their time to live (a ringing call, a shutdown countdown):
     /// never stored, so this is the only place a window can list them.
     pub live: Vec<LiveEvent>,
+    /// The newest unread notifications, newest first, for the tray's menu (at most
+    /// [`LATEST_IN_MENU`]).
+    pub latest_unread: Vec<Unread>,
+}
+
+/// How many unread notifications the tray's menu lists.
+pub const LATEST_IN_MENU: u32 = 5;
+
+/// An unread notification as the tray's menu names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    pub id: i64,
+    pub subject: String,
 }
 
 impl Default for Status {
     fn default() -> Self {
-        Self { connection: ConnectionState::Connecting, unread: 0, live: Vec::new() }
+        Self { connection: ConnectionState::Connecting, unread: 0, live: Vec::new(), latest_unread: Vec::new() }
     }
 }
 
@@ -62,13 +75,28 @@ pub fn combined_connection<'a>(accounts: impl IntoIterator<Item = (&'a str, &'a 
 
 /// How the tray icon should look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Badge {
-    /// Connected, nothing unread.
-    Idle,
-    /// Something unread.
-    Unread,
-    /// Not connected (the inbox still shows what was synced).
-    Offline,
+pub struct Badge {
+    /// Not connected (the inbox still shows what was synced, and counts it).
+    pub offline: bool,
+    pub unread: UnreadMark,
+}
+
+/// The count on the icon: none, 1 to 9, or "9+".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnreadMark {
+    None,
+    Few(u8),
+    Many,
+}
+
+impl UnreadMark {
+    pub fn of(unread: u32) -> Self {
+        match unread {
+            0 => Self::None,
+            1..=9 => Self::Few(unread as u8),
+            _ => Self::Many,
+        }
+    }
 }
 
 impl Status {
@@ -90,10 +118,9 @@ impl Status {
     }
 
     pub fn badge(&self) -> Badge {
-        match (&self.connection, self.unread) {
-            (ConnectionState::Offline { .. }, _) => Badge::Offline,
-            (_, 0) => Badge::Idle,
-            _ => Badge::Unread,
+        Badge {
+            offline: matches!(self.connection, ConnectionState::Offline { .. }),
+            unread: UnreadMark::of(self.unread),
         }
     }
 }
@@ -152,20 +179,23 @@ mod tests {
 
     #[test]
     fn tooltip_gives_the_unread_count_and_a_broken_link() {
-        let online = Status { connection: ConnectionState::Online, unread: 3, live: vec![] };
+        let online = Status { connection: ConnectionState::Online, unread: 3, ..Status::default() };
         assert_eq!(online.tooltip(), "3 unread notifications");
-        assert_eq!(online.badge(), Badge::Unread);
+        assert_eq!(online.badge(), Badge { offline: false, unread: UnreadMark::Few(3) });
 
         let offline = Status {
             connection: ConnectionState::Offline { reason: "cannot reach the hub".into(), retry_in_ms: Some(4_200) },
             unread: 1,
-            live: vec![],
+            ..Status::default()
         };
         assert_eq!(offline.tooltip(), "1 unread notification — disconnected (cannot reach the hub); retrying in 5 s");
-        assert_eq!(offline.badge(), Badge::Offline);
+        assert_eq!(offline.badge(), Badge { offline: true, unread: UnreadMark::Few(1) }, "offline, and still counting");
 
-        let idle = Status { connection: ConnectionState::Online, unread: 0, live: vec![] };
+        let idle = Status { connection: ConnectionState::Online, unread: 0, ..Status::default() };
         assert_eq!(idle.tooltip(), "No unread notifications");
-        assert_eq!(idle.badge(), Badge::Idle);
+        assert_eq!(idle.badge(), Badge { offline: false, unread: UnreadMark::None });
+        let many = Status { connection: ConnectionState::Online, unread: 10, ..Status::default() };
+        assert_eq!(many.badge().unread, UnreadMark::Many, "9+");
+        assert_eq!(UnreadMark::of(9), UnreadMark::Few(9));
     }
 }
