@@ -92,6 +92,12 @@ impl Hub {
         response.await.unwrap().error_for_status().unwrap();
     }
 
+    /// `GET /v1/preferences` as `token`'s user.
+    pub async fn preferences(&self, token: &str) -> Value {
+        let response = reqwest::Client::new().get(format!("{}/v1/preferences", self.url())).bearer_auth(token).send();
+        response.await.unwrap().error_for_status().unwrap().json().await.unwrap()
+    }
+
     /// Sends a notification to `user` over HTTP, as a business system would.
     pub async fn send(&self, sender_token: &str, user: &str, subject: &str, body: &str) -> i64 {
         let notification = json!({"to": {"user": user}, "subject": subject, "body": body, "link": "/tasks/1"});

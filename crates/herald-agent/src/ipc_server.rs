@@ -5,24 +5,17 @@ use std::sync::Arc;
 
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream, IpcWriter};
 use herald_client::ipc::{Event, IpcError, IpcErrorCode, Request};
-use herald_client::mirror::SharedMirror;
-use herald_client::mirror::{ids, Applied};
 use herald_client::outbox::Action;
 use herald_client::status::Status;
-use herald_client::sync::SyncEvent;
-use tokio::sync::{broadcast, mpsc, watch, Notify};
+use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::actions::Actions;
 use crate::Command;
 
 pub struct IpcServer {
-    pub mirror: SharedMirror,
-    /// One per running account's engine: an action may concern any of them.
-    pub outbox_ready: watch::Receiver<Vec<Arc<Notify>>>,
+    pub actions: Actions,
     pub status: watch::Receiver<Status>,
     pub events: broadcast::Sender<Event>,
-    /// A user action changes the mirror like a synced change does: announcing it on the same
-    /// channel updates the tray and every window in one place.
-    pub mirror_changes: broadcast::Sender<SyncEvent>,
     pub commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -105,27 +98,9 @@ impl IpcServer {
         }
     }
 
-    /// Records a user action in the mirror (it shows at once), wakes the outbox, and tells the
-    /// windows and the toasts; a toast of a notification read or deleted here closes.
     async fn act(&self, action: Action, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
-        let deleted = matches!(action, Action::Delete { .. });
-        match self.mirror.call(move |m| m.record_action(&action)).await {
-            Ok(touched) => {
-                for ready in self.outbox_ready.borrow().iter() {
-                    ready.notify_one();
-                }
-                if let Some(&touched_first) = touched.first() {
-                    // Read, answered or deleted here: their toasts close like those changed elsewhere.
-                    let applied = if deleted {
-                        Applied { deleted: touched, ..Applied::default() }
-                    } else {
-                        Applied { read_changed: true, read: touched, ..Applied::default() }
-                    };
-                    let account = ids::account_of(touched_first);
-                    let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { account, applied, backfill: false });
-                }
-                Ok(())
-            }
+        match self.actions.record(action).await {
+            Ok(()) => Ok(()),
             Err(e) => {
                 tracing::error!(error = %e, "cannot record an action");
                 writer.send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message: e.to_string() })).await

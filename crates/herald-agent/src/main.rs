@@ -12,6 +12,7 @@
 //!
 //! Links no webview: `cargo tree -p herald-agent` has no tauri, wry or webkit.
 
+mod actions;
 mod cli;
 mod engines;
 mod ipc_server;
@@ -41,11 +42,15 @@ use engines::Engines;
 #[derive(Debug)]
 pub enum Command {
     OpenInbox,
+    /// Open the inbox at this notification (the tray's list of the newest unread).
+    OpenNotification(i64),
     /// Accounts were added or removed (`herald accounts …`): start and stop engines to match,
     /// then say so (or why not) to whoever asked.
     ReloadAccounts {
         done: tokio::sync::oneshot::Sender<Result<(), String>>,
     },
+    /// Something the user did in the tray's menu.
+    Act(herald_client::outbox::Action),
     Quit,
 }
 
@@ -96,12 +101,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         window_events.clone(),
     ));
     let _tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
+    let actions =
+        actions::Actions { mirror, outbox_ready: engines.outbox_ready(), mirror_changes: sync_events.clone() };
     let server = ipc_server::IpcServer {
-        mirror,
-        outbox_ready: engines.outbox_ready(),
+        actions: actions.clone(),
         status: status_rx,
         events: window_events.clone(),
-        mirror_changes: sync_events.clone(),
         commands: commands_tx,
     };
     let ipc_task = tokio::spawn(server.serve(listener));
@@ -111,13 +116,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             Some(command) = commands.recv() => match command {
-                Command::OpenInbox => inbox.open(&window_events),
+                Command::OpenInbox => inbox.open(&window_events, None),
+                Command::OpenNotification(id) => inbox.open(&window_events, Some(id)),
                 Command::ReloadAccounts { done } => {
                     let reloaded = engines.reload().await.map_err(|e| {
                         tracing::error!(error = %e, "cannot read the accounts; the engines running stay as they are");
                         format!("cannot read the accounts: {e}")
                     });
                     let _ = done.send(reloaded);
+                }
+                Command::Act(action) => {
+                    if let Err(e) = actions.record(action).await {
+                        tracing::error!(error = %e, "cannot record an action from the tray");
+                    }
                 }
                 Command::Quit => break,
             },

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use herald_client::ipc::Event;
+use herald_client::mirror::Query;
 use herald_client::mirror::{AccountId, SharedMirror};
-use herald_client::status::{combined_connection, Status};
+use herald_client::status::{combined_connection, combined_dnd_until, Status, Unread, LATEST_IN_MENU};
 use herald_client::sync::{ConnectionState, SyncEvent};
 use tokio::sync::{broadcast, watch};
 
@@ -18,6 +19,17 @@ pub async fn run(
     windows: broadcast::Sender<Event>,
 ) {
     refresh_unread(&mirror, &status, &windows).await;
+    let mut dnd = match mirror
+        .call(|m| m.accounts()?.into_iter().map(|a| Ok((a.id, m.do_not_disturb(a.id)?.dnd_until))).collect())
+        .await
+    {
+        Ok(dnd) => dnd,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read do-not-disturb");
+            BTreeMap::new()
+        }
+    };
+    show_dnd(&dnd, &status);
     let mut names = accounts.borrow_and_update().clone();
     let mut links: BTreeMap<AccountId, ConnectionState> =
         names.keys().map(|&account| (account, ConnectionState::Connecting)).collect();
@@ -63,8 +75,11 @@ pub async fn run(
                 let events = status.borrow().live.clone();
                 let _ = windows.send(Event::LiveEvents { events });
             }
-            Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::DoNotDisturb { .. } | SyncEvent::ActionRejected { .. }) => {
+            Ok(SyncEvent::DoNotDisturb { account, settings }) => {
+                dnd.insert(account, settings.dnd_until);
+                show_dnd(&dnd, &status);
             }
+            Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::ActionRejected { .. }) => {}
             // Missed some events: the mirror is the truth, so re-read it.
             Err(broadcast::error::RecvError::Lagged(_)) => refresh_unread(&mirror, &status, &windows).await,
             Err(broadcast::error::RecvError::Closed) => return,
@@ -87,11 +102,32 @@ fn show_connection(
     }
 }
 
-/// Re-reads the unread count after the mirror changed, and tells the windows.
+/// The tray's do-not-disturb out of every account's.
+fn show_dnd(dnd: &BTreeMap<AccountId, Option<String>>, status: &watch::Sender<Status>) {
+    let until = combined_dnd_until(dnd.values().map(Option::as_deref), jiff::Timestamp::now());
+    status.send_if_modified(|s| {
+        let changed = s.dnd_until != until;
+        s.dnd_until = until;
+        changed
+    });
+}
+
+/// Re-reads the unread count and the newest unread after the mirror changed, and tells the
+/// windows.
 pub async fn refresh_unread(mirror: &SharedMirror, status: &watch::Sender<Status>, windows: &broadcast::Sender<Event>) {
-    match mirror.call(|m| m.unread_count()).await {
-        Ok(unread) => {
-            status.send_modify(|s| s.unread = unread);
+    let read = mirror
+        .call(|m| {
+            let newest = Query { unread: Some(true), limit: LATEST_IN_MENU, ..Query::default() };
+            let latest = m.search(&newest)?.into_iter().map(|n| Unread { id: n.id, subject: n.subject }).collect();
+            Ok((m.unread_count()?, latest))
+        })
+        .await;
+    match read {
+        Ok((unread, latest_unread)) => {
+            status.send_modify(|s| {
+                s.unread = unread;
+                s.latest_unread = latest_unread;
+            });
             let _ = windows.send(Event::InboxChanged { unread });
         }
         Err(e) => tracing::error!(error = %e, "cannot read the unread count"),

@@ -1,9 +1,12 @@
 //! The tray icon on Linux: a StatusNotifierItem over D-Bus (ksni), so no GTK is loaded.
-//! Its tooltip gives the unread count and the link state; its menu opens the inbox or quits.
+//! Its tooltip gives the unread count and the link state; its menu lists the newest unread,
+//! marks all read, sets do-not-disturb, opens the inbox or quits.
 
+use herald_client::outbox::Action;
 use herald_client::status::{Status, UnreadMark};
 use herald_client::toast::escape_markup;
-use ksni::menu::StandardItem;
+use jiff::{Timestamp, Zoned};
+use ksni::menu::{StandardItem, SubMenu};
 use ksni::{MenuItem, ToolTip, TrayMethods};
 use tokio::sync::{mpsc, watch};
 
@@ -44,28 +47,79 @@ impl ksni::Tray for HeraldTray {
     }
 
     fn menu(&self) -> Vec<MenuItem<Self>> {
-        vec![
+        let mut items: Vec<MenuItem<Self>> = self
+            .status
+            .latest_unread
+            .iter()
+            .map(|unread| {
+                let id = unread.id;
+                item(&menu_label(&unread.subject), "", move || Command::OpenNotification(id)).into()
+            })
+            .collect();
+        if !items.is_empty() {
+            items.push(MenuItem::Separator);
+        }
+        items.push(
             StandardItem {
-                label: "Open inbox".into(),
-                icon_name: "mail-read".into(),
-                activate: Box::new(|tray: &mut Self| {
-                    let _ = tray.commands.send(Command::OpenInbox);
-                }),
-                ..Default::default()
+                enabled: self.status.unread > 0,
+                ..item("Mark all read", "mail-mark-read", || Command::Act(Action::ReadAll))
             }
             .into(),
-            MenuItem::Separator,
-            StandardItem {
-                label: "Quit".into(),
-                icon_name: "application-exit".into(),
-                activate: Box::new(|tray: &mut Self| {
-                    let _ = tray.commands.send(Command::Quit);
-                }),
-                ..Default::default()
-            }
-            .into(),
-        ]
+        );
+        items.push(self.do_not_disturb_menu());
+        items.push(item("Open inbox", "mail-read", || Command::OpenInbox).into());
+        items.push(MenuItem::Separator);
+        items.push(item("Quit", "application-exit", || Command::Quit).into());
+        items
     }
+}
+
+impl HeraldTray {
+    /// "Do not disturb" and its choices; the label says until when it is on.
+    fn do_not_disturb_menu(&self) -> MenuItem<Self> {
+        let now = Zoned::now();
+        let until =
+            self.status.dnd_until.as_deref().and_then(|t| t.parse::<Timestamp>().ok()).filter(|t| *t > now.timestamp());
+        let label = match until {
+            Some(until) => {
+                format!("Do not disturb: on until {}", until.to_zoned(now.time_zone().clone()).strftime("%H:%M"))
+            }
+            None => "Do not disturb".to_owned(),
+        };
+        let set = |until: Option<Timestamp>| {
+            move || Command::Act(Action::SetDoNotDisturb { until: until.map(|t| t.to_string()) })
+        };
+        let in_an_hour = now.timestamp() + jiff::SignedDuration::from_hours(1);
+        // The start of tomorrow where the user is.
+        let tomorrow = now.tomorrow().and_then(|day| day.start_of_day()).map(|day| day.timestamp()).ok();
+        let mut choices = vec![item("For 1 hour", "", set(Some(in_an_hour))).into()];
+        if let Some(tomorrow) = tomorrow {
+            choices.push(item("Until tomorrow", "", set(Some(tomorrow))).into());
+        }
+        choices.push(StandardItem { enabled: until.is_some(), ..item("Off", "", set(None)) }.into());
+        SubMenu { label, icon_name: "notifications-disabled".into(), submenu: choices, ..Default::default() }.into()
+    }
+}
+
+/// A menu item that sends the agent a `command` when clicked.
+fn item(label: &str, icon_name: &str, command: impl Fn() -> Command + Send + 'static) -> StandardItem<HeraldTray> {
+    StandardItem {
+        label: label.to_owned(),
+        icon_name: icon_name.to_owned(),
+        activate: Box::new(move |tray: &mut HeraldTray| {
+            let _ = tray.commands.send(command());
+        }),
+        ..Default::default()
+    }
+}
+
+/// A notification's subject as a menu label: one line, at most 48 characters, and its
+/// underscores shown (a single one would mark an access key).
+fn menu_label(subject: &str) -> String {
+    let line: String = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let short: String =
+        if line.chars().count() > 48 { line.chars().take(47).chain(std::iter::once('…')).collect() } else { line };
+    short.replace('_', "__")
 }
 
 /// Publishes the tray and keeps it in step with `status`. Without a session bus there is no tray;
@@ -94,4 +148,18 @@ pub async fn spawn(
         }
     });
     Some(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::menu_label;
+
+    #[test]
+    fn a_subject_becomes_one_short_line_with_its_underscores_shown() {
+        assert_eq!(menu_label("PO_42  needs\nyour approval"), "PO__42 needs your approval");
+        let long = "x".repeat(60);
+        assert_eq!(menu_label(&long).chars().count(), 48);
+        assert!(menu_label(&long).ends_with('…'));
+        assert_eq!(menu_label("short"), "short");
+    }
 }

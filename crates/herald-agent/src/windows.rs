@@ -24,20 +24,28 @@ impl InboxWindow {
         Self { program, child: None }
     }
 
-    /// Brings the running window forward, or starts the UI.
-    pub fn open(&mut self, events: &broadcast::Sender<Event>) {
+    /// Brings the running window forward, or starts the UI; at notification `show` if given.
+    pub fn open(&mut self, events: &broadcast::Sender<Event>, show: Option<i64>) {
         if let Some(child) = &mut self.child {
             if matches!(child.try_wait(), Ok(None)) {
-                tracing::info!(pid = child.id(), "opening the inbox: raised the open window");
+                tracing::info!(pid = child.id(), ?show, "opening the inbox: raised the open window");
                 let _ = events.send(Event::ShowInbox);
+                if let Some(id) = show {
+                    let _ = events.send(Event::ShowNotification { id });
+                }
                 return;
             }
         }
         // The UI inherits HERALD_DATA_DIR and XDG_RUNTIME_DIR, so it finds the same mirror and
         // socket; it never talks to the hub, so it does not get the token.
-        match Command::new(&self.program).env_remove("HERALD_TOKEN").kill_on_drop(false).spawn() {
+        let mut command = Command::new(&self.program);
+        command.env_remove("HERALD_TOKEN").kill_on_drop(false);
+        if let Some(id) = show {
+            command.env("HERALD_UI_SHOW", id.to_string());
+        }
+        match command.spawn() {
             Ok(child) => {
-                tracing::info!(pid = child.id(), program = %self.program.display(), "opening the inbox: started the window process");
+                tracing::info!(pid = child.id(), program = %self.program.display(), ?show, "opening the inbox: started the window process");
                 self.child = Some(child);
             }
             Err(e) => tracing::error!(error = %e, program = %self.program.display(), "cannot start the inbox window"),

@@ -15,6 +15,8 @@ pub struct Status {
     /// The newest unread notifications, newest first, for the tray's menu (at most
     /// [`LATEST_IN_MENU`]).
     pub latest_unread: Vec<Unread>,
+    /// Do-not-disturb is on until then (RFC 3339, UTC) on some account; None: off everywhere.
+    pub dnd_until: Option<String>,
 }
 
 /// How many unread notifications the tray's menu lists.
@@ -29,7 +31,13 @@ pub struct Unread {
 
 impl Default for Status {
     fn default() -> Self {
-        Self { connection: ConnectionState::Connecting, unread: 0, live: Vec::new(), latest_unread: Vec::new() }
+        Self {
+            connection: ConnectionState::Connecting,
+            unread: 0,
+            live: Vec::new(),
+            latest_unread: Vec::new(),
+            dnd_until: None,
+        }
     }
 }
 
@@ -53,6 +61,16 @@ impl Status {
         self.live.retain(|e| e.expires_at.parse::<Timestamp>().is_ok_and(|at| at > now));
         self.live.len() != before
     }
+}
+
+/// The do-not-disturb the tray shows out of every account's: the latest end still to come.
+pub fn combined_dnd_until<'a>(ends: impl IntoIterator<Item = Option<&'a str>>, now: Timestamp) -> Option<String> {
+    ends.into_iter()
+        .flatten()
+        .filter_map(|end| end.parse::<Timestamp>().ok())
+        .filter(|end| *end > now)
+        .max()
+        .map(|end| end.to_string())
 }
 
 /// One link state for the tray out of every account's: online only when all are; otherwise the
@@ -175,6 +193,15 @@ mod tests {
         assert!(!status.prune_live(now));
         assert!(status.prune_live("2026-11-21T10:01:00Z".parse().unwrap()));
         assert!(status.live.is_empty());
+    }
+
+    #[test]
+    fn do_not_disturb_shows_the_latest_end_still_to_come() {
+        let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let ends = [Some("2026-11-21T09:00:00Z"), None, Some("2026-11-21T11:30:00Z"), Some("2026-11-21T11:00:00Z")];
+        assert_eq!(combined_dnd_until(ends, now).as_deref(), Some("2026-11-21T11:30:00Z"));
+        assert_eq!(combined_dnd_until([Some("2026-11-21T09:00:00Z"), None], now), None, "ended: off");
+        assert_eq!(combined_dnd_until([Some("not a time")], now), None);
     }
 
     #[test]

@@ -187,6 +187,7 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
         Action::Confirm { .. } => "send your choice",
         Action::Answer { .. } => "send your reply",
         Action::RespondToEvent { .. } => "send your response",
+        Action::SetDoNotDisturb { .. } => "change do-not-disturb",
     };
     Toast {
         summary: format!("Herald could not {what}"),

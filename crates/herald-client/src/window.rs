@@ -80,6 +80,7 @@ impl AgentLink {
             Event::Connection { connection } => latest.connection = connection.clone(),
             Event::InboxChanged { unread } => latest.unread = Some(*unread),
             Event::ShowInbox
+            | Event::ShowNotification { .. }
             | Event::AccountsReloaded
             | Event::SyncProgress { .. }
             | Event::LiveEvents { .. }

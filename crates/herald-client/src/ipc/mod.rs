@@ -56,6 +56,12 @@ pub enum Event {
     },
     /// Bring the inbox window to the front.
     ShowInbox,
+    /// Show this notification in the inbox (chosen in the tray's menu). A window started for it
+    /// finds the id in `HERALD_UI_SHOW` instead.
+    ShowNotification {
+        #[ts(type = "number")]
+        id: i64,
+    },
     /// The agent now syncs exactly the accounts that are set up (the answer to
     /// `AccountsChanged`: `herald accounts add/remove` waits for it).
     AccountsReloaded,

@@ -1,7 +1,7 @@
 //! The accounts in the mirror — one per hub and user — each with the `seq` of the last change
 //! applied (its cursor), whose inbox it is, and its do-not-disturb.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::ids::{self, AccountId, MAX_ACCOUNTS};
 use super::{Mirror, MirrorError};
@@ -96,11 +96,7 @@ impl Mirror {
     /// The quiet hours and do-not-disturb the account's hub last announced (none yet: nothing
     /// is quiet).
     pub fn do_not_disturb(&self, account: AccountId) -> Result<herald_proto::DoNotDisturb, MirrorError> {
-        let json: Option<String> = self.account_field(account, "do_not_disturb")?;
-        match json {
-            None => Ok(herald_proto::DoNotDisturb::default()),
-            Some(json) => serde_json::from_str(&json).map_err(|e| MirrorError::Corrupt(format!("do_not_disturb: {e}"))),
-        }
+        do_not_disturb_in(&self.conn, account)
     }
 
     pub fn set_do_not_disturb(
@@ -108,9 +104,7 @@ impl Mirror {
         account: AccountId,
         settings: &herald_proto::DoNotDisturb,
     ) -> Result<(), MirrorError> {
-        let json = serde_json::to_string(settings).map_err(|e| MirrorError::Corrupt(e.to_string()))?;
-        self.conn.execute("UPDATE accounts SET do_not_disturb = ?2 WHERE id = ?1", params![account, json])?;
-        Ok(())
+        set_do_not_disturb_in(&self.conn, account, settings)
     }
 
     /// Whether a catch-up has ever completed. Until then, arriving notifications are history.
@@ -211,6 +205,31 @@ pub(super) fn mark_caught_up(tx: &Transaction<'_>, account: AccountId) -> Result
 /// Moves the cursor inside the caller's transaction, never backwards.
 pub(super) fn advance(tx: &Transaction<'_>, account: AccountId, cursor: i64) -> Result<(), MirrorError> {
     tx.execute("UPDATE accounts SET cursor = max(cursor, ?2) WHERE id = ?1", [account, cursor])?;
+    Ok(())
+}
+
+/// The account's do-not-disturb as last heard from its hub (or set here since).
+pub(super) fn do_not_disturb_in(
+    conn: &Connection,
+    account: AccountId,
+) -> Result<herald_proto::DoNotDisturb, MirrorError> {
+    let json: Option<String> = conn
+        .query_row("SELECT do_not_disturb FROM accounts WHERE id = ?1", [account], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| MirrorError::Account(format!("no account {account} in the mirror")))?;
+    match json {
+        None => Ok(herald_proto::DoNotDisturb::default()),
+        Some(json) => serde_json::from_str(&json).map_err(|e| MirrorError::Corrupt(format!("do_not_disturb: {e}"))),
+    }
+}
+
+pub(super) fn set_do_not_disturb_in(
+    conn: &Connection,
+    account: AccountId,
+    settings: &herald_proto::DoNotDisturb,
+) -> Result<(), MirrorError> {
+    let json = serde_json::to_string(settings).map_err(|e| MirrorError::Corrupt(e.to_string()))?;
+    conn.execute("UPDATE accounts SET do_not_disturb = ?2 WHERE id = ?1", params![account, json])?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ impl Mirror {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut touched = Vec::new();
         for part in parts(&tx, action)? {
-            let undo = apply_locally(&tx, &part.action)?;
+            let undo = apply_locally(&tx, part.account, &part.action)?;
             touched.extend(match &undo {
                 Undo::Nothing => Vec::new(),
                 Undo::Read { ids, .. } => ids.clone(),
@@ -153,6 +153,11 @@ fn parts(tx: &Transaction<'_>, action: &Action) -> Result<Vec<Part>, MirrorError
         }
         Action::Confirm { id, .. } | Action::Answer { id, .. } => whole(ids::account_of(*id), action.clone()),
         Action::RespondToEvent { event_id, .. } => whole(ids::split_event(event_id).0, action.clone()),
+        // The user's do-not-disturb is theirs on every hub.
+        Action::SetDoNotDisturb { .. } => {
+            let accounts = ids_where(tx, "SELECT id FROM accounts ORDER BY id", [])?;
+            accounts.into_iter().flat_map(|account| whole(account, action.clone())).collect()
+        }
     })
 }
 
@@ -176,7 +181,7 @@ fn new_key() -> String {
 }
 
 /// Does to the mirror what the hub will do, and says how to take it back.
-fn apply_locally(tx: &Transaction<'_>, action: &Action) -> Result<Undo, MirrorError> {
+fn apply_locally(tx: &Transaction<'_>, account: AccountId, action: &Action) -> Result<Undo, MirrorError> {
     Ok(match action {
         Action::MarkRead { ids, read } => read_changed(tx, ids, *read)?,
         // Turned into reads of ids by `parts`.
@@ -200,6 +205,13 @@ fn apply_locally(tx: &Transaction<'_>, action: &Action) -> Result<Undo, MirrorEr
         Action::Answer { id, text } => answered(tx, *id, Answer { value: None, text: Some(text.clone()), at: now() })?,
         // Live events are not in the mirror.
         Action::RespondToEvent { .. } => Undo::Nothing,
+        // Toasts hold back at once; a refusal is corrected by the hub's next word on it.
+        Action::SetDoNotDisturb { until } => {
+            let mut settings = super::accounts::do_not_disturb_in(tx, account)?;
+            settings.dnd_until = until.clone();
+            super::accounts::set_do_not_disturb_in(tx, account, &settings)?;
+            Undo::Nothing
+        }
     })
 }
 
@@ -302,6 +314,24 @@ mod tests {
         assert_eq!(pending[0].key.len(), 32);
         mirror.acknowledge_action(pending[0].id).unwrap();
         assert!(mirror.pending_actions(1, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn do_not_disturb_set_here_holds_on_every_account_and_goes_to_every_hub() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        let work = mirror.upsert_account("work", "http://work/").unwrap();
+        let until = Some("2026-11-21T18:00:00Z".to_owned());
+        assert_eq!(mirror.record_action(&Action::SetDoNotDisturb { until: until.clone() }).unwrap(), Vec::<i64>::new());
+        for account in [1, work] {
+            assert_eq!(mirror.do_not_disturb(account).unwrap().dnd_until, until, "account {account}");
+            let pending = mirror.pending_actions(account, 10).unwrap();
+            assert_eq!(
+                pending.iter().map(|q| q.action.clone()).collect::<Vec<_>>(),
+                [Action::SetDoNotDisturb { until: until.clone() }]
+            );
+        }
+        mirror.record_action(&Action::SetDoNotDisturb { until: None }).unwrap();
+        assert_eq!(mirror.do_not_disturb(work).unwrap().dnd_until, None, "off again");
     }
 
     #[test]

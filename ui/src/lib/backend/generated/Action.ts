@@ -3,4 +3,4 @@
 /**
  * A user action for the hub (also what a window or the CLI asks the agent to do).
  */
-export type Action = { "type": "mark_read", ids: number[], read: boolean, } | { "type": "read_all" } | { "type": "read_from", id: number, } | { "type": "delete", ids: number[], } | { "type": "confirm", id: number, value: string, } | { "type": "answer", id: number, text: string, } | { "type": "respond_to_event", event_id: string, action: string, };
+export type Action = { "type": "mark_read", ids: number[], read: boolean, } | { "type": "read_all" } | { "type": "read_from", id: number, } | { "type": "delete", ids: number[], } | { "type": "confirm", id: number, value: string, } | { "type": "answer", id: number, text: string, } | { "type": "respond_to_event", event_id: string, action: string, } | { "type": "set_do_not_disturb", until: string | null, };

@@ -6,4 +6,4 @@ import type { LiveEvent } from "./LiveEvent";
 /**
  * Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
  */
-export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "show_inbox" } | { "type": "accounts_reloaded" } | { "type": "error" } & IpcError;
+export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "show_inbox" } | { "type": "show_notification", id: number, } | { "type": "accounts_reloaded" } | { "type": "error" } & IpcError;

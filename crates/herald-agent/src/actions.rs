@@ -1,0 +1,55 @@
+//! What the user does, from a window, a toast or the tray: recorded in the mirror (it shows at
+//! once), queued for the hub, and announced like a synced change, so the tray, the windows and
+//! the toasts follow in one place.
+
+use std::sync::Arc;
+
+use herald_client::mirror::{ids, Applied, MirrorError, SharedMirror};
+use herald_client::outbox::Action;
+use herald_client::sync::SyncEvent;
+use tokio::sync::{broadcast, watch, Notify};
+
+#[derive(Clone)]
+pub struct Actions {
+    pub mirror: SharedMirror,
+    /// One per running account's engine: an action may concern any of them.
+    pub outbox_ready: watch::Receiver<Vec<Arc<Notify>>>,
+    pub mirror_changes: broadcast::Sender<SyncEvent>,
+}
+
+impl Actions {
+    /// Records `action` and wakes the outboxes; a toast of a notification read or deleted here
+    /// closes, and a do-not-disturb set here holds toasts back at once.
+    pub async fn record(&self, action: Action) -> Result<(), MirrorError> {
+        let deleted = matches!(action, Action::Delete { .. });
+        let do_not_disturb = matches!(action, Action::SetDoNotDisturb { .. });
+        let touched = self.mirror.call(move |m| m.record_action(&action)).await?;
+        for ready in self.outbox_ready.borrow().iter() {
+            ready.notify_one();
+        }
+        if let Some(&touched_first) = touched.first() {
+            let applied = if deleted {
+                Applied { deleted: touched, ..Applied::default() }
+            } else {
+                Applied { read_changed: true, read: touched, ..Applied::default() }
+            };
+            let account = ids::account_of(touched_first);
+            let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { account, applied, backfill: false });
+        }
+        if do_not_disturb {
+            let settings = self
+                .mirror
+                .call(|m| {
+                    m.accounts()?
+                        .into_iter()
+                        .map(|a| Ok((a.id, m.do_not_disturb(a.id)?)))
+                        .collect::<Result<Vec<_>, MirrorError>>()
+                })
+                .await?;
+            for (account, settings) in settings {
+                let _ = self.mirror_changes.send(SyncEvent::DoNotDisturb { account, settings });
+            }
+        }
+        Ok(())
+    }
+}
