@@ -17,6 +17,7 @@ const SUBJECTS: &str =
     "return [...document.querySelectorAll('[data-testid=notification] .subject')].map(e => e.textContent)";
 const UNREAD_COUNT: &str = "return document.querySelector('[data-testid=unread-count]')?.textContent ?? null";
 const BANNER: &str = "return document.querySelector('[data-testid=connection]')?.textContent ?? ''";
+const DETAIL: &str = "return document.querySelector('[data-testid=detail] .subject')?.textContent ?? null";
 const XSS: &str = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>";
 
 fn strings(value: &Value) -> Vec<String> {
@@ -35,7 +36,7 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
     let mut agent = Agent::start(&env).await;
     let mut window = agent.window().await;
     hub.send(&erp, "bob", "Quarterly report is due", "Finance needs it by Friday").await;
-    hub.send(&erp, "bob", XSS, "<b>not bold</b>").await;
+    let xss_id = hub.send(&erp, "bob", XSS, "<b>not bold</b>").await;
     window
         .wait_for("both notifications mirrored", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(()))
         .await;
@@ -74,6 +75,13 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
     let on_hub = hub.list(&bob).await;
     assert_eq!(on_hub[0]["subject"], "Call from Ann Lee");
     assert_eq!(on_hub[0]["read"], true);
+    // It opened whole beside the list; so does the untrusted one, still as text.
+    ui.wait_for("the clicked one opened", DETAIL, |v| (v == "Call from Ann Lee").then_some(())).await;
+    ui.click(&format!("[data-testid=notification][data-id='{xss_id}'] button")).await;
+    ui.wait_for("the untrusted one opened", DETAIL, |v| (v == XSS).then_some(())).await;
+    let dom = ui.execute("return {imgs: document.querySelectorAll('img').length, title: document.title}").await;
+    assert_eq!(dom["imgs"], 0);
+    assert_ne!(dom["title"], "pwned");
 
     // The hub stops: the window says so and keeps listing.
     drop(hub);

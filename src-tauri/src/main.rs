@@ -27,9 +27,11 @@ fn main() {
         }
     };
     let link = Arc::new(AgentLink::new(config.socket_path()));
+    let show = std::env::var("HERALD_UI_SHOW").ok().and_then(|id| id.parse::<i64>().ok());
     tauri::Builder::default()
         .manage(InboxReader::new(config.mirror_path()))
         .manage(link.clone())
+        .manage(commands::InitialShow(std::sync::Mutex::new(show)))
         .on_page_load(|webview, payload| {
             if payload.event() == PageLoadEvent::Finished {
                 // Tests and support logs wait for this line.
@@ -43,6 +45,8 @@ fn main() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::list_notifications,
+            commands::get_notification,
+            commands::take_initial_show,
             commands::mark_read,
             commands::agent_snapshot
         ])

@@ -15,6 +15,15 @@ class MemoryBackend implements Backend {
       n.created_at < b.created_at || (n.created_at === b.created_at && n.id < b.id);
     return this.items.filter((n) => before === null || older(n, before)).slice(0, limit);
   }
+  async getNotification(id: number) {
+    return this.items.find((n) => n.id === id) ?? null;
+  }
+  initialShow: number | null = null;
+  async takeInitialShow() {
+    const show = this.initialShow;
+    this.initialShow = null;
+    return show;
+  }
   async markRead(ids: number[], read: boolean) {
     if (this.failMarkRead) throw { code: 'agent_unavailable', message: 'the Herald agent is not running' };
     this.marked.push({ ids, read });
@@ -190,5 +199,44 @@ describe('inbox window', () => {
     await settle();
     expect(root.querySelectorAll('[data-testid="notification"]').length).toBe(60);
     expect(root.querySelector('.more')).toBeNull();
+  });
+
+  it('opens a clicked notification whole, its text as text, and closes it', async () => {
+    const backend = new MemoryBackend();
+    const attack = '<img src=x onerror="window.pwned=3">';
+    backend.items = [{ ...note(7, 'Approve PO-42', `line one\nline two ${attack}`), sender: 'Finance' }];
+    const root = await render(backend);
+    root.querySelector<HTMLButtonElement>('[data-testid="notification"] button')!.click();
+    await settle();
+    const detail = root.querySelector('[data-testid="detail"]')!;
+    expect(detail.querySelector('.subject')?.textContent).toBe('Approve PO-42');
+    expect(detail.querySelector('.body')?.textContent).toBe(`line one\nline two ${attack}`);
+    expect(detail.querySelector('.sender')?.textContent).toBe('Finance');
+    expect(detail.querySelector('img')).toBeNull();
+    expect(root.querySelector('[aria-current="true"]')).not.toBeNull();
+    expect(backend.marked).toEqual([{ ids: [7], read: true }]);
+    detail.querySelector<HTMLButtonElement>('.actions button')!.click();
+    await settle();
+    expect(backend.marked[backend.marked.length - 1]).toEqual({ ids: [7], read: false });
+    root.querySelector<HTMLButtonElement>('[data-testid="detail"] .close')!.click();
+    await settle();
+    expect(root.querySelector('[data-testid="detail"]')).toBeNull();
+  });
+
+  it('shows the notification chosen in the tray, listed or not, and the one it was opened for', async () => {
+    const backend = new MemoryBackend();
+    backend.items = Array.from({ length: 60 }, (_, i) => note(60 - i, `n${60 - i}`));
+    backend.initialShow = 58;
+    const root = await render(backend);
+    expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n58');
+    // Far back, not among the 50 listed: fetched.
+    backend.emit({ type: 'show_notification', id: 3 });
+    await settle();
+    expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3');
+    expect(backend.marked.map((m) => m.ids)).toEqual([[58], [3]]);
+    // One that is gone: nothing changes.
+    backend.emit({ type: 'show_notification', id: 999 });
+    await settle();
+    expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3');
   });
 });

@@ -32,15 +32,24 @@ impl InboxReader {
     /// A page of the inbox, newest first, after `before` (the previous page's last). Nothing
     /// synced yet is an empty inbox.
     pub fn list(&self, before: Option<Before>, limit: u32) -> Result<Vec<Notification>, IpcError> {
+        Ok(self.read(|m| m.list(before.as_ref(), limit.clamp(1, MAX_PAGE)))?.unwrap_or_default())
+    }
+
+    /// One notification; None if the mirror does not hold it (deleted, or nothing synced yet).
+    pub fn get(&self, id: i64) -> Result<Option<Notification>, IpcError> {
+        Ok(self.read(|m| m.get(id))?.flatten())
+    }
+
+    /// Runs `f` on the mirror, opened on first use; None if there is no mirror yet.
+    fn read<T>(&self, f: impl FnOnce(&Mirror) -> Result<T, crate::mirror::MirrorError>) -> Result<Option<T>, IpcError> {
         let mut mirror = self.mirror.lock().unwrap_or_else(|p| p.into_inner());
         if mirror.is_none() {
             if !self.path.exists() {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             *mirror = Some(Mirror::open_read_only(&self.path).map_err(unreadable)?);
         }
-        let mirror = mirror.as_ref().expect("opened above");
-        mirror.list(before.as_ref(), limit.clamp(1, MAX_PAGE)).map_err(unreadable)
+        f(mirror.as_ref().expect("opened above")).map(Some).map_err(unreadable)
     }
 }
 

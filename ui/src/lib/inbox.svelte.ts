@@ -16,6 +16,13 @@ export class Inbox {
   now = $state(Date.now());
 
   unread = $derived(this.agentUnread ?? this.items.filter((n) => !n.read).length);
+  /** The notification open in the detail pane. */
+  selectedId = $state<number | null>(null);
+  /** The open one when it is not among those listed (shown from the tray, far back). */
+  #fetched = $state<Notification | null>(null);
+  selected = $derived(
+    this.items.find((n) => n.id === this.selectedId) ?? (this.#fetched?.id === this.selectedId ? this.#fetched : null),
+  );
 
   #backend: Backend;
   #stop: Array<() => void> = [];
@@ -39,6 +46,12 @@ export class Inbox {
     const clock = setInterval(() => (this.now = Date.now()), 30_000);
     this.#stop.push(() => clearInterval(clock));
     await this.reload();
+    try {
+      const show = await this.#backend.takeInitialShow();
+      if (show !== null) await this.show(show);
+    } catch (e) {
+      this.error = toIpcError(e);
+    }
   }
 
   stop(): void {
@@ -60,7 +73,13 @@ export class Inbox {
         this.error = { code: event.code, message: event.message };
         void this.reload();
         break;
+      case 'show_notification':
+        void this.show(event.id);
+        break;
       case 'show_inbox':
+      case 'accounts_reloaded':
+      case 'sync_progress':
+      case 'live_events':
         break;
     }
   }
@@ -94,10 +113,31 @@ export class Inbox {
     }
   }
 
+  /** Opens a notification in the detail pane (fetched if it is not listed) and marks it read. */
+  async show(id: number): Promise<void> {
+    let found = this.items.find((n) => n.id === id) ?? null;
+    if (!found) {
+      try {
+        found = await this.#backend.getNotification(id);
+      } catch (e) {
+        this.error = toIpcError(e);
+        return;
+      }
+      if (!found) return;
+      this.#fetched = found;
+    }
+    this.selectedId = id;
+    await this.setRead(found, true);
+  }
+
+  close(): void {
+    this.selectedId = null;
+  }
+
   /** Shows the change at once; undoes it and says why if the agent cannot take it. */
   async setRead(notification: Notification, read: boolean): Promise<void> {
     if (notification.read === read) return;
-    const item = this.items.find((n) => n.id === notification.id);
+    const item = this.items.find((n) => n.id === notification.id) ?? (this.#fetched?.id === notification.id ? this.#fetched : null);
     if (item) item.read = read;
     try {
       await this.#backend.markRead([notification.id], read);

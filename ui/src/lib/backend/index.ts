@@ -12,6 +12,10 @@ export type { ConnectionState } from './generated/ConnectionState';
 export interface Backend {
   /** A page of the synced inbox (every account), newest first, after `before` (the last one of the previous page). */
   listNotifications(before: Before | null, limit: number): Promise<Notification[]>;
+  /** One notification from the synced inbox; null if it is not there (deleted, or not synced yet). */
+  getNotification(id: number): Promise<Notification | null>;
+  /** The notification this window was opened to show (chosen in the tray), once; null otherwise. */
+  takeInitialShow(): Promise<number | null>;
   /** Marks notifications read or unread (the agent records it and tells the hub). */
   markRead(ids: number[], read: boolean): Promise<void>;
   /** The latest connection state and unread count the agent reported (events before the page listened are not lost). */

@@ -7,6 +7,8 @@ const EVENT_NAME = 'herald://event';
 
 export const tauriBackend: Backend = {
   listNotifications: (before, limit) => invoke<Notification[]>('list_notifications', { before, limit }),
+  getNotification: (id) => invoke<Notification | null>('get_notification', { id }),
+  takeInitialShow: () => invoke<number | null>('take_initial_show'),
   markRead: (ids, read) => invoke<void>('mark_read', { ids, read }),
   agentSnapshot: () => invoke<AgentSnapshot>('agent_snapshot'),
   onEvent: (handler) => listen<AgentEvent>(EVENT_NAME, (e) => handler(e.payload)),
