@@ -226,3 +226,47 @@ async fn a_tagged_notification_updates_its_toast_in_place() {
     assert_eq!(daemon.next_close().await, first.id);
     assert_eq!(daemon.pending_close(), None, "closed once");
 }
+
+/// The toast's own buttons, pressed in the notification daemon with every window closed: the
+/// agent records what was chosen and the hub gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_made_on_a_toast_and_a_call_answered_on_its_toast_reach_the_hub() {
+    let Desktop { _dir, _bus, mut daemon, hub, bob, erp, mut agent, window: _window } = Desktop::online().await;
+
+    // A confirm request: its choices and "Mark read" are the toast's buttons.
+    let fields = serde_json::json!({
+        "subject": "Lunch with the Acme team at 12?",
+        "buttons": [{"value": "Y", "label": "Accept"}, {"value": "N", "label": "Decline"}],
+    });
+    let id = hub.send_fields(&erp, "bob", fields).await;
+    let toast = daemon.next_toast().await;
+    assert_eq!(toast.summary, "Lunch with the Acme team at 12?");
+    let pairs: Vec<&[String]> = toast.actions.chunks(2).collect();
+    assert_eq!(
+        pairs,
+        [["default", "Open inbox"], ["confirm:Y", "Accept"], ["confirm:N", "Decline"], ["read", "Mark read"]]
+            .map(|p| p.map(String::from))
+            .iter()
+            .map(|p| &p[..])
+            .collect::<Vec<_>>()
+    );
+    daemon.invoke_action(toast.id, "confirm:N").await;
+    agent.wait_for_log("outbox flushed").await;
+    let on_hub = hub.list(&bob).await.into_iter().find(|n| n["id"] == id).unwrap();
+    assert_eq!(on_hub["answer"]["value"], "N", "{on_hub}");
+
+    // A call: answered from its toast; the hub then refuses a second answer.
+    let pbx = hub.add_app("pbx");
+    let call = serde_json::json!({
+        "kind": "call", "ttl_seconds": 60, "title": "Call from Ann Lee", "body": "+1 555 0134",
+        "actions": [{"value": "answer", "label": "Answer"}, {"value": "decline", "label": "Decline"}],
+    });
+    let event = hub.push_event_fields(&pbx, "bob", call).await;
+    let toast = daemon.next_toast().await;
+    assert_eq!(toast.summary, "Call from Ann Lee");
+    assert!(toast.actions.contains(&"respond:answer".to_owned()), "{:?}", toast.actions);
+    daemon.invoke_action(toast.id, "respond:answer").await;
+    agent.wait_for_log("outbox flushed").await;
+    let event_id = event["id"].as_str().unwrap();
+    assert_eq!(hub.respond_to_event(&bob, event_id, "decline").await, 409, "already answered from the toast");
+}

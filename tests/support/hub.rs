@@ -71,6 +71,23 @@ impl Hub {
         self.post(app_token, "/v1/events", event).await["connected"].as_u64().unwrap()
     }
 
+    /// Pushes any live event (`fields` as in `POST /v1/events`, without `to`) to `user`; returns
+    /// the hub's answer (`id`, `connected`).
+    pub async fn push_event_fields(&self, app_token: &str, user: &str, mut fields: Value) -> Value {
+        fields["to"] = json!({"user": user});
+        self.post(app_token, "/v1/events", fields).await
+    }
+
+    /// `POST /v1/events/{id}/respond` as `token`'s user; returns the HTTP status.
+    pub async fn respond_to_event(&self, token: &str, event: &str, action: &str) -> u16 {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/events/{event}/respond", self.url()))
+            .bearer_auth(token)
+            .json(&json!({"action": action}))
+            .send();
+        response.await.unwrap().status().as_u16()
+    }
+
     /// Sends any notification (`fields` as in `POST /v1/notifications`, without `to`) to `user`.
     pub async fn send_fields(&self, sender_token: &str, user: &str, mut fields: Value) -> i64 {
         fields["to"] = json!({"user": user});

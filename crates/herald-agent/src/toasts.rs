@@ -1,22 +1,24 @@
 //! Native toasts: carries out what `herald_client::toast::decide` picks — shows toasts (clicking
-//! one opens the inbox), closes the toast of a notification read or deleted anywhere, and holds
-//! toasts back during the user's quiet hours and do-not-disturb.
+//! one opens the inbox at it; its buttons confirm, mark read or answer a call, with every window
+//! closed), closes the toast of a notification read or deleted anywhere, and holds toasts back
+//! during the user's quiet hours and do-not-disturb.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use herald_client::mirror::{AccountId, SharedMirror};
 use herald_client::sync::SyncEvent;
-use herald_client::toast::{self, Bursts, Interruptions, Slot, Toast, ToastCommand};
+use herald_client::toast::{self, Bursts, Interruptions, Slot, Toast, ToastButton, ToastCommand};
 use jiff::Timestamp;
-use notify_rust::{Hint, Notification, NotificationResponse, Urgency};
+use notify_rust::{Hint, Notification, Urgency};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::Command;
 
-/// How long a shown toast stays clickable.
-const TOAST_CLICK_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Toasts remembered for their clicks at most; a daemon that never says a toast closed would
+/// otherwise grow the list for ever. The oldest are forgotten first.
+const MAX_REMEMBERED: usize = 200;
 
 pub fn spawn(
     mut events: broadcast::Receiver<SyncEvent>,
@@ -29,19 +31,27 @@ pub fn spawn(
         let mut rules = Rules::load(&mirror, critical_breaks_through).await;
         let mut bursts = Bursts::default();
         let shown = Shown::default();
+        // Listening before the first toast shows, so no click can come before the agent hears.
+        let clicks = shown.clone();
+        let click_commands = commands.clone();
+        tokio::spawn(async move {
+            if let Err(e) = listen_for_clicks(clicks, click_commands).await {
+                tracing::warn!(error = %e, "cannot hear toast clicks; toasts still show");
+            }
+        });
         loop {
             match events.recv().await {
                 Ok(SyncEvent::MirrorChanged { account, applied, backfill }) => {
                     for command in toast::decide(&applied, backfill, rules.of(account), &mut bursts, Timestamp::now()) {
                         match command {
-                            ToastCommand::Show(toast) => show(toast, commands.clone(), &shown).await,
+                            ToastCommand::Show(toast) => show(toast, &shown).await,
                             ToastCommand::Close { notification_id } => shown.close(notification_id).await,
                         }
                     }
                 }
                 Ok(SyncEvent::Live { account, event }) => {
                     if let Some(toast) = toast::decide_live(&event, rules.of(account), Timestamp::now()) {
-                        show(toast, commands.clone(), &shown).await;
+                        show(toast, &shown).await;
                     }
                 }
                 Ok(SyncEvent::DoNotDisturb { account, settings }) => {
@@ -55,7 +65,7 @@ pub fn spawn(
                     );
                 }
                 Ok(SyncEvent::ActionRejected { action, error }) => {
-                    show(toast::decide_rejected(&action, &error), commands.clone(), &shown).await
+                    show(toast::decide_rejected(&action, &error), &shown).await
                 }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -98,10 +108,20 @@ impl Rules {
     }
 }
 
+/// What a click on a toast on screen does: open the notification (or the inbox), or press one of
+/// its buttons.
+struct Clickable {
+    notification_id: Option<i64>,
+    buttons: Vec<ToastButton>,
+    slot: Slot,
+}
+
 /// The toasts on screen, by notification: what closing a read or deleted one needs.
 #[derive(Clone, Default)]
 struct Shown {
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
+    /// By toast id, in the order shown.
+    clickable: Arc<Mutex<std::collections::VecDeque<(u32, Clickable)>>>,
     /// The toast showing each tag, and the running burst summary: what a new toast replaces.
     /// The number counts how often the slot was filled, so a delayed close can tell it was
     /// filled again meanwhile.
@@ -141,6 +161,43 @@ impl Shown {
     fn slot_of(&self, toast_id: u32) -> Option<(Slot, u64)> {
         let map = self.by_slot.lock().unwrap_or_else(|p| p.into_inner());
         map.iter().find(|(_, (id, _))| *id == toast_id).map(|(slot, (_, filled))| (slot.clone(), *filled))
+    }
+
+    /// Remembers what clicking toast `toast_id` does (a toast updated in place keeps its id).
+    fn track(&self, toast_id: u32, clickable: Clickable) {
+        let mut list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|(id, _)| *id != toast_id);
+        list.push_back((toast_id, clickable));
+        while list.len() > MAX_REMEMBERED {
+            list.pop_front();
+        }
+    }
+
+    /// What the user's click on `key` of toast `toast_id` asks the agent to do; None for a toast
+    /// not ours (another app's) or a key it does not have.
+    fn clicked(&self, toast_id: u32, key: &str) -> Option<Command> {
+        let list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
+        let (_, toast) = list.iter().find(|(id, _)| *id == toast_id)?;
+        if key == "default" {
+            return Some(toast.notification_id.map_or(Command::OpenInbox, Command::OpenNotification));
+        }
+        let button = toast.buttons.iter().find(|b| b.key == key)?;
+        Some(Command::Act(button.does.clone()))
+    }
+
+    /// The daemon closed toast `toast_id` (dismissed, expired or clicked): forget it.
+    fn closed(&self, toast_id: u32) {
+        let gone = {
+            let mut list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
+            let at = list.iter().position(|(id, _)| *id == toast_id);
+            at.and_then(|at| list.remove(at)).map(|(_, toast)| toast)
+        };
+        if let Some(toast) = gone {
+            if let Some(id) = toast.notification_id {
+                self.forget(id, toast_id);
+            }
+            self.release(&toast.slot, toast_id);
+        }
     }
 
     fn remember(&self, notification_id: i64, toast_id: u32) {
@@ -196,12 +253,53 @@ async fn close_toast(toast_id: u32) -> zbus::Result<()> {
     Ok(())
 }
 
+/// Hears every click on and every close of a toast, on one subscription: a click is done here by
+/// the agent, as if in the inbox (queued if offline), with no window open.
+#[cfg(target_os = "linux")]
+async fn listen_for_clicks(shown: Shown, commands: mpsc::UnboundedSender<Command>) -> zbus::Result<()> {
+    use futures_util::StreamExt;
+    let bus = zbus::Connection::session().await?;
+    // One stream for both signals, so a click is never taken after the close that follows it.
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.freedesktop.Notifications")?
+        .path("/org/freedesktop/Notifications")?
+        .build();
+    let mut signals = zbus::MessageStream::for_match_rule(rule, &bus, None).await?;
+    while let Some(message) = signals.next().await {
+        let Ok(message) = message else { continue };
+        let header = message.header();
+        let body = message.body();
+        match header.member().map(|m| m.as_str()) {
+            Some("ActionInvoked") => {
+                let Ok((toast_id, key)) = body.deserialize::<(u32, String)>() else { continue };
+                if let Some(command) = shown.clicked(toast_id, &key) {
+                    tracing::info!(toast_id, key = %key, "toast clicked");
+                    let _ = commands.send(command);
+                }
+            }
+            Some("NotificationClosed") => {
+                if let Ok((toast_id, _reason)) = body.deserialize::<(u32, u32)>() {
+                    shown.closed(toast_id);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn listen_for_clicks(_shown: Shown, _commands: mpsc::UnboundedSender<Command>) -> Result<(), std::io::Error> {
+    Ok(())
+}
+
 #[cfg(not(target_os = "linux"))]
 async fn close_toast(_toast_id: u32) -> Result<(), std::io::Error> {
     Ok(())
 }
 
-async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>, shown: &Shown) {
+async fn show(toast: Toast, shown: &Shown) {
     let mut notification = Notification::new();
     notification
         .appname("Herald")
@@ -211,6 +309,9 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>, shown: &Sh
         .hint(Hint::Category("im.received".into()))
         .action("default", "Open inbox")
         .urgency(if toast.critical { Urgency::Critical } else { Urgency::Normal });
+    for button in &toast.buttons {
+        notification.action(&button.key, &button.label);
+    }
     if let Some(earlier) = shown.replaces(&toast.slot) {
         // Updated in place (freedesktop replaces_id): a new PO-42 toast, a summary counting up.
         notification.id(earlier);
@@ -223,22 +324,10 @@ async fn show(toast: Toast, commands: mpsc::UnboundedSender<Command>, shown: &Sh
                 shown.remember(id, toast_id);
             }
             shown.hold(&toast.slot, toast_id);
-            // Waits until the toast is clicked or closed. Each toast holds its own D-Bus connection
-            // (notify-rust opens one per toast) and some daemons never report a close, so the wait
-            // is bounded: after that, a click on the old toast no longer opens the inbox.
-            let shown = shown.clone();
-            tokio::spawn(async move {
-                let wait = handle.wait_for_action_async(|response| {
-                    if matches!(response, NotificationResponse::Default) {
-                        let _ = commands.send(Command::OpenInbox);
-                    }
-                });
-                let _ = tokio::time::timeout(TOAST_CLICK_WINDOW, wait).await;
-                if let Some(id) = toast.notification_id {
-                    shown.forget(id, toast_id);
-                }
-                shown.release(&toast.slot, toast_id);
-            });
+            shown.track(
+                toast_id,
+                Clickable { notification_id: toast.notification_id, buttons: toast.buttons, slot: toast.slot },
+            );
         }
         // No notification daemon: the tray and inbox still carry the news.
         Err(e) => tracing::warn!(error = %e, "cannot show a toast"),

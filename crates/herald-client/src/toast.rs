@@ -34,6 +34,52 @@ pub struct Toast {
     pub critical: bool,
     /// Which toast on screen this one takes the place of, so an update never stacks.
     pub slot: Slot,
+    /// Its buttons, in order (most desktops show three at most).
+    pub buttons: Vec<ToastButton>,
+}
+
+/// A button on a toast, and the user action pressing it records (as if done in the inbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToastButton {
+    /// The freedesktop action key, unique on its toast.
+    pub key: String,
+    /// Plain text.
+    pub label: String,
+    pub does: Action,
+}
+
+/// The buttons a toast shows at most; desktops drop the rest.
+const MAX_BUTTONS: usize = 3;
+
+/// A notification's toast buttons: its confirm choices while unanswered (seed 003), then "Mark
+/// read", as many as fit.
+fn notification_buttons(n: &Notification) -> Vec<ToastButton> {
+    let choices = n.answer.is_none().then_some(&n.buttons).into_iter().flatten().map(|b| ToastButton {
+        key: format!("confirm:{}", b.value),
+        label: plain(&b.label),
+        does: Action::Confirm { id: n.id, value: b.value.clone() },
+    });
+    let read = ToastButton {
+        key: "read".into(),
+        label: "Mark read".into(),
+        does: Action::MarkRead { ids: vec![n.id], read: true },
+    };
+    choices.chain(std::iter::once(read)).take(MAX_BUTTONS).collect()
+}
+
+/// A live event's toast buttons: the answers its sender offers (answer/decline a call, done or
+/// snooze a reminder).
+fn live_buttons(event: &LiveEvent) -> Vec<ToastButton> {
+    event
+        .actions
+        .iter()
+        .take(MAX_BUTTONS)
+        .map(|b| ToastButton {
+            key: format!("respond:{}", b.value),
+            label: plain(&b.label),
+            does: Action::RespondToEvent { event_id: event.id.clone(), action: b.value.clone() },
+        })
+        .collect()
 }
 
 /// Where a toast goes on screen (the freedesktop `replaces_id`, tracked by the agent).
@@ -149,6 +195,7 @@ pub fn decide(
             notification_id: None,
             critical: fresh.iter().any(|n| n.priority == Priority::Critical),
             slot: Slot::Summary,
+            buttons: Vec::new(),
         }));
         return commands;
     }
@@ -159,6 +206,7 @@ pub fn decide(
             notification_id: Some(n.id),
             critical: n.priority == Priority::Critical,
             slot: n.tag.clone().map_or(Slot::Own, Slot::Tag),
+            buttons: notification_buttons(n),
         })
     }));
     commands
@@ -174,6 +222,7 @@ pub fn decide_live(event: &LiveEvent, rules: &Interruptions, now: Timestamp) -> 
         notification_id: None,
         critical: urgent,
         slot: Slot::Own,
+        buttons: live_buttons(event),
     })
 }
 
@@ -195,6 +244,7 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
         notification_id: None,
         critical: false,
         slot: Slot::Own,
+        buttons: Vec::new(),
     }
 }
 
@@ -280,6 +330,47 @@ mod tests {
         }
     }
 
+    fn button(value: &str, label: &str) -> herald_proto::Button {
+        herald_proto::Button { value: value.into(), label: label.into(), style: Default::default() }
+    }
+
+    fn keys(toast: &Toast) -> Vec<(&str, &str)> {
+        toast.buttons.iter().map(|b| (b.key.as_str(), b.label.as_str())).collect()
+    }
+
+    #[test]
+    fn a_confirm_request_offers_its_choices_on_the_toast_and_an_answered_one_only_mark_read() {
+        let mut invite = note(5, "Meeting at 10?", "", false);
+        invite.buttons = vec![button("Y", "Accept"), button("N", "Decline <now>")];
+        let toast = shown(&applied(vec![invite.clone()]), false).remove(0);
+        assert_eq!(keys(&toast), [("confirm:Y", "Accept"), ("confirm:N", "Decline <now>"), ("read", "Mark read")]);
+        assert_eq!(toast.buttons[1].does, Action::Confirm { id: 5, value: "N".into() });
+        assert_eq!(toast.buttons[2].does, Action::MarkRead { ids: vec![5], read: true });
+
+        invite.answer =
+            Some(herald_proto::Answer { value: Some("Y".into()), text: None, at: "2026-11-21T10:00:00Z".into() });
+        assert_eq!(
+            keys(&shown(&applied(vec![invite.clone()]), false)[0]),
+            [("read", "Mark read")],
+            "answered elsewhere"
+        );
+
+        invite.answer = None;
+        invite.buttons = (1..=5).map(|i| button(&i.to_string(), &format!("Option {i}"))).collect();
+        assert_eq!(shown(&applied(vec![invite]), false)[0].buttons.len(), 3, "as many as a desktop shows");
+    }
+
+    #[test]
+    fn a_call_offers_its_answers_on_the_toast() {
+        let call = LiveEvent {
+            actions: vec![button("answer", "Answer"), button("decline", "Decline")],
+            ..live(herald_proto::LiveKind::Call)
+        };
+        let toast = decide_live(&call, &Interruptions::default(), now()).unwrap();
+        assert_eq!(keys(&toast), [("respond:answer", "Answer"), ("respond:decline", "Decline")]);
+        assert_eq!(toast.buttons[0].does, Action::RespondToEvent { event_id: "e".into(), action: "answer".into() });
+    }
+
     #[test]
     fn each_new_unread_notification_gets_a_toast() {
         let toasts =
@@ -292,6 +383,11 @@ mod tests {
                 notification_id: Some(1),
                 critical: false,
                 slot: Slot::Own,
+                buttons: vec![ToastButton {
+                    key: "read".into(),
+                    label: "Mark read".into(),
+                    does: Action::MarkRead { ids: vec![1], read: true }
+                }],
             }]
         );
     }
