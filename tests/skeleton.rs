@@ -270,3 +270,31 @@ async fn a_choice_made_on_a_toast_and_a_call_answered_on_its_toast_reach_the_hub
     let event_id = event["id"].as_str().unwrap();
     assert_eq!(hub.respond_to_event(&bob, event_id, "decline").await, 409, "already answered from the toast");
 }
+
+/// A shutdown warning counts down in one toast updated in place (never a stack), and a call's
+/// toast closes when the call stops ringing (its time to live ends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shutdown_countdown_updates_in_place_and_a_call_toast_closes_when_it_stops_ringing() {
+    let Desktop { _dir, _bus, mut daemon, hub, agent: _agent, window: _window, .. } = Desktop::online().await;
+    let system = hub.add_app("erp-system");
+    // Due in 62 s: "in 2 min" now, "in under a minute" two seconds later.
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(62);
+    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let warning = serde_json::json!({
+        "kind": "shutdown", "ttl_seconds": 120, "title": "ERP shuts down for maintenance", "body": "Save your work", "at": at,
+    });
+    hub.push_event_fields(&system, "bob", warning).await;
+    let first = daemon.next_toast().await;
+    assert_eq!(first.summary, "ERP shuts down for maintenance — in 2 min");
+    let second = daemon.next_toast().await;
+    assert_eq!(second.summary, "ERP shuts down for maintenance — in under a minute");
+    assert_eq!(second.id, first.id, "the same toast, updated in place");
+
+    let pbx = hub.add_app("pbx");
+    let call =
+        serde_json::json!({"kind": "call", "ttl_seconds": 2, "title": "Call from Ann Lee", "body": "+1 555 0134"});
+    hub.push_event_fields(&pbx, "bob", call).await;
+    let ringing = daemon.next_toast().await;
+    assert_eq!(ringing.summary, "Call from Ann Lee");
+    assert_eq!(daemon.next_close().await, ringing.id, "closed when the call stopped ringing");
+}

@@ -50,8 +50,11 @@ pub fn spawn(
                     }
                 }
                 Ok(SyncEvent::Live { account, event }) => {
-                    if let Some(toast) = toast::decide_live(&event, rules.of(account), Timestamp::now()) {
+                    let rules = rules.of(account).clone();
+                    if let Some(toast) = toast::decide_live(&event, &rules, Timestamp::now()) {
+                        let refresh_at = toast.refresh_at;
                         show(toast, &shown).await;
+                        tokio::spawn(keep_up_live(event, rules, refresh_at, shown.clone()));
                     }
                 }
                 Ok(SyncEvent::DoNotDisturb { account, settings }) => {
@@ -251,6 +254,43 @@ async fn close_toast(toast_id: u32) -> zbus::Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Keeps a live event's toast true while it is on screen: a countdown is shown anew in place each
+/// time its words change, and the toast closes when the event expires (a call that stopped
+/// ringing). A toast the user dismissed is left alone.
+async fn keep_up_live(
+    event: herald_proto::LiveEvent,
+    rules: Interruptions,
+    mut refresh_at: Option<Timestamp>,
+    shown: Shown,
+) {
+    let slot = Slot::Live(event.id.clone());
+    let expires_at = event.expires_at.parse::<Timestamp>().ok();
+    loop {
+        let wake = match (refresh_at, expires_at) {
+            (Some(refresh), Some(expires)) => refresh.min(expires),
+            (Some(at), None) | (None, Some(at)) => at,
+            (None, None) => return,
+        };
+        let wait = wake.duration_since(Timestamp::now()).max(jiff::SignedDuration::ZERO);
+        tokio::time::sleep(wait.unsigned_abs()).await;
+        let Some(toast_id) = shown.replaces(&slot) else { return };
+        if expires_at.is_some_and(|expires| Timestamp::now() >= expires) {
+            shown.release(&slot, toast_id);
+            if let Err(e) = close_toast(toast_id).await {
+                tracing::debug!(error = %e, toast_id, "could not close an expired toast");
+            }
+            return;
+        }
+        match toast::decide_live(&event, &rules, Timestamp::now()) {
+            Some(toast) => {
+                refresh_at = toast.refresh_at;
+                show(toast, &shown).await;
+            }
+            None => return,
+        }
+    }
 }
 
 /// Hears every click on and every close of a toast, on one subscription: a click is done here by

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use herald_proto::{ApiError, Channel, DoNotDisturb, LiveEvent, Notification, Priority};
+use herald_proto::{ApiError, Channel, DoNotDisturb, LiveEvent, LiveKind, Notification, Priority};
 use jiff::Timestamp;
 
 use crate::mirror::Applied;
@@ -36,6 +36,8 @@ pub struct Toast {
     pub slot: Slot,
     /// Its buttons, in order (most desktops show three at most).
     pub buttons: Vec<ToastButton>,
+    /// When its words change (a countdown): decide again then and show it in place.
+    pub refresh_at: Option<Timestamp>,
 }
 
 /// A button on a toast, and the user action pressing it records (as if done in the inbox).
@@ -91,6 +93,8 @@ pub enum Slot {
     Tag(String),
     /// In place of the running summary of a burst.
     Summary,
+    /// In place of the toast of this live event (a shutdown countdown ticking down).
+    Live(String),
 }
 
 /// The toasts of the last [`BURST_WINDOW`]: past [`MAX_INDIVIDUAL`], new ones fold into one
@@ -196,6 +200,7 @@ pub fn decide(
             critical: fresh.iter().any(|n| n.priority == Priority::Critical),
             slot: Slot::Summary,
             buttons: Vec::new(),
+            refresh_at: None,
         }));
         return commands;
     }
@@ -207,6 +212,7 @@ pub fn decide(
             critical: n.priority == Priority::Critical,
             slot: n.tag.clone().map_or(Slot::Own, Slot::Tag),
             buttons: notification_buttons(n),
+            refresh_at: None,
         })
     }));
     commands
@@ -216,14 +222,47 @@ pub fn decide(
 /// break through like critical notifications), urgently for calls and shutdowns.
 pub fn decide_live(event: &LiveEvent, rules: &Interruptions, now: Timestamp) -> Option<Toast> {
     let urgent = event.kind.is_urgent();
-    rules.lets_through(urgent, rules.quiet_at(now)).then(|| Toast {
-        summary: plain(&event.title),
+    if !rules.lets_through(urgent, rules.quiet_at(now)) {
+        return None;
+    }
+    // A shutdown warning counts down to its time, in place.
+    let countdown = (event.kind == LiveKind::Shutdown)
+        .then(|| event.at.as_deref().and_then(|at| at.parse::<Timestamp>().ok()))
+        .flatten()
+        .map(|at| countdown(at, now));
+    let (summary, refresh_at) = match countdown {
+        Some((left, next)) => (format!("{} — {left}", plain(&event.title)), next),
+        None => (plain(&event.title), None),
+    };
+    Some(Toast {
+        summary,
         body: escape_markup(&clip(&event.body)),
         notification_id: None,
         critical: urgent,
-        slot: Slot::Own,
+        slot: Slot::Live(event.id.clone()),
         buttons: live_buttons(event),
+        refresh_at,
     })
+}
+
+/// The words for the time left until `at`, and when they next change (None: they no longer do).
+pub fn countdown(at: Timestamp, now: Timestamp) -> (String, Option<Timestamp>) {
+    let left = at.duration_since(now).as_secs();
+    if left <= 0 {
+        return ("now".to_owned(), None);
+    }
+    if left <= 60 {
+        return ("in under a minute".to_owned(), Some(at));
+    }
+    // Rounded up: "in 10 min" until 9 minutes are left.
+    let minutes = (left + 59) / 60;
+    let words = if minutes < 60 {
+        format!("in {minutes} min")
+    } else {
+        format!("in {} h {:02} min", minutes / 60, minutes % 60)
+    };
+    let next = at - jiff::SignedDuration::from_secs((minutes - 1) * 60);
+    (words, Some(next))
 }
 
 /// The hub refused something the user did (and the inbox took it back): say so, or the user
@@ -245,6 +284,7 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
         critical: false,
         slot: Slot::Own,
         buttons: Vec::new(),
+        refresh_at: None,
     }
 }
 
@@ -361,6 +401,36 @@ mod tests {
     }
 
     #[test]
+    fn a_shutdown_warning_counts_down_in_place_and_says_when_to_look_again() {
+        let at = |s: i64| now() + jiff::SignedDuration::from_secs(s);
+        assert_eq!(countdown(at(600), now()), ("in 10 min".into(), Some(at(60))), "until 9 minutes are left");
+        assert_eq!(countdown(at(541), now()), ("in 10 min".into(), Some(at(1))));
+        assert_eq!(countdown(at(62), now()), ("in 2 min".into(), Some(at(2))));
+        assert_eq!(countdown(at(60), now()), ("in under a minute".into(), Some(at(60))));
+        assert_eq!(countdown(at(0), now()), ("now".into(), None));
+        assert_eq!(countdown(at(-5), now()), ("now".into(), None));
+        assert_eq!(countdown(at(2 * 3600 + 300), now()).0, "in 2 h 05 min");
+
+        let shutdown = LiveEvent {
+            id: "s1".into(),
+            title: "ERP shuts down for maintenance".into(),
+            at: Some("2026-11-21T10:10:00Z".into()),
+            ..live(herald_proto::LiveKind::Shutdown)
+        };
+        let first = decide_live(&shutdown, &Interruptions::default(), now()).unwrap();
+        assert_eq!(first.summary, "ERP shuts down for maintenance — in 10 min");
+        assert!(first.critical);
+        assert_eq!(first.slot, Slot::Live("s1".into()), "updates replace it");
+        let later = decide_live(&shutdown, &Interruptions::default(), first.refresh_at.unwrap()).unwrap();
+        assert_eq!(later.summary, "ERP shuts down for maintenance — in 9 min");
+        assert_eq!(later.slot, first.slot);
+        assert_eq!(
+            decide_live(&live(herald_proto::LiveKind::Call), &Interruptions::default(), now()).unwrap().refresh_at,
+            None
+        );
+    }
+
+    #[test]
     fn a_call_offers_its_answers_on_the_toast() {
         let call = LiveEvent {
             actions: vec![button("answer", "Answer"), button("decline", "Decline")],
@@ -388,6 +458,7 @@ mod tests {
                     label: "Mark read".into(),
                     does: Action::MarkRead { ids: vec![1], read: true }
                 }],
+                refresh_at: None,
             }]
         );
     }
