@@ -19,6 +19,8 @@ use crate::Command;
 /// Toasts remembered for their clicks at most; a daemon that never says a toast closed would
 /// otherwise grow the list for ever. The oldest are forgotten first.
 const MAX_REMEMBERED: usize = 200;
+/// Clicks on toasts not known yet, kept at most.
+const MAX_EARLY_CLICKS: usize = 20;
 
 pub fn spawn(
     mut events: broadcast::Receiver<SyncEvent>,
@@ -30,7 +32,7 @@ pub fn spawn(
         // What each hub last said, kept in the mirror, so an agent started offline honours it too.
         let mut rules = Rules::load(&mirror, critical_breaks_through).await;
         let mut bursts = Bursts::default();
-        let shown = Shown::default();
+        let shown = Shown::new(commands.clone());
         // Listening before the first toast shows, so no click can come before the agent hears.
         let clicks = shown.clone();
         let click_commands = commands.clone();
@@ -120,11 +122,17 @@ struct Clickable {
 }
 
 /// The toasts on screen, by notification: what closing a read or deleted one needs.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Shown {
+    /// Where clicks go.
+    commands: mpsc::UnboundedSender<Command>,
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
     /// By toast id, in the order shown.
     clickable: Arc<Mutex<std::collections::VecDeque<(u32, Clickable)>>>,
+    /// Clicks on toasts not known yet: the daemon can report a click before the agent has its
+    /// answer to the Notify call that made the toast. Another app's clicks land here too, and
+    /// are dropped as newer ones come.
+    early_clicks: Arc<Mutex<std::collections::VecDeque<(u32, String)>>>,
     /// The toast showing each tag, and the running burst summary: what a new toast replaces.
     /// The number counts how often the slot was filled, so a delayed close can tell it was
     /// filled again meanwhile.
@@ -137,6 +145,20 @@ struct Shown {
 const SUCCESSOR_GRACE: std::time::Duration = std::time::Duration::from_millis(750);
 
 impl Shown {
+    fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
+        Self {
+            commands,
+            by_notification: Default::default(),
+            clickable: Default::default(),
+            early_clicks: Default::default(),
+            by_slot: Default::default(),
+        }
+    }
+
+    fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
     /// The toast `slot` takes the place of, if it is still on screen.
     fn replaces(&self, slot: &Slot) -> Option<u32> {
         if *slot == Slot::Own {
@@ -166,18 +188,42 @@ impl Shown {
         map.iter().find(|(_, (id, _))| *id == toast_id).map(|(slot, (_, filled))| (slot.clone(), *filled))
     }
 
-    /// Remembers what clicking toast `toast_id` does (a toast updated in place keeps its id).
-    fn track(&self, toast_id: u32, clickable: Clickable) {
-        let mut list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
-        list.retain(|(id, _)| *id != toast_id);
-        list.push_back((toast_id, clickable));
-        while list.len() > MAX_REMEMBERED {
-            list.pop_front();
+    /// Remembers what clicking toast `toast_id` does (a toast updated in place keeps its id);
+    /// returns what clicks on it that came early ask for.
+    fn track(&self, toast_id: u32, clickable: Clickable) -> Vec<Command> {
+        {
+            let mut list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
+            list.retain(|(id, _)| *id != toast_id);
+            list.push_back((toast_id, clickable));
+            while list.len() > MAX_REMEMBERED {
+                list.pop_front();
+            }
         }
+        let early: Vec<String> = {
+            let mut early = self.early_clicks.lock().unwrap_or_else(|p| p.into_inner());
+            let (mine, others) = early.drain(..).partition(|(id, _)| *id == toast_id);
+            *early = others;
+            mine.into_iter().map(|(_, key)| key).collect()
+        };
+        early.iter().filter_map(|key| self.clicked(toast_id, key)).collect()
     }
 
-    /// What the user's click on `key` of toast `toast_id` asks the agent to do; None for a toast
-    /// not ours (another app's) or a key it does not have.
+    /// A click on `key` of toast `toast_id`: what it asks the agent to do. None for a key the
+    /// toast does not have, or a toast not known (yet: kept for when it is).
+    fn click(&self, toast_id: u32, key: &str) -> Option<Command> {
+        let known = self.clickable.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(id, _)| *id == toast_id);
+        if !known {
+            let mut early = self.early_clicks.lock().unwrap_or_else(|p| p.into_inner());
+            early.push_back((toast_id, key.to_owned()));
+            while early.len() > MAX_EARLY_CLICKS {
+                early.pop_front();
+            }
+            return None;
+        }
+        self.clicked(toast_id, key)
+    }
+
+    /// What a click on `key` of a known toast asks the agent to do.
     fn clicked(&self, toast_id: u32, key: &str) -> Option<Command> {
         let list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
         let (_, toast) = list.iter().find(|(id, _)| *id == toast_id)?;
@@ -313,7 +359,7 @@ async fn listen_for_clicks(shown: Shown, commands: mpsc::UnboundedSender<Command
         match header.member().map(|m| m.as_str()) {
             Some("ActionInvoked") => {
                 let Ok((toast_id, key)) = body.deserialize::<(u32, String)>() else { continue };
-                if let Some(command) = shown.clicked(toast_id, &key) {
+                if let Some(command) = shown.click(toast_id, &key) {
                     tracing::info!(toast_id, key = %key, "toast clicked");
                     let _ = commands.send(command);
                 }
@@ -364,12 +410,48 @@ async fn show(toast: Toast, shown: &Shown) {
                 shown.remember(id, toast_id);
             }
             shown.hold(&toast.slot, toast_id);
-            shown.track(
-                toast_id,
-                Clickable { notification_id: toast.notification_id, buttons: toast.buttons, slot: toast.slot },
-            );
+            let clickable =
+                Clickable { notification_id: toast.notification_id, buttons: toast.buttons, slot: toast.slot };
+            for command in shown.track(toast_id, clickable) {
+                tracing::info!(toast_id, "toast clicked before it was known");
+                shown.send(command);
+            }
         }
         // No notification daemon: the tray and inbox still carry the news.
         Err(e) => tracing::warn!(error = %e, "cannot show a toast"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_client::outbox::Action;
+
+    use super::*;
+
+    fn read_button(id: i64) -> ToastButton {
+        ToastButton {
+            key: "read".into(),
+            label: "Mark read".into(),
+            does: Action::MarkRead { ids: vec![id], read: true },
+        }
+    }
+
+    #[test]
+    fn a_click_is_done_even_when_it_comes_before_the_toast_is_known() {
+        let (commands, _received) = mpsc::unbounded_channel();
+        let shown = Shown::new(commands);
+        assert!(shown.click(7, "read").is_none(), "not known yet: kept");
+        let early =
+            shown.track(7, Clickable { notification_id: Some(3), buttons: vec![read_button(3)], slot: Slot::Own });
+        assert!(
+            matches!(&early[..], [Command::Act(Action::MarkRead { ids, read: true })] if ids == &[3]),
+            "done once known: {early:?}"
+        );
+        assert!(matches!(shown.click(7, "default"), Some(Command::OpenNotification(3))));
+        assert!(shown.click(7, "confirm:Y").is_none(), "a button it does not have");
+        shown.closed(7);
+        assert!(shown.click(7, "read").is_none(), "closed: forgotten");
+        assert!(shown.track(8, Clickable { notification_id: None, buttons: vec![], slot: Slot::Own }).is_empty());
+        assert!(matches!(shown.click(8, "default"), Some(Command::OpenInbox)));
     }
 }
