@@ -298,3 +298,31 @@ async fn the_shutdown_countdown_updates_in_place_and_a_call_toast_closes_when_it
     assert_eq!(ringing.summary, "Call from Ann Lee");
     assert_eq!(daemon.next_close().await, ringing.id, "closed when the call stopped ringing");
 }
+
+/// A reminder stays until dismissed: Snooze takes it away (to come back later), Done answers it
+/// on the hub; the agent closes it either way, as the daemon leaves a resident toast up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_is_snoozed_or_done_from_its_toast() {
+    let Desktop { _dir, _bus, mut daemon, hub, bob, mut agent, window: _window, .. } = Desktop::online().await;
+    let tasks = hub.add_app("tasks");
+    let reminder = |title: &str| {
+        serde_json::json!({
+            "kind": "reminder", "ttl_seconds": 600, "title": title, "body": "Room 4",
+            "actions": [{"value": "done", "label": "Done"}],
+        })
+    };
+    hub.push_event_fields(&tasks, "bob", reminder("Stand-up in 5 minutes")).await;
+    let toast = daemon.next_toast().await;
+    let keys: Vec<&str> = toast.actions.iter().step_by(2).map(String::as_str).collect();
+    assert_eq!(keys, ["default", "respond:done", "snooze:5", "snooze:60"]);
+    daemon.invoke_action(toast.id, "snooze:5").await;
+    assert_eq!(daemon.next_close().await, toast.id, "snoozed: away for now");
+    agent.wait_for_log("toast snoozed").await;
+
+    let event = hub.push_event_fields(&tasks, "bob", reminder("Send the contract to Acme")).await;
+    let toast = daemon.next_toast().await;
+    daemon.invoke_action(toast.id, "respond:done").await;
+    assert_eq!(daemon.next_close().await, toast.id, "done: closed");
+    agent.wait_for_log("outbox flushed").await;
+    assert_eq!(hub.respond_to_event(&bob, event["id"].as_str().unwrap(), "done").await, 409, "answered from the toast");
+}

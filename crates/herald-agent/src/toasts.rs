@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use herald_client::mirror::{AccountId, SharedMirror};
 use herald_client::sync::SyncEvent;
-use herald_client::toast::{self, Bursts, Interruptions, Slot, Toast, ToastButton, ToastCommand};
+use herald_client::toast::{self, Bursts, Interruptions, Press, Slot, Toast, ToastCommand};
 use jiff::Timestamp;
 use notify_rust::{Hint, Notification, Urgency};
 use tokio::sync::{broadcast, mpsc};
@@ -35,9 +35,8 @@ pub fn spawn(
         let shown = Shown::new(commands.clone());
         // Listening before the first toast shows, so no click can come before the agent hears.
         let clicks = shown.clone();
-        let click_commands = commands.clone();
         tokio::spawn(async move {
-            if let Err(e) = listen_for_clicks(clicks, click_commands).await {
+            if let Err(e) = listen_for_clicks(clicks).await {
                 tracing::warn!(error = %e, "cannot hear toast clicks; toasts still show");
             }
         });
@@ -113,12 +112,13 @@ impl Rules {
     }
 }
 
-/// What a click on a toast on screen does: open the notification (or the inbox), or press one of
-/// its buttons.
-struct Clickable {
-    notification_id: Option<i64>,
-    buttons: Vec<ToastButton>,
-    slot: Slot,
+/// What a click on a toast asks for.
+#[derive(Debug)]
+enum Click {
+    /// For the agent to do; `close`: the toast stays until closed (a reminder), so close it.
+    Command { command: Command, close: bool },
+    /// Take the toast away and show it again after a while.
+    Snooze { toast: Toast, after: jiff::SignedDuration },
 }
 
 /// The toasts on screen, by notification: what closing a read or deleted one needs.
@@ -128,7 +128,7 @@ struct Shown {
     commands: mpsc::UnboundedSender<Command>,
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
     /// By toast id, in the order shown.
-    clickable: Arc<Mutex<std::collections::VecDeque<(u32, Clickable)>>>,
+    clickable: Arc<Mutex<std::collections::VecDeque<(u32, Toast)>>>,
     /// Clicks on toasts not known yet: the daemon can report a click before the agent has its
     /// answer to the Notify call that made the toast. Another app's clicks land here too, and
     /// are dropped as newer ones come.
@@ -190,11 +190,11 @@ impl Shown {
 
     /// Remembers what clicking toast `toast_id` does (a toast updated in place keeps its id);
     /// returns what clicks on it that came early ask for.
-    fn track(&self, toast_id: u32, clickable: Clickable) -> Vec<Command> {
+    fn track(&self, toast_id: u32, toast: Toast) -> Vec<Click> {
         {
             let mut list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
             list.retain(|(id, _)| *id != toast_id);
-            list.push_back((toast_id, clickable));
+            list.push_back((toast_id, toast));
             while list.len() > MAX_REMEMBERED {
                 list.pop_front();
             }
@@ -210,7 +210,7 @@ impl Shown {
 
     /// A click on `key` of toast `toast_id`: what it asks the agent to do. None for a key the
     /// toast does not have, or a toast not known (yet: kept for when it is).
-    fn click(&self, toast_id: u32, key: &str) -> Option<Command> {
+    fn click(&self, toast_id: u32, key: &str) -> Option<Click> {
         let known = self.clickable.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(id, _)| *id == toast_id);
         if !known {
             let mut early = self.early_clicks.lock().unwrap_or_else(|p| p.into_inner());
@@ -223,15 +223,47 @@ impl Shown {
         self.clicked(toast_id, key)
     }
 
-    /// What a click on `key` of a known toast asks the agent to do.
-    fn clicked(&self, toast_id: u32, key: &str) -> Option<Command> {
+    /// What a click on `key` of a known toast asks for.
+    fn clicked(&self, toast_id: u32, key: &str) -> Option<Click> {
         let list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
         let (_, toast) = list.iter().find(|(id, _)| *id == toast_id)?;
+        let close = toast.resident;
         if key == "default" {
-            return Some(toast.notification_id.map_or(Command::OpenInbox, Command::OpenNotification));
+            let command = toast.notification_id.map_or(Command::OpenInbox, Command::OpenNotification);
+            return Some(Click::Command { command, close });
         }
         let button = toast.buttons.iter().find(|b| b.key == key)?;
-        Some(Command::Act(button.does.clone()))
+        Some(match &button.does {
+            Press::Act(action) => Click::Command { command: Command::Act(action.clone()), close },
+            Press::Snooze(after) => Click::Snooze { toast: toast.clone(), after: *after },
+        })
+    }
+
+    /// Carries out a click on toast `toast_id`.
+    fn carry_out(&self, toast_id: u32, click: Click) {
+        let close = match click {
+            Click::Command { command, close } => {
+                self.send(command);
+                close
+            }
+            Click::Snooze { toast, after } => {
+                tracing::info!(toast_id, minutes = after.as_mins(), "toast snoozed");
+                let shown = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after.unsigned_abs()).await;
+                    show(toast, &shown).await;
+                });
+                true
+            }
+        };
+        if close {
+            self.closed(toast_id);
+            tokio::spawn(async move {
+                if let Err(e) = close_toast(toast_id).await {
+                    tracing::debug!(error = %e, toast_id, "could not close a toast");
+                }
+            });
+        }
     }
 
     /// The daemon closed toast `toast_id` (dismissed, expired or clicked): forget it.
@@ -322,7 +354,10 @@ async fn keep_up_live(
         let wait = wake.duration_since(Timestamp::now()).max(jiff::SignedDuration::ZERO);
         tokio::time::sleep(wait.unsigned_abs()).await;
         let Some(toast_id) = shown.replaces(&slot) else { return };
-        if expires_at.is_some_and(|expires| Timestamp::now() >= expires) {
+        // A reminder stays until the user dismisses it, past its time to live.
+        if event.kind != herald_proto::LiveKind::Reminder
+            && expires_at.is_some_and(|expires| Timestamp::now() >= expires)
+        {
             shown.release(&slot, toast_id);
             if let Err(e) = close_toast(toast_id).await {
                 tracing::debug!(error = %e, toast_id, "could not close an expired toast");
@@ -342,7 +377,7 @@ async fn keep_up_live(
 /// Hears every click on and every close of a toast, on one subscription: a click is done here by
 /// the agent, as if in the inbox (queued if offline), with no window open.
 #[cfg(target_os = "linux")]
-async fn listen_for_clicks(shown: Shown, commands: mpsc::UnboundedSender<Command>) -> zbus::Result<()> {
+async fn listen_for_clicks(shown: Shown) -> zbus::Result<()> {
     use futures_util::StreamExt;
     let bus = zbus::Connection::session().await?;
     // One stream for both signals, so a click is never taken after the close that follows it.
@@ -359,9 +394,9 @@ async fn listen_for_clicks(shown: Shown, commands: mpsc::UnboundedSender<Command
         match header.member().map(|m| m.as_str()) {
             Some("ActionInvoked") => {
                 let Ok((toast_id, key)) = body.deserialize::<(u32, String)>() else { continue };
-                if let Some(command) = shown.click(toast_id, &key) {
+                if let Some(click) = shown.click(toast_id, &key) {
                     tracing::info!(toast_id, key = %key, "toast clicked");
-                    let _ = commands.send(command);
+                    shown.carry_out(toast_id, click);
                 }
             }
             Some("NotificationClosed") => {
@@ -376,7 +411,7 @@ async fn listen_for_clicks(shown: Shown, commands: mpsc::UnboundedSender<Command
 }
 
 #[cfg(not(target_os = "linux"))]
-async fn listen_for_clicks(_shown: Shown, _commands: mpsc::UnboundedSender<Command>) -> Result<(), std::io::Error> {
+async fn listen_for_clicks(_shown: Shown) -> Result<(), std::io::Error> {
     Ok(())
 }
 
@@ -395,6 +430,9 @@ async fn show(toast: Toast, shown: &Shown) {
         .hint(Hint::Category("im.received".into()))
         .action("default", "Open inbox")
         .urgency(if toast.critical { Urgency::Critical } else { Urgency::Normal });
+    if toast.resident {
+        notification.hint(Hint::Resident(true));
+    }
     for button in &toast.buttons {
         notification.action(&button.key, &button.label);
     }
@@ -410,11 +448,9 @@ async fn show(toast: Toast, shown: &Shown) {
                 shown.remember(id, toast_id);
             }
             shown.hold(&toast.slot, toast_id);
-            let clickable =
-                Clickable { notification_id: toast.notification_id, buttons: toast.buttons, slot: toast.slot };
-            for command in shown.track(toast_id, clickable) {
+            for click in shown.track(toast_id, toast) {
                 tracing::info!(toast_id, "toast clicked before it was known");
-                shown.send(command);
+                shown.carry_out(toast_id, click);
             }
         }
         // No notification daemon: the tray and inbox still carry the news.
@@ -425,33 +461,67 @@ async fn show(toast: Toast, shown: &Shown) {
 #[cfg(test)]
 mod tests {
     use herald_client::outbox::Action;
+    use herald_client::toast::ToastButton;
 
     use super::*;
 
-    fn read_button(id: i64) -> ToastButton {
-        ToastButton {
-            key: "read".into(),
-            label: "Mark read".into(),
-            does: Action::MarkRead { ids: vec![id], read: true },
+    fn toast(notification_id: Option<i64>, buttons: Vec<ToastButton>, resident: bool) -> Toast {
+        Toast {
+            summary: "s".into(),
+            body: String::new(),
+            notification_id,
+            critical: false,
+            slot: Slot::Own,
+            buttons,
+            refresh_at: None,
+            resident,
         }
+    }
+
+    fn button(key: &str, does: Press) -> ToastButton {
+        ToastButton { key: key.into(), label: key.into(), does }
     }
 
     #[test]
     fn a_click_is_done_even_when_it_comes_before_the_toast_is_known() {
         let (commands, _received) = mpsc::unbounded_channel();
         let shown = Shown::new(commands);
+        let read = Press::Act(Action::MarkRead { ids: vec![3], read: true });
         assert!(shown.click(7, "read").is_none(), "not known yet: kept");
-        let early =
-            shown.track(7, Clickable { notification_id: Some(3), buttons: vec![read_button(3)], slot: Slot::Own });
+        let early = shown.track(7, toast(Some(3), vec![button("read", read)], false));
         assert!(
-            matches!(&early[..], [Command::Act(Action::MarkRead { ids, read: true })] if ids == &[3]),
+            matches!(&early[..], [Click::Command { command: Command::Act(Action::MarkRead { ids, read: true }), close: false }] if ids == &[3]),
             "done once known: {early:?}"
         );
-        assert!(matches!(shown.click(7, "default"), Some(Command::OpenNotification(3))));
+        assert!(matches!(
+            shown.click(7, "default"),
+            Some(Click::Command { command: Command::OpenNotification(3), .. })
+        ));
         assert!(shown.click(7, "confirm:Y").is_none(), "a button it does not have");
         shown.closed(7);
         assert!(shown.click(7, "read").is_none(), "closed: forgotten");
-        assert!(shown.track(8, Clickable { notification_id: None, buttons: vec![], slot: Slot::Own }).is_empty());
-        assert!(matches!(shown.click(8, "default"), Some(Command::OpenInbox)));
+        assert!(shown.track(8, toast(None, vec![], false)).is_empty());
+        assert!(matches!(shown.click(8, "default"), Some(Click::Command { command: Command::OpenInbox, .. })));
+    }
+
+    #[test]
+    fn a_reminder_snoozes_with_itself_to_show_again_and_closes_once_done() {
+        let (commands, _received) = mpsc::unbounded_channel();
+        let shown = Shown::new(commands);
+        let done = Press::Act(Action::RespondToEvent { event_id: "e".into(), action: "done".into() });
+        let snooze = Press::Snooze(jiff::SignedDuration::from_mins(5));
+        let reminder = toast(None, vec![button("respond:done", done), button("snooze:5", snooze)], true);
+        shown.track(4, reminder.clone());
+        match shown.click(4, "snooze:5") {
+            Some(Click::Snooze { toast, after }) => {
+                assert_eq!(toast, reminder, "shown again as it was");
+                assert_eq!(after, jiff::SignedDuration::from_mins(5));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(shown.click(4, "respond:done"), Some(Click::Command { close: true, .. })),
+            "resident: closed by the agent"
+        );
     }
 }

@@ -38,17 +38,31 @@ pub struct Toast {
     pub buttons: Vec<ToastButton>,
     /// When its words change (a countdown): decide again then and show it in place.
     pub refresh_at: Option<Timestamp>,
+    /// Stays on screen until dismissed (a reminder).
+    pub resident: bool,
 }
 
-/// A button on a toast, and the user action pressing it records (as if done in the inbox).
+/// A button on a toast, and what pressing it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToastButton {
     /// The freedesktop action key, unique on its toast.
     pub key: String,
     /// Plain text.
     pub label: String,
-    pub does: Action,
+    pub does: Press,
 }
+
+/// What pressing a toast's button does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Press {
+    /// Records a user action, as if done in the inbox.
+    Act(Action),
+    /// Takes the toast away and raises it again after this long (a reminder).
+    Snooze(jiff::SignedDuration),
+}
+
+/// A reminder's snoozes: label and length.
+const SNOOZES: [(&str, &str, i64); 2] = [("snooze:5", "Snooze 5 min", 5 * 60), ("snooze:60", "Snooze 1 h", 60 * 60)];
 
 /// The buttons a toast shows at most; desktops drop the rest.
 const MAX_BUTTONS: usize = 3;
@@ -59,29 +73,33 @@ fn notification_buttons(n: &Notification) -> Vec<ToastButton> {
     let choices = n.answer.is_none().then_some(&n.buttons).into_iter().flatten().map(|b| ToastButton {
         key: format!("confirm:{}", b.value),
         label: plain(&b.label),
-        does: Action::Confirm { id: n.id, value: b.value.clone() },
+        does: Press::Act(Action::Confirm { id: n.id, value: b.value.clone() }),
     });
     let read = ToastButton {
         key: "read".into(),
         label: "Mark read".into(),
-        does: Action::MarkRead { ids: vec![n.id], read: true },
+        does: Press::Act(Action::MarkRead { ids: vec![n.id], read: true }),
     };
     choices.chain(std::iter::once(read)).take(MAX_BUTTONS).collect()
 }
 
-/// A live event's toast buttons: the answers its sender offers (answer/decline a call, done or
-/// snooze a reminder).
+/// A live event's toast buttons: the answers its sender offers (answer/decline a call); a
+/// reminder's first answer (done) and its snoozes.
 fn live_buttons(event: &LiveEvent) -> Vec<ToastButton> {
-    event
-        .actions
-        .iter()
-        .take(MAX_BUTTONS)
-        .map(|b| ToastButton {
-            key: format!("respond:{}", b.value),
-            label: plain(&b.label),
-            does: Action::RespondToEvent { event_id: event.id.clone(), action: b.value.clone() },
-        })
-        .collect()
+    let answers = event.actions.iter().map(|b| ToastButton {
+        key: format!("respond:{}", b.value),
+        label: plain(&b.label),
+        does: Press::Act(Action::RespondToEvent { event_id: event.id.clone(), action: b.value.clone() }),
+    });
+    if event.kind != LiveKind::Reminder {
+        return answers.take(MAX_BUTTONS).collect();
+    }
+    let snoozes = SNOOZES.iter().map(|(key, label, seconds)| ToastButton {
+        key: (*key).to_owned(),
+        label: (*label).to_owned(),
+        does: Press::Snooze(jiff::SignedDuration::from_secs(*seconds)),
+    });
+    answers.take(MAX_BUTTONS - SNOOZES.len()).chain(snoozes).collect()
 }
 
 /// Where a toast goes on screen (the freedesktop `replaces_id`, tracked by the agent).
@@ -201,6 +219,7 @@ pub fn decide(
             slot: Slot::Summary,
             buttons: Vec::new(),
             refresh_at: None,
+            resident: false,
         }));
         return commands;
     }
@@ -213,6 +232,7 @@ pub fn decide(
             slot: n.tag.clone().map_or(Slot::Own, Slot::Tag),
             buttons: notification_buttons(n),
             refresh_at: None,
+            resident: false,
         })
     }));
     commands
@@ -242,6 +262,7 @@ pub fn decide_live(event: &LiveEvent, rules: &Interruptions, now: Timestamp) -> 
         slot: Slot::Live(event.id.clone()),
         buttons: live_buttons(event),
         refresh_at,
+        resident: event.kind == LiveKind::Reminder,
     })
 }
 
@@ -285,6 +306,7 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
         slot: Slot::Own,
         buttons: Vec::new(),
         refresh_at: None,
+        resident: false,
     }
 }
 
@@ -384,8 +406,8 @@ mod tests {
         invite.buttons = vec![button("Y", "Accept"), button("N", "Decline <now>")];
         let toast = shown(&applied(vec![invite.clone()]), false).remove(0);
         assert_eq!(keys(&toast), [("confirm:Y", "Accept"), ("confirm:N", "Decline <now>"), ("read", "Mark read")]);
-        assert_eq!(toast.buttons[1].does, Action::Confirm { id: 5, value: "N".into() });
-        assert_eq!(toast.buttons[2].does, Action::MarkRead { ids: vec![5], read: true });
+        assert_eq!(toast.buttons[1].does, Press::Act(Action::Confirm { id: 5, value: "N".into() }));
+        assert_eq!(toast.buttons[2].does, Press::Act(Action::MarkRead { ids: vec![5], read: true }));
 
         invite.answer =
             Some(herald_proto::Answer { value: Some("Y".into()), text: None, at: "2026-11-21T10:00:00Z".into() });
@@ -438,7 +460,25 @@ mod tests {
         };
         let toast = decide_live(&call, &Interruptions::default(), now()).unwrap();
         assert_eq!(keys(&toast), [("respond:answer", "Answer"), ("respond:decline", "Decline")]);
-        assert_eq!(toast.buttons[0].does, Action::RespondToEvent { event_id: "e".into(), action: "answer".into() });
+        assert_eq!(
+            toast.buttons[0].does,
+            Press::Act(Action::RespondToEvent { event_id: "e".into(), action: "answer".into() })
+        );
+        assert!(!toast.resident);
+    }
+
+    #[test]
+    fn a_reminder_stays_until_dismissed_with_done_and_two_snoozes() {
+        let reminder = LiveEvent {
+            actions: vec![button("done", "Done"), button("later", "Later")],
+            ..live(herald_proto::LiveKind::Reminder)
+        };
+        let toast = decide_live(&reminder, &Interruptions::default(), now()).unwrap();
+        assert!(toast.resident);
+        assert_eq!(keys(&toast), [("respond:done", "Done"), ("snooze:5", "Snooze 5 min"), ("snooze:60", "Snooze 1 h")]);
+        assert_eq!(toast.buttons[1].does, Press::Snooze(jiff::SignedDuration::from_mins(5)));
+        let bare = decide_live(&live(herald_proto::LiveKind::Reminder), &Interruptions::default(), now()).unwrap();
+        assert_eq!(keys(&bare), [("snooze:5", "Snooze 5 min"), ("snooze:60", "Snooze 1 h")]);
     }
 
     #[test]
@@ -456,9 +496,10 @@ mod tests {
                 buttons: vec![ToastButton {
                     key: "read".into(),
                     label: "Mark read".into(),
-                    does: Action::MarkRead { ids: vec![1], read: true }
+                    does: Press::Act(Action::MarkRead { ids: vec![1], read: true })
                 }],
                 refresh_at: None,
+                resident: false,
             }]
         );
     }
