@@ -277,8 +277,8 @@ async fn a_choice_made_on_a_toast_and_a_call_answered_on_its_toast_reach_the_hub
 async fn the_shutdown_countdown_updates_in_place_and_a_call_toast_closes_when_it_stops_ringing() {
     let Desktop { _dir, _bus, mut daemon, hub, agent: _agent, window: _window, .. } = Desktop::online().await;
     let system = hub.add_app("erp-system");
-    // Due in 62 s: "in 2 min" now, "in under a minute" two seconds later.
-    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(62);
+    // Due in 65 s: "in 2 min" now, "in under a minute" five seconds later.
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(65);
     let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
     let warning = serde_json::json!({
         "kind": "shutdown", "ttl_seconds": 120, "title": "ERP shuts down for maintenance", "body": "Save your work", "at": at,

@@ -17,6 +17,7 @@ mod cli;
 mod engines;
 mod ipc_server;
 mod logging;
+mod notification_daemon;
 mod status;
 mod toasts;
 #[cfg_attr(not(target_os = "linux"), path = "tray_unsupported.rs")]

@@ -10,10 +10,10 @@ use herald_client::mirror::{AccountId, SharedMirror};
 use herald_client::sync::SyncEvent;
 use herald_client::toast::{self, Bursts, Interruptions, Press, Slot, Toast, ToastCommand};
 use jiff::Timestamp;
-use notify_rust::{Hint, Notification, Urgency};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+use crate::notification_daemon::{NotificationDaemon, Signal, Signals};
 use crate::Command;
 
 /// Toasts remembered for their clicks at most; a daemon that never says a toast closed would
@@ -32,14 +32,21 @@ pub fn spawn(
         // What each hub last said, kept in the mirror, so an agent started offline honours it too.
         let mut rules = Rules::load(&mirror, critical_breaks_through).await;
         let mut bursts = Bursts::default();
-        let shown = Shown::new(commands.clone());
-        // Listening before the first toast shows, so no click can come before the agent hears.
-        let clicks = shown.clone();
-        tokio::spawn(async move {
-            if let Err(e) = listen_for_clicks(clicks).await {
-                tracing::warn!(error = %e, "cannot hear toast clicks; toasts still show");
+        // Subscribed to the daemon's clicks before the first toast shows.
+        let (daemon, signals) = match NotificationDaemon::connect().await {
+            Ok((daemon, signals)) => (Some(daemon), Some(signals)),
+            // No session bus: the tray and inbox still carry the news.
+            Err(e) => {
+                tracing::warn!(error = %e, "no session bus: no toasts");
+                (None, None)
             }
-        });
+        };
+        let shown = Shown::new(commands.clone(), daemon);
+        if let Some(signals) = signals {
+            tokio::spawn(hear_clicks(signals, shown.clone()));
+        }
+        // Each live event's task keeping its toast true; one sent again replaces its task.
+        let mut live_tasks: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
         loop {
             match events.recv().await {
                 Ok(SyncEvent::MirrorChanged { account, applied, backfill }) => {
@@ -55,7 +62,15 @@ pub fn spawn(
                     if let Some(toast) = toast::decide_live(&event, &rules, Timestamp::now()) {
                         let refresh_at = toast.refresh_at;
                         show(toast, &shown).await;
-                        tokio::spawn(keep_up_live(event, rules, refresh_at, shown.clone()));
+                        live_tasks.retain(|_, task| !task.is_finished());
+                        if let Some(earlier) = live_tasks.remove(&event.id) {
+                            earlier.abort();
+                        }
+                        let id = event.id.clone();
+                        live_tasks.insert(
+                            id,
+                            tokio::spawn(keep_up_live(event, rules, refresh_at, shown.clone())).abort_handle(),
+                        );
                     }
                 }
                 Ok(SyncEvent::DoNotDisturb { account, settings }) => {
@@ -112,6 +127,32 @@ impl Rules {
     }
 }
 
+/// The toasts known by id, and clicks on toasts not known yet: the daemon can report a click
+/// before the agent has its answer to the Notify call that made the toast. Another app's clicks
+/// land there too, and are dropped as newer ones come.
+#[derive(Default)]
+struct Clicks {
+    known: std::collections::VecDeque<(u32, Toast)>,
+    early: std::collections::VecDeque<(u32, String)>,
+}
+
+impl Clicks {
+    /// What a click on `key` of a known toast asks for.
+    fn clicked(&self, toast_id: u32, key: &str) -> Option<Click> {
+        let (_, toast) = self.known.iter().find(|(id, _)| *id == toast_id)?;
+        let close = toast.resident;
+        if key == "default" {
+            let command = toast.notification_id.map_or(Command::OpenInbox, Command::OpenNotification);
+            return Some(Click::Command { command, close });
+        }
+        let button = toast.buttons.iter().find(|b| b.key == key)?;
+        Some(match &button.does {
+            Press::Act(action) => Click::Command { command: Command::Act(action.clone()), close },
+            Press::Snooze(after) => Click::Snooze { toast: toast.clone(), after: *after },
+        })
+    }
+}
+
 /// What a click on a toast asks for.
 #[derive(Debug)]
 enum Click {
@@ -126,13 +167,14 @@ enum Click {
 struct Shown {
     /// Where clicks go.
     commands: mpsc::UnboundedSender<Command>,
+    /// None: no session bus (toasts are not shown).
+    daemon: Option<NotificationDaemon>,
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
     /// By toast id, in the order shown.
-    clickable: Arc<Mutex<std::collections::VecDeque<(u32, Toast)>>>,
-    /// Clicks on toasts not known yet: the daemon can report a click before the agent has its
-    /// answer to the Notify call that made the toast. Another app's clicks land here too, and
-    /// are dropped as newer ones come.
-    early_clicks: Arc<Mutex<std::collections::VecDeque<(u32, String)>>>,
+    /// The toasts known by id (in the order shown) and the clicks that came before their toast
+    /// was known, under one lock so a click never falls between the two.
+    clicks: Arc<Mutex<Clicks>>,
+
     /// The toast showing each tag, and the running burst summary: what a new toast replaces.
     /// The number counts how often the slot was filled, so a delayed close can tell it was
     /// filled again meanwhile.
@@ -145,12 +187,12 @@ struct Shown {
 const SUCCESSOR_GRACE: std::time::Duration = std::time::Duration::from_millis(750);
 
 impl Shown {
-    fn new(commands: mpsc::UnboundedSender<Command>) -> Self {
+    fn new(commands: mpsc::UnboundedSender<Command>, daemon: Option<NotificationDaemon>) -> Self {
         Self {
             commands,
+            daemon,
             by_notification: Default::default(),
-            clickable: Default::default(),
-            early_clicks: Default::default(),
+            clicks: Default::default(),
             by_slot: Default::default(),
         }
     }
@@ -191,52 +233,29 @@ impl Shown {
     /// Remembers what clicking toast `toast_id` does (a toast updated in place keeps its id);
     /// returns what clicks on it that came early ask for.
     fn track(&self, toast_id: u32, toast: Toast) -> Vec<Click> {
-        {
-            let mut list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
-            list.retain(|(id, _)| *id != toast_id);
-            list.push_back((toast_id, toast));
-            while list.len() > MAX_REMEMBERED {
-                list.pop_front();
-            }
+        let mut clicks = self.clicks.lock().unwrap_or_else(|p| p.into_inner());
+        clicks.known.retain(|(id, _)| *id != toast_id);
+        clicks.known.push_back((toast_id, toast));
+        while clicks.known.len() > MAX_REMEMBERED {
+            clicks.known.pop_front();
         }
-        let early: Vec<String> = {
-            let mut early = self.early_clicks.lock().unwrap_or_else(|p| p.into_inner());
-            let (mine, others) = early.drain(..).partition(|(id, _)| *id == toast_id);
-            *early = others;
-            mine.into_iter().map(|(_, key)| key).collect()
-        };
-        early.iter().filter_map(|key| self.clicked(toast_id, key)).collect()
+        let (mine, others): (Vec<_>, Vec<_>) = clicks.early.drain(..).partition(|(id, _)| *id == toast_id);
+        clicks.early = others.into();
+        mine.iter().filter_map(|(_, key)| clicks.clicked(toast_id, key)).collect()
     }
 
-    /// A click on `key` of toast `toast_id`: what it asks the agent to do. None for a key the
-    /// toast does not have, or a toast not known (yet: kept for when it is).
+    /// A click on `key` of toast `toast_id`: what it asks for. None for a key the toast does
+    /// not have, or a toast not known (yet: kept for when it is).
     fn click(&self, toast_id: u32, key: &str) -> Option<Click> {
-        let known = self.clickable.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(id, _)| *id == toast_id);
-        if !known {
-            let mut early = self.early_clicks.lock().unwrap_or_else(|p| p.into_inner());
-            early.push_back((toast_id, key.to_owned()));
-            while early.len() > MAX_EARLY_CLICKS {
-                early.pop_front();
+        let mut clicks = self.clicks.lock().unwrap_or_else(|p| p.into_inner());
+        if !clicks.known.iter().any(|(id, _)| *id == toast_id) {
+            clicks.early.push_back((toast_id, key.to_owned()));
+            while clicks.early.len() > MAX_EARLY_CLICKS {
+                clicks.early.pop_front();
             }
             return None;
         }
-        self.clicked(toast_id, key)
-    }
-
-    /// What a click on `key` of a known toast asks for.
-    fn clicked(&self, toast_id: u32, key: &str) -> Option<Click> {
-        let list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
-        let (_, toast) = list.iter().find(|(id, _)| *id == toast_id)?;
-        let close = toast.resident;
-        if key == "default" {
-            let command = toast.notification_id.map_or(Command::OpenInbox, Command::OpenNotification);
-            return Some(Click::Command { command, close });
-        }
-        let button = toast.buttons.iter().find(|b| b.key == key)?;
-        Some(match &button.does {
-            Press::Act(action) => Click::Command { command: Command::Act(action.clone()), close },
-            Press::Snooze(after) => Click::Snooze { toast: toast.clone(), after: *after },
-        })
+        clicks.clicked(toast_id, key)
     }
 
     /// Carries out a click on toast `toast_id`.
@@ -258,20 +277,17 @@ impl Shown {
         };
         if close {
             self.closed(toast_id);
-            tokio::spawn(async move {
-                if let Err(e) = close_toast(toast_id).await {
-                    tracing::debug!(error = %e, toast_id, "could not close a toast");
-                }
-            });
+            let shown = self.clone();
+            tokio::spawn(async move { shown.close_toast(toast_id).await });
         }
     }
 
     /// The daemon closed toast `toast_id` (dismissed, expired or clicked): forget it.
     fn closed(&self, toast_id: u32) {
         let gone = {
-            let mut list = self.clickable.lock().unwrap_or_else(|p| p.into_inner());
-            let at = list.iter().position(|(id, _)| *id == toast_id);
-            at.and_then(|at| list.remove(at)).map(|(_, toast)| toast)
+            let mut clicks = self.clicks.lock().unwrap_or_else(|p| p.into_inner());
+            let at = clicks.known.iter().position(|(id, _)| *id == toast_id);
+            at.and_then(|at| clicks.known.remove(at)).map(|(_, toast)| toast)
         };
         if let Some(toast) = gone {
             if let Some(id) = toast.notification_id {
@@ -307,31 +323,22 @@ impl Shown {
                     shown.by_slot.lock().unwrap_or_else(|p| p.into_inner()).get(&slot) == Some(&(toast_id, filled));
                 if still {
                     shown.release(&slot, toast_id);
-                    if let Err(e) = close_toast(toast_id).await {
-                        tracing::debug!(error = %e, toast_id, "could not close a toast");
-                    }
+                    shown.close_toast(toast_id).await;
                 }
             });
             return;
         }
-        if let Err(e) = close_toast(toast_id).await {
-            tracing::debug!(error = %e, toast_id, "could not close a toast");
+        self.close_toast(toast_id).await;
+    }
+
+    /// Takes toast `toast_id` off the screen.
+    async fn close_toast(&self, toast_id: u32) {
+        if let Some(daemon) = &self.daemon {
+            if let Err(e) = daemon.close(toast_id).await {
+                tracing::debug!(error = %e, toast_id, "could not close a toast");
+            }
         }
     }
-}
-
-#[cfg(target_os = "linux")]
-async fn close_toast(toast_id: u32) -> zbus::Result<()> {
-    let bus = zbus::Connection::session().await?;
-    bus.call_method(
-        Some("org.freedesktop.Notifications"),
-        "/org/freedesktop/Notifications",
-        Some("org.freedesktop.Notifications"),
-        "CloseNotification",
-        &(toast_id,),
-    )
-    .await?;
-    Ok(())
 }
 
 /// Keeps a live event's toast true while it is on screen: a countdown is shown anew in place each
@@ -344,7 +351,9 @@ async fn keep_up_live(
     shown: Shown,
 ) {
     let slot = Slot::Live(event.id.clone());
-    let expires_at = event.expires_at.parse::<Timestamp>().ok();
+    // A reminder stays until the user dismisses it, past its time to live.
+    let expires_at =
+        (event.kind != herald_proto::LiveKind::Reminder).then(|| event.expires_at.parse::<Timestamp>().ok()).flatten();
     loop {
         let wake = match (refresh_at, expires_at) {
             (Some(refresh), Some(expires)) => refresh.min(expires),
@@ -354,14 +363,9 @@ async fn keep_up_live(
         let wait = wake.duration_since(Timestamp::now()).max(jiff::SignedDuration::ZERO);
         tokio::time::sleep(wait.unsigned_abs()).await;
         let Some(toast_id) = shown.replaces(&slot) else { return };
-        // A reminder stays until the user dismisses it, past its time to live.
-        if event.kind != herald_proto::LiveKind::Reminder
-            && expires_at.is_some_and(|expires| Timestamp::now() >= expires)
-        {
+        if expires_at.is_some_and(|expires| Timestamp::now() >= expires) {
             shown.release(&slot, toast_id);
-            if let Err(e) = close_toast(toast_id).await {
-                tracing::debug!(error = %e, toast_id, "could not close an expired toast");
-            }
+            shown.close_toast(toast_id).await;
             return;
         }
         match toast::decide_live(&event, &rules, Timestamp::now()) {
@@ -374,75 +378,29 @@ async fn keep_up_live(
     }
 }
 
-/// Hears every click on and every close of a toast, on one subscription: a click is done here by
-/// the agent, as if in the inbox (queued if offline), with no window open.
-#[cfg(target_os = "linux")]
-async fn listen_for_clicks(shown: Shown) -> zbus::Result<()> {
-    use futures_util::StreamExt;
-    let bus = zbus::Connection::session().await?;
-    // One stream for both signals, so a click is never taken after the close that follows it.
-    let rule = zbus::MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface("org.freedesktop.Notifications")?
-        .path("/org/freedesktop/Notifications")?
-        .build();
-    let mut signals = zbus::MessageStream::for_match_rule(rule, &bus, None).await?;
-    while let Some(message) = signals.next().await {
-        let Ok(message) = message else { continue };
-        let header = message.header();
-        let body = message.body();
-        match header.member().map(|m| m.as_str()) {
-            Some("ActionInvoked") => {
-                let Ok((toast_id, key)) = body.deserialize::<(u32, String)>() else { continue };
+/// Hears every click on and every close of a toast: a click is done here by the agent, as if in
+/// the inbox (queued if offline), with no window open.
+async fn hear_clicks(mut signals: Signals, shown: Shown) {
+    while let Some(signal) = signals.next().await {
+        match signal {
+            Signal::Clicked { toast_id, key } => {
                 if let Some(click) = shown.click(toast_id, &key) {
                     tracing::info!(toast_id, key = %key, "toast clicked");
                     shown.carry_out(toast_id, click);
                 }
             }
-            Some("NotificationClosed") => {
-                if let Ok((toast_id, _reason)) = body.deserialize::<(u32, u32)>() {
-                    shown.closed(toast_id);
-                }
-            }
-            _ => {}
+            Signal::Closed { toast_id } => shown.closed(toast_id),
         }
     }
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-async fn listen_for_clicks(_shown: Shown) -> Result<(), std::io::Error> {
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-async fn close_toast(_toast_id: u32) -> Result<(), std::io::Error> {
-    Ok(())
+    tracing::warn!("the session bus is gone: toast clicks are no longer heard");
 }
 
 async fn show(toast: Toast, shown: &Shown) {
-    let mut notification = Notification::new();
-    notification
-        .appname("Herald")
-        .summary(&toast.summary)
-        .body(&toast.body)
-        .icon("mail-unread")
-        .hint(Hint::Category("im.received".into()))
-        .action("default", "Open inbox")
-        .urgency(if toast.critical { Urgency::Critical } else { Urgency::Normal });
-    if toast.resident {
-        notification.hint(Hint::Resident(true));
-    }
-    for button in &toast.buttons {
-        notification.action(&button.key, &button.label);
-    }
-    if let Some(earlier) = shown.replaces(&toast.slot) {
-        // Updated in place (freedesktop replaces_id): a new PO-42 toast, a summary counting up.
-        notification.id(earlier);
-    }
-    match notification.show_async().await {
-        Ok(handle) => {
-            let toast_id = handle.id();
+    let Some(daemon) = &shown.daemon else { return };
+    // Updated in place (freedesktop replaces_id): a new PO-42 toast, a summary counting up.
+    let replaces = shown.replaces(&toast.slot);
+    match daemon.show(&toast, replaces).await {
+        Ok(toast_id) => {
             tracing::debug!(id = toast_id, notification = ?toast.notification_id, "toast shown");
             if let Some(id) = toast.notification_id {
                 shown.remember(id, toast_id);
@@ -485,7 +443,7 @@ mod tests {
     #[test]
     fn a_click_is_done_even_when_it_comes_before_the_toast_is_known() {
         let (commands, _received) = mpsc::unbounded_channel();
-        let shown = Shown::new(commands);
+        let shown = Shown::new(commands, None);
         let read = Press::Act(Action::MarkRead { ids: vec![3], read: true });
         assert!(shown.click(7, "read").is_none(), "not known yet: kept");
         let early = shown.track(7, toast(Some(3), vec![button("read", read)], false));
@@ -507,7 +465,7 @@ mod tests {
     #[test]
     fn a_reminder_snoozes_with_itself_to_show_again_and_closes_once_done() {
         let (commands, _received) = mpsc::unbounded_channel();
-        let shown = Shown::new(commands);
+        let shown = Shown::new(commands, None);
         let done = Press::Act(Action::RespondToEvent { event_id: "e".into(), action: "done".into() });
         let snooze = Press::Snooze(jiff::SignedDuration::from_mins(5));
         let reminder = toast(None, vec![button("respond:done", done), button("snooze:5", snooze)], true);
@@ -523,5 +481,26 @@ mod tests {
             matches!(shown.click(4, "respond:done"), Some(Click::Command { close: true, .. })),
             "resident: closed by the agent"
         );
+    }
+
+    #[tokio::test]
+    async fn a_reminder_on_screen_past_its_time_to_live_is_left_alone() {
+        let (commands, _received) = mpsc::unbounded_channel();
+        let shown = Shown::new(commands, None);
+        shown.hold(&Slot::Live("r1".into()), 9);
+        let reminder = herald_proto::LiveEvent {
+            id: "r1".into(),
+            kind: herald_proto::LiveKind::Reminder,
+            title: "Stand-up".into(),
+            body: String::new(),
+            actions: vec![],
+            at: None,
+            expires_at: "2020-01-01T00:00:00Z".into(),
+        };
+        let kept_up = keep_up_live(reminder, Interruptions::default(), None, shown.clone());
+        tokio::time::timeout(std::time::Duration::from_secs(2), kept_up)
+            .await
+            .expect("nothing to keep up: done at once");
+        assert_eq!(shown.replaces(&Slot::Live("r1".into())), Some(9), "still on screen until dismissed");
     }
 }

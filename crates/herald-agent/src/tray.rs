@@ -86,17 +86,24 @@ impl HeraldTray {
             }
             None => "Do not disturb".to_owned(),
         };
-        let set = |until: Option<Timestamp>| {
-            move || Command::Act(Action::SetDoNotDisturb { until: until.map(|t| t.to_string()) })
+        // The end is worked out when clicked: a menu may have been built hours before.
+        let set = |end: fn(&Zoned) -> Option<Timestamp>| {
+            move || Command::Act(Action::SetDoNotDisturb { until: end(&Zoned::now()).map(|t| t.to_string()) })
         };
-        let in_an_hour = now.timestamp() + jiff::SignedDuration::from_hours(1);
-        // The start of tomorrow where the user is.
-        let tomorrow = now.tomorrow().and_then(|day| day.start_of_day()).map(|day| day.timestamp()).ok();
-        let mut choices = vec![item("For 1 hour", "", set(Some(in_an_hour))).into()];
-        if let Some(tomorrow) = tomorrow {
-            choices.push(item("Until tomorrow", "", set(Some(tomorrow))).into());
-        }
-        choices.push(StandardItem { enabled: until.is_some(), ..item("Off", "", set(None)) }.into());
+        let mut choices = vec![
+            item("For 1 hour", "", set(|now| Some(now.timestamp() + jiff::SignedDuration::from_hours(1)))).into(),
+            // The start of tomorrow where the user is.
+            item(
+                "Until tomorrow",
+                "",
+                set(|now| {
+                    let tomorrow = now.tomorrow().and_then(|day| day.start_of_day()).map(|day| day.timestamp());
+                    Some(tomorrow.unwrap_or(now.timestamp() + jiff::SignedDuration::from_hours(24)))
+                }),
+            )
+            .into(),
+        ];
+        choices.push(StandardItem { enabled: until.is_some(), ..item("Off", "", set(|_| None)) }.into());
         SubMenu { label, icon_name: "notifications-disabled".into(), submenu: choices, ..Default::default() }.into()
     }
 }
