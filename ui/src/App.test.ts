@@ -239,4 +239,21 @@ describe('inbox window', () => {
     await settle();
     expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3');
   });
+
+  it('keeps the open one true: changed or deleted in the mirror while far back', async () => {
+    const backend = new MemoryBackend();
+    backend.items = Array.from({ length: 60 }, (_, i) => note(60 - i, `n${60 - i}`));
+    const root = await render(backend);
+    backend.emit({ type: 'show_notification', id: 3 });
+    await settle();
+    expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3');
+    backend.items = backend.items.map((n) => (n.id === 3 ? { ...n, subject: 'n3, edited' } : n));
+    backend.emit({ type: 'inbox_changed', unread: 59 });
+    await settle();
+    expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3, edited');
+    backend.items = backend.items.filter((n) => n.id !== 3);
+    backend.emit({ type: 'inbox_changed', unread: 58 });
+    await settle();
+    expect(root.querySelector('[data-testid="detail"]')).toBeNull();
+  });
 });

@@ -28,6 +28,8 @@ export class Inbox {
   #stop: Array<() => void> = [];
   /** Bumped by every read of the list; an answer to an older read is dropped, not shown. */
   #generation = 0;
+  /** Bumped by every `show`: only the latest one asked for opens. */
+  #shows = 0;
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -94,6 +96,7 @@ export class Inbox {
       this.hasMore = page.length > want;
       this.items = page.slice(0, want);
       this.loaded = true;
+      await this.#refreshSelected();
     } catch (e) {
       this.error = toIpcError(e);
     }
@@ -115,6 +118,7 @@ export class Inbox {
 
   /** Opens a notification in the detail pane (fetched if it is not listed) and marks it read. */
   async show(id: number): Promise<void> {
+    const asked = ++this.#shows;
     let found = this.items.find((n) => n.id === id) ?? null;
     if (!found) {
       try {
@@ -123,11 +127,27 @@ export class Inbox {
         this.error = toIpcError(e);
         return;
       }
-      if (!found) return;
+      // Not there, or another was asked for meanwhile.
+      if (!found || asked !== this.#shows) return;
       this.#fetched = found;
     }
     this.selectedId = id;
     await this.setRead(found, true);
+  }
+
+  /** After a re-read: the open one, if no longer listed, is read again from the mirror (it may
+   * have changed or gone). */
+  async #refreshSelected(): Promise<void> {
+    const id = this.selectedId;
+    if (id === null || this.items.some((n) => n.id === id)) return;
+    try {
+      const now = await this.#backend.getNotification(id);
+      if (id !== this.selectedId) return;
+      if (now) this.#fetched = now;
+      else this.selectedId = null;
+    } catch (e) {
+      this.error = toIpcError(e);
+    }
   }
 
   close(): void {
