@@ -33,22 +33,11 @@ async fn the_tray_menu_lists_the_newest_unread_marks_all_read_and_sets_do_not_di
     }
     tray.wait_for_tooltip("the tray to count 7", |t| t == "7 unread notifications").await;
     let labels: Vec<String> = tray.menu().await.into_iter().map(|(_, label)| label).collect();
+    let newest =
+        ["Task__7 due today", "Task__6 due today", "Task__5 due today", "Task__4 due today", "Task__3 due today"];
     assert_eq!(
         labels,
-        [
-            "Task__7 due today",
-            "Task__6 due today",
-            "Task__5 due today",
-            "Task__4 due today",
-            "Task__3 due today",
-            "Mark all read",
-            "Do not disturb",
-            "For 1 hour",
-            "Until tomorrow",
-            "Off",
-            "Open inbox",
-            "Quit",
-        ],
+        [&newest[..], &herald_e2e::tray::FIXED_ITEMS].concat(),
         "underscores doubled: a single one would be an access key"
     );
 
