@@ -1,9 +1,11 @@
 //! A notification daemon that owns `org.freedesktop.Notifications` on a test bus and records
 //! every `Notify` call. It draws nothing, so it needs no X server; the real
-//! notification-daemon is used where pixels matter.
+//! notification-daemon is used where pixels matter. Like dunst and GNOME's notification-daemon,
+//! it sends `ActionInvoked` and `NotificationClosed` only to the connection that showed the toast.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 use zbus::zvariant::OwnedValue;
@@ -17,10 +19,14 @@ pub struct NotifyCall {
     pub actions: Vec<String>,
 }
 
+/// Which connection showed each toast: its signals go there only.
+type Owners = Arc<Mutex<HashMap<u32, zbus::names::OwnedUniqueName>>>;
+
 struct Server {
     calls: mpsc::UnboundedSender<NotifyCall>,
     closes: mpsc::UnboundedSender<u32>,
     next_id: AtomicU32,
+    owners: Owners,
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
@@ -28,6 +34,7 @@ impl Server {
     #[allow(clippy::too_many_arguments)]
     async fn notify(
         &self,
+        #[zbus(header)] header: zbus::message::Header<'_>,
         app_name: String,
         replaces_id: u32,
         _app_icon: String,
@@ -38,6 +45,9 @@ impl Server {
         _expire_timeout: i32,
     ) -> u32 {
         let id = if replaces_id != 0 { replaces_id } else { self.next_id.fetch_add(1, Ordering::SeqCst) };
+        if let Some(sender) = header.sender() {
+            self.owners.lock().unwrap().insert(id, sender.to_owned().into());
+        }
         let _ = self.calls.send(NotifyCall { id, app_name, summary, body, actions });
         id
     }
@@ -50,13 +60,22 @@ impl Server {
         ("herald-test-daemon".into(), "herald".into(), "1.0".into(), "1.2".into())
     }
 
-    fn close_notification(&self, id: u32) {
+    async fn close_notification(&self, #[zbus(connection)] connection: &zbus::Connection, id: u32) {
         let _ = self.closes.send(id);
+        // Reason 3: closed by a call to CloseNotification.
+        let owner = self.owners.lock().unwrap().remove(&id);
+        if let Some(owner) = owner {
+            let _ = connection.emit_signal(Some(owner), PATH, INTERFACE, "NotificationClosed", &(id, 3_u32)).await;
+        }
     }
 }
 
+const PATH: &str = "/org/freedesktop/Notifications";
+const INTERFACE: &str = "org.freedesktop.Notifications";
+
 pub struct NotificationDaemon {
     connection: zbus::Connection,
+    owners: Owners,
     calls: mpsc::UnboundedReceiver<NotifyCall>,
     closes: mpsc::UnboundedReceiver<u32>,
 }
@@ -65,7 +84,8 @@ impl NotificationDaemon {
     pub async fn start(bus_address: &str) -> Self {
         let (tx, calls) = mpsc::unbounded_channel();
         let (close_tx, closes) = mpsc::unbounded_channel();
-        let server = Server { calls: tx, closes: close_tx, next_id: AtomicU32::new(1) };
+        let owners = Owners::default();
+        let server = Server { calls: tx, closes: close_tx, next_id: AtomicU32::new(1), owners: owners.clone() };
         let connection = zbus::connection::Builder::address(bus_address)
             .unwrap()
             .name("org.freedesktop.Notifications")
@@ -75,7 +95,7 @@ impl NotificationDaemon {
             .build()
             .await
             .expect("owning org.freedesktop.Notifications");
-        Self { connection, calls, closes }
+        Self { connection, owners, calls, closes }
     }
 
     /// The next `Notify` call, in order.
@@ -98,17 +118,10 @@ impl NotificationDaemon {
         self.calls.try_recv().ok()
     }
 
-    /// Acts as if the user clicked the toast (`"default"`) or one of its buttons.
+    /// Acts as if the user clicked the toast (`"default"`) or one of its buttons: the signal
+    /// goes to the connection that showed it.
     pub async fn invoke_action(&self, id: u32, action: &str) {
-        self.connection
-            .emit_signal(
-                None::<()>,
-                "/org/freedesktop/Notifications",
-                "org.freedesktop.Notifications",
-                "ActionInvoked",
-                &(id, action),
-            )
-            .await
-            .unwrap();
+        let owner = self.owners.lock().unwrap().get(&id).cloned().expect("a toast this daemon showed");
+        self.connection.emit_signal(Some(owner), PATH, INTERFACE, "ActionInvoked", &(id, action)).await.unwrap();
     }
 }
