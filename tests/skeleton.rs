@@ -314,3 +314,26 @@ async fn a_reminder_is_snoozed_or_done_from_its_toast() {
     agent.wait_for_log("outbox flushed").await;
     assert_eq!(hub.respond_to_event(&bob, event["id"].as_str().unwrap(), "done").await, 409, "answered from the toast");
 }
+
+/// A call answered in a window (the agent records it like any action): its toast closes, and
+/// windows stop listing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_answered_in_a_window_closes_its_toast() {
+    let Desktop { _dir, _bus, mut daemon, hub, agent: _agent, mut window, .. } = Desktop::online().await;
+    let pbx = hub.add_app("pbx");
+    let call = serde_json::json!({
+        "kind": "call", "ttl_seconds": 60, "title": "Call from Ann Lee", "body": "+1 555 0134",
+        "actions": [{"value": "answer", "label": "Answer"}, {"value": "decline", "label": "Decline"}],
+    });
+    hub.push_event_fields(&pbx, "bob", call).await;
+    let toast = daemon.next_toast().await;
+    let listed = |e: &Event| match e {
+        Event::LiveEvents { events } => Some(events.iter().map(|e| e.id.clone()).collect::<Vec<_>>()),
+        _ => None,
+    };
+    let ids = window.wait_for("the call listed", |e| listed(e).filter(|ids| !ids.is_empty())).await;
+    let action = herald_client::outbox::Action::RespondToEvent { event_id: ids[0].clone(), action: "decline".into() };
+    window.send(Request::Act { action }).await;
+    assert_eq!(daemon.next_close().await, toast.id, "answered here: its toast closes");
+    window.wait_for("the call no longer listed", |e| listed(e).filter(|ids| ids.is_empty())).await;
+}

@@ -19,10 +19,15 @@ pub struct Actions {
 
 impl Actions {
     /// Records `action` and wakes the outboxes; a toast of a notification read or deleted here
-    /// closes, and a do-not-disturb set here holds toasts back at once.
+    /// closes, a live event answered here is over (its toast closes, a snoozed one stays away),
+    /// and a do-not-disturb set here holds toasts back at once.
     pub async fn record(&self, action: Action) -> Result<(), MirrorError> {
         let deleted = matches!(action, Action::Delete { .. });
         let do_not_disturb = matches!(action, Action::SetDoNotDisturb { .. });
+        let answered = match &action {
+            Action::RespondToEvent { event_id, .. } => Some(event_id.clone()),
+            _ => None,
+        };
         let touched = self.mirror.call(move |m| m.record_action(&action)).await?;
         for ready in self.outbox_ready.borrow().iter() {
             ready.notify_one();
@@ -35,6 +40,9 @@ impl Actions {
             };
             let account = ids::account_of(touched_first);
             let _ = self.mirror_changes.send(SyncEvent::MirrorChanged { account, applied, backfill: false });
+        }
+        if let Some(event_id) = answered {
+            let _ = self.mirror_changes.send(SyncEvent::LiveAnswered { event_id });
         }
         if do_not_disturb {
             let settings = self

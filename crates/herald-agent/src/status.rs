@@ -79,6 +79,12 @@ pub async fn run(
                 dnd.insert(account, settings.dnd_until);
                 show_dnd(&dnd, &status);
             }
+            // Answered here: windows stop listing it.
+            Ok(SyncEvent::LiveAnswered { event_id }) => {
+                status.send_modify(|s| s.live.retain(|e| e.id != event_id));
+                let events = status.borrow().live.clone();
+                let _ = windows.send(Event::LiveEvents { events });
+            }
             Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::ActionRejected { .. }) => {}
             // Missed some events: the mirror is the truth, so re-read it.
             Err(broadcast::error::RecvError::Lagged(_)) => refresh_unread(&mirror, &status, &windows).await,

@@ -83,6 +83,12 @@ pub fn spawn(
                         if quiet { "held back (quiet hours or do not disturb)" } else { "shown" }
                     );
                 }
+                Ok(SyncEvent::LiveAnswered { event_id }) => {
+                    if let Some(task) = live_tasks.remove(&event_id) {
+                        task.abort();
+                    }
+                    shown.answered(&event_id).await;
+                }
                 Ok(SyncEvent::ActionRejected { action, error }) => {
                     show(toast::decide_rejected(&action, &error), &shown).await
                 }
@@ -169,6 +175,8 @@ struct Shown {
     commands: mpsc::UnboundedSender<Command>,
     /// None: no session bus (toasts are not shown).
     daemon: Option<NotificationDaemon>,
+    /// Live events the user answered here: a snoozed toast of one does not come back.
+    answered: Arc<Mutex<std::collections::VecDeque<String>>>,
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
     /// By toast id, in the order shown.
     /// The toasts known by id (in the order shown) and the clicks that came before their toast
@@ -193,6 +201,7 @@ impl Shown {
             daemon,
             by_notification: Default::default(),
             clicks: Default::default(),
+            answered: Default::default(),
             by_slot: Default::default(),
         }
     }
@@ -270,7 +279,10 @@ impl Shown {
                 let shown = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(after.unsigned_abs()).await;
-                    show(toast, &shown).await;
+                    // Answered from a window meanwhile: over.
+                    if !shown.was_answered(&toast.slot) {
+                        show(toast, &shown).await;
+                    }
                 });
                 true
             }
@@ -329,6 +341,28 @@ impl Shown {
             return;
         }
         self.close_toast(toast_id).await;
+    }
+
+    /// Live event `event_id` was answered here: its toast closes and does not come back.
+    async fn answered(&self, event_id: &str) {
+        {
+            let mut answered = self.answered.lock().unwrap_or_else(|p| p.into_inner());
+            answered.push_back(event_id.to_owned());
+            while answered.len() > MAX_REMEMBERED {
+                answered.pop_front();
+            }
+        }
+        let slot = Slot::Live(event_id.to_owned());
+        if let Some(toast_id) = self.replaces(&slot) {
+            self.closed(toast_id);
+            self.release(&slot, toast_id);
+            self.close_toast(toast_id).await;
+        }
+    }
+
+    fn was_answered(&self, slot: &Slot) -> bool {
+        let Slot::Live(event_id) = slot else { return false };
+        self.answered.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|id| id == event_id)
     }
 
     /// Takes toast `toast_id` off the screen.
@@ -502,5 +536,16 @@ mod tests {
             .await
             .expect("nothing to keep up: done at once");
         assert_eq!(shown.replaces(&Slot::Live("r1".into())), Some(9), "still on screen until dismissed");
+    }
+
+    #[tokio::test]
+    async fn a_reminder_answered_here_while_snoozed_does_not_come_back() {
+        let (commands, _received) = mpsc::unbounded_channel();
+        let shown = Shown::new(commands, None);
+        let slot = Slot::Live("r2".into());
+        assert!(!shown.was_answered(&slot));
+        shown.answered("r2").await;
+        assert!(shown.was_answered(&slot), "the snooze's end finds it answered");
+        assert!(!shown.was_answered(&Slot::Live("r3".into())));
     }
 }

@@ -72,6 +72,10 @@ pub enum SyncEvent {
         done: i64,
         total: i64,
     },
+    /// The user answered a live event here (a call, a reminder): it is over for this desktop.
+    LiveAnswered {
+        event_id: String,
+    },
     /// The hub refused a queued action for good; its local effect was taken back.
     ActionRejected {
         action: crate::outbox::Action,
