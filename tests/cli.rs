@@ -215,3 +215,26 @@ async fn the_running_agent_follows_accounts_added_and_removed() {
     assert!(!listed.contains("PO-4"), "{listed}");
     agent.kill();
 }
+
+/// Start at login is opt-in: `herald autostart on` writes an XDG autostart entry that starts this
+/// very agent, `off` removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autostart_is_turned_on_and_off_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = AgentEnv::new(dir.path(), "http://127.0.0.1:9".into(), "hrld_unused", "unix:path=/nonexistent");
+    let config_home = dir.path().join("config");
+    let autostart = |args: &[&str]| {
+        let out = env.command().arg("autostart").args(args).env("XDG_CONFIG_HOME", &config_home).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let entry = config_home.join("autostart/herald.desktop");
+    assert!(autostart(&[]).contains("does not start at login"));
+    assert!(autostart(&["on"]).contains("starts at login"));
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let exec = herald_e2e::binary("herald").canonicalize().unwrap();
+    assert!(text.contains(&format!("\nExec=\"{}\"\n", exec.display())), "{text}");
+    assert!(autostart(&[]).contains("starts at login"));
+    assert!(autostart(&["off"]).contains("does not start at login"));
+    assert!(!entry.exists());
+}

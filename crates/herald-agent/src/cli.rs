@@ -28,6 +28,7 @@ herald accounts             the accounts this inbox syncs (several hubs in one i
 herald accounts add NAME URL   add one (or point it at URL); its token is the first line of
                                stdin, kept in a file only you can read
 herald accounts remove NAME    remove one, with its notifications and queued actions
+herald autostart [on|off]   start the agent at login (an XDG autostart entry), or not
 FILTERS: --unread --type T --module M --tag T --account NAME --limit N --before ID --json
 The first account (\"default\") is the one HERALD_SERVER / HERALD_TOKEN set up.";
 
@@ -53,7 +54,29 @@ pub enum CliCommand {
     Show(i64),
     Act(Action),
     Sync,
+    /// None: say whether it is on.
+    Autostart(Option<bool>),
     Help,
+}
+
+/// Turns start-at-login on or off, or says whether it is on.
+fn autostart(on: Option<bool>) -> anyhow::Result<()> {
+    use herald_client::autostart;
+    let entry = autostart::entry_path().context("no home directory to keep the autostart entry in")?;
+    match on {
+        Some(true) => {
+            let program = std::env::current_exe().context("finding this program")?;
+            autostart::enable(&entry, &program).with_context(|| format!("writing {}", entry.display()))?;
+        }
+        Some(false) => autostart::disable(&entry).with_context(|| format!("removing {}", entry.display()))?,
+        None => {}
+    }
+    if autostart::is_enabled(&entry) {
+        println!("Herald starts at login ({})", entry.display());
+    } else {
+        println!("Herald does not start at login (`herald autostart on` to change that)");
+    }
+    Ok(())
 }
 
 /// None: no command, run the agent.
@@ -105,6 +128,12 @@ pub fn parse(args: &[String]) -> anyhow::Result<Option<CliCommand>> {
             [remove, name] if remove == "remove" => CliCommand::RemoveAccount { name: name.clone() },
             _ => bail!("herald accounts [add NAME URL | remove NAME]"),
         },
+        "autostart" => match rest {
+            [] => CliCommand::Autostart(None),
+            [on] if on == "on" => CliCommand::Autostart(Some(true)),
+            [off] if off == "off" => CliCommand::Autostart(Some(false)),
+            _ => bail!("usage: herald autostart [on|off]"),
+        },
         "help" | "--help" | "-h" => CliCommand::Help,
         other => bail!("unknown command {other:?}\n{USAGE}"),
     }))
@@ -134,6 +163,7 @@ fn list(args: &[String], text: Option<String>) -> anyhow::Result<CliCommand> {
 pub async fn run(config: Config, command: CliCommand) -> anyhow::Result<()> {
     match command {
         CliCommand::Help => println!("{USAGE}"),
+        CliCommand::Autostart(on) => autostart(on)?,
         CliCommand::Status => status(&config)?,
         CliCommand::List { mut query, json, before, account } => {
             let mirror = read_only(&config)?;

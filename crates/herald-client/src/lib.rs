@@ -4,6 +4,7 @@
 //! Map of the crate:
 //! - [`config`]: where the hub, the token and the data live (defaults → TOML file → `HERALD_*` env).
 //! - [`accounts`]: the accounts to sync (several hubs in one mirror) and their tokens.
+//! - [`autostart`]: start at login, opt-in (an XDG autostart entry).
 //! - [`mirror`]: the local SQLite mirror — accounts with their cursors, notifications, outbox; the
 //!   agent is its one writer, the windows open it read-only.
 //! - [`sync`]: the sync engine — feed connection, catch-up from the cursor, live changes, outbox
@@ -15,6 +16,7 @@
 //! - [`window`]: the inbox window's core (read-only mirror, link to the agent), GUI-free.
 
 pub mod accounts;
+pub mod autostart;
 pub mod config;
 pub mod ipc;
 pub mod mirror;
