@@ -82,4 +82,12 @@ async fn the_tray_menu_lists_the_newest_unread_marks_all_read_and_sets_do_not_di
     agent.wait_for_log("toasts now shown").await;
     agent.wait_for_log("outbox flushed").await;
     assert!(hub.preferences(&bob).await["dnd_until"].is_null());
+
+    // Set elsewhere for a moment: the menu says so, then, when it ends, says so too.
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
+    hub.put_preferences(&bob, serde_json::json!({"dnd_until": soon})).await;
+    tray.wait_for_menu("do-not-disturb shown on", |l| l.iter().any(|l| l.starts_with("Do not disturb: on until")))
+        .await;
+    tray.wait_for_menu("do-not-disturb shown ended", |l| l.iter().any(|l| l == "Do not disturb")).await;
 }

@@ -71,6 +71,23 @@ impl Tray {
         .await
     }
 
+    /// Waits until the menu's labels satisfy `check` (the menu follows the agent's state).
+    pub async fn wait_for_menu(&self, what: &str, check: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let proxy =
+            zbus::Proxy::new(&self.connection, self.name.as_str(), "/MenuBar", "com.canonical.dbusmenu").await.unwrap();
+        let mut signals = proxy.receive_signal("LayoutUpdated").await.unwrap();
+        super::within(what, async {
+            loop {
+                let labels: Vec<String> = self.menu().await.into_iter().map(|(_, label)| label).collect();
+                if check(&labels) {
+                    return labels;
+                }
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(500), futures_next(&mut signals)).await;
+            }
+        })
+        .await
+    }
+
     /// The labels of the tray menu's items, with their ids.
     pub async fn menu(&self) -> Vec<(i32, String)> {
         let out = self

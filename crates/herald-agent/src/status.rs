@@ -35,8 +35,14 @@ pub async fn run(
         names.keys().map(|&account| (account, ConnectionState::Connecting)).collect();
     let mut progress: BTreeMap<AccountId, (i64, i64)> = BTreeMap::new();
     loop {
+        // When do-not-disturb ends, the tray says so (one wake-up then, no polling).
+        let dnd_ends = status.borrow().dnd_until.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
         let event = tokio::select! {
             event = sync.recv() => event,
+            _ = until(dnd_ends) => {
+                show_dnd(&dnd, &status);
+                continue;
+            }
             changed = accounts.changed() => {
                 if changed.is_err() {
                     return;
@@ -45,6 +51,8 @@ pub async fn run(
                 names = accounts.borrow_and_update().clone();
                 links.retain(|id, _| names.contains_key(id));
                 progress.retain(|id, _| names.contains_key(id));
+                dnd.retain(|id, _| names.contains_key(id));
+                show_dnd(&dnd, &status);
                 for id in names.keys() {
                     links.entry(*id).or_insert(ConnectionState::Connecting);
                 }
@@ -105,6 +113,17 @@ fn show_connection(
     if status.borrow().connection != connection {
         status.send_modify(|s| s.connection = connection.clone());
         let _ = windows.send(Event::Connection { connection });
+    }
+}
+
+/// Resolves at `at`; never, if None.
+async fn until(at: Option<jiff::Timestamp>) {
+    match at {
+        Some(at) => {
+            let wait = at.duration_since(jiff::Timestamp::now()).max(jiff::SignedDuration::ZERO);
+            tokio::time::sleep(wait.unsigned_abs()).await;
+        }
+        None => std::future::pending().await,
     }
 }
 
