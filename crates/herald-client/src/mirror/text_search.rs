@@ -185,6 +185,8 @@ impl Mirror {
 mod tests {
     use herald_proto::{Change, ChangeKind};
 
+    use super::super::search_parts::parts;
+    use super::super::search_parts::testing::{at, check_parts, created, small_mirror};
     use super::*;
 
     fn note(id: i64, subject: &str, read: bool) -> Change {
@@ -267,5 +269,131 @@ mod tests {
         assert_eq!(minutes(first), ["04", "03", "02"]);
         let rest = m.search(&Query { before: Some(next), ..text("report", 3) }).unwrap();
         assert_eq!(minutes(rest), ["01"]);
+    }
+
+    /// What a user would expect of a search, worked out without SQLite: every searchable row
+    /// whose words include the query's (the last one as a prefix, unless a space follows it).
+    fn expected(m: &Mirror, query: &Query) -> Vec<i64> {
+        let words = query.text.as_deref().unwrap();
+        let (finished, words): (bool, Vec<&str>) = (words.ends_with(' '), words.split_whitespace().collect());
+        let mut stmt = m
+            .conn
+            .prepare(
+                "SELECT id, subject || ' ' || body, created_at, read FROM notifications WHERE search_part IS NOT NULL",
+            )
+            .unwrap();
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+        });
+        let mut found: Vec<(String, i64)> = rows
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|(_, text, _, read)| {
+                let tokens: Vec<String> =
+                    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).map(str::to_owned).collect();
+                query.unread.is_none_or(|unread| unread != *read)
+                    && words.iter().enumerate().all(|(i, word)| {
+                        let prefix = i + 1 == words.len() && !finished;
+                        tokens.iter().any(|t| if prefix { t.starts_with(word) } else { t == word })
+                    })
+            })
+            .map(|(id, _, created_at, _)| (created_at, id))
+            .filter(|(created_at, id)| {
+                query.before.as_ref().is_none_or(|b| (created_at.as_str(), *id) < (b.created_at.as_str(), b.id))
+            })
+            .collect();
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        found.into_iter().take(query.limit as usize).map(|(_, id)| id).collect()
+    }
+
+    /// Both of search's plans must answer what a user expects, whatever happened: accounts
+    /// interleaved in time, equal times, an account added late with an old history (rows that
+    /// fall in old parts and split them), one emptied by a reset, deletes, edits, reads, batches
+    /// of any size, pages followed to the end.
+    #[test]
+    fn every_text_query_answers_what_a_user_expects() {
+        let mut m = small_mirror();
+        let work = m.upsert_account("work", "http://work/").unwrap();
+        let words = ["alpha", "alpine", "beta", "report", "reply", "gamma"];
+        let mut seed = 7_u64;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        // Each account's hub times, by hub id (index id - 1): they rise with the ids, as a hub's do.
+        let mut accounts = vec![(1, Vec::<i64>::new()), (work, Vec::new())];
+        let mut seq = 0_i64;
+        let (mut walked, mut not_walked) = (0, 0);
+        for round in 0..60 {
+            if round == 30 {
+                // A hub added late brings its history: times from the start.
+                accounts.push((m.upsert_account("archive", "http://archive/").unwrap(), Vec::new()));
+            }
+            if round == 45 {
+                m.reset(work, crate::mirror::Reset::HubRestored).unwrap();
+                accounts[1].1.clear();
+            }
+            let slot = next(accounts.len() as u64) as usize;
+            let (account, seconds) = &mut accounts[slot];
+            let account = *account;
+            let start = if slot == 2 { (round - 30) / 3 } else { round * 2 };
+            let mut changes = Vec::new();
+            for _ in 0..next(6) {
+                let second = (start + next(2) as i64).max(seconds.last().copied().unwrap_or(0));
+                seconds.push(second);
+                let id = seconds.len() as i64;
+                seq += 1;
+                let subject = format!("{} {}", words[next(6) as usize], words[next(6) as usize]);
+                let mut change = created(id, &subject, second);
+                if let ChangeKind::Created { notification } = &mut change.kind {
+                    notification.read = next(3) == 0;
+                }
+                change.seq = seq;
+                changes.push(change);
+            }
+            if seconds.len() > 2 && next(3) == 0 {
+                seq += 1;
+                let id = 1 + next(seconds.len() as u64) as i64;
+                let second = seconds[id as usize - 1];
+                let kind = match next(3) {
+                    0 => ChangeKind::Deleted { ids: vec![id] },
+                    1 => ChangeKind::ReadChanged { ids: vec![id], read: true },
+                    _ => ChangeKind::Updated {
+                        notification: Notification::plain(id, words[next(6) as usize], at(second)),
+                    },
+                };
+                changes.push(Change { seq, kind });
+            }
+            m.apply(account, &changes, seq, false).unwrap();
+            if next(2) == 0 {
+                m.index_some(1 + next(9) as u32).unwrap();
+            }
+            check_parts(&m);
+            for (words, limit, unread) in
+                [("al", 3, None), ("alpha", 4, None), ("re", 2, Some(true)), ("beta gam", 5, None), ("reply ", 3, None)]
+            {
+                let mut query = Query { unread, ..text(words, limit) };
+                loop {
+                    let expected = expected(&m, &query);
+                    let filters = m.filters(&query).unwrap();
+                    assert_eq!(
+                        ids_of(&m.search_in_general(&query, &filters).unwrap()),
+                        expected,
+                        "round {round}: {query:?}"
+                    );
+                    let fts = herald_db::fts_query(words).unwrap();
+                    let others = Filters { text: None, ..filters };
+                    match m.newest_matches(&m.walks(&query).unwrap(), &query, &fts, &others).unwrap() {
+                        Some(page) => (walked += 1, assert_eq!(ids_of(&page), expected, "round {round}: {query:?}")),
+                        None => (not_walked += 1, ()),
+                    };
+                    assert_eq!(ids_of(&m.search(&query).unwrap()), expected, "round {round}: {query:?}");
+                    let Some(last) = expected.last().and_then(|&id| m.get(id).unwrap()) else { break };
+                    query.before = Some(Before::after(&last));
+                }
+            }
+        }
+        assert!(parts(&m.conn).unwrap().len() > 5, "the history was cut into parts");
+        assert!(walked > 100, "the walk answered {walked} pages ({not_walked} went to the general plan)");
     }
 }
