@@ -45,15 +45,7 @@ impl Actions {
             let _ = self.mirror_changes.send(SyncEvent::LiveAnswered { event_id });
         }
         if do_not_disturb {
-            let settings = self
-                .mirror
-                .call(|m| {
-                    m.accounts()?
-                        .into_iter()
-                        .map(|a| Ok((a.id, m.do_not_disturb(a.id)?)))
-                        .collect::<Result<Vec<_>, MirrorError>>()
-                })
-                .await?;
+            let settings = self.mirror.call(|m| m.each_do_not_disturb()).await?;
             for (account, settings) in settings {
                 let _ = self.mirror_changes.send(SyncEvent::DoNotDisturb { account, settings });
             }

@@ -19,11 +19,8 @@ pub async fn run(
     windows: broadcast::Sender<Event>,
 ) {
     refresh_unread(&mirror, &status, &windows).await;
-    let mut dnd = match mirror
-        .call(|m| m.accounts()?.into_iter().map(|a| Ok((a.id, m.do_not_disturb(a.id)?.dnd_until))).collect())
-        .await
-    {
-        Ok(dnd) => dnd,
+    let mut dnd: BTreeMap<AccountId, Option<String>> = match mirror.call(|m| m.each_do_not_disturb()).await {
+        Ok(each) => each.into_iter().map(|(account, settings)| (account, settings.dnd_until)).collect(),
         Err(e) => {
             tracing::error!(error = %e, "cannot read do-not-disturb");
             BTreeMap::new()

@@ -111,12 +111,7 @@ struct Rules {
 impl Rules {
     async fn load(mirror: &SharedMirror, critical_breaks_through: bool) -> Self {
         let device = Interruptions { critical_breaks_through, ..Interruptions::default() };
-        let saved = mirror
-            .call(|m| {
-                m.accounts()?.into_iter().map(|a| Ok((a.id, m.do_not_disturb(a.id)?))).collect::<Result<Vec<_>, _>>()
-            })
-            .await
-            .unwrap_or_default();
+        let saved = mirror.call(|m| m.each_do_not_disturb()).await.unwrap_or_default();
         let by_account = saved
             .into_iter()
             .map(|(account, do_not_disturb)| (account, Interruptions { do_not_disturb, ..device.clone() }))

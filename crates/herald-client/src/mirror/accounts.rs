@@ -93,6 +93,11 @@ impl Mirror {
         self.account_field(account, "cursor")
     }
 
+    /// Every account's do-not-disturb (see [`Self::do_not_disturb`]), by account.
+    pub fn each_do_not_disturb(&self) -> Result<Vec<(AccountId, herald_proto::DoNotDisturb)>, MirrorError> {
+        self.accounts()?.into_iter().map(|a| Ok((a.id, self.do_not_disturb(a.id)?))).collect()
+    }
+
     /// The quiet hours and do-not-disturb the account's hub last announced (none yet: nothing
     /// is quiet).
     pub fn do_not_disturb(&self, account: AccountId) -> Result<herald_proto::DoNotDisturb, MirrorError> {
