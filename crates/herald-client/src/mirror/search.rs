@@ -17,7 +17,8 @@ const COMMON_SHARE: f64 = 0.01;
 
 /// Where the next page starts: the last notification of the previous one. The inbox is in the
 /// order things happened on the hubs (`created_at`), ties by id.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+/// Ordered as the inbox is (oldest first): by time, then id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[ts(export)]
 pub struct Before {
     pub created_at: String,

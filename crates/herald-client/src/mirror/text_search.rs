@@ -22,7 +22,7 @@ use rusqlite::OptionalExtension;
 
 use super::ids::{self, AccountId};
 use super::search::{Before, Query};
-use super::search_parts::{self, Part, Position};
+use super::search_parts::{self, Part};
 use super::{Mirror, MirrorError};
 
 /// Matches read per search before the general plan is the better bet: a few milliseconds.
@@ -63,12 +63,11 @@ impl Mirror {
         filters: &Filters<'_>,
     ) -> Result<Option<Vec<Notification>>, MirrorError> {
         let limit = query.limit.max(1) as usize;
-        let before = query.before.as_ref().map(|b| Position { created_at: b.created_at.clone(), id: b.id });
         let mut budget = WALK_BUDGET;
         let mut found = Vec::new();
         // A part that starts at or after the cursor holds nothing the page can show.
         let parts = search_parts::parts(&self.conn)?;
-        for part in parts.iter().rev().filter(|p| before.as_ref().is_none_or(|before| p.after < *before)) {
+        for part in parts.iter().rev().filter(|p| query.before.as_ref().is_none_or(|before| p.after < *before)) {
             for walk in walks {
                 match self.walk_matches(part, walk, query, words, filters, limit, &mut budget)? {
                     Some(page) => found.extend(page),

@@ -45,23 +45,17 @@ pub(super) struct PartSize {
 /// million); a rare word costs each part ~20 µs to look up, so parts are not made smaller.
 pub(super) const PART_SIZE: PartSize = PartSize { seal_at: 20_000, split_above: 40_000 };
 
-/// A place in the inbox's order: by the hub's time, ties by id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Position {
-    pub created_at: String,
-    pub id: i64,
+/// A place in the inbox's order (by the hub's time, ties by id): the pair a page's cursor holds.
+pub(super) type Position = super::search::Before;
+
+/// Before every notification.
+fn before_all() -> Position {
+    Position { created_at: String::new(), id: 0 }
 }
 
-impl Position {
-    /// Before every notification.
-    fn start() -> Self {
-        Self { created_at: String::new(), id: 0 }
-    }
-
-    /// After every notification (times are ASCII).
-    fn end() -> Self {
-        Self { created_at: "\u{10FFFF}".into(), id: i64::MAX }
-    }
+/// After every notification (times are ASCII).
+fn after_all() -> Position {
+    Position { created_at: "\u{10FFFF}".into(), id: i64::MAX }
 }
 
 /// One part: its rows come after `after`, up to the next part's `after`.
@@ -117,7 +111,7 @@ pub(super) fn index_some(tx: &Transaction<'_>, size: PartSize, limit: u32) -> ru
     }
     let mut parts = parts(tx)?;
     if parts.is_empty() {
-        parts.push(new_part(tx, Position::start())?);
+        parts.push(new_part(tx, before_all())?);
     }
     let mut added: BTreeMap<i64, i64> = BTreeMap::new();
     let mut mark = tx.prepare_cached("UPDATE notifications SET search_part = ?1 WHERE id = ?2")?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{add_rows, new_part, parts, table, Part, PartSize, Position};
+use super::{add_rows, after_all, new_part, parts, table, Part, PartSize, Position};
 
 /// Splits every part grown too big (halving until none is: a late history may fill one part many
 /// times over), merges two older neighbours that fit in one part (deletes emptied them), then
@@ -59,7 +59,7 @@ fn optimize(tx: &Transaction<'_>, part: i64) -> rusqlite::Result<()> {
 /// Moves the newer half of `part` (whose stretch ends at `end`, if a part follows) to a new
 /// part; false if it found no middle row.
 fn split(tx: &Transaction<'_>, part: &Part, end: Option<Position>) -> rusqlite::Result<bool> {
-    let end = end.unwrap_or_else(Position::end);
+    let end = end.unwrap_or_else(after_all);
     let middle = tx
         .prepare_cached(&format!(
             "SELECT created_at, id FROM notifications WHERE {IN_STRETCH} ORDER BY created_at, id LIMIT 1 OFFSET ?6"
@@ -80,7 +80,7 @@ fn split(tx: &Transaction<'_>, part: &Part, end: Option<Position>) -> rusqlite::
 /// Makes two neighbouring parts one: the smaller one's rows move to the larger, whose stretch
 /// then covers both. `end`: where the newer one's stretch ends.
 fn merge(tx: &Transaction<'_>, older: &Part, newer: &Part, end: Option<Position>) -> rusqlite::Result<()> {
-    let end = end.unwrap_or_else(Position::end);
+    let end = end.unwrap_or_else(after_all);
     if newer.rows <= older.rows {
         move_rows(tx, newer, older, (&newer.after, &end), Leaving::WithTheTable)?;
     } else {

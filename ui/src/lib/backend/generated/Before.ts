@@ -3,5 +3,6 @@
 /**
  * Where the next page starts: the last notification of the previous one. The inbox is in the
  * order things happened on the hubs (`created_at`), ties by id.
+ * Ordered as the inbox is (oldest first): by time, then id.
  */
 export type Before = { created_at: string, id: number, };
