@@ -113,8 +113,8 @@ fn show_connection(
     }
 }
 
-/// Resolves at `at`; never, if None.
-async fn until(at: Option<jiff::Timestamp>) {
+/// Resolves at `at` (at once if it is past); never, if None.
+pub(crate) async fn until(at: Option<jiff::Timestamp>) {
     match at {
         Some(at) => {
             let wait = at.duration_since(jiff::Timestamp::now()).max(jiff::SignedDuration::ZERO);

@@ -384,13 +384,8 @@ async fn keep_up_live(
     let expires_at =
         (event.kind != herald_proto::LiveKind::Reminder).then(|| event.expires_at.parse::<Timestamp>().ok()).flatten();
     loop {
-        let wake = match (refresh_at, expires_at) {
-            (Some(refresh), Some(expires)) => refresh.min(expires),
-            (Some(at), None) | (None, Some(at)) => at,
-            (None, None) => return,
-        };
-        let wait = wake.duration_since(Timestamp::now()).max(jiff::SignedDuration::ZERO);
-        tokio::time::sleep(wait.unsigned_abs()).await;
+        let Some(wake) = [refresh_at, expires_at].into_iter().flatten().min() else { return };
+        crate::status::until(Some(wake)).await;
         let Some(toast_id) = shown.replaces(&slot) else { return };
         if expires_at.is_some_and(|expires| Timestamp::now() >= expires) {
             shown.release(&slot, toast_id);
