@@ -43,11 +43,17 @@ fn main() {
                 tracing::info!(window = window.label(), ?event, "window closing");
             }
         })
+        // Its Rust side only: no capability grants the page the plugin's own commands, so links
+        // open only through `open_link`, which checks them.
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(tauri::generate_handler![
-            commands::list_notifications,
+            commands::search_notifications,
             commands::get_notification,
+            commands::notification_types,
+            commands::synced_at,
+            commands::open_link,
             commands::take_initial_show,
-            commands::mark_read,
+            commands::act,
             commands::agent_snapshot
         ])
         .setup(move |app| {

@@ -1,90 +1,6 @@
-import { flushSync, mount, unmount } from 'svelte';
-import { afterEach, describe, expect, it } from 'vitest';
-import App from './App.svelte';
-import type { AgentEvent, AgentSnapshot, Backend, Before, Notification } from './lib/backend';
-
-// An in-memory Backend: the Rust side is exercised for real by the webview end-to-end test.
-class MemoryBackend implements Backend {
-  items: Notification[] = [];
-  marked: Array<{ ids: number[]; read: boolean }> = [];
-  failMarkRead = false;
-  handlers: Array<(e: AgentEvent) => void> = [];
-
-  async listNotifications(before: Before | null, limit: number) {
-    const older = (n: Notification, b: Before) =>
-      n.created_at < b.created_at || (n.created_at === b.created_at && n.id < b.id);
-    return this.items.filter((n) => before === null || older(n, before)).slice(0, limit);
-  }
-  async getNotification(id: number) {
-    return this.items.find((n) => n.id === id) ?? null;
-  }
-  initialShow: number | null = null;
-  async takeInitialShow() {
-    const show = this.initialShow;
-    this.initialShow = null;
-    return show;
-  }
-  async markRead(ids: number[], read: boolean) {
-    if (this.failMarkRead) throw { code: 'agent_unavailable', message: 'the Herald agent is not running' };
-    this.marked.push({ ids, read });
-  }
-  snapshot: AgentSnapshot = { connection: { state: 'online' }, unread: null };
-  async agentSnapshot() {
-    return this.snapshot;
-  }
-  async onEvent(handler: (e: AgentEvent) => void) {
-    this.handlers.push(handler);
-    return () => {};
-  }
-  emit(e: AgentEvent) {
-    this.handlers.forEach((h) => h(e));
-  }
-}
-
-const LOADED_AT = Date.now();
-
-function note(id: number, subject: string, body = '', read = false): Notification {
-  return {
-    id,
-    type: 'general',
-    subject,
-    body,
-    link: null,
-    tag: null,
-    sub_tag: null,
-    priority: 'normal',
-    object: null,
-    sender: null,
-    buttons: [],
-    reply: null,
-    answer: null,
-    channels: ['inbox', 'desktop'],
-    expires_at: null,
-    // Five minutes ago, and in id order: the inbox pages by (created_at, id), as the mirror does.
-    created_at: new Date(LOADED_AT - 5 * 60_000 + id).toISOString(),
-    read,
-  };
-}
-
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
-  flushSync();
-};
-
-let app: ReturnType<typeof mount> | null = null;
-afterEach(() => {
-  if (app) unmount(app);
-  app = null;
-  document.body.innerHTML = '';
-});
-
-async function render(backend: Backend) {
-  const target = document.createElement('div');
-  document.body.appendChild(target);
-  app = mount(App, { target, props: { backend } });
-  await settle();
-  return target;
-}
+import { describe, expect, it } from 'vitest';
+import { MemoryBackend, many, note } from './lib/testing/memoryBackend';
+import { render, scrollList, settle, subjects } from './lib/testing/render';
 
 describe('inbox window', () => {
   it('lists subject, body, relative time and an unread mark, newest first', async () => {
@@ -131,7 +47,7 @@ describe('inbox window', () => {
 
   it('undoes the mark and says why when the agent is not running', async () => {
     const backend = new MemoryBackend();
-    backend.failMarkRead = true;
+    backend.failActs = true;
     backend.items = [note(7, 'Approve PO-42')];
     const root = await render(backend);
     root.querySelector<HTMLButtonElement>('[data-testid="notification"] button')!.click();
@@ -171,15 +87,15 @@ describe('inbox window', () => {
     // The first re-read is slow and answers with the state before the second.
     let releaseSlow: () => void = () => {};
     const slowAnswer = [note(1, 'old')];
-    const original = backend.listNotifications.bind(backend);
+    const original = backend.searchNotifications.bind(backend);
     let calls = 0;
-    backend.listNotifications = async (before, limit) => {
+    backend.searchNotifications = async (filter, before, limit) => {
       calls += 1;
       if (calls === 1) {
         await new Promise<void>((r) => (releaseSlow = r));
         return slowAnswer;
       }
-      return original(before, limit);
+      return original(filter, before, limit);
     };
     backend.emit({ type: 'inbox_changed', unread: 1 });
     backend.items = [note(2, 'new'), note(1, 'old')];
@@ -190,15 +106,36 @@ describe('inbox window', () => {
     expect([...root.querySelectorAll('.subject')].map((e) => e.textContent)).toEqual(['new', 'old']);
   });
 
-  it('pages older notifications on demand', async () => {
+  it('puts only the rows on screen in the page, and reads older ones as the list nears its end', async () => {
     const backend = new MemoryBackend();
-    backend.items = Array.from({ length: 60 }, (_, i) => note(60 - i, `n${60 - i}`));
+    backend.items = many(100_000);
     const root = await render(backend);
-    expect(root.querySelectorAll('[data-testid="notification"]').length).toBe(50);
-    root.querySelector<HTMLButtonElement>('.more')!.click();
+    const shown = () => root.querySelectorAll('[data-testid="notification"]').length;
+    expect(subjects(root)[0]).toBe('n100000');
+    expect(shown()).toBeLessThan(50);
+    const read = backend.searches.length;
+    // Down to the last rows read so far: the next page is read, and the rows there are shown.
+    scrollList(root, 90 * 60);
     await settle();
-    expect(root.querySelectorAll('[data-testid="notification"]').length).toBe(60);
-    expect(root.querySelector('.more')).toBeNull();
+    expect(backend.searches.length).toBe(read + 1);
+    expect(subjects(root)).toContain('n99900');
+    expect(shown()).toBeLessThan(50);
+    // Far down, the row height places each row: row i at i * 60 px.
+    const list = root.querySelector<HTMLElement>('[data-testid="list"] ul')!;
+    expect(list.style.height).toBe(`${200 * 60}px`);
+  });
+
+  it('keeps what the user has scrolled to when the inbox changes', async () => {
+    const backend = new MemoryBackend();
+    backend.items = many(500);
+    const root = await render(backend);
+    scrollList(root, 180 * 60);
+    await settle();
+    expect(subjects(root)).toContain('n320');
+    backend.items = [note(501, 'new'), ...backend.items];
+    backend.emit({ type: 'inbox_changed', unread: 501 });
+    await settle();
+    expect(subjects(root)).toContain('n320');
   });
 
   it('opens a clicked notification whole, its text as text, and closes it', async () => {
@@ -215,7 +152,7 @@ describe('inbox window', () => {
     expect(detail.querySelector('img')).toBeNull();
     expect(root.querySelector('[aria-current="true"]')).not.toBeNull();
     expect(backend.marked).toEqual([{ ids: [7], read: true }]);
-    detail.querySelector<HTMLButtonElement>('.actions button')!.click();
+    detail.querySelector<HTMLButtonElement>('[data-testid="toggle-read"]')!.click();
     await settle();
     expect(backend.marked[backend.marked.length - 1]).toEqual({ ids: [7], read: false });
     root.querySelector<HTMLButtonElement>('[data-testid="detail"] .close')!.click();
@@ -255,5 +192,23 @@ describe('inbox window', () => {
     backend.emit({ type: 'inbox_changed', unread: 58 });
     await settle();
     expect(root.querySelector('[data-testid="detail"]')).toBeNull();
+  });
+
+  it('says when the synced inbox is from while offline, and how far a catch-up is', async () => {
+    const backend = new MemoryBackend();
+    backend.synced = new Date(Date.now() - 3 * 3_600_000).toISOString();
+    const root = await render(backend);
+    const banner = () => root.querySelector('[data-testid="connection"]')?.textContent ?? '';
+    backend.emit({ type: 'connection', connection: { state: 'offline', reason: 'cannot reach the hub', retry_in_ms: 1000 } });
+    await settle();
+    expect(banner()).toContain('showing what was synced 3 h ago');
+    backend.emit({ type: 'connection', connection: { state: 'connecting' } });
+    backend.emit({ type: 'sync_progress', done: 500, total: 20_000 });
+    await settle();
+    expect(banner()).toContain('Catching up: 500 of 20,000');
+    expect(root.querySelector('progress')?.getAttribute('value')).toBe('500');
+    backend.emit({ type: 'connection', connection: { state: 'online' } });
+    await settle();
+    expect(banner()).toBe('');
   });
 });

@@ -87,6 +87,8 @@ pub enum IpcErrorCode {
     AgentUnavailable,
     /// The window cannot read the local inbox.
     MirrorUnavailable,
+    /// A link that is not an http or https address: it is not opened.
+    LinkRefused,
 }
 
 #[cfg(test)]

@@ -112,6 +112,23 @@ impl Mirror {
         set_do_not_disturb_in(&self.conn, account, settings)
     }
 
+    /// Records that `account` was in step with its hub at `at` (RFC 3339 UTC).
+    pub fn mark_synced(&mut self, account: AccountId, at: &str) -> Result<(), MirrorError> {
+        self.conn.execute("UPDATE accounts SET synced_at = ?2 WHERE id = ?1", rusqlite::params![account, at])?;
+        Ok(())
+    }
+
+    /// The last time every account was in step with its hub: the oldest of their
+    /// [`Self::mark_synced`] times (None while any account has never synced). What an offline
+    /// inbox shows is at least this fresh.
+    pub fn synced_at(&self) -> Result<Option<String>, MirrorError> {
+        Ok(self.conn.query_row(
+            "SELECT CASE WHEN count(*) = count(synced_at) THEN min(synced_at) END FROM accounts",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Whether a catch-up has ever completed. Until then, arriving notifications are history.
     pub fn has_caught_up_once(&self, account: AccountId) -> Result<bool, MirrorError> {
         self.account_field(account, "caught_up_once")
@@ -203,7 +220,11 @@ pub(super) fn current_cursor(tx: &Transaction<'_>, account: AccountId) -> Result
 }
 
 pub(super) fn mark_caught_up(tx: &Transaction<'_>, account: AccountId) -> Result<(), MirrorError> {
-    tx.execute("UPDATE accounts SET caught_up_once = 1 WHERE id = ?1", [account])?;
+    // The time in the format the hub writes (and `mark_synced` is given): three fraction digits.
+    tx.execute(
+        "UPDATE accounts SET caught_up_once = 1, synced_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        [account],
+    )?;
     Ok(())
 }
 
@@ -242,6 +263,18 @@ pub(super) fn set_do_not_disturb_in(
 mod tests {
     use super::*;
     use crate::outbox::Action;
+
+    #[test]
+    fn the_inbox_is_as_fresh_as_its_least_recently_synced_account() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        assert_eq!(mirror.synced_at().unwrap(), None, "never synced");
+        mirror.mark_synced(1, "2026-11-21T10:00:00.000Z").unwrap();
+        assert_eq!(mirror.synced_at().unwrap().as_deref(), Some("2026-11-21T10:00:00.000Z"));
+        let work = mirror.upsert_account("work", "http://work.example").unwrap();
+        assert_eq!(mirror.synced_at().unwrap(), None, "one account has never synced");
+        mirror.mark_synced(work, "2026-11-21T11:00:00.000Z").unwrap();
+        assert_eq!(mirror.synced_at().unwrap().as_deref(), Some("2026-11-21T10:00:00.000Z"));
+    }
 
     #[test]
     fn do_not_disturb_is_kept_for_an_offline_start() {

@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "search_parts",
         sql: include_str!("../../../../migrations/mirror/0008_search_parts.sql"),
     },
+    Migration { version: 9, name: "synced_at", sql: include_str!("../../../../migrations/mirror/0009_synced_at.sql") },
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -85,6 +85,21 @@ impl Mirror {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every type in the inbox, in order: one step of the type index per type, not a scan of
+    /// the rows (the inbox window's type filter).
+    pub fn types(&self) -> Result<Vec<String>, MirrorError> {
+        let mut stmt = self.conn.prepare_cached(
+            "WITH RECURSIVE next(type) AS (
+                 SELECT min(type) FROM notifications
+                 UNION ALL
+                 SELECT (SELECT min(type) FROM notifications WHERE type > next.type) FROM next WHERE type IS NOT NULL
+             )
+             SELECT type FROM next WHERE type IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn is_empty(&self) -> Result<bool, MirrorError> {
         Ok(self.conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM notifications)", [], |r| r.get(0))?)
     }
@@ -225,10 +240,29 @@ mod tests {
         assert_eq!(applied.created.len(), 2);
         assert_eq!(mirror.cursor(1).unwrap(), 5);
         assert!(!mirror.has_caught_up_once(1).unwrap());
+        assert_eq!(mirror.synced_at().unwrap(), None, "half a catch-up is not in step");
         mirror.apply(1, &[], 5, true).unwrap();
         assert!(mirror.has_caught_up_once(1).unwrap());
+        let synced = mirror.synced_at().unwrap().expect("a completed catch-up is in step");
+        assert_eq!(synced.len(), "2026-11-21T10:00:00.000Z".len(), "{synced}: the hub's format");
         assert_eq!(mirror.unread_count().unwrap(), 2);
         assert_eq!(mirror.list(None, 10).unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [11, 10]);
+    }
+
+    #[test]
+    fn the_types_are_listed_once_each_in_order() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        assert!(mirror.types().unwrap().is_empty());
+        let of_type = |seq: i64, kind: &str| {
+            let mut change = created(seq, seq, "x");
+            if let ChangeKind::Created { notification } = &mut change.kind {
+                notification.kind = kind.into();
+            }
+            change
+        };
+        let changes = [of_type(1, "task.due"), of_type(2, "crm.deal"), of_type(3, "task.due"), of_type(4, "call")];
+        mirror.apply(1, &changes, 4, true).unwrap();
+        assert_eq!(mirror.types().unwrap(), ["call", "crm.deal", "task.due"]);
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct SyncEngine {
     http: reqwest::Client,
     /// Where network changes come from; None: this thread's network (see [`Self::watching`]).
     network: Option<NetworkWatch>,
+    /// Whether the feed is live (caught up): when it drops, the mirror records that it was in
+    /// step until then, so an offline inbox can say how fresh it is.
+    online: std::sync::atomic::AtomicBool,
 }
 
 impl SyncEngine {
@@ -105,6 +108,7 @@ impl SyncEngine {
             runs_indexer: true,
             http,
             network: None,
+            online: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -145,6 +149,7 @@ impl SyncEngine {
     }
 
     fn connection(&self, state: ConnectionState) {
+        self.online.store(state == ConnectionState::Online, std::sync::atomic::Ordering::Relaxed);
         self.emit(SyncEvent::Connection { account: self.account, state });
     }
 
@@ -162,7 +167,9 @@ impl SyncEngine {
         let mut backoff = Backoff::default();
         loop {
             self.connection(ConnectionState::Connecting);
-            let error = match self.session(&server, &token, &mut backoff, &mut network, &mut shutdown).await {
+            let ended = self.session(&server, &token, &mut backoff, &mut network, &mut shutdown).await;
+            self.note_in_step_until_now().await;
+            let error = match ended {
                 Ok(()) => return,
                 Err(SyncError::StartOver | SyncError::Resumed) => continue,
                 Err(SyncError::Refused(e)) if e.code == ErrorCode::CursorAhead => {
@@ -190,6 +197,18 @@ impl SyncEngine {
                 }
                 _ = stopped(&mut shutdown) => return,
             }
+        }
+    }
+
+    /// A live feed just ended (dropped, or the agent stops): the mirror was in step until now.
+    async fn note_in_step_until_now(&self) {
+        if !self.online.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let account = self.account;
+        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        if let Err(e) = self.mirror.call(move |m| m.mark_synced(account, &now)).await {
+            tracing::warn!(error = %e, "cannot record when the inbox was last in step");
         }
     }
 

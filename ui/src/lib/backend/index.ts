@@ -1,23 +1,32 @@
 // The only way the UI reaches Rust (GitButler's IBackend): components get a Backend, so tests
 // can hand them an in-memory one and the app hands them the Tauri one.
+import type { Action } from './generated/Action';
 import type { AgentSnapshot } from './generated/AgentSnapshot';
 import type { Before } from './generated/Before';
 import type { Event as AgentEvent } from './generated/Event';
+import type { InboxFilter } from './generated/InboxFilter';
 import type { IpcError } from './generated/IpcError';
 import type { Notification } from './generated/Notification';
 
-export type { AgentEvent, AgentSnapshot, Before, IpcError, Notification };
+export type { Action, AgentEvent, AgentSnapshot, Before, InboxFilter, IpcError, Notification };
 export type { ConnectionState } from './generated/ConnectionState';
 
 export interface Backend {
-  /** A page of the synced inbox (every account), newest first, after `before` (the last one of the previous page). */
-  listNotifications(before: Before | null, limit: number): Promise<Notification[]>;
+  /** A page of the synced inbox (every account) that `filter` lets through, newest first, after
+   * `before` (the last one of the previous page). */
+  searchNotifications(filter: InboxFilter, before: Before | null, limit: number): Promise<Notification[]>;
   /** One notification from the synced inbox; null if it is not there (deleted, or not synced yet). */
   getNotification(id: number): Promise<Notification | null>;
+  /** The types in the synced inbox, in order (for the type filter). */
+  notificationTypes(): Promise<string[]>;
+  /** When the synced inbox was last in step with the hubs (RFC 3339); null: never. */
+  syncedAt(): Promise<string | null>;
+  /** Opens the notification's link in the browser (refused unless it is http/https). */
+  openLink(id: number): Promise<void>;
   /** The notification this window was opened to show (chosen in the tray), once; null otherwise. */
   takeInitialShow(): Promise<number | null>;
-  /** Marks notifications read or unread (the agent records it and tells the hub). */
-  markRead(ids: number[], read: boolean): Promise<void>;
+  /** Any user action (read, delete, confirm, reply…): the agent records it and tells the hub. */
+  act(action: Action): Promise<void>;
   /** The latest connection state and unread count the agent reported (events before the page listened are not lost). */
   agentSnapshot(): Promise<AgentSnapshot>;
   /** Calls `handler` for every event from the agent; resolves to an unsubscribe function. */

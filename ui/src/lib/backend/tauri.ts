@@ -6,10 +6,14 @@ import type { AgentEvent, AgentSnapshot, Backend, Notification } from './index';
 const EVENT_NAME = 'herald://event';
 
 export const tauriBackend: Backend = {
-  listNotifications: (before, limit) => invoke<Notification[]>('list_notifications', { before, limit }),
+  searchNotifications: (filter, before, limit) =>
+    invoke<Notification[]>('search_notifications', { filter, before, limit }),
   getNotification: (id) => invoke<Notification | null>('get_notification', { id }),
+  notificationTypes: () => invoke<string[]>('notification_types'),
+  syncedAt: () => invoke<string | null>('synced_at'),
+  openLink: (id) => invoke<void>('open_link', { id }),
   takeInitialShow: () => invoke<number | null>('take_initial_show'),
-  markRead: (ids, read) => invoke<void>('mark_read', { ids, read }),
+  act: (action) => invoke<void>('act', { action }),
   agentSnapshot: () => invoke<AgentSnapshot>('agent_snapshot'),
   onEvent: (handler) => listen<AgentEvent>(EVENT_NAME, (e) => handler(e.payload)),
 };

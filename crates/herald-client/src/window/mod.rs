@@ -2,60 +2,20 @@
 //! a link to the agent for actions and change events. Works with the hub down, and shows the
 //! synced inbox even with the agent down (actions then fail with `agent_unavailable`).
 
+mod reader;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use herald_proto::Notification;
+pub use reader::{web_address, InboxFilter, InboxReader};
 
 use crate::ipc::socket::{IpcStream, IpcWriter};
 use crate::ipc::{Event, IpcError, IpcErrorCode, Request};
-use crate::mirror::{Before, Mirror};
 use crate::sync::ConnectionState;
 
-/// Largest page the window may ask for.
-const MAX_PAGE: u32 = 200;
 /// How often the window looks for an agent that is not running.
 const AGENT_RETRY: Duration = Duration::from_secs(1);
-
-/// Read-only access to the mirror, opened on first use (the agent may create it later).
-pub struct InboxReader {
-    path: PathBuf,
-    mirror: Mutex<Option<Mirror>>,
-}
-
-impl InboxReader {
-    pub fn new(path: PathBuf) -> Self {
-        Self { path, mirror: Mutex::new(None) }
-    }
-
-    /// A page of the inbox, newest first, after `before` (the previous page's last). Nothing
-    /// synced yet is an empty inbox.
-    pub fn list(&self, before: Option<Before>, limit: u32) -> Result<Vec<Notification>, IpcError> {
-        Ok(self.read(|m| m.list(before.as_ref(), limit.clamp(1, MAX_PAGE)))?.unwrap_or_default())
-    }
-
-    /// One notification; None if the mirror does not hold it (deleted, or nothing synced yet).
-    pub fn get(&self, id: i64) -> Result<Option<Notification>, IpcError> {
-        Ok(self.read(|m| m.get(id))?.flatten())
-    }
-
-    /// Runs `f` on the mirror, opened on first use; None if there is no mirror yet.
-    fn read<T>(&self, f: impl FnOnce(&Mirror) -> Result<T, crate::mirror::MirrorError>) -> Result<Option<T>, IpcError> {
-        let mut mirror = self.mirror.lock().unwrap_or_else(|p| p.into_inner());
-        if mirror.is_none() {
-            if !self.path.exists() {
-                return Ok(None);
-            }
-            *mirror = Some(Mirror::open_read_only(&self.path).map_err(unreadable)?);
-        }
-        f(mirror.as_ref().expect("opened above")).map(Some).map_err(unreadable)
-    }
-}
-
-fn unreadable(e: impl std::fmt::Display) -> IpcError {
-    IpcError { code: IpcErrorCode::MirrorUnavailable, message: format!("cannot read the local inbox: {e}") }
-}
 
 /// The window's link to the agent: reconnects by itself; requests fail fast while it is down.
 pub struct AgentLink {
@@ -157,28 +117,8 @@ fn agent_gone() -> Event {
 mod tests {
     use std::sync::Arc;
 
-    use herald_proto::{Change, ChangeKind};
-
     use super::*;
     use crate::ipc::socket::IpcListener;
-
-    #[test]
-    fn an_inbox_that_was_never_synced_is_empty_not_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let reader = InboxReader::new(dir.path().join("mirror.sqlite3"));
-        assert!(reader.list(None, 50).unwrap().is_empty());
-    }
-
-    #[test]
-    fn the_reader_sees_the_agents_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mirror.sqlite3");
-        let reader = InboxReader::new(path.clone());
-        let mut writer = Mirror::open(&path).unwrap();
-        let n = Notification::plain(1, "Task due", "2026-11-21T10:00:00Z");
-        writer.apply(1, &[Change { seq: 1, kind: ChangeKind::Created { notification: n } }], 1, true).unwrap();
-        assert_eq!(reader.list(None, 50).unwrap()[0].subject, "Task due");
-    }
 
     #[tokio::test]
     async fn requests_fail_clearly_without_an_agent_and_flow_once_it_is_there() {

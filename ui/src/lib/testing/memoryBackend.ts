@@ -1,0 +1,99 @@
+// An in-memory Backend for the UI's tests: the Rust side is exercised for real by the webview
+// end-to-end tests. It filters as the mirror does (unread, module or type, tag, word prefixes).
+import type { Action, AgentEvent, AgentSnapshot, Backend, Before, InboxFilter, Notification } from '../backend';
+
+export class MemoryBackend implements Backend {
+  items: Notification[] = [];
+  actions: Action[] = [];
+  /** Every search asked for, in order. */
+  searches: InboxFilter[] = [];
+  opened: number[] = [];
+  failActs = false;
+  handlers: Array<(e: AgentEvent) => void> = [];
+  initialShow: number | null = null;
+  synced: string | null = null;
+  snapshot: AgentSnapshot = { connection: { state: 'online' }, unread: null };
+
+  async searchNotifications(filter: InboxFilter, before: Before | null, limit: number) {
+    this.searches.push(filter);
+    const older = (n: Notification, b: Before) =>
+      n.created_at < b.created_at || (n.created_at === b.created_at && n.id < b.id);
+    const words = (filter.text ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const kind = filter.kind;
+    return this.items
+      .filter((n) => before === null || older(n, before))
+      .filter((n) => !filter.unread_only || !n.read)
+      .filter((n) => !kind || (kind.includes('.') ? n.type === kind : n.type === kind || n.type.startsWith(`${kind}.`)))
+      .filter((n) => !filter.tag || n.tag === filter.tag)
+      .filter((n) => {
+        const text = `${n.subject} ${n.body}`.toLowerCase().split(/\W+/);
+        return words.every((w) => text.some((t) => t.startsWith(w)));
+      })
+      .slice(0, limit);
+  }
+  async getNotification(id: number) {
+    return this.items.find((n) => n.id === id) ?? null;
+  }
+  async notificationTypes() {
+    return [...new Set(this.items.map((n) => n.type))].sort();
+  }
+  async syncedAt() {
+    return this.synced;
+  }
+  async openLink(id: number) {
+    this.opened.push(id);
+  }
+  async takeInitialShow() {
+    const show = this.initialShow;
+    this.initialShow = null;
+    return show;
+  }
+  async act(action: Action) {
+    if (this.failActs) throw { code: 'agent_unavailable', message: 'the Herald agent is not running' };
+    this.actions.push(action);
+  }
+  /** The mark-read actions sent, as `{ids, read}`. */
+  get marked() {
+    return this.actions.flatMap((a) => (a.type === 'mark_read' ? [{ ids: a.ids, read: a.read }] : []));
+  }
+  async agentSnapshot() {
+    return this.snapshot;
+  }
+  async onEvent(handler: (e: AgentEvent) => void) {
+    this.handlers.push(handler);
+    return () => {};
+  }
+  emit(e: AgentEvent) {
+    this.handlers.forEach((h) => h(e));
+  }
+}
+
+export const LOADED_AT = Date.now();
+
+export function note(id: number, subject: string, body = '', read = false): Notification {
+  return {
+    id,
+    type: 'general',
+    subject,
+    body,
+    link: null,
+    tag: null,
+    sub_tag: null,
+    priority: 'normal',
+    object: null,
+    sender: null,
+    buttons: [],
+    reply: null,
+    answer: null,
+    channels: ['inbox', 'desktop'],
+    expires_at: null,
+    // Five minutes ago, and in id order: the inbox pages by (created_at, id), as the mirror does.
+    created_at: new Date(LOADED_AT - 5 * 60_000 + id).toISOString(),
+    read,
+  };
+}
+
+/** `count` notifications, newest (highest id) first. */
+export function many(count: number): Notification[] {
+  return Array.from({ length: count }, (_, i) => note(count - i, `n${count - i}`));
+}
