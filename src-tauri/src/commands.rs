@@ -40,10 +40,9 @@ pub fn synced_at(reader: State<'_, InboxReader>) -> Result<Option<String>, IpcEr
 #[tauri::command]
 pub fn open_link(app: tauri::AppHandle, reader: State<'_, InboxReader>, id: i64) -> Result<(), IpcError> {
     let url = reader.link(id)?;
-    app.opener().open_url(url.as_str(), None::<&str>).map_err(|e| IpcError {
-        code: IpcErrorCode::LinkRefused,
-        message: format!("cannot open the browser: {e}"),
-    })
+    app.opener()
+        .open_url(url.as_str(), None::<&str>)
+        .map_err(|e| IpcError { code: IpcErrorCode::LinkRefused, message: format!("cannot open the browser: {e}") })
 }
 
 /// The notification this process was started to show (`HERALD_UI_SHOW`, from the tray), once.

@@ -99,11 +99,34 @@ impl Session {
         .await
     }
 
-    pub async fn click(&self, css: &str) {
+    async fn element(&self, css: &str) -> String {
         let found =
             self.command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
-        let id = found[ELEMENT].as_str().unwrap_or_else(|| panic!("no element for {css}: {found}")).to_owned();
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("no element for {css}: {found}")).to_owned()
+    }
+
+    pub async fn click(&self, css: &str) {
+        let id = self.element(css).await;
         self.command(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    /// Types `text` into the element, key by key, as a user would.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.command(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
+    }
+
+    /// Presses and releases each key in turn, on whatever has the focus (WebDriver key names:
+    /// `\u{E00C}` is Escape, `\u{E007}` Enter).
+    pub async fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|k| {
+                [json!({"type": "keyDown", "value": k.to_string()}), json!({"type": "keyUp", "value": k.to_string()})]
+            })
+            .collect();
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        self.command(reqwest::Method::POST, "/actions", Some(body)).await;
     }
 
     pub async fn screenshot(&self, path: &Path) {

@@ -74,7 +74,12 @@ impl InboxReader {
     }
 
     /// A page of what `filter` lets through, newest first, after `before`.
-    pub fn search(&self, filter: &InboxFilter, before: Option<Before>, limit: u32) -> Result<Vec<Notification>, IpcError> {
+    pub fn search(
+        &self,
+        filter: &InboxFilter,
+        before: Option<Before>,
+        limit: u32,
+    ) -> Result<Vec<Notification>, IpcError> {
         let query = filter.query(before, limit);
         Ok(self.read(|m| m.search(&query))?.unwrap_or_default())
     }
