@@ -7,8 +7,11 @@ fn main() {
         "notification_types",
         "synced_at",
         "open_link",
-        "take_initial_show",
+        "take_open",
+        "open_window",
+        "dismiss",
         "act",
+        "snooze_live",
         "agent_snapshot",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");

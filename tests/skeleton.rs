@@ -89,10 +89,12 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
 
     // 3. "Open inbox" in the tray starts the window process; so does clicking the toast.
     tray.click("Open inbox").await;
-    let opened = agent.wait_for_log("opening the inbox").await;
-    assert!(opened.contains("started the window process") && opened.contains("fake-herald-ui"), "{opened}");
+    let opened = agent.wait_for_log("opening a window").await;
+    assert!(opened.contains("started the UI") && opened.contains("fake-herald-ui"), "{opened}");
+    assert!(opened.contains("Inbox { show: None }"), "{opened}");
     daemon.invoke_action(toast.id, "default").await;
-    agent.wait_for_log("opening the inbox").await;
+    let opened = agent.wait_for_log("opening a window").await;
+    assert!(opened.contains("Inbox { show: Some("), "at the toast's notification: {opened}");
 
     // 4. Reading it in the window: the count drops at once and the hub learns it.
     let id = hub.list(&bob).await[0]["id"].as_i64().unwrap();
@@ -128,7 +130,7 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     let second = env.command().output().unwrap();
     assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
     assert!(String::from_utf8_lossy(&second.stdout).contains("already running"));
-    agent.wait_for_log("opening the inbox").await;
+    agent.wait_for_log("opening a window").await;
 
     // 8. The hub comes back on the same address: the agent reconnects by itself, with no
     //    duplicate of what it had and nothing missed.

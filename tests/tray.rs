@@ -16,10 +16,10 @@ async fn the_tray_menu_lists_the_newest_unread_marks_all_read_and_sets_do_not_di
     let mut daemon = NotificationDaemon::start(&bus.address).await;
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let (bob, erp) = (hub.add_user("bob"), hub.add_user("erp"));
-    // A stand-in for herald-ui that writes down which notification it was asked to show.
+    // A stand-in for herald-ui that writes down which window it was asked to open.
     let shown = dir.path().join("shown");
     let ui_bin = dir.path().join("fake-herald-ui");
-    std::fs::write(&ui_bin, format!("#!/bin/sh\necho \"$HERALD_UI_SHOW\" > '{}'\n", shown.display())).unwrap();
+    std::fs::write(&ui_bin, format!("#!/bin/sh\necho \"$HERALD_UI_OPEN\" > '{}'\n", shown.display())).unwrap();
     std::fs::set_permissions(&ui_bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let env = AgentEnv { ui_bin: Some(ui_bin), ..AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address) };
     let mut agent = Agent::start(&env).await;
@@ -43,8 +43,8 @@ async fn the_tray_menu_lists_the_newest_unread_marks_all_read_and_sets_do_not_di
 
     // One of them, clicked: the inbox opens at it.
     tray.click("Task__6 due today").await;
-    let opened = agent.wait_for_log("opening the inbox").await;
-    assert!(opened.contains(&format!("show=Some({})", ids[5])), "{opened}");
+    let opened = agent.wait_for_log("opening a window").await;
+    assert!(opened.contains(&format!("Inbox {{ show: Some({}) }}", ids[5])), "{opened}");
     let asked = within("the window to be asked for it", async {
         loop {
             if let Ok(text) = std::fs::read_to_string(&shown) {
@@ -56,7 +56,8 @@ async fn the_tray_menu_lists_the_newest_unread_marks_all_read_and_sets_do_not_di
         }
     })
     .await;
-    assert_eq!(asked.trim(), ids[5].to_string());
+    let asked: serde_json::Value = serde_json::from_str(&asked).unwrap();
+    assert_eq!(asked, serde_json::json!({"window": "inbox", "show": ids[5]}));
 
     // "Mark all read": the tray clears at once and the hub learns it.
     tray.click("Mark all read").await;

@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
-use herald_client::ipc::{IpcError, IpcErrorCode, Request};
+use herald_client::ipc::{IpcError, IpcErrorCode, OpenWindow, Request};
 use herald_client::mirror::Before;
 use herald_client::outbox::Action;
 use herald_client::window::{AgentLink, AgentSnapshot, InboxFilter, InboxReader};
 use herald_proto::Notification;
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
+
+use crate::windows::Windows;
 
 #[tauri::command]
 pub fn search_notifications(
@@ -45,17 +47,32 @@ pub fn open_link(app: tauri::AppHandle, reader: State<'_, InboxReader>, id: i64)
         .map_err(|e| IpcError { code: IpcErrorCode::LinkRefused, message: format!("cannot open the browser: {e}") })
 }
 
-/// The notification this process was started to show (`HERALD_UI_SHOW`, from the tray), once.
+/// What the calling window was last asked to open at (a notification, a reply box), once.
 #[tauri::command]
-pub fn take_initial_show(show: State<'_, InitialShow>) -> Option<i64> {
-    show.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+pub fn take_open(window: tauri::Window, windows: State<'_, Arc<Windows>>) -> Option<OpenWindow> {
+    windows.pending.take(window.label())
 }
 
-pub struct InitialShow(pub std::sync::Mutex<Option<i64>>);
+/// Opens another window (the panel's "Open inbox", the inbox's settings button).
+#[tauri::command]
+pub fn open_window(app: tauri::AppHandle, request: OpenWindow) {
+    crate::windows::open(&app, request);
+}
+
+/// Hides the calling window (the quick panel's Esc).
+#[tauri::command]
+pub fn dismiss(window: tauri::Window) {
+    crate::windows::dismiss(&window);
+}
 
 #[tauri::command]
 pub async fn act(link: State<'_, Arc<AgentLink>>, action: Action) -> Result<(), IpcError> {
     link.send(&Request::Act { action }).await
+}
+
+#[tauri::command]
+pub async fn snooze_live(link: State<'_, Arc<AgentLink>>, event_id: String, minutes: u32) -> Result<(), IpcError> {
+    link.send(&Request::SnoozeLive { event_id, minutes }).await
 }
 
 #[tauri::command]

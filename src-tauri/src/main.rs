@@ -1,18 +1,23 @@
-//! `herald-ui`: Herald's windows. Thin by design — every command is one call into
-//! `herald_client::window`; events from the agent are forwarded in one place ([`events`]).
-//! Started by the agent when a window is needed; exits when its last window closes.
+//! `herald-ui`: Herald's windows — the inbox, the quick panel, settings. Thin by design: every
+//! command is a call into `herald_client::window`; events from the agent are forwarded in one
+//! place ([`events`]); windows open and close in [`windows`]. Started by the agent when a window
+//! is needed (`HERALD_UI_OPEN` says which); ends a grace period after its last window went.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
 mod events;
+mod windows;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use herald_client::ipc::OpenWindow;
+use herald_client::window::opening::GRACE;
 use herald_client::window::{AgentLink, InboxReader};
 use herald_client::Config;
 use tauri::webview::PageLoadEvent;
-use tauri::Manager;
+use tauri::RunEvent;
 
 fn main() {
     tracing_subscriber::fmt()
@@ -26,44 +31,56 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // What to open first: the agent says; run by hand, the inbox.
+    let first = match std::env::var("HERALD_UI_OPEN") {
+        Ok(json) => serde_json::from_str::<OpenWindow>(&json).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, json, "HERALD_UI_OPEN is not a window to open; opening the inbox");
+            OpenWindow::Inbox { show: None }
+        }),
+        Err(_) => OpenWindow::Inbox { show: None },
+    };
+    // Tests shorten the grace period.
+    let grace = std::env::var("HERALD_UI_GRACE_MS").ok().and_then(|ms| ms.parse().ok()).map_or(GRACE, Duration::from_millis);
     let link = Arc::new(AgentLink::new(config.socket_path()));
-    let show = std::env::var("HERALD_UI_SHOW").ok().and_then(|id| id.parse::<i64>().ok());
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         .manage(InboxReader::new(config.mirror_path()))
         .manage(link.clone())
-        .manage(commands::InitialShow(std::sync::Mutex::new(show)))
+        .manage(Arc::new(windows::Windows::new(grace)))
+        // Its Rust side only: no capability grants the page the plugin's own commands, so links
+        // open only through `open_link`, which checks them.
+        .plugin(tauri_plugin_opener::init())
         .on_page_load(|webview, payload| {
             if payload.event() == PageLoadEvent::Finished {
                 // Tests and support logs wait for this line.
                 tracing::info!(window = webview.label(), "window ready");
             }
         })
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::CloseRequested { .. } | tauri::WindowEvent::Destroyed = event {
-                tracing::info!(window = window.label(), ?event, "window closing");
-            }
-        })
-        // Its Rust side only: no capability grants the page the plugin's own commands, so links
-        // open only through `open_link`, which checks them.
-        .plugin(tauri_plugin_opener::init())
+        .on_window_event(windows::on_event)
         .invoke_handler(tauri::generate_handler![
             commands::search_notifications,
             commands::get_notification,
             commands::notification_types,
             commands::synced_at,
             commands::open_link,
-            commands::take_initial_show,
+            commands::take_open,
+            commands::open_window,
+            commands::dismiss,
             commands::act,
+            commands::snooze_live,
             commands::agent_snapshot
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { link.run(|event| events::forward(&handle, event)).await });
-            if let Some(window) = app.get_webview_window("inbox") {
-                let _ = window.set_focus();
-            }
+            windows::open(app.handle(), first);
             Ok(())
         })
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())
         .expect("herald-ui failed to start");
+    app.run(|_, event| {
+        // The last window closed: stay for the grace period (`windows::on_event` ends it).
+        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+            api.prevent_exit();
+        }
+    });
 }

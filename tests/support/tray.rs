@@ -8,8 +8,8 @@ type ToolTip = (String, Vec<(i32, i32, Vec<u8>)>, String, String);
 use zbus::fdo::DBusProxy;
 
 /// The menu's items after the newest unread, in order (submenu items follow their submenu).
-pub const FIXED_ITEMS: [&str; 7] =
-    ["Mark all read", "Do not disturb", "For 1 hour", "Until tomorrow", "Off", "Open inbox", "Quit"];
+pub const FIXED_ITEMS: [&str; 8] =
+    ["Mark all read", "Do not disturb", "For 1 hour", "Until tomorrow", "Off", "Open inbox", "Settings", "Quit"];
 
 pub struct Tray {
     bus_address: String,

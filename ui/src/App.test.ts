@@ -73,7 +73,7 @@ describe('inbox window', () => {
 
   it('shows what the agent said before the page was listening', async () => {
     const backend = new MemoryBackend();
-    backend.snapshot = { connection: { state: 'offline', reason: 'the Herald agent is not running', retry_in_ms: null }, unread: null };
+    backend.snapshot = { connection: { state: 'offline', reason: 'the Herald agent is not running', retry_in_ms: null }, unread: null, live: [] };
     backend.items = [note(1, 'a'), note(2, 'b', '', true)];
     const root = await render(backend);
     expect(root.querySelector('[data-testid="connection"]')?.textContent).toContain('agent is not running');
@@ -163,16 +163,16 @@ describe('inbox window', () => {
   it('shows the notification chosen in the tray, listed or not, and the one it was opened for', async () => {
     const backend = new MemoryBackend();
     backend.items = Array.from({ length: 60 }, (_, i) => note(60 - i, `n${60 - i}`));
-    backend.initialShow = 58;
+    backend.pendingOpen = { window: 'inbox', show: 58 };
     const root = await render(backend);
     expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n58');
     // Far back, not among the 50 listed: fetched.
-    backend.emit({ type: 'show_notification', id: 3 });
+    backend.open({ window: 'inbox', show: 3 });
     await settle();
     expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3');
     expect(backend.marked.map((m) => m.ids)).toEqual([[58], [3]]);
     // One that is gone: nothing changes.
-    backend.emit({ type: 'show_notification', id: 999 });
+    backend.open({ window: 'inbox', show: 999 });
     await settle();
     expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3');
   });
@@ -181,7 +181,7 @@ describe('inbox window', () => {
     const backend = new MemoryBackend();
     backend.items = Array.from({ length: 60 }, (_, i) => note(60 - i, `n${60 - i}`));
     const root = await render(backend);
-    backend.emit({ type: 'show_notification', id: 3 });
+    backend.open({ window: 'inbox', show: 3 });
     await settle();
     expect(root.querySelector('[data-testid="detail"] .subject')?.textContent).toBe('n3');
     backend.items = backend.items.map((n) => (n.id === 3 ? { ...n, subject: 'n3, edited' } : n));

@@ -1,5 +1,17 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { tauriBackend } from './lib/backend/tauri';
+import Panel from './Panel.svelte';
+import './theme.css';
 
-mount(App, { target: document.getElementById('app')!, props: { backend: tauriBackend } });
+// herald-ui opens each window at index.html?window=<label> (src-tauri/src/windows.rs).
+const target = document.getElementById('app')!;
+const props = { backend: tauriBackend };
+switch (new URLSearchParams(location.search).get('window')) {
+  case 'panel':
+    document.title = 'Herald';
+    mount(Panel, { target, props });
+    break;
+  default:
+    mount(App, { target, props });
+}

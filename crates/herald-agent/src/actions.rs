@@ -17,7 +17,18 @@ pub struct Actions {
     pub mirror_changes: broadcast::Sender<SyncEvent>,
 }
 
+/// The longest snooze taken: a day (a longer one is a mistake, not a plan).
+const MAX_SNOOZE: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
 impl Actions {
+    /// Snoozes live event `event_id` on this desktop: its toast and its place in the quick
+    /// panel go, and come back after `after` (1 minute to a day).
+    pub fn snooze_live(&self, event_id: String, after: jiff::SignedDuration) {
+        let after = after.clamp(jiff::SignedDuration::from_mins(1), MAX_SNOOZE);
+        let until = jiff::Timestamp::now() + after;
+        let _ = self.mirror_changes.send(SyncEvent::LiveSnoozed { event_id, until });
+    }
+
     /// Records `action` and wakes the outboxes; a toast of a notification read or deleted here
     /// closes, a live event answered here is over (its toast closes, a snoozed one stays away),
     /// and a do-not-disturb set here holds toasts back at once.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream, IpcWriter};
-use herald_client::ipc::{Event, IpcError, IpcErrorCode, Request};
+use herald_client::ipc::{Event, IpcError, IpcErrorCode, OpenWindow, Request};
 use herald_client::outbox::Action;
 use herald_client::status::Status;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -77,7 +77,7 @@ impl IpcServer {
     async fn carry_out(&self, request: Request, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
         match request {
             Request::OpenInbox => {
-                let _ = self.commands.send(Command::OpenInbox);
+                let _ = self.commands.send(Command::Open(OpenWindow::Inbox { show: None }));
                 Ok(())
             }
             Request::AccountsChanged => {
@@ -94,6 +94,10 @@ impl IpcServer {
                 }
             }
             Request::MarkRead { ids, read } => self.act(Action::MarkRead { ids, read }, writer).await,
+            Request::SnoozeLive { event_id, minutes } => {
+                self.actions.snooze_live(event_id, jiff::SignedDuration::from_mins(i64::from(minutes)));
+                Ok(())
+            }
             Request::Act { action } => self.act(action, writer).await,
         }
     }

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
-use herald_client::ipc::{Event, Request};
+use herald_client::ipc::{Event, OpenWindow, Request};
 use herald_client::mirror::{Mirror, SharedMirror};
 use herald_client::status::Status;
 use herald_client::sync::engine::index_in_background;
@@ -42,9 +42,9 @@ use engines::Engines;
 /// What the user asked the agent to do, from the tray, a toast or a second `herald`.
 #[derive(Debug)]
 pub enum Command {
-    OpenInbox,
-    /// Open the inbox at this notification (the tray's list of the newest unread).
-    OpenNotification(i64),
+    /// Open a window: the inbox (at a notification), the quick panel (by the tray, or at a
+    /// notification's reply box), settings.
+    Open(OpenWindow),
     /// Accounts were added or removed (`herald accounts …`): start and stop engines to match,
     /// then say so (or why not) to whoever asked.
     ReloadAccounts {
@@ -52,6 +52,8 @@ pub enum Command {
     },
     /// Something the user did in the tray's menu.
     Act(herald_client::outbox::Action),
+    /// Snooze a reminder (its toast's button).
+    SnoozeLive { event_id: String, after: jiff::SignedDuration },
     Quit,
 }
 
@@ -111,14 +113,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
         commands: commands_tx,
     };
     let ipc_task = tokio::spawn(server.serve(listener));
-    let mut inbox = windows::InboxWindow::new();
+    let mut windows = windows::Windows::new();
 
     let mut signals = Signals::new()?;
     loop {
         tokio::select! {
             Some(command) = commands.recv() => match command {
-                Command::OpenInbox => inbox.open(&window_events, None),
-                Command::OpenNotification(id) => inbox.open(&window_events, Some(id)),
+                Command::Open(request) => windows.open(&window_events, request),
                 Command::ReloadAccounts { done } => {
                     let reloaded = engines.reload().await.map_err(|e| {
                         tracing::error!(error = %e, "cannot read the accounts; the engines running stay as they are");
@@ -131,6 +132,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
                         tracing::error!(error = %e, "cannot record an action from the tray");
                     }
                 }
+                Command::SnoozeLive { event_id, after } => actions.snooze_live(event_id, after),
                 Command::Quit => break,
             },
             _ = signals.next() => break,

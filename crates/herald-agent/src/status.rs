@@ -34,10 +34,18 @@ pub async fn run(
     loop {
         // When do-not-disturb ends, the tray says so (one wake-up then, no polling).
         let dnd_ends = status.borrow().dnd_until.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+        // A snoozed reminder's time (one wake-up then).
+        let snooze_ends = status.borrow().next_wake();
         let event = tokio::select! {
             event = sync.recv() => event,
             _ = until(dnd_ends) => {
                 show_dnd(&dnd, &status);
+                continue;
+            }
+            _ = until(snooze_ends) => {
+                if status.send_if_modified(|s| s.wake_snoozed(jiff::Timestamp::now())) {
+                    show_live(&status, &windows);
+                }
                 continue;
             }
             changed = accounts.changed() => {
@@ -77,8 +85,7 @@ pub async fn run(
             }
             Ok(SyncEvent::Live { event, .. }) => {
                 status.send_modify(|s| s.add_live(event, jiff::Timestamp::now()));
-                let events = status.borrow().live.clone();
-                let _ = windows.send(Event::LiveEvents { events });
+                show_live(&status, &windows);
             }
             Ok(SyncEvent::DoNotDisturb { account, settings }) => {
                 dnd.insert(account, settings.dnd_until);
@@ -86,9 +93,14 @@ pub async fn run(
             }
             // Answered here: windows stop listing it.
             Ok(SyncEvent::LiveAnswered { event_id }) => {
-                status.send_modify(|s| s.live.retain(|e| e.id != event_id));
-                let events = status.borrow().live.clone();
-                let _ = windows.send(Event::LiveEvents { events });
+                status.send_modify(|s| s.answered_live(&event_id));
+                show_live(&status, &windows);
+            }
+            // Snoozed here: windows list it again when it is due.
+            Ok(SyncEvent::LiveSnoozed { event_id, until }) => {
+                if status.send_if_modified(|s| s.snooze_live(&event_id, until)) {
+                    show_live(&status, &windows);
+                }
             }
             Ok(SyncEvent::OutboxFlushed { .. } | SyncEvent::ActionRejected { .. }) => {}
             // Missed some events: the mirror is the truth, so re-read it.
@@ -96,6 +108,11 @@ pub async fn run(
             Err(broadcast::error::RecvError::Closed) => return,
         }
     }
+}
+
+fn show_live(status: &watch::Sender<Status>, windows: &broadcast::Sender<Event>) {
+    let events = status.borrow().live.clone();
+    let _ = windows.send(Event::LiveEvents { events });
 }
 
 /// The tray's and the windows' one link state over every account.

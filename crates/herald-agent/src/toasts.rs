@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use herald_client::ipc::OpenWindow;
 use herald_client::mirror::{AccountId, SharedMirror};
 use herald_client::sync::SyncEvent;
 use herald_client::toast::{self, Bursts, Interruptions, Press, Slot, Toast, ToastCommand};
@@ -89,6 +90,7 @@ pub fn spawn(
                     }
                     shown.answered(&event_id).await;
                 }
+                Ok(SyncEvent::LiveSnoozed { event_id, until }) => shown.snooze_live(&event_id, until),
                 Ok(SyncEvent::ActionRejected { action, error }) => {
                     show(toast::decide_rejected(&action, &error), &shown).await
                 }
@@ -143,13 +145,23 @@ impl Clicks {
         let (_, toast) = self.known.iter().find(|(id, _)| *id == toast_id)?;
         let close = toast.resident;
         if key == "default" {
-            let command = toast.notification_id.map_or(Command::OpenInbox, Command::OpenNotification);
+            let command = Command::Open(OpenWindow::Inbox { show: toast.notification_id });
             return Some(Click::Command { command, close });
         }
         let button = toast.buttons.iter().find(|b| b.key == key)?;
         Some(match &button.does {
             Press::Act(action) => Click::Command { command: Command::Act(action.clone()), close },
-            Press::Snooze(after) => Click::Snooze { toast: toast.clone(), after: *after },
+            // Through the agent, as a snooze from the quick panel: the panel hides it too.
+            Press::Snooze(after) => match &toast.slot {
+                Slot::Live(event_id) => Click::Command {
+                    command: Command::SnoozeLive { event_id: event_id.clone(), after: *after },
+                    close: false,
+                },
+                _ => return None,
+            },
+            Press::Reply(id) => {
+                Click::Command { command: Command::Open(OpenWindow::Panel { at: None, reply_to: Some(*id) }), close }
+            }
         })
     }
 }
@@ -159,8 +171,6 @@ impl Clicks {
 enum Click {
     /// For the agent to do; `close`: the toast stays until closed (a reminder), so close it.
     Command { command: Command, close: bool },
-    /// Take the toast away and show it again after a while.
-    Snooze { toast: Toast, after: jiff::SignedDuration },
 }
 
 /// The toasts on screen, by notification: what closing a read or deleted one needs.
@@ -264,29 +274,39 @@ impl Shown {
 
     /// Carries out a click on toast `toast_id`.
     fn carry_out(&self, toast_id: u32, click: Click) {
-        let close = match click {
-            Click::Command { command, close } => {
-                self.send(command);
-                close
-            }
-            Click::Snooze { toast, after } => {
-                tracing::info!(toast_id, minutes = after.as_mins(), "toast snoozed");
-                let shown = self.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(after.unsigned_abs()).await;
-                    // Answered from a window meanwhile: over.
-                    if !shown.was_answered(&toast.slot) {
-                        show(toast, &shown).await;
-                    }
-                });
-                true
-            }
-        };
+        let Click::Command { command, close } = click;
+        self.send(command);
         if close {
-            self.closed(toast_id);
-            let shown = self.clone();
-            tokio::spawn(async move { shown.close_toast(toast_id).await });
+            self.take_down(toast_id);
         }
+    }
+
+    /// Closes toast `toast_id` and forgets it.
+    fn take_down(&self, toast_id: u32) {
+        self.closed(toast_id);
+        let shown = self.clone();
+        tokio::spawn(async move { shown.close_toast(toast_id).await });
+    }
+
+    /// Live event `event_id` was snoozed (on its toast or in the quick panel): its toast goes
+    /// and comes back at `until`, unless answered meanwhile.
+    fn snooze_live(&self, event_id: &str, until: Timestamp) {
+        let slot = Slot::Live(event_id.to_owned());
+        let Some(toast_id) = self.replaces(&slot) else { return };
+        let toast = {
+            let clicks = self.clicks.lock().unwrap_or_else(|p| p.into_inner());
+            clicks.known.iter().find(|(id, _)| *id == toast_id).map(|(_, toast)| toast.clone())
+        };
+        let Some(toast) = toast else { return };
+        tracing::info!(toast_id, %until, "toast snoozed");
+        self.take_down(toast_id);
+        let shown = self.clone();
+        tokio::spawn(async move {
+            crate::status::until(Some(until)).await;
+            if !shown.was_answered(&slot) {
+                show(toast, &shown).await;
+            }
+        });
     }
 
     /// The daemon closed toast `toast_id` (dismissed, expired or clicked): forget it.
@@ -477,13 +497,16 @@ mod tests {
         );
         assert!(matches!(
             shown.click(7, "default"),
-            Some(Click::Command { command: Command::OpenNotification(3), .. })
+            Some(Click::Command { command: Command::Open(OpenWindow::Inbox { show: Some(3) }), .. })
         ));
         assert!(shown.click(7, "confirm:Y").is_none(), "a button it does not have");
         shown.closed(7);
         assert!(shown.click(7, "read").is_none(), "closed: forgotten");
         assert!(shown.track(8, toast(None, vec![], false)).is_empty());
-        assert!(matches!(shown.click(8, "default"), Some(Click::Command { command: Command::OpenInbox, .. })));
+        assert!(matches!(
+            shown.click(8, "default"),
+            Some(Click::Command { command: Command::Open(OpenWindow::Inbox { show: None }), .. })
+        ));
     }
 
     #[test]
@@ -495,8 +518,8 @@ mod tests {
         let reminder = toast(None, vec![button("respond:done", done), button("snooze:5", snooze)], true);
         shown.track(4, reminder.clone());
         match shown.click(4, "snooze:5") {
-            Some(Click::Snooze { toast, after }) => {
-                assert_eq!(toast, reminder, "shown again as it was");
+            Some(Click::Command { command: Command::SnoozeLive { event_id, after }, close: false }) => {
+                assert_eq!(event_id, "e");
                 assert_eq!(after, jiff::SignedDuration::from_mins(5));
             }
             other => panic!("{other:?}"),

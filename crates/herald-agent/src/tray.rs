@@ -2,6 +2,7 @@
 //! Its tooltip gives the unread count and the link state; its menu lists the newest unread,
 //! marks all read, sets do-not-disturb, opens the inbox or quits.
 
+use herald_client::ipc::OpenWindow;
 use herald_client::outbox::Action;
 use herald_client::status::{Status, UnreadMark};
 use herald_client::toast::escape_markup;
@@ -42,8 +43,9 @@ impl ksni::Tray for HeraldTray {
         ToolTip { title: "Herald".into(), description: escape_markup(&self.status.tooltip()), ..Default::default() }
     }
 
-    fn activate(&mut self, _x: i32, _y: i32) {
-        let _ = self.commands.send(Command::OpenInbox);
+    /// A left click: the quick panel, by the icon.
+    fn activate(&mut self, x: i32, y: i32) {
+        let _ = self.commands.send(Command::Open(OpenWindow::Panel { at: Some((x, y)), reply_to: None }));
     }
 
     fn menu(&self) -> Vec<MenuItem<Self>> {
@@ -53,7 +55,7 @@ impl ksni::Tray for HeraldTray {
             .iter()
             .map(|unread| {
                 let id = unread.id;
-                item(&menu_label(&unread.subject), "", move || Command::OpenNotification(id)).into()
+                item(&menu_label(&unread.subject), "", move || Command::Open(OpenWindow::Inbox { show: Some(id) })).into()
             })
             .collect();
         if !items.is_empty() {
@@ -67,7 +69,8 @@ impl ksni::Tray for HeraldTray {
             .into(),
         );
         items.push(self.do_not_disturb_menu());
-        items.push(item("Open inbox", "mail-read", || Command::OpenInbox).into());
+        items.push(item("Open inbox", "mail-read", || Command::Open(OpenWindow::Inbox { show: None })).into());
+        items.push(item("Settings", "preferences-system", || Command::Open(OpenWindow::Settings)).into());
         items.push(MenuItem::Separator);
         items.push(item("Quit", "application-exit", || Command::Quit).into());
         items

@@ -1,18 +1,19 @@
-//! Starts `herald-ui` (the Tauri windows) on demand. The UI exits when its last window closes,
-//! so the webview's ~120 MB is only paid while a window is open.
+//! Starts `herald-ui` (the Tauri windows) on demand, or asks the running one to open a window.
+//! The UI ends a grace period after its last window closes, so the webview's ~120 MB is paid
+//! only while a window is open (and briefly after, so reopening the panel is instant).
 
 use std::path::PathBuf;
 
-use herald_client::ipc::Event;
+use herald_client::ipc::{Event, OpenWindow};
 use tokio::process::{Child, Command};
 use tokio::sync::broadcast;
 
-pub struct InboxWindow {
+pub struct Windows {
     program: PathBuf,
     child: Option<Child>,
 }
 
-impl InboxWindow {
+impl Windows {
     /// `HERALD_UI_BIN`, or `herald-ui` next to this executable (how both are installed).
     pub fn new() -> Self {
         let program = std::env::var_os("HERALD_UI_BIN").map(PathBuf::from).unwrap_or_else(|| {
@@ -24,31 +25,26 @@ impl InboxWindow {
         Self { program, child: None }
     }
 
-    /// Brings the running window forward, or starts the UI; at notification `show` if given.
-    pub fn open(&mut self, events: &broadcast::Sender<Event>, show: Option<i64>) {
+    /// Asks the running UI to open the window, or starts the UI for it.
+    pub fn open(&mut self, events: &broadcast::Sender<Event>, request: OpenWindow) {
         if let Some(child) = &mut self.child {
             if matches!(child.try_wait(), Ok(None)) {
-                tracing::info!(pid = child.id(), ?show, "opening the inbox: raised the open window");
-                let _ = events.send(Event::ShowInbox);
-                if let Some(id) = show {
-                    let _ = events.send(Event::ShowNotification { id });
-                }
+                tracing::info!(pid = child.id(), ?request, "opening a window in the running UI");
+                let _ = events.send(Event::Open(request));
                 return;
             }
         }
         // The UI inherits HERALD_DATA_DIR and XDG_RUNTIME_DIR, so it finds the same mirror and
         // socket; it never talks to the hub, so it does not get the token.
         let mut command = Command::new(&self.program);
-        command.env_remove("HERALD_TOKEN").kill_on_drop(false);
-        if let Some(id) = show {
-            command.env("HERALD_UI_SHOW", id.to_string());
-        }
+        let json = serde_json::to_string(&request).expect("a window request is plain data");
+        command.env_remove("HERALD_TOKEN").env("HERALD_UI_OPEN", json).kill_on_drop(false);
         match command.spawn() {
             Ok(child) => {
-                tracing::info!(pid = child.id(), program = %self.program.display(), ?show, "opening the inbox: started the window process");
+                tracing::info!(pid = child.id(), program = %self.program.display(), ?request, "opening a window: started the UI");
                 self.child = Some(child);
             }
-            Err(e) => tracing::error!(error = %e, program = %self.program.display(), "cannot start the inbox window"),
+            Err(e) => tracing::error!(error = %e, program = %self.program.display(), "cannot start the window process"),
         }
     }
 }

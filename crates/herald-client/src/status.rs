@@ -17,6 +17,8 @@ pub struct Status {
     pub latest_unread: Vec<Unread>,
     /// Do-not-disturb is on until then (RFC 3339, UTC) on some account; None: off everywhere.
     pub dnd_until: Option<String>,
+    /// Reminders snoozed (on a toast or in the quick panel): out of `live` until their time.
+    pub snoozed: Vec<(LiveEvent, Timestamp)>,
 }
 
 /// How many unread notifications the tray's menu lists.
@@ -37,6 +39,7 @@ impl Default for Status {
             live: Vec::new(),
             latest_unread: Vec::new(),
             dnd_until: None,
+            snoozed: Vec::new(),
         }
     }
 }
@@ -53,6 +56,38 @@ impl Status {
         if self.live.len() > MAX_LIVE {
             self.live.drain(..self.live.len() - MAX_LIVE);
         }
+    }
+
+    /// Takes live event `event_id` out of the list until `until`; whether it was listed.
+    pub fn snooze_live(&mut self, event_id: &str, until: Timestamp) -> bool {
+        let Some(at) = self.live.iter().position(|e| e.id == event_id) else { return false };
+        let event = self.live.remove(at);
+        self.snoozed.retain(|(e, _)| e.id != event_id);
+        self.snoozed.push((event, until));
+        true
+    }
+
+    /// Lists again the snoozed events whose time has come (those not expired meanwhile);
+    /// whether the list changed.
+    pub fn wake_snoozed(&mut self, now: Timestamp) -> bool {
+        let (due, waiting): (Vec<_>, Vec<_>) = self.snoozed.drain(..).partition(|(_, until)| *until <= now);
+        self.snoozed = waiting;
+        let woke = !due.is_empty();
+        for (event, _) in due {
+            self.add_live(event, now);
+        }
+        woke
+    }
+
+    /// When the next snoozed event is due.
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        self.snoozed.iter().map(|(_, until)| *until).min()
+    }
+
+    /// Live event `event_id` was answered: listed no more, snoozed or not.
+    pub fn answered_live(&mut self, event_id: &str) {
+        self.live.retain(|e| e.id != event_id);
+        self.snoozed.retain(|(e, _)| e.id != event_id);
     }
 
     /// Drops live events past their `expires_at`; returns whether any went.
@@ -193,6 +228,25 @@ mod tests {
         assert!(!status.prune_live(now));
         assert!(status.prune_live("2026-11-21T10:01:00Z".parse().unwrap()));
         assert!(status.live.is_empty());
+    }
+
+    #[test]
+    fn a_snoozed_reminder_leaves_the_list_until_its_time_unless_answered_or_expired() {
+        let now: Timestamp = "2026-11-21T10:00:00Z".parse().unwrap();
+        let mut status = Status::default();
+        status.add_live(event("a", "2026-11-21T11:00:00.000Z"), now);
+        status.add_live(event("b", "2026-11-21T10:03:00.000Z"), now);
+        status.add_live(event("c", "2026-11-21T11:00:00.000Z"), now);
+        let in_5 = now + jiff::SignedDuration::from_mins(5);
+        assert!(status.snooze_live("a", in_5) && status.snooze_live("b", in_5) && status.snooze_live("c", in_5));
+        assert!(!status.snooze_live("zzz", in_5), "not listed");
+        assert!(status.live.is_empty());
+        assert_eq!(status.next_wake(), Some(in_5));
+        status.answered_live("c");
+        assert!(!status.wake_snoozed(now), "not yet");
+        assert!(status.wake_snoozed(in_5));
+        assert_eq!(status.live.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a"], "b expired, c was answered");
+        assert_eq!(status.next_wake(), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 // action shows at once and is undone, with the reason, if the agent cannot take it.
 import { SvelteSet } from 'svelte/reactivity';
 import { toIpcError } from './backend';
-import type { Action, Backend, Notification } from './backend';
+import type { Action, Backend, Notification, OpenWindow } from './backend';
 import { InboxList, SEARCH_DELAY_MS } from './list.svelte';
 
 /** A confirm request not answered yet: reading it does not answer it, so it stays unread (seed 003). */
@@ -44,7 +44,7 @@ export class Inbox {
         (this.#fetched?.id === this.selectedId ? this.#fetched : null),
     );
     this.list.onreload = () => this.#refreshSelected();
-    this.list.onshow = (id) => void this.show(id);
+    this.list.onopen = () => void this.takeOpen();
   }
 
   get #backend(): Backend {
@@ -53,9 +53,20 @@ export class Inbox {
 
   async start(): Promise<void> {
     await this.list.start();
+    await this.takeOpen();
+  }
+
+  /** What this window does when asked to open at something; the inbox shows the notification. */
+  onopened: (open: OpenWindow) => Promise<void> = async (open) => {
+    if (open.window === 'inbox' && open.show !== null) await this.show(open.show);
+  };
+
+  /** Takes what this window was asked to open at (a notification chosen in the tray, a toast's
+   * Reply), if anything, and opens it. */
+  async takeOpen(): Promise<void> {
     try {
-      const show = await this.#backend.takeInitialShow();
-      if (show !== null) await this.show(show);
+      const open = await this.#backend.takeOpen();
+      if (open) await this.onopened(open);
     } catch (e) {
       this.list.error = toIpcError(e);
     }

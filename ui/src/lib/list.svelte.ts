@@ -2,7 +2,7 @@
 // step with the mirror whenever the agent says it changed; plus the link state and how fresh
 // the synced inbox is. The open one, the picked ones and what the user does to them are in `inbox.svelte.ts`.
 import { toIpcError } from './backend';
-import type { AgentEvent, Backend, ConnectionState, InboxFilter, IpcError, Notification } from './backend';
+import type { AgentEvent, Backend, ConnectionState, InboxFilter, IpcError, LiveEvent, Notification } from './backend';
 
 /** Rows read per call (the Rust side takes at most 200). */
 export const PAGE = 100;
@@ -29,6 +29,8 @@ export class InboxList {
   connection = $state<ConnectionState>({ state: 'connecting' });
   /** When the synced inbox was last in step with the hubs (shown while offline). */
   syncedAt = $state<string | null>(null);
+  /** Live events still on (a ringing call, a reminder), as the agent lists them. */
+  live = $state.raw<LiveEvent[]>([]);
   /** A catch-up under way: `done` of `total` changes applied. */
   progress = $state<{ done: number; total: number } | null>(null);
   error = $state<IpcError | null>(null);
@@ -52,8 +54,8 @@ export class InboxList {
   #loadingMore = false;
   /** Called after every re-read (the open notification may have changed or gone). */
   onreload: () => Promise<void> = async () => {};
-  /** Called when the agent asks to show a notification. */
-  onshow: (id: number) => void = () => {};
+  /** Called when the agent asks for a window to open (it may be this one, at something). */
+  onopen: () => void = () => {};
 
   constructor(backend: Backend, searchDelay = SEARCH_DELAY_MS) {
     this.#backend = backend;
@@ -71,6 +73,7 @@ export class InboxList {
       const snapshot = await this.#backend.agentSnapshot();
       this.#setConnection(snapshot.connection);
       this.agentUnread = snapshot.unread;
+      this.live = snapshot.live;
     } catch (e) {
       this.error = toIpcError(e);
     }
@@ -102,12 +105,13 @@ export class InboxList {
         this.error = { code: event.code, message: event.message };
         void this.reload();
         break;
-      case 'show_notification':
-        this.onshow(event.id);
+      case 'open':
+        this.onopen();
         break;
-      case 'show_inbox':
-      case 'accounts_reloaded':
       case 'live_events':
+        this.live = event.events;
+        break;
+      case 'accounts_reloaded':
         break;
     }
   }

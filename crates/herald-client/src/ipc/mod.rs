@@ -29,6 +29,9 @@ pub enum Request {
     Act { action: crate::outbox::Action },
     /// Accounts were added or removed (`herald accounts add/remove`): sync what is set up now.
     AccountsChanged,
+    /// Snooze a reminder (a live event) for this many minutes: its toast and its place in the
+    /// quick panel come back then. Local to this desktop; the hub is not told.
+    SnoozeLive { event_id: String, minutes: u32 },
 }
 
 /// Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
@@ -54,19 +57,46 @@ pub enum Event {
         #[ts(type = "number")]
         total: i64,
     },
-    /// Bring the inbox window to the front.
-    ShowInbox,
-    /// Show this notification in the inbox (chosen in the tray's menu). A window started for it
-    /// finds the id in `HERALD_UI_SHOW` instead.
-    ShowNotification {
-        #[ts(type = "number")]
-        id: i64,
-    },
+    /// Open (or bring forward) one of the windows.
+    Open(OpenWindow),
     /// The agent now syncs exactly the accounts that are set up (the answer to
     /// `AccountsChanged`: `herald accounts add/remove` waits for it).
     AccountsReloaded,
     /// A request failed.
     Error(IpcError),
+}
+
+/// A window to open, and what it opens at. The agent asks for it (the tray, a toast, a second
+/// `herald`); a `herald-ui` started for it finds it in `HERALD_UI_OPEN` (as JSON), a running one
+/// gets it as [`Event::Open`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(tag = "window", rename_all = "snake_case")]
+pub enum OpenWindow {
+    /// The inbox; at notification `show` if given (chosen in the tray's menu).
+    Inbox {
+        #[ts(type = "number | null")]
+        show: Option<i64>,
+    },
+    /// The quick panel by the tray. `at`: where the tray icon was clicked (screen pixels), if the
+    /// desktop said; `reply_to`: a notification whose reply box to open (a toast's Reply).
+    Panel {
+        at: Option<(i32, i32)>,
+        #[ts(type = "number | null")]
+        reply_to: Option<i64>,
+    },
+    Settings,
+}
+
+impl OpenWindow {
+    /// The window's label in herald-ui (one window of each kind).
+    pub fn label(&self) -> &'static str {
+        match self {
+            OpenWindow::Inbox { .. } => "inbox",
+            OpenWindow::Panel { .. } => "panel",
+            OpenWindow::Settings => "settings",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -94,6 +124,15 @@ pub enum IpcErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_to_open_travels_as_flat_json() {
+        let open = Event::Open(OpenWindow::Panel { at: Some((1200, 20)), reply_to: Some(7) });
+        let json = serde_json::to_value(&open).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "open", "window": "panel", "at": [1200, 20], "reply_to": 7}));
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), open);
+        assert_eq!(OpenWindow::Inbox { show: None }.label(), "inbox");
+    }
 
     #[test]
     fn events_have_a_flat_tagged_shape() {

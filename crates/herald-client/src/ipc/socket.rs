@@ -176,8 +176,9 @@ mod tests {
         let mut agent = listener.accept().await.unwrap();
         window.send(&Request::MarkRead { ids: vec![1, 2], read: true }).await.unwrap();
         assert_eq!(agent.recv::<Request>().await.unwrap().unwrap(), Request::MarkRead { ids: vec![1, 2], read: true });
-        agent.send(&Event::ShowInbox).await.unwrap();
-        assert_eq!(window.recv::<Event>().await.unwrap().unwrap(), Event::ShowInbox);
+        let open = Event::Open(crate::ipc::OpenWindow::Settings);
+        agent.send(&open).await.unwrap();
+        assert_eq!(window.recv::<Event>().await.unwrap().unwrap(), open);
     }
 
     #[tokio::test]

@@ -76,6 +76,11 @@ pub enum SyncEvent {
     LiveAnswered {
         event_id: String,
     },
+    /// The user snoozed a reminder here (its toast or the quick panel): away until `until`.
+    LiveSnoozed {
+        event_id: String,
+        until: jiff::Timestamp,
+    },
     /// The hub refused a queued action for good; its local effect was taken back.
     ActionRejected {
         action: crate::outbox::Action,

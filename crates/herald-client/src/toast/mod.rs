@@ -65,25 +65,32 @@ pub enum Press {
     Act(Action),
     /// Takes the toast away and raises it again after this long (a reminder).
     Snooze(jiff::SignedDuration),
+    /// Opens the quick panel at this notification's reply box (a toast cannot take text).
+    Reply(i64),
 }
 
 /// The buttons a toast shows at most; desktops drop the rest.
 const MAX_BUTTONS: usize = 3;
 
-/// A notification's toast buttons: its confirm choices while unanswered (seed 003), then "Mark
-/// read", as many as fit.
+/// A notification's toast buttons: its confirm choices while unanswered (seed 003), "Reply" if
+/// it takes a reply not given yet, then "Mark read", as many as fit.
 fn notification_buttons(n: &Notification) -> Vec<ToastButton> {
     let choices = n.answer.is_none().then_some(&n.buttons).into_iter().flatten().map(|b| ToastButton {
         key: format!("confirm:{}", b.value),
         label: plain(&b.label),
         does: Press::Act(Action::Confirm { id: n.id, value: b.value.clone() }),
     });
+    let reply = (n.reply.is_some() && n.answer.is_none()).then(|| ToastButton {
+        key: "reply".into(),
+        label: "Reply".into(),
+        does: Press::Reply(n.id),
+    });
     let read = ToastButton {
         key: "read".into(),
         label: "Mark read".into(),
         does: Press::Act(Action::MarkRead { ids: vec![n.id], read: true }),
     };
-    choices.chain(std::iter::once(read)).take(MAX_BUTTONS).collect()
+    choices.chain(reply).chain(std::iter::once(read)).take(MAX_BUTTONS).collect()
 }
 
 /// Where a toast goes on screen (the freedesktop `replaces_id`, tracked by the agent).
@@ -324,6 +331,14 @@ mod tests {
             [("read", "Mark read")],
             "answered elsewhere"
         );
+
+        let mut question = note(6, "Ann: lunch at 12?", "", false);
+        question.reply = Some(herald_proto::Reply::default());
+        let toast = shown(&applied(vec![question.clone()]), false).remove(0);
+        assert_eq!(keys(&toast), [("reply", "Reply"), ("read", "Mark read")]);
+        assert_eq!(toast.buttons[0].does, Press::Reply(6));
+        question.answer = invite.answer.clone();
+        assert_eq!(keys(&shown(&applied(vec![question]), false)[0]), [("read", "Mark read")], "replied elsewhere");
 
         invite.answer = None;
         invite.buttons = (1..=5).map(|i| button(&i.to_string(), &format!("Option {i}"))).collect();

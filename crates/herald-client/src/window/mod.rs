@@ -2,6 +2,7 @@
 //! a link to the agent for actions and change events. Works with the hub down, and shows the
 //! synced inbox even with the agent down (actions then fail with `agent_unavailable`).
 
+pub mod opening;
 mod reader;
 
 use std::path::PathBuf;
@@ -31,11 +32,13 @@ pub struct AgentSnapshot {
     pub connection: ConnectionState,
     /// None until the agent has said (or while it is not running).
     pub unread: Option<u32>,
+    /// The live events still on (a ringing call, a reminder), as the agent last listed them.
+    pub live: Vec<herald_proto::LiveEvent>,
 }
 
 impl AgentLink {
     pub fn new(socket: PathBuf) -> Self {
-        let latest = AgentSnapshot { connection: ConnectionState::Connecting, unread: None };
+        let latest = AgentSnapshot { connection: ConnectionState::Connecting, unread: None, live: Vec::new() };
         Self { socket, writer: tokio::sync::Mutex::new(None), latest: Mutex::new(latest) }
     }
 
@@ -48,11 +51,10 @@ impl AgentLink {
         match event {
             Event::Connection { connection } => latest.connection = connection.clone(),
             Event::InboxChanged { unread } => latest.unread = Some(*unread),
-            Event::ShowInbox
-            | Event::ShowNotification { .. }
+            Event::LiveEvents { events } => latest.live = events.clone(),
+            Event::Open(_)
             | Event::AccountsReloaded
             | Event::SyncProgress { .. }
-            | Event::LiveEvents { .. }
             | Event::Error(_) => {}
         }
     }
@@ -83,7 +85,11 @@ impl AgentLink {
                     if !announced_gone {
                         let gone = agent_gone();
                         self.remember(&gone);
-                        self.latest.lock().unwrap_or_else(|p| p.into_inner()).unread = None;
+                        {
+                            let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+                            latest.unread = None;
+                            latest.live.clear();
+                        }
                         on_event(gone);
                         announced_gone = true;
                     }

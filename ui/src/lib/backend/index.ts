@@ -6,9 +6,11 @@ import type { Before } from './generated/Before';
 import type { Event as AgentEvent } from './generated/Event';
 import type { InboxFilter } from './generated/InboxFilter';
 import type { IpcError } from './generated/IpcError';
+import type { LiveEvent } from './generated/LiveEvent';
 import type { Notification } from './generated/Notification';
+import type { OpenWindow } from './generated/OpenWindow';
 
-export type { Action, AgentEvent, AgentSnapshot, Before, InboxFilter, IpcError, Notification };
+export type { Action, AgentEvent, AgentSnapshot, Before, InboxFilter, IpcError, LiveEvent, Notification, OpenWindow };
 export type { ConnectionState } from './generated/ConnectionState';
 
 export interface Backend {
@@ -23,8 +25,14 @@ export interface Backend {
   syncedAt(): Promise<string | null>;
   /** Opens the notification's link in the browser (refused unless it is http/https). */
   openLink(id: number): Promise<void>;
-  /** The notification this window was opened to show (chosen in the tray), once; null otherwise. */
-  takeInitialShow(): Promise<number | null>;
+  /** What this window was last asked to open at (a notification, a reply box), once; null if nothing. */
+  takeOpen(): Promise<OpenWindow | null>;
+  /** Opens (or brings forward) another Herald window. */
+  openWindow(request: OpenWindow): Promise<void>;
+  /** Hides this window (the quick panel). */
+  dismiss(): Promise<void>;
+  /** Snoozes a reminder on this desktop: its toast and its place here come back after `minutes`. */
+  snoozeLive(eventId: string, minutes: number): Promise<void>;
   /** Any user action (read, delete, confirm, reply…): the agent records it and tells the hub. */
   act(action: Action): Promise<void>;
   /** The latest connection state and unread count the agent reported (events before the page listened are not lost). */

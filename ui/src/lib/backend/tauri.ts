@@ -1,6 +1,6 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import type { AgentEvent, AgentSnapshot, Backend, Notification } from './index';
+import type { AgentEvent, AgentSnapshot, Backend, Notification, OpenWindow } from './index';
 
 /** Must match `EVENT_NAME` in src-tauri/src/events.rs. */
 const EVENT_NAME = 'herald://event';
@@ -12,7 +12,10 @@ export const tauriBackend: Backend = {
   notificationTypes: () => invoke<string[]>('notification_types'),
   syncedAt: () => invoke<string | null>('synced_at'),
   openLink: (id) => invoke<void>('open_link', { id }),
-  takeInitialShow: () => invoke<number | null>('take_initial_show'),
+  takeOpen: () => invoke<OpenWindow | null>('take_open'),
+  openWindow: (request) => invoke<void>('open_window', { request }),
+  dismiss: () => invoke<void>('dismiss'),
+  snoozeLive: (eventId, minutes) => invoke<void>('snooze_live', { eventId, minutes }),
   act: (action) => invoke<void>('act', { action }),
   agentSnapshot: () => invoke<AgentSnapshot>('agent_snapshot'),
   onEvent: (handler) => listen<AgentEvent>(EVENT_NAME, (e) => handler(e.payload)),

@@ -1,6 +1,6 @@
 // An in-memory Backend for the UI's tests: the Rust side is exercised for real by the webview
 // end-to-end tests. It filters as the mirror does (unread, module or type, tag, word prefixes).
-import type { Action, AgentEvent, AgentSnapshot, Backend, Before, InboxFilter, Notification } from '../backend';
+import type { Action, AgentEvent, AgentSnapshot, Backend, Before, InboxFilter, Notification, OpenWindow } from '../backend';
 
 export class MemoryBackend implements Backend {
   items: Notification[] = [];
@@ -10,9 +10,13 @@ export class MemoryBackend implements Backend {
   opened: number[] = [];
   failActs = false;
   handlers: Array<(e: AgentEvent) => void> = [];
-  initialShow: number | null = null;
+  /** What the window was opened at, taken once. */
+  pendingOpen: OpenWindow | null = null;
+  opensAsked: OpenWindow[] = [];
+  dismissed = 0;
+  snoozes: Array<[string, number]> = [];
   synced: string | null = null;
-  snapshot: AgentSnapshot = { connection: { state: 'online' }, unread: null };
+  snapshot: AgentSnapshot = { connection: { state: 'online' }, unread: null, live: [] };
 
   async searchNotifications(filter: InboxFilter, before: Before | null, limit: number) {
     this.searches.push(filter);
@@ -43,10 +47,24 @@ export class MemoryBackend implements Backend {
   async openLink(id: number) {
     this.opened.push(id);
   }
-  async takeInitialShow() {
-    const show = this.initialShow;
-    this.initialShow = null;
-    return show;
+  async takeOpen() {
+    const open = this.pendingOpen;
+    this.pendingOpen = null;
+    return open;
+  }
+  async openWindow(request: OpenWindow) {
+    this.opensAsked.push(request);
+  }
+  async dismiss() {
+    this.dismissed += 1;
+  }
+  async snoozeLive(eventId: string, minutes: number) {
+    this.snoozes.push([eventId, minutes]);
+  }
+  /** The agent asks this window to open at `request` (as the Tauri shell does: left for the page, then told). */
+  open(request: OpenWindow) {
+    this.pendingOpen = request;
+    this.emit({ type: 'open', ...request });
   }
   async act(action: Action) {
     if (this.failActs) throw { code: 'agent_unavailable', message: 'the Herald agent is not running' };

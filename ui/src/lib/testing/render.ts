@@ -1,5 +1,5 @@
 // Mounting the inbox window in jsdom for a test, and waiting for it to settle.
-import { flushSync, mount, unmount } from 'svelte';
+import { flushSync, mount, unmount, type Component } from 'svelte';
 import { afterEach } from 'vitest';
 import App from '../../App.svelte';
 import type { Backend } from '../backend';
@@ -16,11 +16,14 @@ afterEach(() => {
   document.body.innerHTML = '';
 });
 
-/** The window over `backend`, searching as soon as typing stops (no pause). */
-export async function render(backend: Backend): Promise<HTMLElement> {
+/** The inbox window (or `window`) over `backend`, searching as soon as typing stops (no pause). */
+export async function render(
+  backend: Backend,
+  window: Component<{ backend: Backend; searchDelay?: number }> = App,
+): Promise<HTMLElement> {
   const target = document.createElement('div');
   document.body.appendChild(target);
-  app = mount(App, { target, props: { backend, searchDelay: 0 } });
+  app = mount(window, { target, props: { backend, searchDelay: 0 } });
   await settle();
   return target;
 }

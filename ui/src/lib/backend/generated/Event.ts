@@ -2,8 +2,9 @@
 import type { ConnectionState } from "./ConnectionState";
 import type { IpcError } from "./IpcError";
 import type { LiveEvent } from "./LiveEvent";
+import type { OpenWindow } from "./OpenWindow";
 
 /**
  * Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
  */
-export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "show_inbox" } | { "type": "show_notification", id: number, } | { "type": "accounts_reloaded" } | { "type": "error" } & IpcError;
+export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "open" } & OpenWindow | { "type": "accounts_reloaded" } | { "type": "error" } & IpcError;
