@@ -110,7 +110,7 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn herald_ui_exits_when_its_last_window_is_closed() {
+async fn herald_ui_exits_its_grace_period_after_its_last_window_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     let bus = SessionBus::start(dir.path());
     let display = Display::start();
@@ -121,6 +121,7 @@ async fn herald_ui_exits_when_its_last_window_is_closed() {
         .env("XDG_RUNTIME_DIR", dir.path().join("run"))
         .env("HOME", dir.path())
         .env("HERALD_LOG", "info")
+        .env("HERALD_UI_GRACE_MS", "300")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -23,6 +23,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = match Config::load() {
         Ok(config) => config,
@@ -40,7 +41,8 @@ fn main() {
         Err(_) => OpenWindow::Inbox { show: None },
     };
     // Tests shorten the grace period.
-    let grace = std::env::var("HERALD_UI_GRACE_MS").ok().and_then(|ms| ms.parse().ok()).map_or(GRACE, Duration::from_millis);
+    let grace =
+        std::env::var("HERALD_UI_GRACE_MS").ok().and_then(|ms| ms.parse().ok()).map_or(GRACE, Duration::from_millis);
     let link = Arc::new(AgentLink::new(config.socket_path()));
     let app = tauri::Builder::default()
         .manage(InboxReader::new(config.mirror_path()))

@@ -18,6 +18,8 @@ pub struct AgentEnv {
     pub bus_address: String,
     /// Started instead of herald-ui when the agent opens the inbox.
     pub ui_bin: Option<PathBuf>,
+    /// More environment for the agent (and so for the herald-ui it starts): a display, say.
+    pub extra_env: Vec<(String, std::ffi::OsString)>,
 }
 
 impl AgentEnv {
@@ -30,6 +32,7 @@ impl AgentEnv {
             runtime_dir: dir.join("run"),
             bus_address: bus_address.to_owned(),
             ui_bin: None,
+            extra_env: Vec::new(),
         }
     }
 
@@ -57,6 +60,7 @@ impl AgentEnv {
         if let Some(ui) = &self.ui_bin {
             command.env("HERALD_UI_BIN", ui);
         }
+        command.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         command
     }
 }
@@ -102,6 +106,21 @@ impl Agent {
             }
         })
         .await
+    }
+
+    /// Waits at most `patience` for a log line containing `needle`.
+    pub async fn log_within(&mut self, needle: &str, patience: std::time::Duration) -> Option<String> {
+        tokio::time::timeout(patience, async {
+            loop {
+                let line =
+                    self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {needle:?}"));
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .ok()
     }
 
     /// Connects as the inbox window does.

@@ -42,6 +42,15 @@ impl Tray {
         Self { bus_address: bus_address.to_owned(), connection, name }
     }
 
+    /// A left click on the icon at screen point (x, y), as a panel reports it.
+    pub async fn activate(&self, x: i32, y: i32) {
+        let proxy =
+            zbus::Proxy::new(&self.connection, self.name.as_str(), "/StatusNotifierItem", "org.kde.StatusNotifierItem")
+                .await
+                .unwrap();
+        let () = proxy.call("Activate", &(x, y)).await.unwrap();
+    }
+
     /// The tooltip's text (title, description).
     pub async fn tooltip(&self) -> (String, String) {
         let proxy =

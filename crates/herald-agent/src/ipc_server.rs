@@ -1,6 +1,7 @@
 //! The agent's end of the local socket: each window gets the current state, then every event;
 //! its requests are carried out here (actions go through the mirror's outbox to the hub).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream, IpcWriter};
@@ -13,6 +14,8 @@ use crate::actions::Actions;
 use crate::Command;
 
 pub struct IpcServer {
+    /// How many herald-ui processes are on the socket now (see `Request::UiAttached`).
+    pub ui_links: Arc<AtomicUsize>,
     pub actions: Actions,
     pub status: watch::Receiver<Status>,
     pub events: broadcast::Sender<Event>,
@@ -39,6 +42,7 @@ impl IpcServer {
     /// Serves one peer. A peer that hangs up right after sending (a second `herald` handing over)
     /// still has its requests carried out: reading goes on after writing fails.
     async fn converse(self: Arc<Self>, stream: IpcStream) {
+        let mut ui = UiLink { count: self.ui_links.clone(), attached: false };
         let mut events = self.events.subscribe();
         let (mut reader, mut writer) = stream.split();
         let mut status = self.status.borrow().clone();
@@ -51,6 +55,10 @@ impl IpcServer {
             let sent = tokio::select! {
                 request = reader.recv::<Request>() => match request {
                     None => return,
+                    Some(Ok(Request::UiAttached)) => {
+                        ui.attach();
+                        Ok(())
+                    }
                     Some(Ok(request)) => self.carry_out(request, &mut writer).await,
                     Some(Err(IpcIoError::Decode(e))) => {
                         let error = IpcError { code: IpcErrorCode::BadRequest, message: e.to_string() };
@@ -76,6 +84,8 @@ impl IpcServer {
 
     async fn carry_out(&self, request: Request, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
         match request {
+            // Handled in `converse`, which knows the peer.
+            Request::UiAttached => Ok(()),
             Request::OpenInbox => {
                 let _ = self.commands.send(Command::Open(OpenWindow::Inbox { show: None }));
                 Ok(())
@@ -109,6 +119,29 @@ impl IpcServer {
                 tracing::error!(error = %e, "cannot record an action");
                 writer.send(&Event::Error(IpcError { code: IpcErrorCode::MirrorFailed, message: e.to_string() })).await
             }
+        }
+    }
+}
+
+/// Counts a peer that said it is herald-ui, for as long as it is connected.
+struct UiLink {
+    count: Arc<AtomicUsize>,
+    attached: bool,
+}
+
+impl UiLink {
+    fn attach(&mut self) {
+        if !self.attached {
+            self.attached = true;
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for UiLink {
+    fn drop(&mut self) {
+        if self.attached {
+            self.count.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

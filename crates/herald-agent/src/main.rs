@@ -53,7 +53,10 @@ pub enum Command {
     /// Something the user did in the tray's menu.
     Act(herald_client::outbox::Action),
     /// Snooze a reminder (its toast's button).
-    SnoozeLive { event_id: String, after: jiff::SignedDuration },
+    SnoozeLive {
+        event_id: String,
+        after: jiff::SignedDuration,
+    },
     Quit,
 }
 
@@ -106,14 +109,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let _tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
     let actions =
         actions::Actions { mirror, outbox_ready: engines.outbox_ready(), mirror_changes: sync_events.clone() };
+    let ui_links = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let server = ipc_server::IpcServer {
+        ui_links: ui_links.clone(),
         actions: actions.clone(),
         status: status_rx,
         events: window_events.clone(),
         commands: commands_tx,
     };
     let ipc_task = tokio::spawn(server.serve(listener));
-    let mut windows = windows::Windows::new();
+    let mut windows = windows::Windows::new(ui_links);
 
     let mut signals = Signals::new()?;
     loop {

@@ -55,7 +55,8 @@ impl ksni::Tray for HeraldTray {
             .iter()
             .map(|unread| {
                 let id = unread.id;
-                item(&menu_label(&unread.subject), "", move || Command::Open(OpenWindow::Inbox { show: Some(id) })).into()
+                item(&menu_label(&unread.subject), "", move || Command::Open(OpenWindow::Inbox { show: Some(id) }))
+                    .into()
             })
             .collect();
         if !items.is_empty() {

@@ -3,6 +3,8 @@
 //! only while a window is open (and briefly after, so reopening the panel is instant).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use herald_client::ipc::{Event, OpenWindow};
 use tokio::process::{Child, Command};
@@ -11,28 +13,31 @@ use tokio::sync::broadcast;
 pub struct Windows {
     program: PathBuf,
     child: Option<Child>,
+    /// herald-ui processes on the agent's socket, whoever started them.
+    ui_links: Arc<AtomicUsize>,
 }
 
 impl Windows {
     /// `HERALD_UI_BIN`, or `herald-ui` next to this executable (how both are installed).
-    pub fn new() -> Self {
+    pub fn new(ui_links: Arc<AtomicUsize>) -> Self {
         let program = std::env::var_os("HERALD_UI_BIN").map(PathBuf::from).unwrap_or_else(|| {
             std::env::current_exe()
                 .ok()
                 .and_then(|exe| exe.parent().map(|dir| dir.join("herald-ui")))
                 .unwrap_or_else(|| PathBuf::from("herald-ui"))
         });
-        Self { program, child: None }
+        Self { program, child: None, ui_links }
     }
 
     /// Asks the running UI to open the window, or starts the UI for it.
     pub fn open(&mut self, events: &broadcast::Sender<Event>, request: OpenWindow) {
-        if let Some(child) = &mut self.child {
-            if matches!(child.try_wait(), Ok(None)) {
-                tracing::info!(pid = child.id(), ?request, "opening a window in the running UI");
-                let _ = events.send(Event::Open(request));
-                return;
-            }
+        let started_here = self.child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)));
+        // A UI started here that has not connected yet still counts: a request in that moment
+        // goes out as an event it may miss (a click lost), never as a second process.
+        if started_here || self.ui_links.load(Ordering::Relaxed) > 0 {
+            tracing::info!(?request, "opening a window in the running UI");
+            let _ = events.send(Event::Open(request));
+            return;
         }
         // The UI inherits HERALD_DATA_DIR and XDG_RUNTIME_DIR, so it finds the same mirror and
         // socket; it never talks to the hub, so it does not get the token.

@@ -29,6 +29,10 @@ pub enum Request {
     Act { action: crate::outbox::Action },
     /// Accounts were added or removed (`herald accounts add/remove`): sync what is set up now.
     AccountsChanged,
+    /// Sent by herald-ui on connecting: the windows' process is on this link, so the agent asks
+    /// it to open windows rather than starting another (it may have been started by hand, or by
+    /// a test's WebDriver).
+    UiAttached,
     /// Snooze a reminder (a live event) for this many minutes: its toast and its place in the
     /// quick panel come back then. Local to this desktop; the hub is not told.
     SnoozeLive { event_id: String, minutes: u32 },

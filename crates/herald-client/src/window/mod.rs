@@ -52,10 +52,7 @@ impl AgentLink {
             Event::Connection { connection } => latest.connection = connection.clone(),
             Event::InboxChanged { unread } => latest.unread = Some(*unread),
             Event::LiveEvents { events } => latest.live = events.clone(),
-            Event::Open(_)
-            | Event::AccountsReloaded
-            | Event::SyncProgress { .. }
-            | Event::Error(_) => {}
+            Event::Open(_) | Event::AccountsReloaded | Event::SyncProgress { .. } | Event::Error(_) => {}
         }
     }
 
@@ -98,7 +95,11 @@ impl AgentLink {
                 }
             };
             announced_gone = false;
-            let (mut reader, writer) = stream.split();
+            let (mut reader, mut writer) = stream.split();
+            if writer.send(&Request::UiAttached).await.is_err() {
+                tokio::time::sleep(AGENT_RETRY).await;
+                continue;
+            }
             *self.writer.lock().await = Some(writer);
             while let Some(Ok(event)) = reader.recv::<Event>().await {
                 self.remember(&event);
@@ -151,6 +152,7 @@ mod tests {
         agent.send(&Event::InboxChanged { unread: 2 }).await.unwrap();
         assert_eq!(events.recv().await.unwrap(), Event::InboxChanged { unread: 2 });
         assert_eq!(link.snapshot().unread, Some(2));
+        assert_eq!(agent.recv::<Request>().await.unwrap().unwrap(), Request::UiAttached, "it says it is the UI");
         link.send(&Request::MarkRead { ids: vec![1], read: true }).await.unwrap();
         assert_eq!(agent.recv::<Request>().await.unwrap().unwrap(), Request::MarkRead { ids: vec![1], read: true });
         task.abort();
