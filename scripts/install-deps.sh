@@ -10,6 +10,7 @@ packages=(
   xvfb xauth dbus-daemon dbus-x11 libglib2.0-bin x11-utils xdotool imagemagick
   notification-daemon webkit2gtk-driver libnotify-bin
   iproute2  # ip netns: the sync tests change the network in a namespace of their own
+  gnome-keyring libsecret-tools  # a real Secret Service keyring for the token tests, and a second client to check it
 )
 missing=()
 for p in "${packages[@]}"; do

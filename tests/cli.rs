@@ -6,6 +6,7 @@ use herald_client::ipc::Event;
 use herald_e2e::agent::{Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::hub::Hub;
+use herald_e2e::keyring::Keyring;
 use serde_json::{json, Value};
 
 fn herald(env: &AgentEnv, args: &[&str]) -> (bool, String, String) {
@@ -140,8 +141,9 @@ async fn one_inbox_holds_two_hubs_and_each_action_reaches_its_own() {
     assert_eq!(home_id, work_id, "both hubs number from 1");
     let env = AgentEnv::new(dir.path(), home.url(), &bob, &bus.address);
 
+    // No keyring runs on this bus: the token goes to a file only its owner can read, and says so.
     let (ok, out, err) = herald_with_input(&env, &["accounts", "add", "work", &work.url()], &format!("{robert}\n"));
-    assert!(ok, "{out}{err}");
+    assert!(ok && out.contains("tokens.json (owner only: no keyring service is running)"), "{out}{err}");
     let (ok, out, err) = herald(&env, &["sync"]);
     assert!(ok && out.contains("2 unread"), "{out}{err}");
     let (_, accounts, _) = herald(&env, &["accounts"]);
@@ -180,10 +182,12 @@ async fn one_inbox_holds_two_hubs_and_each_action_reaches_its_own() {
 
 /// Accounts added or removed while the agent runs take effect at once: `herald accounts add`
 /// tells the running agent, which starts syncing the new hub; `remove` stops it and its
-/// notifications leave the inbox.
+/// notifications leave the inbox. Their tokens live in the desktop's keyring (a real
+/// gnome-keyring here), never in a file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_running_agent_follows_accounts_added_and_removed() {
+async fn the_running_agent_follows_accounts_added_and_removed_with_their_tokens_in_the_keyring() {
     let TwoHubs { dir, bus, home, work, bob, home_erp, robert, work_erp } = TwoHubs::start();
+    let keyring = Keyring::start(dir.path(), &bus.address).await;
     home.send(&home_erp, "bob", "Parcel arrived", "").await;
     work.send(&work_erp, "robert", "Approve PO-42", "").await;
     let env = AgentEnv::new(dir.path(), home.url(), &bob, &bus.address);
@@ -193,6 +197,11 @@ async fn the_running_agent_follows_accounts_added_and_removed() {
 
     let (ok, out, err) = herald_with_input(&env, &["accounts", "add", "work", &work.url()], &format!("{robert}\n"));
     assert!(ok && out.contains("the running agent now syncs the accounts set up"), "{out}{err}");
+    assert!(out.contains("its token is in the keyring"), "{out}");
+    assert_eq!(keyring.lookup(&bus.address, "work").as_deref(), Some(robert.as_str()), "another client finds it");
+    assert!(!env.data_dir.join("tokens.json").exists(), "and no file holds it");
+    let (_, accounts, _) = herald(&env, &["accounts"]);
+    assert!(accounts.lines().any(|l| l.starts_with("work") && l.contains("token in the keyring")), "{accounts}");
     link.wait_for("work's inbox, without a restart", |e| matches!(e, Event::InboxChanged { unread: 2 }).then_some(()))
         .await;
     work.send(&work_erp, "robert", "Approve PO-43", "").await;
@@ -200,6 +209,7 @@ async fn the_running_agent_follows_accounts_added_and_removed() {
 
     let (ok, out, err) = herald(&env, &["accounts", "remove", "work"]);
     assert!(ok && out.contains("the running agent now syncs the accounts set up"), "{out}{err}");
+    assert_eq!(keyring.lookup(&bus.address, "work"), None, "its token left the keyring");
     link.wait_for("work's notifications gone", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
     // Work is no longer synced: its next notification never arrives, home's does.
     work.send(&work_erp, "robert", "Approve PO-44", "").await;

@@ -1,8 +1,26 @@
-//! A private D-Bus session bus for one test.
+//! A private D-Bus session bus for one test. It activates nothing: a service a test needs (the
+//! notification daemon, a keyring) is started by the test, so none starts behind its back (a
+//! keyring daemon installed on the machine would otherwise answer every test's token store).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+/// A session bus as the system's session.conf makes one, without its service directories.
+const CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
 
 pub struct SessionBus {
     pub address: String,
@@ -11,8 +29,11 @@ pub struct SessionBus {
 
 impl SessionBus {
     pub fn start(dir: &Path) -> Self {
+        let config = dir.join("bus.conf");
+        std::fs::write(&config, CONFIG).unwrap();
         let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--nopidfile", "--print-address=1"])
             .arg(format!("--address=unix:path={}", dir.join("bus").display()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -16,6 +16,7 @@ pub mod close_window;
 pub mod daemon;
 pub mod display;
 pub mod hub;
+pub mod keyring;
 pub mod tray;
 pub mod webdriver;
 

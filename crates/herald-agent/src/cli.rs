@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use herald_client::accounts::{self, Tokens};
+use herald_client::accounts;
 use herald_client::ipc::socket::{IpcIoError, IpcStream};
 use herald_client::ipc::{Event, Request};
 use herald_client::mirror::{AccountId, Before, Mirror, Query, SharedMirror};
 use herald_client::outbox::Action;
+use herald_client::secrets::{TokenStorage, TokenStore};
 use herald_client::sync::{ConnectionState, SyncEngine, SyncEvent};
 use herald_client::Config;
 use herald_proto::Notification;
@@ -178,13 +179,13 @@ pub async fn run(config: Config, command: CliCommand) -> anyhow::Result<()> {
                 print_one(&n, json)?;
             }
         }
-        CliCommand::Accounts => list_accounts(&config)?,
+        CliCommand::Accounts => list_accounts(&config).await?,
         CliCommand::AddAccount { name, server } => {
-            add_account(&config, &name, &server)?;
+            add_account(&config, &name, &server).await?;
             tell_running_agent(&config).await;
         }
         CliCommand::RemoveAccount { name } => {
-            remove_account(&config, &name)?;
+            remove_account(&config, &name).await?;
             tell_running_agent(&config).await;
         }
         CliCommand::Show(id) => match read_only(&config)?.get(id)? {
@@ -231,19 +232,30 @@ fn status(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list_accounts(config: &Config) -> anyhow::Result<()> {
+async fn list_accounts(config: &Config) -> anyhow::Result<()> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
+    let store = TokenStore::open(&config.data_dir).await;
+    let names: Vec<String> = mirror.accounts()?.into_iter().map(|a| a.name).collect();
+    let tokens = store.load(&names).await?;
+    let kept = match store.storage() {
+        TokenStorage::Keyring => "token in the keyring",
+        TokenStorage::File => "token in the token file",
+    };
     // Both lists come from the accounts table in id order, one row each.
-    let configured = accounts::configured(config, &mut mirror)?;
+    let configured = accounts::configured(config, &mut mirror, &tokens)?;
     for (account, listed) in configured.iter().zip(mirror.accounts()?) {
         let server = account.server.as_ref().map_or("(no server)", |s| s.as_str());
-        let token = if account.token.is_some() { "token set" } else { "no token" };
+        let token = match (&account.token, tokens.contains_key(&account.name)) {
+            (Some(_), true) => kept,
+            (Some(_), false) => "token from HERALD_TOKEN",
+            (None, _) => "no token",
+        };
         println!("{:<12} {server}  {token}, {} unread, cursor {}", account.name, listed.unread, listed.cursor);
     }
     Ok(())
 }
 
-fn add_account(config: &Config, name: &str, server: &str) -> anyhow::Result<()> {
+async fn add_account(config: &Config, name: &str, server: &str) -> anyhow::Result<()> {
     let server = herald_client::config::parse_server(server)?;
     // From stdin, never the command line (which other users can read in the process list).
     let mut line = String::new();
@@ -254,8 +266,16 @@ fn add_account(config: &Config, name: &str, server: &str) -> anyhow::Result<()> 
     }
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
     mirror.upsert_account(name, server.as_str())?;
-    Tokens::load(&config.data_dir)?.set(name.trim(), Some(token))?;
-    println!("added {name} at {server}");
+    let store = TokenStore::open(&config.data_dir).await;
+    let kept = match store.set(name.trim(), Some(token)).await? {
+        TokenStorage::Keyring => "its token is in the keyring".to_owned(),
+        TokenStorage::File => format!(
+            "its token is in {} (owner only: {})",
+            config.data_dir.join("tokens.json").display(),
+            store.why_file.as_deref().unwrap_or("no keyring")
+        ),
+    };
+    println!("added {name} at {server}; {kept}");
     Ok(())
 }
 
@@ -290,11 +310,11 @@ async fn tell_running_agent(config: &Config) {
 /// engine waits for its feed to close, which is quick unless its hub hangs.
 const AGENT_ANSWER: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn remove_account(config: &Config, name: &str) -> anyhow::Result<()> {
+async fn remove_account(config: &Config, name: &str) -> anyhow::Result<()> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
     let account = mirror.account_named(name)?.with_context(|| format!("no account {name:?}"))?;
     mirror.remove_account(account.id)?;
-    Tokens::load(&config.data_dir)?.set(&account.name, None)?;
+    TokenStore::open(&config.data_dir).await.set(&account.name, None).await?;
     println!("removed {name}");
     Ok(())
 }
@@ -345,7 +365,9 @@ async fn sync_once(config: &Config) -> anyhow::Result<()> {
 /// actions.
 async fn sync(config: &Config) -> anyhow::Result<Vec<herald_proto::ApiError>> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
-    let accounts = accounts::syncable(config, &mut mirror)?;
+    let names: Vec<String> = mirror.accounts()?.into_iter().map(|a| a.name).collect();
+    let tokens = TokenStore::open(&config.data_dir).await.load(&names).await?;
+    let accounts = accounts::syncable(config, &mut mirror, &tokens)?;
     if accounts.is_empty() {
         bail!("no hub configured (HERALD_SERVER and HERALD_TOKEN, or herald accounts add)");
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use herald_client::accounts::{self, Configured};
 use herald_client::mirror::{AccountId, MirrorError, SharedMirror};
+use herald_client::secrets::TokenStore;
 use herald_client::sync::{SyncEngine, SyncEvent};
 use herald_client::Config;
 use tokio::sync::{broadcast, watch, Notify};
@@ -25,6 +26,8 @@ pub struct Engines {
     outbox_ready: watch::Sender<Vec<Arc<Notify>>>,
     /// The running accounts' names, for the tray's words.
     names: watch::Sender<BTreeMap<AccountId, String>>,
+    /// Where the accounts' tokens are kept.
+    pub tokens: Arc<TokenStore>,
 }
 
 struct Running {
@@ -40,8 +43,10 @@ impl Engines {
         mirror: SharedMirror,
         events: broadcast::Sender<SyncEvent>,
         index_ready: Arc<Notify>,
+        tokens: Arc<TokenStore>,
     ) -> Self {
         Self {
+            tokens,
             config,
             mirror,
             events,
@@ -64,9 +69,11 @@ impl Engines {
     /// changed accounts, starts those of new ones, leaves the rest alone.
     pub async fn reload(&mut self) -> Result<(), MirrorError> {
         let config = self.config.clone();
+        let tokens =
+            accounts::tokens(&self.tokens, &self.mirror).await.map_err(|e| MirrorError::Account(e.to_string()))?;
         let mut wanted = self
             .mirror
-            .call(move |m| accounts::syncable(&config, m).map_err(|e| MirrorError::Account(e.to_string())))
+            .call(move |m| accounts::syncable(&config, m, &tokens).map_err(|e| MirrorError::Account(e.to_string())))
             .await?;
         if wanted.is_empty() {
             // Nothing set up: the first account's engine says so in the tray.

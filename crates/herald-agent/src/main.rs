@@ -31,6 +31,7 @@ use anyhow::Context;
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
 use herald_client::ipc::{Event, OpenWindow, Request};
 use herald_client::mirror::{Mirror, SharedMirror};
+use herald_client::secrets::TokenStore;
 use herald_client::status::Status;
 use herald_client::sync::engine::index_in_background;
 use herald_client::Config;
@@ -95,7 +96,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // One engine per account, all sharing the mirror's one search indexer.
     let index_ready = Arc::new(Notify::new());
     let indexer = tokio::spawn(index_in_background(mirror.clone(), index_ready.clone()));
-    let mut engines = Engines::new(config.clone(), mirror.clone(), sync_events.clone(), index_ready);
+    let tokens = Arc::new(TokenStore::open(&config.data_dir).await);
+    if let Some(why) = &tokens.why_file {
+        tracing::info!(why, "sign-in tokens are kept in the token file (owner only), not a keyring");
+    }
+    let mut engines = Engines::new(config.clone(), mirror.clone(), sync_events.clone(), index_ready, tokens);
     engines.reload().await.context("reading the accounts")?;
     let toasts =
         toasts::spawn(sync_events.subscribe(), commands_tx.clone(), mirror.clone(), config.critical_breaks_through);

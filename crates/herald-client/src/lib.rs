@@ -22,6 +22,7 @@ pub mod ipc;
 pub mod mirror;
 pub mod outbox;
 pub mod quiet;
+pub mod secrets;
 pub mod status;
 pub mod sync;
 pub mod toast;

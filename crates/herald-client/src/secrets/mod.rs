@@ -1,0 +1,157 @@
+//! Where sign-in tokens are kept: the OS keyring (the freedesktop Secret Service on Linux), or,
+//! where none runs, a file only the owner can read — and the settings window says which.
+//!
+//! - [`secret_service`]: the keyring over D-Bus.
+//! - [`token_file`]: the 0600 file.
+
+#[cfg(target_os = "linux")]
+mod secret_service;
+mod token_file;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub use token_file::Tokens;
+
+use crate::accounts::AccountsError;
+
+/// How long the keyring may wait for the user to unlock it before Herald gives up on it.
+#[cfg(target_os = "linux")]
+const UNLOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Where tokens are kept on this desktop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStorage {
+    /// The OS keyring.
+    Keyring,
+    /// `tokens.json` in the data directory, readable by the owner only: no keyring runs here.
+    File,
+}
+
+/// The tokens of the accounts added in settings or with `herald accounts add`.
+pub struct TokenStore {
+    data_dir: PathBuf,
+    #[cfg(target_os = "linux")]
+    keyring: Option<secret_service::SecretService>,
+    /// Why there is no keyring, for the settings window and the log.
+    pub why_file: Option<String>,
+}
+
+impl TokenStore {
+    /// Opens the keyring if one runs (`HERALD_TOKEN_STORE=file` keeps tokens in the file
+    /// regardless, e.g. on a machine shared through a remote session).
+    pub async fn open(data_dir: &Path) -> Self {
+        let data_dir = data_dir.to_owned();
+        if std::env::var("HERALD_TOKEN_STORE").is_ok_and(|v| v == "file") {
+            return Self::file_only(data_dir, "HERALD_TOKEN_STORE=file".into());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            match secret_service::SecretService::connect().await {
+                Ok(keyring) => Self { data_dir, keyring: Some(keyring), why_file: None },
+                Err(e) => Self::file_only(data_dir, e.to_string()),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Self::file_only(data_dir, "the keyring of this system is not supported yet".into())
+        }
+    }
+
+    fn file_only(data_dir: PathBuf, why: String) -> Self {
+        Self {
+            data_dir,
+            #[cfg(target_os = "linux")]
+            keyring: None,
+            why_file: Some(why),
+        }
+    }
+
+    pub fn storage(&self) -> TokenStorage {
+        if self.why_file.is_none() {
+            TokenStorage::Keyring
+        } else {
+            TokenStorage::File
+        }
+    }
+
+    /// The tokens of `accounts` that are kept, by name. With a keyring, a token still in the file
+    /// (from before the keyring, or from `herald accounts add` without one) moves into it.
+    pub async fn load(&self, accounts: &[String]) -> Result<BTreeMap<String, String>, AccountsError> {
+        let mut file = Tokens::load(&self.data_dir)?;
+        let mut found = BTreeMap::new();
+        for account in accounts {
+            #[cfg(target_os = "linux")]
+            if let Some(keyring) = &self.keyring {
+                if let Some(token) = patiently(keyring.get(account)).await? {
+                    found.insert(account.clone(), token);
+                    continue;
+                }
+                if let Some(token) = file.get(account).map(str::to_owned) {
+                    patiently(keyring.set(account, &token)).await?;
+                    file.set(account, None)?;
+                    tracing::info!(account, "moved a sign-in token from the token file into the keyring");
+                    found.insert(account.clone(), token);
+                }
+                continue;
+            }
+            if let Some(token) = file.get(account) {
+                found.insert(account.clone(), token.to_owned());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Keeps (or with None forgets) `account`'s token; says where it went.
+    pub async fn set(&self, account: &str, token: Option<&str>) -> Result<TokenStorage, AccountsError> {
+        #[cfg(target_os = "linux")]
+        if let Some(keyring) = &self.keyring {
+            match token {
+                Some(token) => patiently(keyring.set(account, token)).await?,
+                None => patiently(keyring.delete(account)).await?,
+            }
+            // Never two copies: one left in the file from before goes.
+            let mut file = Tokens::load(&self.data_dir)?;
+            if file.get(account).is_some() {
+                file.set(account, None)?;
+            }
+            return Ok(TokenStorage::Keyring);
+        }
+        Tokens::load(&self.data_dir)?.set(account, token)?;
+        Ok(TokenStorage::File)
+    }
+}
+
+/// A keyring call, given [`UNLOCK_PATIENCE`] for a password dialog.
+#[cfg(target_os = "linux")]
+async fn patiently<T>(
+    call: impl std::future::Future<Output = Result<T, secret_service::SecretServiceError>>,
+) -> Result<T, AccountsError> {
+    match tokio::time::timeout(UNLOCK_PATIENCE, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(AccountsError::Keyring(e.to_string())),
+        Err(_) => Err(AccountsError::Keyring("the keyring was not unlocked in time".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn without_a_keyring_tokens_go_to_the_private_file_and_say_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::file_only(dir.path().to_owned(), "no keyring service is running".into());
+        assert_eq!(store.storage(), TokenStorage::File);
+        assert_eq!(store.set("work", Some("hrld_w")).await.unwrap(), TokenStorage::File);
+        let names = ["work".to_owned(), "club".to_owned()];
+        assert_eq!(store.load(&names).await.unwrap(), BTreeMap::from([("work".to_owned(), "hrld_w".to_owned())]));
+        store.set("work", None).await.unwrap();
+        assert!(store.load(&names).await.unwrap().is_empty());
+    }
+}
