@@ -12,6 +12,7 @@ fn main() {
         "dismiss",
         "act",
         "snooze_live",
+        "ask",
         "agent_snapshot",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");

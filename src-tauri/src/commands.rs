@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use herald_client::ipc::settings::{SettingsAnswer, SettingsQuestion};
 use herald_client::ipc::{IpcError, IpcErrorCode, OpenWindow, Request};
 use herald_client::mirror::Before;
 use herald_client::outbox::Action;
@@ -73,6 +74,12 @@ pub async fn act(link: State<'_, Arc<AgentLink>>, action: Action) -> Result<(), 
 #[tauri::command]
 pub async fn snooze_live(link: State<'_, Arc<AgentLink>>, event_id: String, minutes: u32) -> Result<(), IpcError> {
     link.send(&Request::SnoozeLive { event_id, minutes }).await
+}
+
+/// The settings window's questions (accounts, sign-in test, preferences, this device).
+#[tauri::command]
+pub async fn ask(link: State<'_, Arc<AgentLink>>, question: SettingsQuestion) -> Result<SettingsAnswer, IpcError> {
+    link.ask(question).await
 }
 
 #[tauri::command]

@@ -69,6 +69,7 @@ fn main() {
             commands::dismiss,
             commands::act,
             commands::snooze_live,
+            commands::ask,
             commands::agent_snapshot
         ])
         .setup(move |app| {

@@ -14,6 +14,7 @@ use crate::actions::Actions;
 use crate::Command;
 
 pub struct IpcServer {
+    pub settings: crate::settings::Settings,
     /// How many herald-ui processes are on the socket now (see `Request::UiAttached`).
     pub ui_links: Arc<AtomicUsize>,
     pub actions: Actions,
@@ -86,6 +87,13 @@ impl IpcServer {
         match request {
             // Handled in `converse`, which knows the peer.
             Request::UiAttached => Ok(()),
+            Request::Ask { tag, question } => {
+                let answer = self.settings.answer(question).await;
+                if let Err(e) = &answer {
+                    tracing::warn!(code = ?e.code, error = %e.message, "a settings question failed");
+                }
+                writer.send(&Event::SettingsAnswer { tag, answer }).await
+            }
             Request::OpenInbox => {
                 let _ = self.commands.send(Command::Open(OpenWindow::Inbox { show: None }));
                 Ok(())

@@ -18,6 +18,7 @@ mod engines;
 mod ipc_server;
 mod logging;
 mod notification_daemon;
+mod settings;
 mod status;
 mod toasts;
 #[cfg_attr(not(target_os = "linux"), path = "tray_unsupported.rs")]
@@ -102,8 +103,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
     let mut engines = Engines::new(config.clone(), mirror.clone(), sync_events.clone(), index_ready, tokens);
     engines.reload().await.context("reading the accounts")?;
-    let toasts =
-        toasts::spawn(sync_events.subscribe(), commands_tx.clone(), mirror.clone(), config.critical_breaks_through);
+    // This desktop's own settings; the settings window changes them, the toasts follow.
+    let device = watch::Sender::new(herald_client::device::load(&config.data_dir));
+    let toasts = toasts::spawn(
+        sync_events.subscribe(),
+        commands_tx.clone(),
+        mirror.clone(),
+        config.critical_breaks_through,
+        device.subscribe(),
+    );
     let status_task = tokio::spawn(status::run(
         sync_events.subscribe(),
         mirror.clone(),
@@ -115,7 +123,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let actions =
         actions::Actions { mirror, outbox_ready: engines.outbox_ready(), mirror_changes: sync_events.clone() };
     let ui_links = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let settings = settings::Settings::new(
+        config.clone(),
+        actions.mirror.clone(),
+        engines.tokens.clone(),
+        commands_tx.clone(),
+        device.clone(),
+    );
     let server = ipc_server::IpcServer {
+        settings,
         ui_links: ui_links.clone(),
         actions: actions.clone(),
         status: status_rx,

@@ -44,8 +44,9 @@ impl NotificationDaemon {
         Ok((Self { bus }, Signals { stream, dbus }))
     }
 
-    /// Shows `toast` (in place of toast `replaces`, if given); returns its id.
-    pub async fn show(&self, toast: &Toast, replaces: Option<u32>) -> zbus::Result<u32> {
+    /// Shows `toast` (in place of toast `replaces`, if given), with the desktop's message sound
+    /// or silently; returns its id.
+    pub async fn show(&self, toast: &Toast, replaces: Option<u32>, sound: bool) -> zbus::Result<u32> {
         let mut actions = vec!["default", "Open inbox"];
         for button in &toast.buttons {
             actions.extend([button.key.as_str(), button.label.as_str()]);
@@ -56,6 +57,11 @@ impl NotificationDaemon {
         hints.insert("urgency", Value::U8(if toast.critical { 2 } else { 1 }));
         if toast.resident {
             hints.insert("resident", Value::Bool(true));
+        }
+        if sound {
+            hints.insert("sound-name", Value::from("message-new-instant"));
+        } else {
+            hints.insert("suppress-sound", Value::Bool(true));
         }
         let reply = self
             .bus

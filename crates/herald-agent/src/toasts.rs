@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use herald_client::ipc::settings::DeviceSettings;
 use herald_client::ipc::OpenWindow;
 use herald_client::mirror::{AccountId, SharedMirror};
 use herald_client::sync::SyncEvent;
 use herald_client::toast::{self, Bursts, Interruptions, Press, Slot, Toast, ToastCommand};
 use jiff::Timestamp;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::notification_daemon::{NotificationDaemon, Signal, Signals};
@@ -28,6 +29,7 @@ pub fn spawn(
     commands: mpsc::UnboundedSender<Command>,
     mirror: SharedMirror,
     critical_breaks_through: bool,
+    device: watch::Receiver<DeviceSettings>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         // What each hub last said, kept in the mirror, so an agent started offline honours it too.
@@ -42,7 +44,7 @@ pub fn spawn(
                 (None, None)
             }
         };
-        let shown = Shown::new(commands.clone(), daemon);
+        let shown = Shown::new(commands.clone(), daemon, device);
         if let Some(signals) = signals {
             tokio::spawn(hear_clicks(signals, shown.clone()));
         }
@@ -180,6 +182,8 @@ struct Shown {
     commands: mpsc::UnboundedSender<Command>,
     /// None: no session bus (toasts are not shown).
     daemon: Option<NotificationDaemon>,
+    /// Whether toasts play a sound (settings).
+    device: watch::Receiver<DeviceSettings>,
     /// Live events the user answered here: a snoozed toast of one does not come back.
     answered: Arc<Mutex<std::collections::VecDeque<String>>>,
     by_notification: Arc<Mutex<HashMap<i64, u32>>>,
@@ -200,10 +204,15 @@ struct Shown {
 const SUCCESSOR_GRACE: std::time::Duration = std::time::Duration::from_millis(750);
 
 impl Shown {
-    fn new(commands: mpsc::UnboundedSender<Command>, daemon: Option<NotificationDaemon>) -> Self {
+    fn new(
+        commands: mpsc::UnboundedSender<Command>,
+        daemon: Option<NotificationDaemon>,
+        device: watch::Receiver<DeviceSettings>,
+    ) -> Self {
         Self {
             commands,
             daemon,
+            device,
             by_notification: Default::default(),
             clicks: Default::default(),
             answered: Default::default(),
@@ -443,7 +452,8 @@ async fn show(toast: Toast, shown: &Shown) {
     let Some(daemon) = &shown.daemon else { return };
     // Updated in place (freedesktop replaces_id): a new PO-42 toast, a summary counting up.
     let replaces = shown.replaces(&toast.slot);
-    match daemon.show(&toast, replaces).await {
+    let sound = shown.device.borrow().sound;
+    match daemon.show(&toast, replaces, sound).await {
         Ok(toast_id) => {
             tracing::debug!(id = toast_id, notification = ?toast.notification_id, "toast shown");
             if let Some(id) = toast.notification_id {
@@ -487,7 +497,7 @@ mod tests {
     #[test]
     fn a_click_is_done_even_when_it_comes_before_the_toast_is_known() {
         let (commands, _received) = mpsc::unbounded_channel();
-        let shown = Shown::new(commands, None);
+        let shown = Shown::new(commands, None, watch::channel(DeviceSettings::default()).1);
         let read = Press::Act(Action::MarkRead { ids: vec![3], read: true });
         assert!(shown.click(7, "read").is_none(), "not known yet: kept");
         let early = shown.track(7, toast(Some(3), vec![button("read", read)], false));
@@ -512,7 +522,7 @@ mod tests {
     #[test]
     fn a_reminder_snoozes_with_itself_to_show_again_and_closes_once_done() {
         let (commands, _received) = mpsc::unbounded_channel();
-        let shown = Shown::new(commands, None);
+        let shown = Shown::new(commands, None, watch::channel(DeviceSettings::default()).1);
         let done = Press::Act(Action::RespondToEvent { event_id: "e".into(), action: "done".into() });
         let snooze = Press::Snooze(jiff::SignedDuration::from_mins(5));
         let reminder = toast(None, vec![button("respond:done", done), button("snooze:5", snooze)], true);
@@ -533,7 +543,7 @@ mod tests {
     #[tokio::test]
     async fn a_reminder_on_screen_past_its_time_to_live_is_left_alone() {
         let (commands, _received) = mpsc::unbounded_channel();
-        let shown = Shown::new(commands, None);
+        let shown = Shown::new(commands, None, watch::channel(DeviceSettings::default()).1);
         shown.hold(&Slot::Live("r1".into()), 9);
         let reminder = herald_proto::LiveEvent {
             id: "r1".into(),
@@ -554,7 +564,7 @@ mod tests {
     #[tokio::test]
     async fn a_reminder_answered_here_while_snoozed_does_not_come_back() {
         let (commands, _received) = mpsc::unbounded_channel();
-        let shown = Shown::new(commands, None);
+        let shown = Shown::new(commands, None, watch::channel(DeviceSettings::default()).1);
         let slot = Slot::Live("r2".into());
         assert!(!shown.was_answered(&slot));
         shown.answered("r2").await;

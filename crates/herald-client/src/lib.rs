@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod autostart;
 pub mod config;
+pub mod device;
 pub mod ipc;
 pub mod mirror;
 pub mod outbox;

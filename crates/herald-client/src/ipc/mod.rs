@@ -5,6 +5,7 @@
 //! - [`Event`]: agent → windows (inbox changed, connection state, "show yourself").
 //! - [`socket`]: the transport: bind (single-instance), accept (same user only), connect.
 
+pub mod settings;
 pub mod socket;
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,13 @@ pub enum Request {
     /// it to open windows rather than starting another (it may have been started by hand, or by
     /// a test's WebDriver).
     UiAttached,
+    /// A question from the settings window; answered to the asking peer only, as
+    /// [`Event::SettingsAnswer`] with the same `tag`.
+    Ask {
+        #[ts(type = "number")]
+        tag: u64,
+        question: settings::SettingsQuestion,
+    },
     /// Snooze a reminder (a live event) for this many minutes: its toast and its place in the
     /// quick panel come back then. Local to this desktop; the hub is not told.
     SnoozeLive { event_id: String, minutes: u32 },
@@ -66,6 +74,12 @@ pub enum Event {
     /// The agent now syncs exactly the accounts that are set up (the answer to
     /// `AccountsChanged`: `herald accounts add/remove` waits for it).
     AccountsReloaded,
+    /// The answer to `Request::Ask` number `tag`.
+    SettingsAnswer {
+        #[ts(type = "number")]
+        tag: u64,
+        answer: Result<settings::SettingsAnswer, IpcError>,
+    },
     /// A request failed.
     Error(IpcError),
 }
@@ -123,6 +137,12 @@ pub enum IpcErrorCode {
     MirrorUnavailable,
     /// A link that is not an http or https address: it is not opened.
     LinkRefused,
+    /// What was asked cannot be done (a bad server address, an account that is not there).
+    Invalid,
+    /// The hub could not be reached or refused.
+    HubFailed,
+    /// The keyring or the token file could not be used.
+    TokensFailed,
 }
 
 #[cfg(test)]

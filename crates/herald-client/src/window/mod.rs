@@ -5,24 +5,33 @@
 pub mod opening;
 mod reader;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 pub use reader::{web_address, InboxFilter, InboxReader};
+use tokio::sync::oneshot;
 
+use crate::ipc::settings::{SettingsAnswer, SettingsQuestion};
 use crate::ipc::socket::{IpcStream, IpcWriter};
 use crate::ipc::{Event, IpcError, IpcErrorCode, Request};
 use crate::sync::ConnectionState;
 
 /// How often the window looks for an agent that is not running.
 const AGENT_RETRY: Duration = Duration::from_secs(1);
+/// How long a question may take: the agent may be waiting for the user to unlock the keyring.
+const ASK_PATIENCE: Duration = Duration::from_secs(150);
 
 /// The window's link to the agent: reconnects by itself; requests fail fast while it is down.
 pub struct AgentLink {
     socket: PathBuf,
     writer: tokio::sync::Mutex<Option<IpcWriter>>,
     latest: Mutex<AgentSnapshot>,
+    /// Questions asked and not answered yet, by tag.
+    asked: Mutex<HashMap<u64, oneshot::Sender<Result<SettingsAnswer, IpcError>>>>,
+    next_tag: AtomicU64,
 }
 
 /// The latest state the agent reported, for a page that starts listening after it was sent.
@@ -39,7 +48,39 @@ pub struct AgentSnapshot {
 impl AgentLink {
     pub fn new(socket: PathBuf) -> Self {
         let latest = AgentSnapshot { connection: ConnectionState::Connecting, unread: None, live: Vec::new() };
-        Self { socket, writer: tokio::sync::Mutex::new(None), latest: Mutex::new(latest) }
+        Self {
+            socket,
+            writer: tokio::sync::Mutex::new(None),
+            latest: Mutex::new(latest),
+            asked: Mutex::new(HashMap::new()),
+            next_tag: AtomicU64::new(1),
+        }
+    }
+
+    /// Asks the agent (the settings window's questions) and waits for its answer.
+    pub async fn ask(&self, question: SettingsQuestion) -> Result<SettingsAnswer, IpcError> {
+        let tag = self.next_tag.fetch_add(1, Ordering::Relaxed);
+        let (answered, answer) = oneshot::channel();
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).insert(tag, answered);
+        if let Err(e) = self.send(&Request::Ask { tag, question }).await {
+            self.asked.lock().unwrap_or_else(|p| p.into_inner()).remove(&tag);
+            return Err(e);
+        }
+        match tokio::time::timeout(ASK_PATIENCE, answer).await {
+            Ok(Ok(answer)) => answer,
+            // The link dropped the question with the connection.
+            Ok(Err(_)) => Err(IpcError {
+                code: IpcErrorCode::AgentUnavailable,
+                message: "lost the Herald agent before it answered".into(),
+            }),
+            Err(_) => {
+                self.asked.lock().unwrap_or_else(|p| p.into_inner()).remove(&tag);
+                Err(IpcError {
+                    code: IpcErrorCode::AgentUnavailable,
+                    message: "the Herald agent did not answer".into(),
+                })
+            }
+        }
     }
 
     pub fn snapshot(&self) -> AgentSnapshot {
@@ -52,7 +93,11 @@ impl AgentLink {
             Event::Connection { connection } => latest.connection = connection.clone(),
             Event::InboxChanged { unread } => latest.unread = Some(*unread),
             Event::LiveEvents { events } => latest.live = events.clone(),
-            Event::Open(_) | Event::AccountsReloaded | Event::SyncProgress { .. } | Event::Error(_) => {}
+            Event::Open(_)
+            | Event::AccountsReloaded
+            | Event::SyncProgress { .. }
+            | Event::SettingsAnswer { .. }
+            | Event::Error(_) => {}
         }
     }
 
@@ -102,10 +147,18 @@ impl AgentLink {
             }
             *self.writer.lock().await = Some(writer);
             while let Some(Ok(event)) = reader.recv::<Event>().await {
+                if let Event::SettingsAnswer { tag, answer } = event {
+                    if let Some(asker) = self.asked.lock().unwrap_or_else(|p| p.into_inner()).remove(&tag) {
+                        let _ = asker.send(answer);
+                    }
+                    continue;
+                }
                 self.remember(&event);
                 on_event(event);
             }
             *self.writer.lock().await = None;
+            // Questions on the lost connection will not be answered.
+            self.asked.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
     }
 }

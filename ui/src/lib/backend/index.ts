@@ -9,8 +9,21 @@ import type { IpcError } from './generated/IpcError';
 import type { LiveEvent } from './generated/LiveEvent';
 import type { Notification } from './generated/Notification';
 import type { OpenWindow } from './generated/OpenWindow';
+import type { SettingsAnswer } from './generated/SettingsAnswer';
+import type { SettingsQuestion } from './generated/SettingsQuestion';
 
 export type { Action, AgentEvent, AgentSnapshot, Before, InboxFilter, IpcError, LiveEvent, Notification, OpenWindow };
+export type { SettingsAnswer, SettingsQuestion };
+export type { AccountSummary } from './generated/AccountSummary';
+export type { Channel } from './generated/Channel';
+export type { DeviceSettings } from './generated/DeviceSettings';
+export type { Preferences } from './generated/Preferences';
+export type { PreferenceOverride } from './generated/PreferenceOverride';
+export type { QuietHours } from './generated/QuietHours';
+export type { QuietPeriod } from './generated/QuietPeriod';
+export type { Schema } from './generated/Schema';
+export type { TokenStorage } from './generated/TokenStorage';
+export type { Weekday } from './generated/Weekday';
 export type { ConnectionState } from './generated/ConnectionState';
 
 export interface Backend {
@@ -35,6 +48,8 @@ export interface Backend {
   snoozeLive(eventId: string, minutes: number): Promise<void>;
   /** Any user action (read, delete, confirm, reply…): the agent records it and tells the hub. */
   act(action: Action): Promise<void>;
+  /** The settings window's questions to the agent (accounts, sign-in test, preferences, this device). */
+  ask(question: SettingsQuestion): Promise<SettingsAnswer>;
   /** The latest connection state and unread count the agent reported (events before the page listened are not lost). */
   agentSnapshot(): Promise<AgentSnapshot>;
   /** Calls `handler` for every event from the agent; resolves to an unsubscribe function. */

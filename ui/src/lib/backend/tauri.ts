@@ -1,6 +1,6 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
-import type { AgentEvent, AgentSnapshot, Backend, Notification, OpenWindow } from './index';
+import type { AgentEvent, AgentSnapshot, Backend, Notification, OpenWindow, SettingsAnswer } from './index';
 
 /** Must match `EVENT_NAME` in src-tauri/src/events.rs. */
 const EVENT_NAME = 'herald://event';
@@ -17,6 +17,7 @@ export const tauriBackend: Backend = {
   dismiss: () => invoke<void>('dismiss'),
   snoozeLive: (eventId, minutes) => invoke<void>('snooze_live', { eventId, minutes }),
   act: (action) => invoke<void>('act', { action }),
+  ask: (question) => invoke<SettingsAnswer>('ask', { question }),
   agentSnapshot: () => invoke<AgentSnapshot>('agent_snapshot'),
   onEvent: (handler) => listen<AgentEvent>(EVENT_NAME, (e) => handler(e.payload)),
 };

@@ -1,6 +1,17 @@
 // An in-memory Backend for the UI's tests: the Rust side is exercised for real by the webview
 // end-to-end tests. It filters as the mirror does (unread, module or type, tag, word prefixes).
-import type { Action, AgentEvent, AgentSnapshot, Backend, Before, InboxFilter, Notification, OpenWindow } from '../backend';
+import type {
+  Action,
+  AgentEvent,
+  AgentSnapshot,
+  Backend,
+  Before,
+  InboxFilter,
+  Notification,
+  OpenWindow,
+  SettingsAnswer,
+  SettingsQuestion,
+} from '../backend';
 
 export class MemoryBackend implements Backend {
   items: Notification[] = [];
@@ -73,6 +84,15 @@ export class MemoryBackend implements Backend {
   /** The mark-read actions sent, as `{ids, read}`. */
   get marked() {
     return this.actions.flatMap((a) => (a.type === 'mark_read' ? [{ ids: a.ids, read: a.read }] : []));
+  }
+  /** The settings questions asked, and how the stand-in agent answers them. */
+  questions: SettingsQuestion[] = [];
+  answer: (question: SettingsQuestion) => SettingsAnswer = () => {
+    throw { code: 'agent_unavailable', message: 'no settings in this test' };
+  };
+  async ask(question: SettingsQuestion) {
+    this.questions.push(question);
+    return this.answer(question);
   }
   async agentSnapshot() {
     return this.snapshot;

@@ -1,0 +1,234 @@
+//! Answers the settings window: accounts (their tokens stay here, in the keyring or the token
+//! file), a sign-in test, each hub's preferences, and this device's own settings (start at
+//! login, sound).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_client::accounts::{self, DEFAULT_ACCOUNT};
+use herald_client::ipc::settings::{AccountSummary, DeviceSettings, SettingsAnswer, SettingsQuestion};
+use herald_client::ipc::{IpcError, IpcErrorCode};
+use herald_client::mirror::SharedMirror;
+use herald_client::secrets::TokenStore;
+use herald_client::{autostart, Config};
+use herald_proto::{Preferences, Schema};
+use tokio::sync::{mpsc, watch};
+use url::Url;
+
+use crate::Command;
+
+/// How long a hub may take to answer the settings window.
+const HUB_PATIENCE: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Settings {
+    pub config: Config,
+    pub mirror: SharedMirror,
+    pub tokens: Arc<TokenStore>,
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub device: watch::Sender<DeviceSettings>,
+    pub http: reqwest::Client,
+}
+
+impl Settings {
+    pub fn new(
+        config: Config,
+        mirror: SharedMirror,
+        tokens: Arc<TokenStore>,
+        commands: mpsc::UnboundedSender<Command>,
+        device: watch::Sender<DeviceSettings>,
+    ) -> Self {
+        let http = reqwest::Client::builder().timeout(HUB_PATIENCE).build().expect("a default HTTP client builds");
+        Self { config, mirror, tokens, commands, device, http }
+    }
+
+    pub async fn answer(&self, question: SettingsQuestion) -> Result<SettingsAnswer, IpcError> {
+        match question {
+            SettingsQuestion::Settings => self.settings().await,
+            SettingsQuestion::SaveAccount { name, server, token } => self.save_account(&name, &server, token).await,
+            SettingsQuestion::RemoveAccount { name } => self.remove_account(&name).await,
+            SettingsQuestion::TestConnection { server, token, account } => {
+                let server = server_url(&server)?;
+                let token = match token.filter(|t| !t.trim().is_empty()) {
+                    Some(token) => token.trim().to_owned(),
+                    None => self.token_of(account.as_deref().unwrap_or_default()).await?,
+                };
+                Ok(self.test(&server, &token).await)
+            }
+            SettingsQuestion::Preferences { account } => self.preferences(&account).await,
+            SettingsQuestion::SavePreferences { account, update } => {
+                let (server, token) = self.hub_of(&account).await?;
+                let url = server.join("v1/preferences").map_err(|e| invalid(e.to_string()))?;
+                let response = self.http.put(url).bearer_auth(&token).json(&update).send().await;
+                check(response).await?;
+                // The hub tells every device of the change on its feed (quiet hours and
+                // do-not-disturb included), this one too.
+                self.preferences(&account).await
+            }
+            SettingsQuestion::SetDevice { device } => self.set_device(device),
+        }
+    }
+
+    async fn settings(&self) -> Result<SettingsAnswer, IpcError> {
+        let listed = self.mirror.call(|m| m.accounts()).await.map_err(|e| tokens_failed(e.to_string()))?;
+        let names: Vec<String> = listed.iter().map(|a| a.name.clone()).collect();
+        let kept = self.tokens.load(&names).await.map_err(|e| tokens_failed(e.to_string()))?;
+        let accounts = listed
+            .into_iter()
+            .map(|a| {
+                let from_environment = a.name == DEFAULT_ACCOUNT && self.config.token.is_some();
+                AccountSummary {
+                    has_token: from_environment || kept.contains_key(&a.name),
+                    from_environment,
+                    server: a.server,
+                    name: a.name,
+                }
+            })
+            .collect();
+        Ok(SettingsAnswer::Settings {
+            accounts,
+            storage: self.tokens.storage(),
+            storage_note: self.tokens.why_file.clone(),
+            device: *self.device.borrow(),
+        })
+    }
+
+    async fn save_account(&self, name: &str, server: &str, token: Option<String>) -> Result<SettingsAnswer, IpcError> {
+        let server = server_url(server)?;
+        let name = name.trim().to_owned();
+        let upsert = name.clone();
+        self.mirror
+            .call(move |m| m.upsert_account(&upsert, server.as_str()))
+            .await
+            .map_err(|e| invalid(e.to_string()))?;
+        let token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        let storage = match token {
+            Some(token) => self.tokens.set(&name, Some(&token)).await.map_err(|e| tokens_failed(e.to_string()))?,
+            None => self.tokens.storage(),
+        };
+        self.reload().await?;
+        Ok(SettingsAnswer::Saved { storage })
+    }
+
+    async fn remove_account(&self, name: &str) -> Result<SettingsAnswer, IpcError> {
+        let wanted = name.to_owned();
+        let account = self
+            .mirror
+            .call(move |m| m.account_named(&wanted))
+            .await
+            .map_err(|e| tokens_failed(e.to_string()))?
+            .ok_or_else(|| invalid(format!("there is no account {name:?}")))?;
+        let id = account.id;
+        self.mirror.call(move |m| m.remove_account(id)).await.map_err(|e| tokens_failed(e.to_string()))?;
+        self.tokens.set(name, None).await.map_err(|e| tokens_failed(e.to_string()))?;
+        self.reload().await?;
+        Ok(SettingsAnswer::Done)
+    }
+
+    /// The engines follow the accounts as they now are.
+    async fn reload(&self) -> Result<(), IpcError> {
+        let (done, reloaded) = tokio::sync::oneshot::channel();
+        let _ = self.commands.send(Command::ReloadAccounts { done });
+        match reloaded.await {
+            Ok(Ok(())) | Err(_) => Ok(()),
+            Ok(Err(message)) => Err(tokens_failed(message)),
+        }
+    }
+
+    /// Signs in to the hub: a user's preferences need a valid token and nothing else.
+    async fn test(&self, server: &Url, token: &str) -> SettingsAnswer {
+        let Ok(url) = server.join("v1/preferences") else {
+            return SettingsAnswer::Tested { ok: false, message: format!("{server} is not a hub address") };
+        };
+        let response = self.http.get(url).bearer_auth(token).send().await;
+        match check(response).await {
+            Ok(_) => SettingsAnswer::Tested { ok: true, message: format!("Signed in to {server}") },
+            Err(e) => SettingsAnswer::Tested { ok: false, message: e.message },
+        }
+    }
+
+    async fn preferences(&self, account: &str) -> Result<SettingsAnswer, IpcError> {
+        let (server, token) = self.hub_of(account).await?;
+        let get = |path: &str| {
+            let url = server.join(path).expect("a fixed relative path joins");
+            self.http.get(url).bearer_auth(&token).send()
+        };
+        let schema: Schema = json(check(get("v1/schema").await).await?).await?;
+        let preferences: Preferences = json(check(get("v1/preferences").await).await?).await?;
+        Ok(SettingsAnswer::Preferences { schema, preferences })
+    }
+
+    /// `account`'s hub and token.
+    async fn hub_of(&self, account: &str) -> Result<(Url, String), IpcError> {
+        let config = self.config.clone();
+        let tokens = accounts::tokens(&self.tokens, &self.mirror).await.map_err(|e| tokens_failed(e.to_string()))?;
+        let configured = self
+            .mirror
+            .call(move |m| Ok(accounts::configured(&config, m, &tokens)))
+            .await
+            .map_err(|e| tokens_failed(e.to_string()))?
+            .map_err(|e| tokens_failed(e.to_string()))?;
+        let found = configured.into_iter().find(|a| a.name == account);
+        match found {
+            Some(accounts::Configured { server: Some(server), token: Some(token), .. }) => Ok((server, token)),
+            Some(_) => Err(invalid(format!("{account} has no hub or no token yet"))),
+            None => Err(invalid(format!("there is no account {account:?}"))),
+        }
+    }
+
+    async fn token_of(&self, account: &str) -> Result<String, IpcError> {
+        self.hub_of(account).await.map(|(_, token)| token)
+    }
+
+    fn set_device(&self, device: DeviceSettings) -> Result<SettingsAnswer, IpcError> {
+        let entry = autostart::entry_path().ok_or_else(|| invalid("no home directory for the autostart entry"))?;
+        let written = if device.start_at_login {
+            std::env::current_exe().and_then(|program| autostart::enable(&entry, &program))
+        } else {
+            autostart::disable(&entry)
+        };
+        written.map_err(|e| invalid(format!("cannot change {}: {e}", entry.display())))?;
+        herald_client::device::save(&self.config.data_dir, &device).map_err(|e| invalid(e.to_string()))?;
+        self.device.send_replace(device);
+        Ok(SettingsAnswer::Done)
+    }
+}
+
+fn server_url(raw: &str) -> Result<Url, IpcError> {
+    herald_client::config::parse_server(raw.trim()).map_err(|e| invalid(e.to_string()))
+}
+
+/// A hub's answer, or what a person should read about why there is none.
+async fn check(response: reqwest::Result<reqwest::Response>) -> Result<reqwest::Response, IpcError> {
+    let response = response.map_err(|e| {
+        let why = if e.is_timeout() { "it did not answer in time".to_owned() } else { "cannot connect".to_owned() };
+        hub_failed(format!("cannot reach the hub: {why}"))
+    })?;
+    match response.status() {
+        status if status.is_success() => Ok(response),
+        reqwest::StatusCode::UNAUTHORIZED => Err(hub_failed("the hub refused the token".into())),
+        status => {
+            let body: Option<herald_proto::ApiError> = response.json().await.ok();
+            Err(hub_failed(format!(
+                "the hub answered {status}{}",
+                body.map(|b| format!(": {}", b.message)).unwrap_or_default()
+            )))
+        }
+    }
+}
+
+async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, IpcError> {
+    response.json().await.map_err(|e| hub_failed(format!("the hub's answer makes no sense: {e}")))
+}
+
+fn invalid(message: impl Into<String>) -> IpcError {
+    IpcError { code: IpcErrorCode::Invalid, message: message.into() }
+}
+
+fn hub_failed(message: String) -> IpcError {
+    IpcError { code: IpcErrorCode::HubFailed, message }
+}
+
+fn tokens_failed(message: String) -> IpcError {
+    IpcError { code: IpcErrorCode::TokensFailed, message }
+}

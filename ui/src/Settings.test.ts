@@ -1,0 +1,150 @@
+// The settings window against a stand-in agent: accounts and where tokens go, the sign-in test,
+// the preferences matrix (role defaults shown, locked cells fixed), quiet hours, this device.
+import { flushSync } from 'svelte';
+import { describe, expect, it } from 'vitest';
+import type { Preferences, Schema, SettingsAnswer, SettingsQuestion } from './lib/backend';
+import { MemoryBackend } from './lib/testing/memoryBackend';
+import { render, settle } from './lib/testing/render';
+import Settings from './Settings.svelte';
+
+const SCHEMA: Schema = {
+  channels: ['inbox', 'desktop', 'email'],
+  defaults: { channels: ['inbox', 'desktop'], locked: [] },
+  modules: [
+    {
+      module: 'task',
+      types: [{ type: 'task.due', title: 'A task is due', critical: false, channels: ['inbox', 'desktop'], locked: [] }],
+    },
+    {
+      module: 'system',
+      types: [{ type: 'system.security', title: 'Security alert', critical: true, channels: ['inbox', 'desktop'], locked: ['inbox', 'desktop'] }],
+    },
+  ],
+};
+
+function preferences(overrides: Preferences['overrides'] = []): Preferences {
+  const due = (channel: 'inbox' | 'desktop' | 'email', on: boolean, source: 'default' | 'role' | 'user') => ({ channel, on, locked: channel === 'inbox', source });
+  const userDesktop = overrides.find((o) => o.type === 'task.due' && o.channel === 'desktop');
+  return {
+    types: [
+      {
+        type: 'task.due',
+        channels: [
+          due('inbox', true, 'default'),
+          userDesktop ? due('desktop', userDesktop.enabled, 'user') : due('desktop', true, 'default'),
+          due('email', true, 'role'),
+        ],
+      },
+      {
+        type: 'system.security',
+        channels: [
+          { channel: 'inbox', on: true, locked: true, source: 'default' },
+          { channel: 'desktop', on: true, locked: true, source: 'default' },
+          { channel: 'email', on: false, locked: false, source: 'default' },
+        ],
+      },
+    ],
+    overrides,
+    quiet_hours: null,
+    dnd_until: null,
+  };
+}
+
+/** A stand-in agent keeping accounts and one hub's preferences in memory. */
+function agent(backend: MemoryBackend) {
+  let prefs = preferences();
+  const accounts = [{ name: 'default', server: 'http://hub.example/', has_token: true, from_environment: false }];
+  backend.answer = (q: SettingsQuestion): SettingsAnswer => {
+    switch (q.ask) {
+      case 'settings':
+        return { answer: 'settings', accounts: [...accounts], storage: 'file', storage_note: 'no keyring service is running', device: { start_at_login: false, sound: true } };
+      case 'save_account':
+        accounts.push({ name: q.name, server: q.server, has_token: q.token !== null, from_environment: false });
+        return { answer: 'saved', storage: 'file' };
+      case 'test_connection':
+        return { answer: 'tested', ok: q.token === 'hrld_good', message: q.token === 'hrld_good' ? 'Signed in' : 'the hub refused the token' };
+      case 'preferences':
+        return { answer: 'preferences', schema: SCHEMA, preferences: prefs };
+      case 'save_preferences':
+        prefs = { ...preferences(q.update.overrides ?? prefs.overrides), quiet_hours: q.update.quiet_hours === undefined ? prefs.quiet_hours : q.update.quiet_hours };
+        return { answer: 'preferences', schema: SCHEMA, preferences: prefs };
+      default:
+        return { answer: 'done' };
+    }
+  };
+}
+
+/** Types into a field, as a user does (the page updates before the next thing they do). */
+const input = (el: HTMLInputElement, value: string) => {
+  el.value = value;
+  el.dispatchEvent(new Event('input', { bubbles: true }));
+  flushSync();
+};
+
+describe('settings', () => {
+  it('says where tokens are kept, tests a sign-in and adds an account', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const root = await render(backend, Settings);
+    expect(root.querySelector('[data-testid="token-storage"]')?.textContent).toContain('a file only you can read (no keyring service is running)');
+    root.querySelector<HTMLButtonElement>('[data-testid="add-account"]')!.click();
+    await settle();
+    const form = root.querySelector<HTMLFormElement>('[data-testid="account-form"]')!;
+    input(form.querySelector('[name="name"]')!, 'work');
+    input(form.querySelector('[name="server"]')!, 'https://work.example');
+    input(form.querySelector('[name="token"]')!, 'hrld_bad');
+    root.querySelector<HTMLButtonElement>('[data-testid="test-connection"]')!.click();
+    await settle();
+    expect(root.querySelector('[data-testid="tested"]')?.textContent).toBe('the hub refused the token');
+    input(form.querySelector('[name="token"]')!, 'hrld_good');
+    root.querySelector<HTMLButtonElement>('[data-testid="test-connection"]')!.click();
+    await settle();
+    expect(root.querySelector('[data-testid="tested"]')?.textContent).toBe('Signed in');
+    form.requestSubmit();
+    await settle();
+    expect(backend.questions).toContainEqual({ ask: 'save_account', name: 'work', server: 'https://work.example', token: 'hrld_good' });
+    expect(root.querySelector('[data-testid="saved"]')?.textContent).toBe('Saved work; the token is in a file only you can read.');
+    expect([...root.querySelectorAll('[data-testid="account"]')].map((a) => a.getAttribute('data-name'))).toEqual(['default', 'work']);
+    // The token does not stay on screen.
+    expect(form.querySelector<HTMLInputElement>('[name="token"]')!.value).toBe('');
+  });
+
+  it('shows the matrix by module with role defaults and locked cells, and saves a switch', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const root = await render(backend, Settings);
+    const cell = (type: string, channel: string) =>
+      root.querySelector<HTMLInputElement>(`[data-testid="preferences"] tr[data-type="${type}"] input[data-channel="${channel}"]`)!;
+    expect([...root.querySelectorAll('.module th')].map((t) => t.textContent)).toEqual(['task', 'system']);
+    expect(cell('system.security', 'desktop').disabled).toBe(true);
+    expect(cell('task.due', 'email').closest('td')?.querySelector('.badge')?.textContent).toBe('role');
+    cell('task.due', 'desktop').click();
+    await settle();
+    expect(backend.questions).toContainEqual({
+      ask: 'save_preferences',
+      account: 'default',
+      update: { overrides: [{ type: 'task.due', channel: 'desktop', enabled: false }] },
+    });
+    expect(cell('task.due', 'desktop').checked).toBe(false);
+    root.querySelector<HTMLButtonElement>('tr[data-type="task.due"] .reset')!.click();
+    await settle();
+    expect(cell('task.due', 'desktop').checked).toBe(true);
+  });
+
+  it('saves quiet hours and this computer’s own settings', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const root = await render(backend, Settings);
+    root.querySelector<HTMLButtonElement>('[data-testid="add-quiet"]')!.click();
+    await settle();
+    root.querySelector<HTMLButtonElement>('[data-testid="save-quiet"]')!.click();
+    await settle();
+    const saved = backend.questions.find((q) => q.ask === 'save_preferences' && q.update.quiet_hours);
+    expect(saved).toMatchObject({ update: { quiet_hours: { periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '22:00', to: '07:00' }] } } });
+    expect(root.querySelectorAll('[data-testid="quiet-period"]')).toHaveLength(1);
+    root.querySelector<HTMLInputElement>('[data-testid="sound"]')!.click();
+    await settle();
+    expect(backend.questions).toContainEqual({ ask: 'set_device', device: { start_at_login: false, sound: false } });
+    expect(root.querySelector<HTMLInputElement>('[data-testid="sound"]')!.checked).toBe(false);
+  });
+});

@@ -1,0 +1,164 @@
+// The settings window's state: accounts (tokens go to the agent, never back), each hub's
+// preferences (a matrix of types by channels, quiet hours), and this device's settings.
+import { toIpcError } from './backend';
+import type {
+  AccountSummary,
+  Backend,
+  Channel,
+  DeviceSettings,
+  IpcError,
+  Preferences,
+  PreferenceOverride,
+  QuietHours,
+  Schema,
+  SettingsAnswer,
+  SettingsQuestion,
+  TokenStorage,
+} from './backend';
+
+export interface AccountForm {
+  name: string;
+  server: string;
+  /** Empty: keep the token kept for this account. */
+  token: string;
+}
+
+/** One cell of the matrix as shown: on or off, whether the user may change it, and who decided. */
+export interface Cell {
+  on: boolean;
+  locked: boolean;
+  source: 'default' | 'role' | 'user';
+}
+
+export class SettingsState {
+  accounts = $state.raw<AccountSummary[]>([]);
+  storage = $state<TokenStorage>('keyring');
+  storageNote = $state<string | null>(null);
+  device = $state<DeviceSettings>({ start_at_login: false, sound: true });
+  error = $state<IpcError | null>(null);
+  /** What the last sign-in test said. */
+  tested = $state<{ ok: boolean; message: string } | null>(null);
+  /** A note that something was saved ("Saved: the token is in the keyring"). */
+  saved = $state<string | null>(null);
+  busy = $state(false);
+
+  /** The account whose preferences are shown, with its hub's schema and the user's preferences. */
+  account = $state<string | null>(null);
+  schema = $state.raw<Schema | null>(null);
+  preferences = $state.raw<Preferences | null>(null);
+
+  #backend: Backend;
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  async #ask<T extends SettingsAnswer['answer']>(
+    question: SettingsQuestion,
+    expect: T,
+  ): Promise<Extract<SettingsAnswer, { answer: T }> | null> {
+    this.busy = true;
+    try {
+      const answer = await this.#backend.ask(question);
+      this.error = null;
+      if (answer.answer !== expect) throw { code: 'bad_request', message: `the agent answered ${answer.answer}` };
+      return answer as Extract<SettingsAnswer, { answer: T }>;
+    } catch (e) {
+      this.error = toIpcError(e);
+      return null;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async load(): Promise<void> {
+    const answer = await this.#ask({ ask: 'settings' }, 'settings');
+    if (!answer) return;
+    this.accounts = answer.accounts;
+    this.storage = answer.storage;
+    this.storageNote = answer.storage_note;
+    this.device = answer.device;
+    const usable = answer.accounts.find((a) => a.has_token && a.server);
+    if (this.account === null && usable) await this.showPreferences(usable.name);
+  }
+
+  async saveAccount(form: AccountForm): Promise<boolean> {
+    const token = form.token.trim() || null;
+    const answer = await this.#ask({ ask: 'save_account', name: form.name.trim(), server: form.server.trim(), token }, 'saved');
+    if (!answer) return false;
+    this.saved = token === null ? `Saved ${form.name}.` : `Saved ${form.name}; ${where(answer.storage)}.`;
+    await this.load();
+    return true;
+  }
+
+  async removeAccount(name: string): Promise<void> {
+    if (!(await this.#ask({ ask: 'remove_account', name }, 'done'))) return;
+    this.saved = `Removed ${name}.`;
+    if (this.account === name) {
+      this.account = null;
+      this.schema = null;
+      this.preferences = null;
+    }
+    await this.load();
+  }
+
+  async test(form: AccountForm): Promise<void> {
+    this.tested = null;
+    const token = form.token.trim() || null;
+    const account = this.accounts.some((a) => a.name === form.name.trim()) ? form.name.trim() : null;
+    const answer = await this.#ask({ ask: 'test_connection', server: form.server.trim(), token, account }, 'tested');
+    if (answer) this.tested = { ok: answer.ok, message: answer.message };
+  }
+
+  async showPreferences(account: string): Promise<void> {
+    this.account = account;
+    const answer = await this.#ask({ ask: 'preferences', account }, 'preferences');
+    if (!answer || this.account !== account) return;
+    this.schema = answer.schema;
+    this.preferences = answer.preferences;
+  }
+
+  /** The matrix cell for `type` and `channel`, as the hub resolved it. */
+  cell(type: string, channel: Channel): Cell | null {
+    const state = this.preferences?.types.find((t) => t.type === type)?.channels.find((c) => c.channel === channel);
+    return state ? { on: state.on, locked: state.locked, source: state.source } : null;
+  }
+
+  /** Turns one cell on or off: the user's own switch for it, saved to the hub. */
+  async toggle(type: string, channel: Channel, enabled: boolean): Promise<void> {
+    if (!this.preferences || !this.account) return;
+    const others = this.preferences.overrides.filter((o) => !(o.type === type && o.channel === channel));
+    const overrides: PreferenceOverride[] = [...others, { type, channel, enabled }];
+    await this.#savePreferences({ overrides });
+  }
+
+  /** Back to what the user's role or the type says, for this cell. */
+  async reset(type: string, channel: Channel): Promise<void> {
+    if (!this.preferences) return;
+    const overrides = this.preferences.overrides.filter((o) => !(o.type === type && o.channel === channel));
+    await this.#savePreferences({ overrides });
+  }
+
+  saveQuietHours(quietHours: QuietHours | null): Promise<void> {
+    return this.#savePreferences({ quiet_hours: quietHours });
+  }
+
+  async #savePreferences(update: { overrides?: PreferenceOverride[]; quiet_hours?: QuietHours | null }): Promise<void> {
+    const account = this.account;
+    if (!account) return;
+    const answer = await this.#ask({ ask: 'save_preferences', account, update }, 'preferences');
+    if (!answer || this.account !== account) return;
+    this.schema = answer.schema;
+    this.preferences = answer.preferences;
+    this.saved = 'Saved to the hub.';
+  }
+
+  async setDevice(change: Partial<DeviceSettings>): Promise<void> {
+    const device = { ...this.device, ...change };
+    if (await this.#ask({ ask: 'set_device', device }, 'done')) this.device = device;
+  }
+}
+
+export function where(storage: TokenStorage): string {
+  return storage === 'keyring' ? 'the token is in the system keyring' : 'the token is in a file only you can read';
+}
