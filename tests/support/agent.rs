@@ -51,12 +51,14 @@ impl AgentEnv {
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HERALD_SERVER", &self.server)
-            .env("HERALD_TOKEN", &self.token)
             .env("HERALD_DATA_DIR", &self.data_dir)
             .env("XDG_RUNTIME_DIR", &self.runtime_dir)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
             .env("HERALD_LOG", "debug,zbus=info,hyper=info,reqwest=info,tungstenite=info,tokio_tungstenite=info");
+        // An empty server: a first run, with nothing set up.
+        if !self.server.is_empty() {
+            command.env("HERALD_SERVER", &self.server).env("HERALD_TOKEN", &self.token);
+        }
         if let Some(ui) = &self.ui_bin {
             command.env("HERALD_UI_BIN", ui);
         }

@@ -1,0 +1,125 @@
+//! The settings window, in the real `herald-ui` webview, with the real agent, a real hub and a
+//! real keyring: an account added there syncs, its token is in the keyring (and nowhere else),
+//! the sign-in test tells a good token from a bad one, a preference switched and quiet hours set
+//! there are what the hub then holds.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use herald_client::ipc::Event;
+use herald_e2e::agent::{Agent, AgentEnv};
+use herald_e2e::bus::SessionBus;
+use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::display::Display;
+use herald_e2e::hub::Hub;
+use herald_e2e::keyring::Keyring;
+use herald_e2e::webdriver::{Session, TauriDriver};
+use herald_e2e::within;
+use serde_json::Value;
+
+const TESTED: &str = "return document.querySelector('[data-testid=tested]')?.textContent ?? null";
+const SAVED: &str = "return document.querySelector('[data-testid=saved]')?.textContent ?? null";
+
+async fn fill(ui: &Session, field: &str, text: &str) {
+    // Cleared first: the form may hold the last account's values.
+    ui.execute(&format!("document.querySelector('[data-testid=account-form] [name={field}]').value = ''")).await;
+    ui.type_into(&format!("[data-testid=account-form] [name={field}]"), text).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let keyring = Keyring::start(dir.path(), &bus.address).await;
+    let mut daemon = NotificationDaemon::start(&bus.address).await;
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let erp = hub.add_user("erp");
+    // No account yet (no HERALD_SERVER): the agent starts with nothing to sync, as on a first run.
+    let env = AgentEnv::new(dir.path(), String::new(), "", &bus.address);
+    let agent = Agent::start(&env).await;
+    let mut window = agent.window().await;
+
+    let display = Display::start();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let app_env = [
+        ("DISPLAY", OsString::from(&display.name)),
+        ("HERALD_DATA_DIR", env.data_dir.clone().into_os_string()),
+        ("XDG_RUNTIME_DIR", env.runtime_dir.clone().into_os_string()),
+        ("DBUS_SESSION_BUS_ADDRESS", OsString::from(&bus.address)),
+        ("HERALD_UI_OPEN", OsString::from(r#"{"window":"settings"}"#)),
+        ("PATH", path),
+        ("HOME", dir.path().as_os_str().to_owned()),
+    ];
+    let app_env: Vec<(&str, &std::ffi::OsStr)> = app_env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let driver = TauriDriver::start(&app_env).await;
+    let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
+    let storage = ui
+        .wait_for(
+            "the token storage said",
+            "return document.querySelector('[data-testid=token-storage]')?.textContent ?? null",
+            |v| v.as_str().map(str::trim).map(String::from),
+        )
+        .await;
+    assert_eq!(storage, "Sign-in tokens are kept in the system keyring.");
+
+    // A new account: a wrong token fails the sign-in test, the right one passes; saved, it syncs.
+    ui.click("[data-testid=add-account]").await;
+    fill(&ui, "name", "work").await;
+    fill(&ui, "server", &hub.url()).await;
+    fill(&ui, "token", "hrld_wrong").await;
+    ui.click("[data-testid=test-connection]").await;
+    ui.wait_for("a failed sign-in", TESTED, |v| (v == "the hub refused the token").then_some(())).await;
+    fill(&ui, "token", &bob).await;
+    ui.click("[data-testid=test-connection]").await;
+    ui.wait_for("a good sign-in", TESTED, |v| v.as_str().filter(|t| t.starts_with("Signed in")).map(String::from))
+        .await;
+    ui.click("[data-testid=account-form] button[type=submit]").await;
+    let saved = ui.wait_for("saved", SAVED, |v| v.as_str().map(String::from)).await;
+    assert_eq!(saved, "Saved work; the token is in the system keyring.");
+    assert_eq!(keyring.lookup(&bus.address, "work").as_deref(), Some(bob.as_str()));
+    assert!(!env.data_dir.join("tokens.json").exists(), "no copy in a file");
+    hub.send(&erp, "bob", "Welcome to Herald", "").await;
+    window.wait_for("the new account synced", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
+    drop(daemon.next_toast().await);
+
+    // Its preferences: desktop popups of task.due off, saved to the hub.
+    let cell = "[data-testid=preferences] tr[data-type='task.due'] input[data-channel=desktop]";
+    ui.wait_for("the matrix", &format!("return document.querySelector(\"{cell}\")?.checked ?? null"), |v| {
+        (v == true).then_some(())
+    })
+    .await;
+    ui.click(cell).await;
+    let on_hub = within("the switch on the hub", async {
+        loop {
+            let prefs = hub.preferences(&bob).await;
+            if prefs["overrides"].as_array().is_some_and(|o| !o.is_empty()) {
+                return prefs;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!(on_hub["overrides"][0], serde_json::json!({"type": "task.due", "channel": "desktop", "enabled": false}));
+    let locked = "return document.querySelector(\"[data-testid=preferences] tr[data-type='system.security'] input[data-channel=inbox]\")?.disabled";
+    assert_eq!(ui.execute(locked).await, true, "a critical type's channels cannot be turned off");
+
+    // Quiet hours: one period on weekdays, saved to the hub.
+    ui.click("[data-testid=add-quiet]").await;
+    ui.click("[data-testid=save-quiet]").await;
+    let quiet: Value = within("quiet hours on the hub", async {
+        loop {
+            let prefs = hub.preferences(&bob).await;
+            if !prefs["quiet_hours"].is_null() {
+                return prefs["quiet_hours"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!(quiet["periods"][0]["from"], "22:00");
+    assert_eq!(quiet["periods"][0]["days"].as_array().unwrap().len(), 5);
+    let shot = herald_e2e::binary("herald-ui").with_file_name("settings.png");
+    ui.screenshot(&shot).await;
+    ui.close().await;
+}
