@@ -65,6 +65,7 @@ async fn take_the_readme_screenshots() {
         .expect("import (apt package imagemagick)");
     assert!(shot.success());
     let _ = notification_daemon.kill();
+    let _ = notification_daemon.wait();
 
     let traffic = [
         json!({"type": "task.due", "subject": "Quarterly report is due today", "body": "Finance needs the Q3 figures by 17:00."}),
