@@ -24,6 +24,8 @@ async fn the_tray_menu_lists_the_newest_unread_marks_all_read_and_sets_do_not_di
     let env = AgentEnv { ui_bin: Some(ui_bin), ..AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address) };
     let mut agent = Agent::start(&env).await;
     let tray = Tray::find(bus.connect().await, &bus.address, agent.pid()).await;
+    // What arrives before the first catch-up is history and raises no toast; the tray is up first.
+    agent.wait_for_log("feed connected").await;
 
     // Seven arrive: the menu lists the newest five, newest first, each its subject on one line.
     let mut ids = Vec::new();

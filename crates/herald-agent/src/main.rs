@@ -63,6 +63,7 @@ pub enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = Config::load().context("reading the configuration")?;
     if let Some(command) = cli::parse(&args)? {
@@ -72,10 +73,10 @@ fn main() -> anyhow::Result<()> {
     let _log = logging::init(&config.log_dir());
     // One thread is plenty for a tray, a socket and a WebSocket; it keeps the agent small.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(run(config))
+    runtime.block_on(run(config, started))
 }
 
-async fn run(config: Config) -> anyhow::Result<()> {
+async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> {
     let listener = match IpcListener::bind(&config.socket_path()).await {
         Ok(listener) => listener,
         Err(IpcIoError::AlreadyRunning(path)) => return hand_over_to_running_agent(&path).await,
@@ -93,6 +94,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // Start from what the mirror holds, so the tray and windows never show a wrong count at start.
     let unread = mirror.call(|m| m.unread_count()).await.context("reading the mirror")?;
     let (status_tx, status_rx) = watch::channel(Status { unread, ..Status::default() });
+    // The tray first: it is what the user waits for at login; the keyring and the hubs come after.
+    let tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
+    if tray.is_some() {
+        tracing::info!(since_start_ms = started.elapsed().as_secs_f64() * 1000.0, "tray ready");
+    }
 
     // One engine per account, all sharing the mirror's one search indexer.
     let index_ready = Arc::new(Notify::new());
@@ -119,7 +125,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
         status_tx,
         window_events.clone(),
     ));
-    let _tray = tray::spawn(status_rx.clone(), commands_tx.clone()).await;
     let actions =
         actions::Actions { mirror, outbox_ready: engines.outbox_ready(), mirror_changes: sync_events.clone() };
     let ui_links = Arc::new(std::sync::atomic::AtomicUsize::new(0));

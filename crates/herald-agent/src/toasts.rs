@@ -520,12 +520,15 @@ mod tests {
     }
 
     #[test]
-    fn a_reminder_snoozes_with_itself_to_show_again_and_closes_once_done() {
+    fn a_reminder_snoozes_through_the_agent_and_closes_once_done() {
         let (commands, _received) = mpsc::unbounded_channel();
         let shown = Shown::new(commands, None, watch::channel(DeviceSettings::default()).1);
         let done = Press::Act(Action::RespondToEvent { event_id: "e".into(), action: "done".into() });
         let snooze = Press::Snooze(jiff::SignedDuration::from_mins(5));
-        let reminder = toast(None, vec![button("respond:done", done), button("snooze:5", snooze)], true);
+        let reminder = Toast {
+            slot: Slot::Live("e".into()),
+            ..toast(None, vec![button("respond:done", done), button("snooze:5", snooze)], true)
+        };
         shown.track(4, reminder.clone());
         match shown.click(4, "snooze:5") {
             Some(Click::Command { command: Command::SnoozeLive { event_id, after }, close: false }) => {

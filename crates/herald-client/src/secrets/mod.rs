@@ -33,12 +33,12 @@ pub enum TokenStorage {
     File,
 }
 
-/// The tokens of the accounts added in settings or with `herald accounts add`.
+/// The tokens of the accounts added in settings or with `herald accounts add`. The keyring is
+/// connected to for each use, not held: tokens are read when accounts change, and a resident
+/// agent should not keep a D-Bus connection (and its buffers) for that.
 pub struct TokenStore {
     data_dir: PathBuf,
-    #[cfg(target_os = "linux")]
-    keyring: Option<secret_service::SecretService>,
-    /// Why there is no keyring, for the settings window and the log.
+    /// Why there is no keyring, for the settings window and the log; None: the keyring is used.
     pub why_file: Option<String>,
 }
 
@@ -53,7 +53,7 @@ impl TokenStore {
         #[cfg(target_os = "linux")]
         {
             match secret_service::SecretService::connect().await {
-                Ok(keyring) => Self { data_dir, keyring: Some(keyring), why_file: None },
+                Ok(_) => Self { data_dir, why_file: None },
                 Err(e) => Self::file_only(data_dir, e.to_string()),
             }
         }
@@ -64,12 +64,16 @@ impl TokenStore {
     }
 
     fn file_only(data_dir: PathBuf, why: String) -> Self {
-        Self {
-            data_dir,
-            #[cfg(target_os = "linux")]
-            keyring: None,
-            why_file: Some(why),
+        Self { data_dir, why_file: Some(why) }
+    }
+
+    /// The keyring, connected for one use; None when tokens go to the file.
+    #[cfg(target_os = "linux")]
+    async fn keyring(&self) -> Result<Option<secret_service::SecretService>, AccountsError> {
+        if self.why_file.is_some() {
+            return Ok(None);
         }
+        patiently(secret_service::SecretService::connect()).await.map(Some)
     }
 
     pub fn storage(&self) -> TokenStorage {
@@ -85,9 +89,11 @@ impl TokenStore {
     pub async fn load(&self, accounts: &[String]) -> Result<BTreeMap<String, String>, AccountsError> {
         let mut file = Tokens::load(&self.data_dir)?;
         let mut found = BTreeMap::new();
+        #[cfg(target_os = "linux")]
+        let keyring = self.keyring().await?;
         for account in accounts {
             #[cfg(target_os = "linux")]
-            if let Some(keyring) = &self.keyring {
+            if let Some(keyring) = &keyring {
                 if let Some(token) = patiently(keyring.get(account)).await? {
                     found.insert(account.clone(), token);
                     continue;
@@ -110,7 +116,7 @@ impl TokenStore {
     /// Keeps (or with None forgets) `account`'s token; says where it went.
     pub async fn set(&self, account: &str, token: Option<&str>) -> Result<TokenStorage, AccountsError> {
         #[cfg(target_os = "linux")]
-        if let Some(keyring) = &self.keyring {
+        if let Some(keyring) = self.keyring().await? {
             match token {
                 Some(token) => patiently(keyring.set(account, token)).await?,
                 None => patiently(keyring.delete(account)).await?,
