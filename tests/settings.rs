@@ -79,6 +79,12 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     assert_eq!(saved, "Saved work; the token is in the system keyring.");
     assert_eq!(keyring.lookup(&bus.address, "work").as_deref(), Some(bob.as_str()));
     assert!(!env.data_dir.join("tokens.json").exists(), "no copy in a file");
+    // The kept token never goes to another address: testing (or saving) one without a token fails.
+    fill(&ui, "server", "http://127.0.0.1:9").await;
+    ui.click("[data-testid=test-connection]").await;
+    let alert = "return document.querySelector('[role=alert]')?.textContent ?? null";
+    let refused = ui.wait_for("the refusal", alert, |v| v.as_str().map(String::from)).await;
+    assert!(refused.contains("enter the token for this hub address"), "{refused}");
     hub.send(&erp, "bob", "Welcome to Herald", "").await;
     window.wait_for("the new account synced", |e| matches!(e, Event::InboxChanged { unread: 1 }).then_some(())).await;
     drop(daemon.next_toast().await);

@@ -54,10 +54,11 @@ pub fn take_open(window: tauri::Window, windows: State<'_, Arc<Windows>>) -> Opt
     windows.pending.take(window.label())
 }
 
-/// Opens another window (the panel's "Open inbox", the inbox's settings button).
+/// Opens another window (the panel's "Open inbox", its settings button), and tells the pages,
+/// as a request from the agent would: an open inbox shows the notification asked for.
 #[tauri::command]
 pub fn open_window(app: tauri::AppHandle, request: OpenWindow) {
-    crate::windows::open(&app, request);
+    crate::events::forward(&app, herald_client::ipc::Event::Open(request));
 }
 
 /// Hides the calling window (the quick panel's Esc).

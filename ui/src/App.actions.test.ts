@@ -159,6 +159,20 @@ describe('many at once', () => {
     expect(root.querySelector('[data-testid="bulk"]')).toBeNull();
   });
 
+  it('after a delete, a shift-range starts from where the cursor went', async () => {
+    const backend = new MemoryBackend();
+    backend.items = many(6);
+    const root = await render(backend);
+    row(root, 6).click();
+    await settle();
+    press('Escape');
+    press('#');
+    await settle();
+    row(root, 3).dispatchEvent(new MouseEvent('click', { shiftKey: true, bubbles: true }));
+    await settle();
+    expect(root.querySelector('[data-testid="picked-count"]')?.textContent).toBe('3 selected');
+  });
+
   it('marks all read but leaves unanswered confirm requests', async () => {
     const backend = new MemoryBackend();
     backend.items = [{ ...note(2, 'Approve?'), buttons: [{ value: 'Y', label: 'Yes', style: 'accept' }] }, note(1, 'FYI')];
@@ -196,6 +210,19 @@ describe('keyboard', () => {
     expect(backend.actions[backend.actions.length - 1]).toEqual({ type: 'delete', ids: [2] });
     expect(root.querySelector('.cursor')?.getAttribute('data-id')).toBe('1');
     press('Escape');
+    await settle();
+    expect(root.querySelector('[data-testid="detail"]')).toBeNull();
+  });
+
+  it('Enter on a focused button presses that button, not the list’s open', async () => {
+    const backend = new MemoryBackend();
+    backend.items = [note(2, 'b'), note(1, 'a')];
+    const root = await render(backend);
+    press('j');
+    await settle();
+    const readAll = root.querySelector<HTMLButtonElement>('.read-all')!;
+    readAll.focus();
+    press('Enter', {}, readAll);
     await settle();
     expect(root.querySelector('[data-testid="detail"]')).toBeNull();
   });

@@ -91,4 +91,17 @@ describe('quick panel', () => {
     await settle();
     expect(backend.dismissed).toBe(2);
   });
+
+  it("keeps a toast's Reply box for an older notification through a re-read", async () => {
+    const backend = new MemoryBackend();
+    backend.items = Array.from({ length: 30 }, (_, i) => ({ ...note(30 - i, `n${30 - i}`), reply: { placeholder: '' } }));
+    const root = await render(backend, Panel);
+    backend.open({ window: 'panel', at: null, reply_to: 3 });
+    await settle();
+    const box = () => root.querySelector(`[data-testid="panel-item"][data-id="3"] [data-testid="reply"]`);
+    expect(box()).not.toBeNull();
+    backend.emit({ type: 'inbox_changed', unread: 30 });
+    await settle();
+    expect(box()).not.toBeNull();
+  });
 });

@@ -147,4 +147,20 @@ describe('settings', () => {
     expect(backend.questions).toContainEqual({ ask: 'set_device', device: { start_at_login: false, sound: false } });
     expect(root.querySelector<HTMLInputElement>('[data-testid="sound"]')!.checked).toBe(false);
   });
+
+  it('puts a switch back when the agent does not take it', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const answer = backend.answer;
+    backend.answer = (q) => {
+      if (q.ask === 'set_device') throw { code: 'invalid', message: 'cannot change the autostart entry' };
+      return answer(q);
+    };
+    const root = await render(backend, Settings);
+    const sound = root.querySelector<HTMLInputElement>('[data-testid="sound"]')!;
+    sound.click();
+    await settle();
+    expect(sound.checked).toBe(true);
+    expect(root.querySelector('[role="alert"]')?.textContent).toContain('cannot change');
+  });
 });

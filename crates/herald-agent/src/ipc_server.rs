@@ -44,6 +44,9 @@ impl IpcServer {
     /// still has its requests carried out: reading goes on after writing fails.
     async fn converse(self: Arc<Self>, stream: IpcStream) {
         let mut ui = UiLink { count: self.ui_links.clone(), attached: false };
+        // Settings questions are answered beside the conversation: one may wait on a hub or the
+        // keyring, and events (a tray click's Open) must not wait behind it.
+        let (answered, mut answers) = mpsc::unbounded_channel::<Event>();
         let mut events = self.events.subscribe();
         let (mut reader, mut writer) = stream.split();
         let mut status = self.status.borrow().clone();
@@ -60,6 +63,17 @@ impl IpcServer {
                         ui.attach();
                         Ok(())
                     }
+                    Some(Ok(Request::Ask { tag, question })) => {
+                        let (settings, answered) = (self.settings.clone(), answered.clone());
+                        tokio::spawn(async move {
+                            let answer = settings.answer(question).await;
+                            if let Err(e) = &answer {
+                                tracing::warn!(code = ?e.code, error = %e.message, "a settings question failed");
+                            }
+                            let _ = answered.send(Event::SettingsAnswer { tag, answer });
+                        });
+                        Ok(())
+                    }
                     Some(Ok(request)) => self.carry_out(request, &mut writer).await,
                     Some(Err(IpcIoError::Decode(e))) => {
                         let error = IpcError { code: IpcErrorCode::BadRequest, message: e.to_string() };
@@ -70,6 +84,7 @@ impl IpcServer {
                         return;
                     }
                 },
+                Some(answer) = answers.recv() => writer.send(&answer).await,
                 event = events.recv(), if listening => match event {
                     Ok(event) => writer.send(&event).await,
                     Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -86,14 +101,7 @@ impl IpcServer {
     async fn carry_out(&self, request: Request, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
         match request {
             // Handled in `converse`, which knows the peer.
-            Request::UiAttached => Ok(()),
-            Request::Ask { tag, question } => {
-                let answer = self.settings.answer(question).await;
-                if let Err(e) = &answer {
-                    tracing::warn!(code = ?e.code, error = %e.message, "a settings question failed");
-                }
-                writer.send(&Event::SettingsAnswer { tag, answer }).await
-            }
+            Request::UiAttached | Request::Ask { .. } => Ok(()),
             Request::OpenInbox => {
                 let _ = self.commands.send(Command::Open(OpenWindow::Inbox { show: None }));
                 Ok(())

@@ -17,6 +17,9 @@ use url::Url;
 
 use crate::Command;
 
+/// Why a kept token is not used: it would go to a hub it was not made for.
+const ANOTHER_HUB: &str = "enter the token for this hub address: a kept token is only sent to the hub it belongs to";
+
 /// How long a hub may take to answer the settings window.
 const HUB_PATIENCE: Duration = Duration::from_secs(10);
 
@@ -51,7 +54,14 @@ impl Settings {
                 let server = server_url(&server)?;
                 let token = match token.filter(|t| !t.trim().is_empty()) {
                     Some(token) => token.trim().to_owned(),
-                    None => self.token_of(account.as_deref().unwrap_or_default()).await?,
+                    None => {
+                        // A kept token is only ever sent to its own hub.
+                        let (kept_for, token) = self.hub_of(account.as_deref().unwrap_or_default()).await?;
+                        if kept_for != server {
+                            return Err(invalid(ANOTHER_HUB));
+                        }
+                        token
+                    }
                 };
                 Ok(self.test(&server, &token).await)
             }
@@ -96,12 +106,22 @@ impl Settings {
     async fn save_account(&self, name: &str, server: &str, token: Option<String>) -> Result<SettingsAnswer, IpcError> {
         let server = server_url(server)?;
         let name = name.trim().to_owned();
+        let token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if token.is_none() {
+            // Keeping the token while moving the account to another hub would send it there.
+            let wanted = name.clone();
+            let existing =
+                self.mirror.call(move |m| m.account_named(&wanted)).await.map_err(|e| invalid(e.to_string()))?;
+            let moved = existing.and_then(|a| a.server).and_then(|s| Url::parse(&s).ok()).is_some_and(|s| s != server);
+            if moved {
+                return Err(invalid(ANOTHER_HUB));
+            }
+        }
         let upsert = name.clone();
         self.mirror
             .call(move |m| m.upsert_account(&upsert, server.as_str()))
             .await
             .map_err(|e| invalid(e.to_string()))?;
-        let token = token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
         let storage = match token {
             Some(token) => self.tokens.set(&name, Some(&token)).await.map_err(|e| tokens_failed(e.to_string()))?,
             None => self.tokens.storage(),
@@ -118,9 +138,10 @@ impl Settings {
             .await
             .map_err(|e| tokens_failed(e.to_string()))?
             .ok_or_else(|| invalid(format!("there is no account {name:?}")))?;
+        // The token first: if the keyring refuses, the account stays, and nothing is left behind.
+        self.tokens.set(name, None).await.map_err(|e| tokens_failed(e.to_string()))?;
         let id = account.id;
         self.mirror.call(move |m| m.remove_account(id)).await.map_err(|e| tokens_failed(e.to_string()))?;
-        self.tokens.set(name, None).await.map_err(|e| tokens_failed(e.to_string()))?;
         self.reload().await?;
         Ok(SettingsAnswer::Done)
     }
@@ -174,10 +195,6 @@ impl Settings {
             Some(_) => Err(invalid(format!("{account} has no hub or no token yet"))),
             None => Err(invalid(format!("there is no account {account:?}"))),
         }
-    }
-
-    async fn token_of(&self, account: &str) -> Result<String, IpcError> {
-        self.hub_of(account).await.map(|(_, token)| token)
     }
 
     fn set_device(&self, device: DeviceSettings) -> Result<SettingsAnswer, IpcError> {

@@ -215,6 +215,8 @@ export class Inbox {
     this.list.drop(ids);
     ids.forEach((id) => this.picked.delete(id));
     if (this.cursorId !== null && gone.has(this.cursorId)) this.cursorId = after?.id ?? null;
+    // Shift-ranges start again from where the cursor is now.
+    if (this.#anchor !== null && gone.has(this.#anchor)) this.#anchor = this.cursorId;
     if (this.selectedId !== null && gone.has(this.selectedId)) this.selectedId = null;
     try {
       await this.#backend.act({ type: 'delete', ids });

@@ -2,7 +2,7 @@
 // notifications, each answerable in place. Built on the inbox's list and actions; what is its
 // own is the reply box it may be opened at (a toast's Reply) and answering live events.
 import { toIpcError } from './backend';
-import type { Backend, LiveEvent } from './backend';
+import type { Backend, LiveEvent, Notification } from './backend';
 import { Inbox } from './inbox.svelte';
 
 /** The latest notifications the panel lists. */
@@ -23,7 +23,18 @@ export class Panel {
    * agent's next list already leaves them out (and may bring a snoozed one back). */
   #done = $state.raw<{ list: LiveEvent[]; ids: Set<string> }>({ list: [], ids: new Set() });
 
-  latest = $derived.by(() => this.inbox.list.items.slice(0, PANEL_LATEST));
+  /** The notification whose reply box is open when it is not among the latest (fetched for a
+   * toast's Reply): listed on top until the reply is done, whatever a re-read brings. */
+  #replying = $state.raw<Notification | null>(null);
+
+  latest = $derived.by(() => {
+    const items = this.inbox.list.items;
+    const top = items.slice(0, PANEL_LATEST);
+    const id = this.replyTo;
+    if (id === null || top.some((n) => n.id === id)) return top;
+    const extra = items.find((n) => n.id === id) ?? (this.#replying?.id === id ? this.#replying : null);
+    return extra ? [extra, ...top] : top;
+  });
   live = $derived.by(() => {
     const { list, ids } = this.#done;
     const live = this.inbox.list.live;
@@ -56,7 +67,7 @@ export class Panel {
       try {
         const found = await this.#backend.getNotification(id);
         if (!found) return;
-        list.items = [found, ...list.items];
+        this.#replying = found;
       } catch (e) {
         list.error = toIpcError(e);
         return;

@@ -111,7 +111,10 @@ export class SettingsState {
   }
 
   async showPreferences(account: string): Promise<void> {
+    // Nothing of another hub stays on screen: a switch saved there would replace this hub's.
     this.account = account;
+    this.schema = null;
+    this.preferences = null;
     const answer = await this.#ask({ ask: 'preferences', account }, 'preferences');
     if (!answer || this.account !== account) return;
     this.schema = answer.schema;
@@ -124,38 +127,42 @@ export class SettingsState {
     return state ? { on: state.on, locked: state.locked, source: state.source } : null;
   }
 
-  /** Turns one cell on or off: the user's own switch for it, saved to the hub. */
-  async toggle(type: string, channel: Channel, enabled: boolean): Promise<void> {
-    if (!this.preferences || !this.account) return;
+  /** Turns one cell on or off: the user's own switch for it, saved to the hub. False if not saved. */
+  toggle(type: string, channel: Channel, enabled: boolean): Promise<boolean> {
+    if (!this.preferences) return Promise.resolve(false);
     const others = this.preferences.overrides.filter((o) => !(o.type === type && o.channel === channel));
     const overrides: PreferenceOverride[] = [...others, { type, channel, enabled }];
-    await this.#savePreferences({ overrides });
+    return this.#savePreferences({ overrides });
   }
 
   /** Back to what the user's role or the type says, for this cell. */
-  async reset(type: string, channel: Channel): Promise<void> {
-    if (!this.preferences) return;
+  reset(type: string, channel: Channel): Promise<boolean> {
+    if (!this.preferences) return Promise.resolve(false);
     const overrides = this.preferences.overrides.filter((o) => !(o.type === type && o.channel === channel));
-    await this.#savePreferences({ overrides });
+    return this.#savePreferences({ overrides });
   }
 
-  saveQuietHours(quietHours: QuietHours | null): Promise<void> {
+  saveQuietHours(quietHours: QuietHours | null): Promise<boolean> {
     return this.#savePreferences({ quiet_hours: quietHours });
   }
 
-  async #savePreferences(update: { overrides?: PreferenceOverride[]; quiet_hours?: QuietHours | null }): Promise<void> {
+  async #savePreferences(update: { overrides?: PreferenceOverride[]; quiet_hours?: QuietHours | null }): Promise<boolean> {
     const account = this.account;
-    if (!account) return;
+    if (!account) return false;
     const answer = await this.#ask({ ask: 'save_preferences', account, update }, 'preferences');
-    if (!answer || this.account !== account) return;
+    if (!answer || this.account !== account) return false;
     this.schema = answer.schema;
     this.preferences = answer.preferences;
     this.saved = 'Saved to the hub.';
+    return true;
   }
 
-  async setDevice(change: Partial<DeviceSettings>): Promise<void> {
+  /** False if the agent did not take it (the switch shown goes back). */
+  async setDevice(change: Partial<DeviceSettings>): Promise<boolean> {
     const device = { ...this.device, ...change };
-    if (await this.#ask({ ask: 'set_device', device }, 'done')) this.device = device;
+    if (!(await this.#ask({ ask: 'set_device', device }, 'done'))) return false;
+    this.device = device;
+    return true;
   }
 }
 

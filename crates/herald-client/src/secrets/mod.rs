@@ -86,22 +86,42 @@ impl TokenStore {
 
     /// The tokens of `accounts` that are kept, by name. With a keyring, a token still in the file
     /// (from before the keyring, or from `herald accounts add` without one) moves into it.
+    ///
+    /// Never waits for the user: a locked keyring is not unlocked here (the agent reads tokens at
+    /// start and when accounts change, and must not hang on a password dialog); its accounts
+    /// have no token until it is unlocked and they are saved again, and the log says why.
     pub async fn load(&self, accounts: &[String]) -> Result<BTreeMap<String, String>, AccountsError> {
         let mut file = Tokens::load(&self.data_dir)?;
         let mut found = BTreeMap::new();
         #[cfg(target_os = "linux")]
-        let keyring = self.keyring().await?;
+        let keyring = match self.keyring().await {
+            Ok(keyring) => keyring,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read tokens from the keyring; accounts kept there wait");
+                None
+            }
+        };
         for account in accounts {
             #[cfg(target_os = "linux")]
             if let Some(keyring) = &keyring {
-                if let Some(token) = patiently(keyring.get(account)).await? {
-                    found.insert(account.clone(), token);
-                    continue;
+                match keyring.get(account, false).await {
+                    Ok(Some(token)) => {
+                        found.insert(account.clone(), token);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(account, error = %e, "cannot read the token from the keyring");
+                        continue;
+                    }
                 }
                 if let Some(token) = file.get(account).map(str::to_owned) {
-                    patiently(keyring.set(account, &token)).await?;
-                    file.set(account, None)?;
-                    tracing::info!(account, "moved a sign-in token from the token file into the keyring");
+                    if let Err(e) = keyring.set(account, &token).await {
+                        tracing::warn!(account, error = %e, "the token stays in the token file for now");
+                    } else {
+                        file.set(account, None)?;
+                        tracing::info!(account, "moved a sign-in token from the token file into the keyring");
+                    }
                     found.insert(account.clone(), token);
                 }
                 continue;

@@ -27,6 +27,8 @@ pub enum SecretServiceError {
     Unavailable(String),
     #[error("the keyring stayed locked")]
     Dismissed,
+    #[error("the keyring is locked")]
+    Locked,
     #[error("the keyring failed: {0}")]
     Failed(#[from] zbus::Error),
 }
@@ -48,20 +50,19 @@ impl SecretService {
         Ok(Self { bus, session })
     }
 
-    /// The token kept for `account`, if any.
-    pub async fn get(&self, account: &str) -> Result<Option<String>, SecretServiceError> {
+    /// The token kept for `account`, if any. A locked one is unlocked (the keyring may ask the
+    /// user) only if `unlock`; otherwise it is an error saying the keyring is locked.
+    pub async fn get(&self, account: &str, unlock: bool) -> Result<Option<String>, SecretServiceError> {
         let service = service(&self.bus).await?;
         let (unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
             service.call("SearchItems", &(attributes(account),)).await?;
         let mut items = unlocked;
         if items.is_empty() && !locked.is_empty() {
-            let (now_unlocked, prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) =
-                service.call("Unlock", &(&locked,)).await?;
-            items = now_unlocked;
-            if items.is_empty() {
-                self.complete(prompt).await?;
-                items = locked;
+            if !unlock {
+                return Err(SecretServiceError::Locked);
             }
+            self.unlock(&service, locked.clone()).await?;
+            items = locked;
         }
         let Some(item) = items.into_iter().next() else { return Ok(None) };
         let item = zbus::Proxy::new(&self.bus, SERVICE, item, ITEM_IFACE).await?;
@@ -69,16 +70,24 @@ impl SecretService {
         Ok(String::from_utf8(value).ok())
     }
 
-    /// Keeps `token` for `account`, replacing what was kept.
+    /// Keeps `token` for `account`, replacing what was kept. The default collection is created
+    /// if there is none, and unlocked if locked (the keyring may ask the user).
     pub async fn set(&self, account: &str, token: &str) -> Result<(), SecretServiceError> {
         let service = service(&self.bus).await?;
-        let default: OwnedObjectPath = service.call("ReadAlias", &("default",)).await?;
-        let collection = if default.as_str() == "/" {
-            OwnedObjectPath::try_from("/org/freedesktop/secrets/aliases/default").expect("a valid path")
-        } else {
-            default
-        };
-        let collection = zbus::Proxy::new(&self.bus, SERVICE, collection, COLLECTION_IFACE).await?;
+        let mut default: OwnedObjectPath = service.call("ReadAlias", &("default",)).await?;
+        if default.as_str() == "/" {
+            let mut properties: HashMap<&str, Value<'_>> = HashMap::new();
+            properties.insert("org.freedesktop.Secret.Collection.Label", Value::from("Login"));
+            let (_, prompt): (OwnedObjectPath, OwnedObjectPath) =
+                service.call("CreateCollection", &(properties, "default")).await?;
+            self.complete(prompt).await?;
+            default = service.call("ReadAlias", &("default",)).await?;
+            if default.as_str() == "/" {
+                return Err(SecretServiceError::Dismissed);
+            }
+        }
+        self.unlock(&service, vec![default.clone()]).await?;
+        let collection = zbus::Proxy::new(&self.bus, SERVICE, default, COLLECTION_IFACE).await?;
         let mut properties: HashMap<&str, Value<'_>> = HashMap::new();
         properties
             .insert("org.freedesktop.Secret.Item.Label", Value::from(format!("Herald sign-in token ({account})")));
@@ -96,12 +105,21 @@ impl SecretService {
         let service = service(&self.bus).await?;
         let (unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) =
             service.call("SearchItems", &(attributes(account),)).await?;
+        if !locked.is_empty() {
+            self.unlock(&service, locked.clone()).await?;
+        }
         for item in unlocked.into_iter().chain(locked) {
             let item = zbus::Proxy::new(&self.bus, SERVICE, item, ITEM_IFACE).await?;
             let prompt: OwnedObjectPath = item.call("Delete", &()).await?;
             self.complete(prompt).await?;
         }
         Ok(())
+    }
+
+    /// Unlocks `objects` (items or a collection), asking the user if the keyring wants to.
+    async fn unlock(&self, service: &zbus::Proxy<'_>, objects: Vec<OwnedObjectPath>) -> Result<(), SecretServiceError> {
+        let (_, prompt): (Vec<OwnedObjectPath>, OwnedObjectPath) = service.call("Unlock", &(&objects,)).await?;
+        self.complete(prompt).await
     }
 
     /// Runs a prompt the service asked for (unlocking a keyring shows its password dialog) and

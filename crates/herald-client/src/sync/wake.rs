@@ -55,13 +55,19 @@ pub mod logind {
             }
         };
         match resumes {
-            Some(mut resumes) => {
-                // Ends with the listener (the system bus went away): then never.
-                if resumes.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
+            Some(resumes) => next(&resumes).await,
             None => std::future::pending().await,
+        }
+    }
+
+    /// The next resume counted on `resumes` after this call. A clone starts from what the
+    /// stored receiver last saw, which is never marked: an earlier resume would count again.
+    pub async fn next(resumes: &watch::Receiver<u64>) {
+        let mut resumes = resumes.clone();
+        resumes.borrow_and_update();
+        // Ends with the listener (the system bus went away): then never.
+        if resumes.changed().await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 
@@ -130,7 +136,7 @@ mod tests {
     #[tokio::test]
     async fn logind_announcing_a_resume_ends_the_wait() {
         let listener = zbus::Connection::session().await.expect("a session bus (make test runs one)");
-        let mut resumes = logind::listen(listener).await.unwrap();
+        let resumes = logind::listen(listener).await.unwrap();
         let impostor = zbus::Connection::session().await.unwrap();
         let logind = zbus::connection::Builder::session()
             .unwrap()
@@ -153,12 +159,27 @@ mod tests {
                 .unwrap()
             }
         };
+        let quiet = Duration::from_millis(300);
+        let waiting = tokio::spawn({
+            let resumes = resumes.clone();
+            async move { logind::next(&resumes).await }
+        });
         emit(&impostor, false).await;
         emit(&logind, true).await;
-        let quiet = tokio::time::timeout(Duration::from_millis(300), resumes.changed()).await;
-        assert!(quiet.is_err(), "going to sleep, or someone else's signal, is no resume");
+        tokio::time::sleep(quiet).await;
+        assert!(!waiting.is_finished(), "going to sleep, or someone else's signal, is no resume");
         emit(&logind, false).await;
-        tokio::time::timeout(Duration::from_secs(5), resumes.changed()).await.expect("the resume heard").unwrap();
-        assert_eq!(*resumes.borrow(), 1);
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("the resume heard").unwrap();
+        // A wait begun after that resume waits for the next one; it does not end at once (an
+        // engine would reconnect in a loop).
+        let later = tokio::time::timeout(quiet, logind::next(&resumes)).await;
+        assert!(later.is_err(), "the old resume counted again");
+        let next = tokio::spawn({
+            let resumes = resumes.clone();
+            async move { logind::next(&resumes).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        emit(&logind, false).await;
+        tokio::time::timeout(Duration::from_secs(5), next).await.expect("the second resume heard").unwrap();
     }
 }
