@@ -23,7 +23,13 @@ pub fn init(dir: &Path) -> Option<WorkerGuard> {
         .build(dir);
     match appender {
         Ok(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            // The default queue holds 128,000 lines and is allocated (and written) whole up front:
+            // 4 MB of an idle agent's memory. A tray app logs a few lines a minute; 1,000 queued
+            // lines is plenty, and a burst beyond them is dropped rather than waited for.
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(1_000)
+                .lossy(true)
+                .finish(appender);
             let file = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer);
             tracing_subscriber::registry().with(filter).with(stderr).with(file).init();
             Some(guard)

@@ -97,6 +97,14 @@ impl Mirror {
         Ok(Self::with(herald_db::open_read_only(path, MIGRATIONS)?))
     }
 
+    /// Hands SQLite's page cache and the prepared statements back (after a big catch-up and
+    /// its indexing): the agent idles most of the day, and they refill on use.
+    pub fn release_memory(&mut self) -> Result<(), MirrorError> {
+        self.conn.flush_prepared_statement_cache();
+        self.conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
+
     pub fn open_in_memory() -> Result<Self, MirrorError> {
         Ok(Self::with(herald_db::open_in_memory(MIGRATIONS)?))
     }

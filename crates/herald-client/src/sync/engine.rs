@@ -521,15 +521,23 @@ pub async fn index_in_background(mirror: SharedMirror, ready: Arc<Notify>) {
     loop {
         ready.notified().await;
         tokio::time::sleep(INDEX_DELAY).await;
+        let mut indexed = 0;
         loop {
             match mirror.call(|m| m.index_some(INDEX_BATCH)).await {
                 Ok(0) => break,
-                Ok(_) => tokio::task::yield_now().await,
+                Ok(n) => {
+                    indexed += n;
+                    tokio::task::yield_now().await
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "search indexing failed; will retry with the next changes");
                     break;
                 }
             }
+        }
+        // A big catch-up indexed: the caches it filled are not needed while the agent idles.
+        if indexed >= INDEX_BATCH as usize {
+            let _ = mirror.call(|m| m.release_memory()).await;
         }
     }
 }
