@@ -11,7 +11,7 @@ use herald_e2e::bus::SessionBus;
 use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
-use herald_e2e::webdriver::{Session, TauriDriver};
+use herald_e2e::webdriver::{ui_env, Session, TauriDriver};
 use serde_json::{json, Value};
 
 const SUBJECTS: &str =
@@ -20,6 +20,11 @@ const DETAIL: &str = "return document.querySelector('[data-testid=detail] .subje
 const ANSWER: &str = "return document.querySelector('[data-testid=answer]')?.textContent ?? null";
 const BANNER: &str = "return document.querySelector('[data-testid=connection]')?.textContent ?? ''";
 const ESCAPE: &str = "\u{E00C}";
+
+/// Notification `id`'s answer on the hub, once it has one.
+fn answered(items: &[Value], id: i64) -> Option<&Value> {
+    items.iter().find(|n| n["id"] == id).map(|n| &n["answer"]).filter(|a| !a.is_null())
+}
 
 fn strings(value: &Value) -> Vec<String> {
     value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default()
@@ -75,16 +80,7 @@ async fn the_inbox_searches_filters_answers_replies_and_opens_links_online_and_w
     let mut path = OsString::from(browser_bin.as_os_str());
     path.push(":");
     path.push(std::env::var_os("PATH").unwrap_or_default());
-    let app_env = [
-        ("DISPLAY", OsString::from(&display.name)),
-        ("HERALD_DATA_DIR", env.data_dir.clone().into_os_string()),
-        ("XDG_RUNTIME_DIR", env.runtime_dir.clone().into_os_string()),
-        ("DBUS_SESSION_BUS_ADDRESS", OsString::from(&bus.address)),
-        ("PATH", path),
-        ("HOME", dir.path().as_os_str().to_owned()),
-    ];
-    let app_env: Vec<(&str, &std::ffi::OsStr)> = app_env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-    let driver = TauriDriver::start(&app_env).await;
+    let driver = TauriDriver::start(ui_env(&display, &env, dir.path(), [("PATH", path)])).await;
     let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
     let all = ["Quarterly report is due", "Order 7 shipped", "Ann: can you take the Acme call?", "Approve PO-42"];
     wait_for_subjects(&ui, "the inbox", &all).await;
@@ -100,18 +96,8 @@ async fn the_inbox_searches_filters_answers_replies_and_opens_links_online_and_w
     ui.wait_for("the request opened", DETAIL, |v| (v == "Approve PO-42").then_some(())).await;
     ui.click("[data-testid=confirm]:nth-child(2)").await;
     ui.wait_for("the answer shown", ANSWER, |v| (v == "You answered Reject").then_some(())).await;
-    let answered = herald_e2e::within("the answer on the hub", async {
-        loop {
-            let on_hub = hub.list(&bob).await;
-            let po = on_hub.into_iter().find(|n| n["id"] == po).unwrap();
-            if !po["answer"].is_null() {
-                return po;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert_eq!(answered["answer"]["value"], "N", "{answered}");
+    let on_hub = hub.wait_for_list(&bob, "the answer on the hub", |items| answered(items, po).is_some()).await;
+    assert_eq!(answered(&on_hub, po).unwrap()["value"], "N");
 
     // The link opens in the browser, through the agent-side check; its tag filters the list.
     ui.click(&format!("[data-testid=notification][data-id='{order}'] button")).await;
@@ -159,20 +145,14 @@ async fn the_inbox_searches_filters_answers_replies_and_opens_links_online_and_w
     // The hub is back: both reach it (that each is sent once, under its key, the outbox tests
     // show).
     let hub = Hub::start(&hub_data, &addr.to_string());
-    let on_hub = herald_e2e::within("the offline actions on the hub", async {
-        loop {
-            let on_hub = hub.list(&bob).await;
-            if on_hub.len() == 3 && on_hub.iter().any(|n| n["id"] == ask && !n["answer"].is_null()) {
-                return on_hub;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    let on_hub = hub
+        .wait_for_list(&bob, "the offline actions on the hub", |items| {
+            items.len() == 3 && answered(items, ask).is_some()
+        })
+        .await;
     let ids: Vec<i64> = on_hub.iter().map(|n| n["id"].as_i64().unwrap()).collect();
     assert_eq!(ids, [order, ask, po], "the deleted one is gone on the hub too");
-    let replied = on_hub.iter().find(|n| n["id"] == ask).unwrap();
-    assert_eq!(replied["answer"]["text"], "Yes, I will call them at 3", "{replied}");
+    assert_eq!(answered(&on_hub, ask).unwrap()["text"], "Yes, I will call them at 3");
     ui.wait_for("the banner gone", BANNER, |v| (v == "").then_some(())).await;
     let shot = herald_e2e::binary("herald-ui").with_file_name("inbox-actions.png");
     ui.screenshot(&shot).await;

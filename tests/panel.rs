@@ -15,7 +15,7 @@ use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
 use herald_e2e::tray::Tray;
-use herald_e2e::webdriver::TauriDriver;
+use herald_e2e::webdriver::{ui_env, TauriDriver};
 use herald_e2e::within;
 use serde_json::json;
 
@@ -134,30 +134,15 @@ async fn a_toasts_reply_opens_the_panel_at_its_reply_box_and_what_is_answered_th
 
     // The panel is open (started here by WebDriver, as a user might start herald-ui by hand).
     let display = Display::start();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let app_env = [
-        ("DISPLAY", OsString::from(&display.name)),
-        ("HERALD_DATA_DIR", env.data_dir.clone().into_os_string()),
-        ("XDG_RUNTIME_DIR", env.runtime_dir.clone().into_os_string()),
-        ("DBUS_SESSION_BUS_ADDRESS", OsString::from(&bus.address)),
-        ("HERALD_UI_OPEN", OsString::from(r#"{"window":"panel","at":null,"reply_to":null}"#)),
-        ("PATH", path),
-        ("HOME", dir.path().as_os_str().to_owned()),
-    ];
-    let app_env: Vec<(&str, &std::ffi::OsStr)> = app_env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-    let driver = TauriDriver::start(&app_env).await;
+    let open = OsString::from(r#"{"window":"panel","at":null,"reply_to":null}"#);
+    let driver = TauriDriver::start(ui_env(&display, &env, dir.path(), [("HERALD_UI_OPEN", open)])).await;
     let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
     let items = "return [...document.querySelectorAll('[data-testid=panel-item] .subject')].map(e => e.textContent)";
     ui.wait_for("the panel to list it", items, |v| (v[0] == "Approve PO-42").then_some(())).await;
 
     // A confirm in the panel reaches the hub.
     ui.click(&format!("[data-testid=panel-item][data-id='{po}'] [data-testid=confirm]")).await;
-    within("the answer on the hub", async {
-        while hub.list(&bob).await.iter().all(|n| n["answer"].is_null()) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    hub.wait_for_list(&bob, "the answer on the hub", |items| items.iter().any(|n| !n["answer"].is_null())).await;
 
     // A question arrives; Reply on its toast opens the panel at its reply box, in the running UI.
     let question = json!({"subject": "Ann: can you take the Acme call?", "reply": {"placeholder": "Answer Ann"}});
@@ -170,17 +155,10 @@ async fn a_toasts_reply_opens_the_panel_at_its_reply_box_and_what_is_answered_th
     ui.wait_for("its reply box focused", focused, |v| (v == &json!(ask.to_string())).then_some(())).await;
     ui.press("On my way").await;
     ui.press(ENTER).await;
-    let replied = within("the reply on the hub", async {
-        loop {
-            let on_hub = hub.list(&bob).await;
-            if let Some(n) = on_hub.into_iter().find(|n| n["id"] == ask && !n["answer"].is_null()) {
-                return n;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert_eq!(replied["answer"]["text"], "On my way");
+    let replied = |items: &[serde_json::Value]| items.iter().any(|n| n["id"] == ask && !n["answer"].is_null());
+    let on_hub = hub.wait_for_list(&bob, "the reply on the hub", replied).await;
+    let reply = on_hub.iter().find(|n| n["id"] == ask).unwrap();
+    assert_eq!(reply["answer"]["text"], "On my way");
     let shot = herald_e2e::binary("herald-ui").with_file_name("panel.png");
     ui.screenshot(&shot).await;
     ui.close().await;

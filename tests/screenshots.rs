@@ -13,7 +13,7 @@ use herald_e2e::agent::{Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
-use herald_e2e::webdriver::TauriDriver;
+use herald_e2e::webdriver::{ui_env, TauriDriver};
 use serde_json::json;
 
 fn out_dir() -> PathBuf {
@@ -81,24 +81,13 @@ async fn take_the_readme_screenshots() {
     hub.push_event_fields(&calendar, "bob", reminder).await;
     window.wait_for("all synced", |e| matches!(e, Event::InboxChanged { unread: 5 }).then_some(())).await;
 
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let base = [
-        ("DISPLAY", OsString::from(&display.name)),
-        ("HERALD_DATA_DIR", env.data_dir.clone().into_os_string()),
-        ("XDG_RUNTIME_DIR", env.runtime_dir.clone().into_os_string()),
-        ("DBUS_SESSION_BUS_ADDRESS", OsString::from(&bus.address)),
-        ("PATH", path),
-        ("HOME", dir.path().as_os_str().to_owned()),
-    ];
     for (name, open, ready) in [
         ("inbox", json!({"window": "inbox", "show": po}).to_string(), "[data-testid=detail]"),
         ("panel", json!({"window": "panel", "at": null, "reply_to": null}).to_string(), "[data-testid=live]"),
         ("settings", json!({"window": "settings"}).to_string(), "[data-testid=preferences]"),
     ] {
-        let mut app_env: Vec<(&str, OsString)> = base.to_vec();
-        app_env.push(("HERALD_UI_OPEN", OsString::from(open)));
-        let app_env: Vec<(&str, &std::ffi::OsStr)> = app_env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-        let driver = TauriDriver::start(&app_env).await;
+        let app_env = ui_env(&display, &env, dir.path(), [("HERALD_UI_OPEN", OsString::from(open))]);
+        let driver = TauriDriver::start(app_env).await;
         let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
         ui.wait_for(name, &format!("return !!document.querySelector('{ready}')"), |v| (v == true).then_some(())).await;
         // Fonts and layout settle a frame after the content is there.

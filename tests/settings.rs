@@ -4,7 +4,6 @@
 //! there are what the hub then holds.
 
 use std::ffi::OsString;
-use std::time::Duration;
 
 use herald_client::ipc::Event;
 use herald_e2e::agent::{Agent, AgentEnv};
@@ -13,9 +12,7 @@ use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
 use herald_e2e::keyring::Keyring;
-use herald_e2e::webdriver::{Session, TauriDriver};
-use herald_e2e::within;
-use serde_json::Value;
+use herald_e2e::webdriver::{ui_env, Session, TauriDriver};
 
 const TESTED: &str = "return document.querySelector('[data-testid=tested]')?.textContent ?? null";
 const SAVED: &str = "return document.querySelector('[data-testid=saved]')?.textContent ?? null";
@@ -41,18 +38,8 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     let mut window = agent.window().await;
 
     let display = Display::start();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let app_env = [
-        ("DISPLAY", OsString::from(&display.name)),
-        ("HERALD_DATA_DIR", env.data_dir.clone().into_os_string()),
-        ("XDG_RUNTIME_DIR", env.runtime_dir.clone().into_os_string()),
-        ("DBUS_SESSION_BUS_ADDRESS", OsString::from(&bus.address)),
-        ("HERALD_UI_OPEN", OsString::from(r#"{"window":"settings"}"#)),
-        ("PATH", path),
-        ("HOME", dir.path().as_os_str().to_owned()),
-    ];
-    let app_env: Vec<(&str, &std::ffi::OsStr)> = app_env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-    let driver = TauriDriver::start(&app_env).await;
+    let open = OsString::from(r#"{"window":"settings"}"#);
+    let driver = TauriDriver::start(ui_env(&display, &env, dir.path(), [("HERALD_UI_OPEN", open)])).await;
     let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
     let storage = ui
         .wait_for(
@@ -96,16 +83,11 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     })
     .await;
     ui.click(cell).await;
-    let on_hub = within("the switch on the hub", async {
-        loop {
-            let prefs = hub.preferences(&bob).await;
-            if prefs["overrides"].as_array().is_some_and(|o| !o.is_empty()) {
-                return prefs;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    let on_hub = hub
+        .wait_for_preferences(&bob, "the switch on the hub", |p| {
+            p["overrides"].as_array().is_some_and(|o| !o.is_empty())
+        })
+        .await;
     assert_eq!(on_hub["overrides"][0], serde_json::json!({"type": "task.due", "channel": "desktop", "enabled": false}));
     let locked = "return document.querySelector(\"[data-testid=preferences] tr[data-type='system.security'] input[data-channel=inbox]\")?.disabled";
     assert_eq!(ui.execute(locked).await, true, "a critical type's channels cannot be turned off");
@@ -113,16 +95,8 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     // Quiet hours: one period on weekdays, saved to the hub.
     ui.click("[data-testid=add-quiet]").await;
     ui.click("[data-testid=save-quiet]").await;
-    let quiet: Value = within("quiet hours on the hub", async {
-        loop {
-            let prefs = hub.preferences(&bob).await;
-            if !prefs["quiet_hours"].is_null() {
-                return prefs["quiet_hours"].clone();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    let prefs = hub.wait_for_preferences(&bob, "quiet hours on the hub", |p| !p["quiet_hours"].is_null()).await;
+    let quiet = &prefs["quiet_hours"];
     assert_eq!(quiet["periods"][0]["from"], "22:00");
     assert_eq!(quiet["periods"][0]["days"].as_array().unwrap().len(), 5);
     let shot = herald_e2e::binary("herald-ui").with_file_name("settings.png");

@@ -1,8 +1,6 @@
 //! The real inbox window: `herald-ui` in a real WebKitGTK webview (on a private Xvfb), driven
 //! through tauri-driver, reading the mirror a real agent filled from a real hub.
 
-use std::ffi::OsStr;
-
 use herald_client::ipc::Event;
 use herald_e2e::agent::{Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
@@ -10,7 +8,7 @@ use herald_e2e::close_window;
 use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
-use herald_e2e::webdriver::TauriDriver;
+use herald_e2e::webdriver::{ui_env, TauriDriver};
 use serde_json::Value;
 
 const SUBJECTS: &str =
@@ -42,16 +40,7 @@ async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
         .await;
 
     let display = Display::start();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let app_env: Vec<(&str, &OsStr)> = vec![
-        ("DISPLAY", display.name.as_ref()),
-        ("HERALD_DATA_DIR", env.data_dir.as_os_str()),
-        ("XDG_RUNTIME_DIR", env.runtime_dir.as_os_str()),
-        ("DBUS_SESSION_BUS_ADDRESS", bus.address.as_ref()),
-        ("PATH", path.as_os_str()),
-        ("HOME", dir.path().as_os_str()),
-    ];
-    let driver = TauriDriver::start(&app_env).await;
+    let driver = TauriDriver::start(ui_env(&display, &env, dir.path(), [])).await;
     let ui = driver.session(&herald_e2e::binary("herald-ui")).await;
 
     // What the mirror holds, newest first; untrusted text shown as text, never run.

@@ -98,31 +98,21 @@ impl Agent {
 
     /// Waits for a log line containing `needle`.
     pub async fn wait_for_log(&mut self, needle: &str) -> String {
-        super::within(&format!("agent log {needle:?}"), async {
-            loop {
-                let line =
-                    self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {needle:?}"));
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-        })
-        .await
+        super::within(&format!("agent log {needle:?}"), self.next_log(needle)).await
     }
 
     /// Waits at most `patience` for a log line containing `needle`.
     pub async fn log_within(&mut self, needle: &str, patience: std::time::Duration) -> Option<String> {
-        tokio::time::timeout(patience, async {
-            loop {
-                let line =
-                    self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {needle:?}"));
-                if line.contains(needle) {
-                    return line;
-                }
+        tokio::time::timeout(patience, self.next_log(needle)).await.ok()
+    }
+
+    async fn next_log(&mut self, needle: &str) -> String {
+        loop {
+            let line = self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {needle:?}"));
+            if line.contains(needle) {
+                return line;
             }
-        })
-        .await
-        .ok()
+        }
     }
 
     /// Connects as the inbox window does.

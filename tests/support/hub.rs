@@ -135,6 +135,35 @@ impl Hub {
         page["items"].as_array().unwrap().clone()
     }
 
+    /// Waits until `token`'s inbox on the hub satisfies `check` (actions reach it asynchronously);
+    /// returns it then.
+    pub async fn wait_for_list(&self, token: &str, what: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        super::within(what, async {
+            loop {
+                let items = self.list(token).await;
+                if check(&items) {
+                    return items;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+        .await
+    }
+
+    /// Waits until `token`'s preferences on the hub satisfy `check`; returns them then.
+    pub async fn wait_for_preferences(&self, token: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        super::within(what, async {
+            loop {
+                let preferences = self.preferences(token).await;
+                if check(&preferences) {
+                    return preferences;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+        .await
+    }
+
     /// The hub disappears at once, as in a crash or a network cut.
     pub fn kill(mut self) -> (SocketAddr, PathBuf) {
         let _ = self.process.kill();

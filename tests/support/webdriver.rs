@@ -1,6 +1,7 @@
 //! Driving the real `herald-ui` webview through tauri-driver (WebDriver, W3C protocol), with a
 //! small client over reqwest: just the commands the tests use.
 
+use std::ffi::{OsStr, OsString};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -15,6 +16,29 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// What herald-ui needs to run beside the agent of `agent`: the display, the agent's data and
+/// runtime directories and session bus, PATH and HOME; then `extra` (e.g. `HERALD_UI_OPEN`).
+pub fn ui_env(
+    display: &super::display::Display,
+    agent: &super::agent::AgentEnv,
+    home: &Path,
+    extra: impl IntoIterator<Item = (&'static str, OsString)>,
+) -> Vec<(&'static str, OsString)> {
+    let mut env = vec![
+        ("DISPLAY", OsString::from(&display.name)),
+        ("HERALD_DATA_DIR", agent.data_dir.clone().into_os_string()),
+        ("XDG_RUNTIME_DIR", agent.runtime_dir.clone().into_os_string()),
+        ("DBUS_SESSION_BUS_ADDRESS", OsString::from(&agent.bus_address)),
+        ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+        ("HOME", home.as_os_str().to_owned()),
+    ];
+    for (key, value) in extra {
+        env.retain(|(k, _)| *k != key);
+        env.push((key, value));
+    }
+    env
+}
+
 /// A tauri-driver process; the app it starts inherits `envs`.
 pub struct TauriDriver {
     base: String,
@@ -23,7 +47,7 @@ pub struct TauriDriver {
 }
 
 impl TauriDriver {
-    pub async fn start(envs: &[(&str, &std::ffi::OsStr)]) -> Self {
+    pub async fn start<K: AsRef<OsStr>, V: AsRef<OsStr>>(envs: impl IntoIterator<Item = (K, V)>) -> Self {
         let (port, native) = (free_port(), free_port());
         let mut command = Command::new("tauri-driver");
         command
@@ -31,7 +55,7 @@ impl TauriDriver {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for (key, value) in envs {
-            command.env(key, value);
+            command.env(key.as_ref(), value.as_ref());
         }
         let process =
             command.spawn().expect("tauri-driver must be installed (cargo install tauri-driver; make test does)");
