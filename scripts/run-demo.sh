@@ -25,7 +25,7 @@ sender_token=$("$bin/herald-hub" token add --app demo-erp --data "$demo/hub")
 pids+=($!)
 
 echo "hub:   $server   (data: $demo/hub)"
-echo "agent: profile in $demo/profile; click the tray icon or run '$bin/herald' again to open the inbox"
+echo "agent: profile in $demo/profile; click the tray icon for the quick panel, or run '$bin/herald' again to open the inbox"
 export HERALD_SERVER="$server" HERALD_TOKEN="$user_token" HERALD_DATA_DIR="$demo/profile"
 if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   echo "no D-Bus session: running the agent in its own (no tray or toasts will be visible)" >&2
