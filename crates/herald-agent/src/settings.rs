@@ -68,8 +68,8 @@ impl Settings {
             SettingsQuestion::Preferences { account } => self.preferences(&account).await,
             SettingsQuestion::SavePreferences { account, update } => {
                 let (server, token) = self.hub_of(&account).await?;
-                let url = server.join("v1/preferences").map_err(|e| invalid(e.to_string()))?;
-                let response = self.http.put(url).bearer_auth(&token).json(&update).send().await;
+                let response =
+                    self.http.put(endpoint(&server, "v1/preferences")).bearer_auth(&token).json(&update).send().await;
                 check(response).await?;
                 // The hub tells every device of the change on its feed (quiet hours and
                 // do-not-disturb included), this one too.
@@ -158,10 +158,7 @@ impl Settings {
 
     /// Signs in to the hub: a user's preferences need a valid token and nothing else.
     async fn test(&self, server: &Url, token: &str) -> SettingsAnswer {
-        let Ok(url) = server.join("v1/preferences") else {
-            return SettingsAnswer::Tested { ok: false, message: format!("{server} is not a hub address") };
-        };
-        let response = self.http.get(url).bearer_auth(token).send().await;
+        let response = self.http.get(endpoint(server, "v1/preferences")).bearer_auth(token).send().await;
         match check(response).await {
             Ok(_) => SettingsAnswer::Tested { ok: true, message: format!("Signed in to {server}") },
             Err(e) => SettingsAnswer::Tested { ok: false, message: e.message },
@@ -170,10 +167,7 @@ impl Settings {
 
     async fn preferences(&self, account: &str) -> Result<SettingsAnswer, IpcError> {
         let (server, token) = self.hub_of(account).await?;
-        let get = |path: &str| {
-            let url = server.join(path).expect("a fixed relative path joins");
-            self.http.get(url).bearer_auth(&token).send()
-        };
+        let get = |path: &str| self.http.get(endpoint(&server, path)).bearer_auth(&token).send();
         let schema: Schema = json(check(get("v1/schema").await).await?).await?;
         let preferences: Preferences = json(check(get("v1/preferences").await).await?).await?;
         Ok(SettingsAnswer::Preferences { schema, preferences })
@@ -209,6 +203,11 @@ impl Settings {
         self.device.send_replace(device);
         Ok(SettingsAnswer::Done)
     }
+}
+
+/// `path` (fixed, relative) on the hub at `server` (an http(s) base URL, as `parse_server` makes).
+fn endpoint(server: &Url, path: &str) -> Url {
+    server.join(path).expect("a fixed relative path joins onto a hub's base URL")
 }
 
 fn server_url(raw: &str) -> Result<Url, IpcError> {

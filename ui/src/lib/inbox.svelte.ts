@@ -11,6 +11,11 @@ export function awaitsConfirmation(n: Notification): boolean {
   return n.buttons.length > 0 && n.answer === null;
 }
 
+/** Takes a text reply and has none yet. */
+export function takesReply(n: Notification): boolean {
+  return n.reply !== null && n.answer === null;
+}
+
 export interface Pick {
   /** Shift: everything from the last picked one to this. */
   range: boolean;
@@ -235,7 +240,7 @@ export class Inbox {
   /** Sends a text reply; false if there was nothing to send or the agent did not take it. */
   async sendReply(n: Notification, text: string): Promise<boolean> {
     const trimmed = text.trim();
-    if (!trimmed || n.reply === null || n.answer !== null) return false;
+    if (!trimmed || !takesReply(n)) return false;
     const answer = { value: null, text: trimmed, at: new Date().toISOString() };
     return this.#answer(n, { type: 'answer', id: n.id, text: trimmed }, answer);
   }

@@ -67,13 +67,8 @@ impl InboxReader {
         Self { path, mirror: Mutex::new(None) }
     }
 
-    /// A page of the inbox, newest first, after `before` (the previous page's last). Nothing
-    /// synced yet is an empty inbox.
-    pub fn list(&self, before: Option<Before>, limit: u32) -> Result<Vec<Notification>, IpcError> {
-        self.search(&InboxFilter::default(), before, limit)
-    }
-
-    /// A page of what `filter` lets through, newest first, after `before`.
+    /// A page of what `filter` lets through, newest first, after `before` (the previous page's
+    /// last). Nothing synced yet is an empty inbox.
     pub fn search(
         &self,
         filter: &InboxFilter,
@@ -171,7 +166,7 @@ mod tests {
     fn an_inbox_that_was_never_synced_is_empty_not_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let reader = InboxReader::new(dir.path().join("mirror.sqlite3"));
-        assert!(reader.list(None, 50).unwrap().is_empty());
+        assert!(reader.search(&InboxFilter::default(), None, 50).unwrap().is_empty());
         assert!(reader.types().unwrap().is_empty());
         assert_eq!(reader.synced_at().unwrap(), None);
     }
@@ -179,7 +174,7 @@ mod tests {
     #[test]
     fn the_reader_sees_the_agents_writes() {
         let (_dir, reader) = mirror_with(vec![notification(1, "task.due", "Task due", None)]);
-        assert_eq!(subjects(reader.list(None, 50).unwrap()), ["Task due"]);
+        assert_eq!(subjects(reader.search(&InboxFilter::default(), None, 50).unwrap()), ["Task due"]);
         assert!(reader.synced_at().unwrap().is_some(), "the catch-up completed");
     }
 
