@@ -63,11 +63,12 @@ function agent(backend: MemoryBackend) {
         return { answer: 'saved', storage: 'file' };
       case 'test_connection':
         return { answer: 'tested', ok: q.token === 'hrld_good', message: q.token === 'hrld_good' ? 'Signed in' : 'the hub refused the token' };
+      // Copies, as each answer comes over IPC as new objects.
       case 'preferences':
-        return { answer: 'preferences', schema: SCHEMA, preferences: prefs };
+        return { answer: 'preferences', schema: SCHEMA, preferences: structuredClone(prefs) };
       case 'save_preferences':
         prefs = { ...preferences(q.update.overrides ?? prefs.overrides), quiet_hours: q.update.quiet_hours === undefined ? prefs.quiet_hours : q.update.quiet_hours };
-        return { answer: 'preferences', schema: SCHEMA, preferences: prefs };
+        return { answer: 'preferences', schema: SCHEMA, preferences: structuredClone(prefs) };
       default:
         return { answer: 'done' };
     }
@@ -129,6 +130,51 @@ describe('settings', () => {
     root.querySelector<HTMLButtonElement>('tr[data-type="task.due"] .reset')!.click();
     await settle();
     expect(cell('task.due', 'desktop').checked).toBe(true);
+  });
+
+  it('saves switches made while the hub is still answering, one after another, none undoing another', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const root = await render(backend, Settings);
+    const cell = (channel: string) => root.querySelector<HTMLInputElement>(`tr[data-type="task.due"] input[data-channel="${channel}"]`)!;
+    let answerNow = () => {};
+    backend.hold = new Promise((resolve) => (answerNow = resolve));
+    cell('desktop').click();
+    await settle();
+    expect(cell('email').disabled).toBe(false);
+    cell('email').click();
+    root.querySelector<HTMLButtonElement>('[data-testid="add-quiet"]')!.click();
+    root.querySelector<HTMLButtonElement>('[data-testid="save-quiet"]')!.click();
+    answerNow();
+    await settle();
+    const saves = backend.questions.filter((q) => q.ask === 'save_preferences').map((q) => q.update);
+    expect(saves).toEqual([
+      { overrides: [{ type: 'task.due', channel: 'desktop', enabled: false }] },
+      {
+        overrides: [
+          { type: 'task.due', channel: 'desktop', enabled: false },
+          { type: 'task.due', channel: 'email', enabled: false },
+        ],
+      },
+      { quiet_hours: expect.objectContaining({ periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '22:00', to: '07:00' }] }) },
+    ]);
+    expect(cell('desktop').checked).toBe(false);
+    expect(root.querySelectorAll('[data-testid="quiet-period"]')).toHaveLength(1);
+  });
+
+  it('keeps a quiet period being edited when a switch is saved', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const root = await render(backend, Settings);
+    root.querySelector<HTMLButtonElement>('[data-testid="add-quiet"]')!.click();
+    root.querySelector<HTMLButtonElement>('[data-testid="save-quiet"]')!.click();
+    await settle();
+    root.querySelector<HTMLButtonElement>('[data-testid="add-quiet"]')!.click();
+    await settle();
+    root.querySelector<HTMLInputElement>('tr[data-type="task.due"] input[data-channel="desktop"]')!.click();
+    await settle();
+    expect(backend.questions.filter((q) => q.ask === 'save_preferences')).toHaveLength(2);
+    expect(root.querySelectorAll('[data-testid="quiet-period"]')).toHaveLength(2);
   });
 
   it('saves quiet hours and this computer’s own settings', async () => {

@@ -9,6 +9,7 @@ import type {
   IpcError,
   Preferences,
   PreferenceOverride,
+  PreferencesUpdate,
   QuietHours,
   Schema,
   SettingsAnswer,
@@ -40,7 +41,14 @@ export class SettingsState {
   tested = $state<{ ok: boolean; message: string } | null>(null);
   /** A note that something was saved ("Saved: the token is in the keyring"). */
   saved = $state<string | null>(null);
-  busy = $state(false);
+  /** Questions still out: account buttons wait for them (preference saves queue instead). */
+  #pending = $state(0);
+  get busy(): boolean {
+    return this.#pending > 0;
+  }
+  /** Preference saves go one after another, each worked out from what the hub held after the last:
+   * two quick switches both land, and neither undoes the other. */
+  #saves: Promise<unknown> = Promise.resolve();
 
   /** The account whose preferences are shown, with its hub's schema and the user's preferences. */
   account = $state<string | null>(null);
@@ -57,7 +65,7 @@ export class SettingsState {
     question: SettingsQuestion,
     expect: T,
   ): Promise<Extract<SettingsAnswer, { answer: T }> | null> {
-    this.busy = true;
+    this.#pending += 1;
     try {
       const answer = await this.#backend.ask(question);
       this.error = null;
@@ -67,7 +75,7 @@ export class SettingsState {
       this.error = toIpcError(e);
       return null;
     } finally {
-      this.busy = false;
+      this.#pending -= 1;
     }
   }
 
@@ -129,32 +137,33 @@ export class SettingsState {
 
   /** Turns one cell on or off: the user's own switch for it, saved to the hub. False if not saved. */
   toggle(type: string, channel: Channel, enabled: boolean): Promise<boolean> {
-    if (!this.preferences) return Promise.resolve(false);
-    const others = this.preferences.overrides.filter((o) => !(o.type === type && o.channel === channel));
-    const overrides: PreferenceOverride[] = [...others, { type, channel, enabled }];
-    return this.#savePreferences({ overrides });
+    return this.#savePreferences((p) => ({ overrides: [...othersThan(p, type, channel), { type, channel, enabled }] }));
   }
 
   /** Back to what the user's role or the type says, for this cell. */
   reset(type: string, channel: Channel): Promise<boolean> {
-    if (!this.preferences) return Promise.resolve(false);
-    const overrides = this.preferences.overrides.filter((o) => !(o.type === type && o.channel === channel));
-    return this.#savePreferences({ overrides });
+    return this.#savePreferences((p) => ({ overrides: othersThan(p, type, channel) }));
   }
 
   saveQuietHours(quietHours: QuietHours | null): Promise<boolean> {
-    return this.#savePreferences({ quiet_hours: quietHours });
+    return this.#savePreferences(() => ({ quiet_hours: quietHours }));
   }
 
-  async #savePreferences(update: { overrides?: PreferenceOverride[]; quiet_hours?: QuietHours | null }): Promise<boolean> {
+  #savePreferences(update: (current: Preferences) => PreferencesUpdate): Promise<boolean> {
     const account = this.account;
-    if (!account) return false;
-    const answer = await this.#ask({ ask: 'save_preferences', account, update }, 'preferences');
-    if (!answer || this.account !== account) return false;
-    this.schema = answer.schema;
-    this.preferences = answer.preferences;
-    this.saved = 'Saved to the hub.';
-    return true;
+    const save = async () => {
+      // Another account shown by now: this save was for a hub no longer on screen.
+      if (!account || this.account !== account || !this.preferences) return false;
+      const answer = await this.#ask({ ask: 'save_preferences', account, update: update(this.preferences) }, 'preferences');
+      if (!answer || this.account !== account) return false;
+      this.schema = answer.schema;
+      this.preferences = answer.preferences;
+      this.saved = 'Saved to the hub.';
+      return true;
+    };
+    const saved = this.#saves.then(save);
+    this.#saves = saved;
+    return saved;
   }
 
   /** False if the agent did not take it (the switch shown goes back). */
@@ -164,6 +173,11 @@ export class SettingsState {
     this.device = device;
     return true;
   }
+}
+
+/** The user's own switches, but for the one on `type` and `channel`. */
+function othersThan(p: Preferences, type: string, channel: Channel): PreferenceOverride[] {
+  return p.overrides.filter((o) => !(o.type === type && o.channel === channel));
 }
 
 export function where(storage: TokenStorage): string {

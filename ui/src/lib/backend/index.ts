@@ -19,6 +19,7 @@ export type { Channel } from './generated/Channel';
 export type { DeviceSettings } from './generated/DeviceSettings';
 export type { Preferences } from './generated/Preferences';
 export type { PreferenceOverride } from './generated/PreferenceOverride';
+export type { PreferencesUpdate } from './generated/PreferencesUpdate';
 export type { QuietHours } from './generated/QuietHours';
 export type { QuietPeriod } from './generated/QuietPeriod';
 export type { Schema } from './generated/Schema';

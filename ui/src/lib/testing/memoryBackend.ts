@@ -90,8 +90,11 @@ export class MemoryBackend implements Backend {
   answer: (question: SettingsQuestion) => SettingsAnswer = () => {
     throw { code: 'agent_unavailable', message: 'no settings in this test' };
   };
+  /** While set, questions wait for it before being answered (a slow hub). */
+  hold: Promise<void> | null = null;
   async ask(question: SettingsQuestion) {
     this.questions.push(question);
+    await this.hold;
     return this.answer(question);
   }
   async agentSnapshot() {
