@@ -15,5 +15,8 @@ fn main() {
         "ask",
         "agent_snapshot",
     ]);
-    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri build script");
+    // The icons live at the repository's root, beside the agent's; Windows builds embed this one.
+    let windows = tauri_build::WindowsAttributes::new().window_icon_path("../icons/icon.ico");
+    let attributes = tauri_build::Attributes::new().app_manifest(manifest).windows_attributes(windows);
+    tauri_build::try_build(attributes).expect("tauri build script");
 }

@@ -63,17 +63,17 @@ pub enum CliCommand {
 /// Turns start-at-login on or off, or says whether it is on.
 fn autostart(on: Option<bool>) -> anyhow::Result<()> {
     use herald_client::autostart;
-    let entry = autostart::entry_path().context("no home directory to keep the autostart entry in")?;
+    let entry = autostart::here().context("no home directory to keep the autostart entry in")?;
     match on {
         Some(true) => {
             let program = std::env::current_exe().context("finding this program")?;
-            autostart::enable(&entry, &program).with_context(|| format!("writing {}", entry.display()))?;
+            entry.enable(&program).with_context(|| format!("writing {entry}"))?;
         }
-        Some(false) => autostart::disable(&entry).with_context(|| format!("removing {}", entry.display()))?,
+        Some(false) => entry.disable().with_context(|| format!("removing {entry}"))?,
         None => {}
     }
-    if autostart::is_enabled(&entry) {
-        println!("Herald starts at login ({})", entry.display());
+    if entry.is_enabled() {
+        println!("Herald starts at login ({entry})");
     } else {
         println!("Herald does not start at login (`herald autostart on` to change that)");
     }

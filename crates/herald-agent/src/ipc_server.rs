@@ -49,6 +49,11 @@ impl IpcServer {
         let (answered, mut answers) = mpsc::unbounded_channel::<Event>();
         let mut events = self.events.subscribe();
         let (mut reader, mut writer) = stream.split();
+        // Nothing is said to a peer before its hello: see `herald_client::ipc::socket`.
+        if let Err(e) = reader.greeted().await {
+            tracing::warn!(error = %e, "dropping an IPC peer");
+            return;
+        }
         let mut status = self.status.borrow().clone();
         status.prune_live(jiff::Timestamp::now());
         let Status { connection, unread, live, .. } = status;

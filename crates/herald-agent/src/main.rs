@@ -17,12 +17,17 @@ mod cli;
 mod engines;
 mod ipc_server;
 mod logging;
+// The desktop's toasts: the freedesktop notification daemon on Linux, WinRT's toasts on Windows,
+// the Notification Center on macOS; one face, so `toasts` drives each alike.
+#[cfg_attr(windows, path = "toasts_windows.rs")]
+#[cfg_attr(target_os = "macos", path = "toasts_macos.rs")]
 mod notification_daemon;
 mod settings;
 mod status;
 mod toasts;
 #[cfg_attr(not(target_os = "linux"), path = "tray_unsupported.rs")]
 mod tray;
+#[cfg(target_os = "linux")]
 mod tray_icon;
 mod windows;
 
@@ -233,11 +238,13 @@ async fn hand_over_to_running_agent(path: &std::path::Path) -> anyhow::Result<()
 }
 
 /// SIGINT and SIGTERM, as one stream.
+#[cfg(unix)]
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
 }
 
+#[cfg(unix)]
 impl Signals {
     fn new() -> std::io::Result<Self> {
         use tokio::signal::unix::{signal, SignalKind};
@@ -248,6 +255,27 @@ impl Signals {
         tokio::select! {
             _ = self.interrupt.recv() => {},
             _ = self.terminate.recv() => {},
+        }
+    }
+}
+
+/// Ctrl+C and the console window closing, as one stream.
+#[cfg(windows)]
+struct Signals {
+    interrupt: tokio::signal::windows::CtrlC,
+    close: tokio::signal::windows::CtrlClose,
+}
+
+#[cfg(windows)]
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self { interrupt: tokio::signal::windows::ctrl_c()?, close: tokio::signal::windows::ctrl_close()? })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.close.recv() => {},
         }
     }
 }

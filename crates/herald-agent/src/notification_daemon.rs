@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use futures_util::StreamExt;
-use herald_client::toast::Toast;
+use herald_client::toast::{escape_markup, Toast};
 use zbus::zvariant::Value;
 
 const NAME: &str = "org.freedesktop.Notifications";
@@ -70,7 +70,17 @@ impl NotificationDaemon {
                 PATH,
                 Some(NAME),
                 "Notify",
-                &("Herald", replaces.unwrap_or(0), "mail-unread", &toast.summary, &toast.body, actions, hints, -1_i32),
+                &(
+                    "Herald",
+                    replaces.unwrap_or(0),
+                    "mail-unread",
+                    &toast.summary,
+                    // Daemons that advertise `body-markup` read tags in the body: the text is untrusted.
+                    escape_markup(&toast.body),
+                    actions,
+                    hints,
+                    -1_i32,
+                ),
             )
             .await?;
         reply.body().deserialize::<u32>()

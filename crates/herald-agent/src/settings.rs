@@ -192,13 +192,13 @@ impl Settings {
     }
 
     fn set_device(&self, device: DeviceSettings) -> Result<SettingsAnswer, IpcError> {
-        let entry = autostart::entry_path().ok_or_else(|| invalid("no home directory for the autostart entry"))?;
+        let entry = autostart::here().ok_or_else(|| invalid("no home directory for the autostart entry"))?;
         let written = if device.start_at_login {
-            std::env::current_exe().and_then(|program| autostart::enable(&entry, &program))
+            std::env::current_exe().and_then(|program| entry.enable(&program))
         } else {
-            autostart::disable(&entry)
+            entry.disable()
         };
-        written.map_err(|e| invalid(format!("cannot change {}: {e}", entry.display())))?;
+        written.map_err(|e| invalid(format!("cannot change {entry}: {e}")))?;
         herald_client::device::save(&self.config.data_dir, &device).map_err(|e| invalid(e.to_string()))?;
         self.device.send_replace(device);
         Ok(SettingsAnswer::Done)

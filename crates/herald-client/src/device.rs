@@ -16,7 +16,7 @@ pub fn load(data_dir: &Path) -> DeviceSettings {
         .ok()
         .and_then(|text| serde_json::from_str::<Saved>(&text).ok())
         .map_or(DeviceSettings::default().sound, |saved| saved.sound);
-    let start_at_login = autostart::entry_path().is_some_and(|entry| autostart::is_enabled(&entry));
+    let start_at_login = autostart::here().is_some_and(|entry| entry.is_enabled());
     DeviceSettings { start_at_login, sound }
 }
 

@@ -396,150 +396,156 @@ async fn a_client_stopped_mid_catch_up_leaves_a_consistent_mirror_that_finishes_
     hub.stop().await;
 }
 
-/// A network namespace of the test's own (`ip netns`, as root), so that its changes touch no real
-/// network; the engine under test watches it instead of the machine's.
-struct Namespace(String);
+/// Network changes, heard through Linux's netlink socket in a network namespace of the test's own.
+#[cfg(target_os = "linux")]
+mod network_change {
+    use super::*;
 
-impl Namespace {
-    fn new(tag: &str) -> Self {
-        let name = format!("herald-{tag}-{}", std::process::id());
-        ip(&["netns", "add", &name]);
-        Self(name)
-    }
+    /// A network namespace of the test's own (`ip netns`, as root), so that its changes touch no real
+    /// network; the engine under test watches it instead of the machine's.
+    struct Namespace(String);
 
-    /// A watch on this namespace's network: its socket is made by a thread moved into it.
-    fn watch(&self) -> NetworkWatch {
-        use std::os::fd::AsFd;
-        let path = format!("/run/netns/{}", self.0);
-        let socket = std::thread::spawn(move || {
-            let namespace = std::fs::File::open(path)?;
-            rustix::thread::move_into_thread_name_spaces(
-                namespace.as_fd(),
-                rustix::thread::ThreadNameSpaceType::NETWORK,
-            )?;
-            herald_client::sync::network::linux::socket()
-        })
-        .join()
-        .unwrap()
-        .unwrap();
-        NetworkWatch::from_socket(socket).unwrap()
-    }
-
-    /// A network change: its loopback link comes up.
-    fn change(&self) {
-        ip(&["-n", &self.0, "link", "set", "lo", "up"]);
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip").args(["netns", "delete", &self.0]).status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let status = std::process::Command::new("ip").args(args).status().expect("iproute2's ip runs");
-    assert!(status.success(), "ip {args:?}: {status}");
-}
-
-fn offline(event: SyncEvent) -> Option<(String, Option<u64>)> {
-    match event {
-        SyncEvent::Connection { state: ConnectionState::Offline { reason, retry_in_ms }, .. } => {
-            Some((reason, retry_in_ms))
+    impl Namespace {
+        fn new(tag: &str) -> Self {
+            let name = format!("herald-{tag}-{}", std::process::id());
+            ip(&["netns", "add", &name]);
+            Self(name)
         }
-        _ => None,
+
+        /// A watch on this namespace's network: its socket is made by a thread moved into it.
+        fn watch(&self) -> NetworkWatch {
+            use std::os::fd::AsFd;
+            let path = format!("/run/netns/{}", self.0);
+            let socket = std::thread::spawn(move || {
+                let namespace = std::fs::File::open(path)?;
+                rustix::thread::move_into_thread_name_spaces(
+                    namespace.as_fd(),
+                    rustix::thread::ThreadNameSpaceType::NETWORK,
+                )?;
+                herald_client::sync::network::linux::socket()
+            })
+            .join()
+            .unwrap()
+            .unwrap();
+            NetworkWatch::from_socket(socket).unwrap()
+        }
+
+        /// A network change: its loopback link comes up.
+        fn change(&self) {
+            ip(&["-n", &self.0, "link", "set", "lo", "up"]);
+        }
     }
-}
 
-#[tokio::test]
-async fn a_network_change_cuts_the_wait_for_the_next_try_short() {
-    let hub_dir = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let hub = start_hub(hub_dir.path(), addr).await;
-    let namespace = Namespace::new("retry");
-    let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
-    // A refused token waits the longest, 60 s, before the next try.
-    let (mut events, stop_tx, sync) =
-        start_engine_watching(addr, Some("hrld_wrong".into()), mirror, Some(namespace.watch()));
-    let (_, retry) = wait_for(&mut events, offline).await;
-    assert_eq!(retry, Some(60_000));
+    impl Drop for Namespace {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip").args(["netns", "delete", &self.0]).status();
+        }
+    }
 
-    namespace.change();
-    // wait_for gives up after 20 s: only the network change can bring the next try that soon.
-    wait_for(&mut events, |e| {
-        matches!(e, SyncEvent::Connection { state: ConnectionState::Connecting, .. }).then_some(())
-    })
-    .await;
-    stop_tx.send(true).unwrap();
-    sync.await.unwrap();
-    hub.stop().await;
-}
+    fn ip(args: &[&str]) {
+        let status = std::process::Command::new("ip").args(args).status().expect("iproute2's ip runs");
+        assert!(status.success(), "ip {args:?}: {status}");
+    }
 
-/// A TCP relay between the engine and the hub that can stop passing bytes without closing
-/// anything: a connection that died silently, as one does when the machine's address changes.
-struct Relay {
-    addr: SocketAddr,
-    frozen: watch::Sender<bool>,
-}
+    fn offline(event: SyncEvent) -> Option<(String, Option<u64>)> {
+        match event {
+            SyncEvent::Connection { state: ConnectionState::Offline { reason, retry_in_ms }, .. } => {
+                Some((reason, retry_in_ms))
+            }
+            _ => None,
+        }
+    }
 
-async fn start_relay(to: SocketAddr) -> Relay {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (frozen, thawed) = watch::channel(false);
-    async fn pipe(
-        mut from: tokio::net::tcp::OwnedReadHalf,
-        mut to: tokio::net::tcp::OwnedWriteHalf,
-        mut frozen: watch::Receiver<bool>,
-    ) {
-        let mut buffer = vec![0; 16 * 1024];
-        while let Ok(n @ 1..) = from.read(&mut buffer).await {
-            if frozen.wait_for(|frozen| !*frozen).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
-                return;
+    #[tokio::test]
+    async fn a_network_change_cuts_the_wait_for_the_next_try_short() {
+        let hub_dir = tempfile::tempdir().unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let hub = start_hub(hub_dir.path(), addr).await;
+        let namespace = Namespace::new("retry");
+        let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
+        // A refused token waits the longest, 60 s, before the next try.
+        let (mut events, stop_tx, sync) =
+            start_engine_watching(addr, Some("hrld_wrong".into()), mirror, Some(namespace.watch()));
+        let (_, retry) = wait_for(&mut events, offline).await;
+        assert_eq!(retry, Some(60_000));
+
+        namespace.change();
+        // wait_for gives up after 20 s: only the network change can bring the next try that soon.
+        wait_for(&mut events, |e| {
+            matches!(e, SyncEvent::Connection { state: ConnectionState::Connecting, .. }).then_some(())
+        })
+        .await;
+        stop_tx.send(true).unwrap();
+        sync.await.unwrap();
+        hub.stop().await;
+    }
+
+    /// A TCP relay between the engine and the hub that can stop passing bytes without closing
+    /// anything: a connection that died silently, as one does when the machine's address changes.
+    struct Relay {
+        addr: SocketAddr,
+        frozen: watch::Sender<bool>,
+    }
+
+    async fn start_relay(to: SocketAddr) -> Relay {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (frozen, thawed) = watch::channel(false);
+        async fn pipe(
+            mut from: tokio::net::tcp::OwnedReadHalf,
+            mut to: tokio::net::tcp::OwnedWriteHalf,
+            mut frozen: watch::Receiver<bool>,
+        ) {
+            let mut buffer = vec![0; 16 * 1024];
+            while let Ok(n @ 1..) = from.read(&mut buffer).await {
+                if frozen.wait_for(|frozen| !*frozen).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
+                    return;
+                }
             }
         }
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(hub) = tokio::net::TcpStream::connect(to).await else { continue };
+                let ((client_read, client_write), (hub_read, hub_write)) = (client.into_split(), hub.into_split());
+                tokio::spawn(pipe(client_read, hub_write, thawed.clone()));
+                tokio::spawn(pipe(hub_read, client_write, thawed.clone()));
+            }
+        });
+        Relay { addr, frozen }
     }
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(hub) = tokio::net::TcpStream::connect(to).await else { continue };
-            let ((client_read, client_write), (hub_read, hub_write)) = (client.into_split(), hub.into_split());
-            tokio::spawn(pipe(client_read, hub_write, thawed.clone()));
-            tokio::spawn(pipe(hub_read, client_write, thawed.clone()));
-        }
-    });
-    Relay { addr, frozen }
-}
 
-#[tokio::test]
-async fn a_feed_that_died_with_a_network_change_is_noticed_in_seconds_and_nothing_is_lost() {
-    let hub_dir = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let hub = start_hub(hub_dir.path(), addr).await;
-    let (bob, token) = hub.store.add_user("bob").await.unwrap();
-    let relay = start_relay(addr).await;
-    let namespace = Namespace::new("probe");
-    let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
-    let (mut events, stop_tx, sync) =
-        start_engine_watching(relay.addr, Some(token), mirror.clone(), Some(namespace.watch()));
-    wait_for(&mut events, online).await;
+    #[tokio::test]
+    async fn a_feed_that_died_with_a_network_change_is_noticed_in_seconds_and_nothing_is_lost() {
+        let hub_dir = tempfile::tempdir().unwrap();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let hub = start_hub(hub_dir.path(), addr).await;
+        let (bob, token) = hub.store.add_user("bob").await.unwrap();
+        let relay = start_relay(addr).await;
+        let namespace = Namespace::new("probe");
+        let mirror = SharedMirror::new(Mirror::open_in_memory().unwrap());
+        let (mut events, stop_tx, sync) =
+            start_engine_watching(relay.addr, Some(token), mirror.clone(), Some(namespace.watch()));
+        wait_for(&mut events, online).await;
 
-    relay.frozen.send(true).unwrap();
-    let sent_meanwhile = hub.notify(bob.id, "sent while the link was dead").await;
-    namespace.change();
-    // The feed's own idle limit is 60 s; wait_for gives up after 20: the unanswered ping told.
-    let (reason, _) = wait_for(&mut events, offline).await;
-    assert_eq!(reason, "lost the connection to the hub");
+        relay.frozen.send(true).unwrap();
+        let sent_meanwhile = hub.notify(bob.id, "sent while the link was dead").await;
+        namespace.change();
+        // The feed's own idle limit is 60 s; wait_for gives up after 20: the unanswered ping told.
+        let (reason, _) = wait_for(&mut events, offline).await;
+        assert_eq!(reason, "lost the connection to the hub");
 
-    relay.frozen.send(false).unwrap();
-    let arrived = wait_for(&mut events, |e| match e {
-        SyncEvent::MirrorChanged { applied, .. } => {
-            applied.created.iter().any(|n| n.id == sent_meanwhile).then_some(())
-        }
-        _ => None,
-    });
-    arrived.await;
-    assert!(mirror.call(move |m| m.get(sent_meanwhile)).await.unwrap().is_some());
-    stop_tx.send(true).unwrap();
-    sync.await.unwrap();
-    hub.stop().await;
+        relay.frozen.send(false).unwrap();
+        let arrived = wait_for(&mut events, |e| match e {
+            SyncEvent::MirrorChanged { applied, .. } => {
+                applied.created.iter().any(|n| n.id == sent_meanwhile).then_some(())
+            }
+            _ => None,
+        });
+        arrived.await;
+        assert!(mirror.call(move |m| m.get(sent_meanwhile)).await.unwrap().is_some());
+        stop_tx.send(true).unwrap();
+        sync.await.unwrap();
+        hub.stop().await;
+    }
 }

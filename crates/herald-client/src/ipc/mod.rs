@@ -3,10 +3,15 @@
 //!
 //! - [`Request`]: window → agent (user actions, "open the inbox").
 //! - [`Event`]: agent → windows (inbox changed, connection state, "show yourself").
-//! - [`socket`]: the transport: bind (single-instance), accept (same user only), connect.
+//! - [`socket`]: the transport: bind (single-instance), accept (same user only), connect; over
+//!   a Unix socket ([`unix_socket`]) or a Windows named pipe ([`named_pipe`]).
 
+#[cfg(windows)]
+mod named_pipe;
 pub mod settings;
 pub mod socket;
+#[cfg(unix)]
+mod unix_socket;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

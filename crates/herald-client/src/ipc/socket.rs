@@ -1,23 +1,32 @@
-//! Local socket transport. Unix: a socket file in a 0700 directory under `$XDG_RUNTIME_DIR`,
-//! and each accepted peer's uid is checked, so another user cannot drive the agent even if the
-//! permissions were loosened.
-
-#[cfg(not(unix))]
-compile_error!("herald's IPC needs a named-pipe transport on this platform; only Unix sockets exist yet");
+//! The local transport, the same on every platform above the wire: newline-delimited JSON, a
+//! lock file that makes one agent per profile, and a hello from each peer before the agent says
+//! anything. Below it, [`super::unix_socket`] (Linux, macOS) or [`super::named_pipe`] (Windows).
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec, LinesCodecError};
+
+#[cfg(windows)]
+use super::named_pipe as transport;
+#[cfg(unix)]
+use super::unix_socket as transport;
 
 /// No message is this big; a peer that sends one is dropped.
 const MAX_LINE: usize = 64 * 1024;
+/// A peer's first line. Until it comes the agent sends nothing: on Windows another user may open
+/// the pipe for reading, and can never write this.
+const HELLO: &str = r#"{"hello":"herald-ipc/1"}"#;
+/// How long a peer has to say hello.
+const HELLO_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Either end's halves of one connection, whatever the platform's transport.
+pub(super) type Halves = (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum IpcIoError {
@@ -29,18 +38,18 @@ pub enum IpcIoError {
     Framing(#[from] LinesCodecError),
     #[error("not a valid message: {0}")]
     Decode(#[from] serde_json::Error),
+    #[error("the peer did not say hello")]
+    NoHello,
 }
 
-fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> IpcIoError {
+pub(super) fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> IpcIoError {
     let context = context.into();
     move |source| IpcIoError::Io { context, source }
 }
 
 /// The agent's end: owning the socket makes it the one running agent.
 pub struct IpcListener {
-    listener: UnixListener,
-    path: PathBuf,
-    uid: u32,
+    listener: transport::Listener,
     /// Held for the agent's life: whoever holds it owns the socket path, so two agents starting
     /// at once cannot both decide the socket is stale and replace each other's.
     _lock: std::fs::File,
@@ -48,17 +57,9 @@ pub struct IpcListener {
 
 impl IpcListener {
     /// Binds `path`, or fails with [`IpcIoError::AlreadyRunning`] if a live agent answers there.
-    /// A socket file left behind by a killed agent is replaced.
+    /// A socket left behind by a killed agent is replaced.
     pub async fn bind(path: &Path) -> Result<Self, IpcIoError> {
-        let dir = path.parent().expect("socket path has a directory");
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io_err(format!("creating {}", dir.display())))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(io_err(format!("securing {}", dir.display())))?;
-        let uid = std::fs::metadata(dir).map_err(io_err("reading the runtime dir"))?.uid();
+        transport::private_dir(path.parent().expect("socket path has a directory"))?;
         let lock_path = path.with_extension("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -71,37 +72,14 @@ impl IpcListener {
             Err(std::fs::TryLockError::WouldBlock) => return Err(IpcIoError::AlreadyRunning(path.to_owned())),
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(format!("locking {}", lock_path.display()))(e)),
         }
-        // With the lock held, a socket file here was left by an agent that died.
-        if path.exists() {
-            std::fs::remove_file(path).map_err(io_err(format!("removing stale {}", path.display())))?;
-        }
-        let listener = match UnixListener::bind(path) {
-            Ok(listener) => listener,
-            // Lost a race with another agent starting at the same moment.
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(IpcIoError::AlreadyRunning(path.to_owned())),
-            Err(e) => return Err(io_err(format!("binding {}", path.display()))(e)),
-        };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(io_err("securing the socket"))?;
-        Ok(Self { listener, path: path.to_owned(), uid, _lock: lock })
+        Ok(Self { listener: transport::Listener::bind(path)?, _lock: lock })
     }
 
-    /// The next peer run by the same user; others are turned away.
+    /// The next peer (on Unix, run by the same user; others are turned away). It has not said
+    /// hello yet: [`IpcReader::greeted`] waits for that, and the first `recv` insists on it.
     pub async fn accept(&self) -> Result<IpcStream, IpcIoError> {
-        loop {
-            let (stream, _) = self.listener.accept().await.map_err(io_err("accepting"))?;
-            match stream.peer_cred() {
-                Ok(cred) if cred.uid() == self.uid => return Ok(IpcStream::new(stream)),
-                Ok(cred) => tracing::warn!(uid = cred.uid(), "refused an IPC peer of another user"),
-                Err(e) => tracing::warn!(error = %e, "refused an IPC peer whose user is unknown"),
-            }
-        }
-    }
-}
-
-impl Drop for IpcListener {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let (read, write) = self.listener.accept().await?;
+        Ok(IpcStream::new(read, write, true))
     }
 }
 
@@ -111,21 +89,30 @@ pub struct IpcStream {
     writer: IpcWriter,
 }
 
-pub struct IpcReader(FramedRead<OwnedReadHalf, LinesCodec>);
-pub struct IpcWriter(FramedWrite<OwnedWriteHalf, LinesCodec>);
+pub struct IpcReader {
+    lines: FramedRead<Box<dyn AsyncRead + Send + Unpin>, LinesCodec>,
+    /// The agent's end of a connection whose peer has not said hello yet.
+    awaiting_hello: bool,
+}
+pub struct IpcWriter(FramedWrite<Box<dyn AsyncWrite + Send + Unpin>, LinesCodec>);
 
 impl IpcStream {
-    fn new(stream: UnixStream) -> Self {
-        let (read, write) = stream.into_split();
+    fn new(read: Box<dyn AsyncRead + Send + Unpin>, write: Box<dyn AsyncWrite + Send + Unpin>, accepted: bool) -> Self {
         Self {
-            reader: IpcReader(FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE))),
+            reader: IpcReader {
+                lines: FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE)),
+                awaiting_hello: accepted,
+            },
             writer: IpcWriter(FramedWrite::new(write, LinesCodec::new_with_max_length(MAX_LINE))),
         }
     }
 
-    /// The window's end: connects to a running agent.
+    /// The window's end: connects to a running agent and says hello.
     pub async fn connect(path: &Path) -> Result<Self, IpcIoError> {
-        Ok(Self::new(UnixStream::connect(path).await.map_err(io_err(format!("connecting to {}", path.display())))?))
+        let (read, write) = transport::connect(path).await?;
+        let mut stream = Self::new(read, write, false);
+        stream.writer.0.send(HELLO).await?;
+        Ok(stream)
     }
 
     pub fn split(self) -> (IpcReader, IpcWriter) {
@@ -142,9 +129,28 @@ impl IpcStream {
 }
 
 impl IpcReader {
+    /// Waits (a few seconds at most) for the peer's hello; at once if it came already or this is
+    /// the window's end.
+    pub async fn greeted(&mut self) -> Result<(), IpcIoError> {
+        if !self.awaiting_hello {
+            return Ok(());
+        }
+        match tokio::time::timeout(HELLO_PATIENCE, self.lines.next()).await {
+            Ok(Some(Ok(line))) if line == HELLO => {
+                self.awaiting_hello = false;
+                Ok(())
+            }
+            Ok(Some(Err(e))) => Err(e.into()),
+            _ => Err(IpcIoError::NoHello),
+        }
+    }
+
     /// The next message; None when the peer hung up.
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Option<Result<T, IpcIoError>> {
-        let line = match self.0.next().await? {
+        if let Err(e) = self.greeted().await {
+            return Some(Err(e));
+        }
+        let line = match self.lines.next().await? {
             Ok(line) => line,
             Err(e) => return Some(Err(e.into())),
         };
@@ -169,8 +175,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run/agent.sock");
         let listener = IpcListener::bind(&path).await.unwrap();
-        let mode = std::fs::metadata(path.parent().unwrap()).unwrap().mode() & 0o777;
-        assert_eq!(mode, 0o700, "only the user may enter the socket's directory");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let mode = std::fs::metadata(path.parent().unwrap()).unwrap().mode() & 0o777;
+            assert_eq!(mode, 0o700, "only the user may enter the socket's directory");
+        }
 
         let mut window = IpcStream::connect(&path).await.unwrap();
         let mut agent = listener.accept().await.unwrap();
@@ -187,21 +197,50 @@ mod tests {
         let path = dir.path().join("agent.sock");
         let first = IpcListener::bind(&path).await.unwrap();
         assert!(matches!(IpcListener::bind(&path).await, Err(IpcIoError::AlreadyRunning(_))));
-        // A killed agent leaves its socket file behind; leak the listener's fd-less path to mimic it.
+        // A killed agent leaves its socket behind (written here as a dead one would have).
         drop(first);
+        #[cfg(unix)]
         std::os::unix::net::UnixListener::bind(&path).map(drop).unwrap();
+        #[cfg(windows)]
+        std::fs::write(&path, r"\\.\pipe\herald-0").unwrap();
         assert!(path.exists());
-        IpcListener::bind(&path).await.expect("a dead socket does not block a new agent");
+        let second = IpcListener::bind(&path).await.expect("a dead socket does not block a new agent");
+        IpcStream::connect(&path).await.expect("the new agent answers");
+        drop(second);
     }
 
+    /// Raw bytes to the agent's end, as a peer that is not Herald's window would send them.
+    #[cfg(unix)]
+    async fn raw_peer(path: &Path, bytes: &[u8]) -> tokio::net::UnixStream {
+        let mut raw = tokio::net::UnixStream::connect(path).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut raw, bytes).await.unwrap();
+        raw
+    }
+
+    #[cfg(unix)]
     #[tokio::test]
     async fn garbage_is_an_error_not_a_crash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agent.sock");
         let listener = IpcListener::bind(&path).await.unwrap();
-        let mut raw = UnixStream::connect(&path).await.unwrap();
+        let _raw = raw_peer(&path, format!("{HELLO}\n{{\"type\": \"launch_missiles\"}}\n").as_bytes()).await;
         let mut agent = listener.accept().await.unwrap();
-        tokio::io::AsyncWriteExt::write_all(&mut raw, b"{\"type\": \"launch_missiles\"}\n").await.unwrap();
         assert!(matches!(agent.recv::<Request>().await, Some(Err(IpcIoError::Decode(_)))));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_peer_that_does_not_say_hello_first_is_not_heard() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.sock");
+        let listener = IpcListener::bind(&path).await.unwrap();
+        let _raw = raw_peer(&path, b"{\"type\":\"open_inbox\"}\n").await;
+        let mut agent = listener.accept().await.unwrap();
+        assert!(matches!(agent.recv::<Request>().await, Some(Err(IpcIoError::NoHello))));
+        // One that says nothing at all is given up on.
+        tokio::time::pause();
+        let _silent = raw_peer(&path, b"").await;
+        let (mut reader, _) = listener.accept().await.unwrap().split();
+        assert!(matches!(reader.greeted().await, Err(IpcIoError::NoHello)));
     }
 }

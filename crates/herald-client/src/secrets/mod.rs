@@ -1,12 +1,24 @@
-//! Where sign-in tokens are kept: the OS keyring (the freedesktop Secret Service on Linux), or,
-//! where none runs, a file only the owner can read — and the settings window says which.
+//! Where sign-in tokens are kept: the OS keyring, or, where none runs, a file only the owner
+//! can read — and the settings window says which.
 //!
-//! - [`secret_service`]: the keyring over D-Bus.
+//! - [`secret_service`]: Linux's keyring, the freedesktop Secret Service, over D-Bus.
+//! - [`native_keyring`]: Windows' Credential Manager, macOS' Keychain.
 //! - [`token_file`]: the 0600 file.
 
+#[cfg(any(windows, target_os = "macos"))]
+mod native_keyring;
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+mod no_keyring;
 #[cfg(target_os = "linux")]
 mod secret_service;
 mod token_file;
+
+#[cfg(any(windows, target_os = "macos"))]
+use native_keyring::{NativeKeyring as Keyring, NativeKeyringError as KeyringError};
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
+use no_keyring::{NoKeyring as Keyring, NoKeyringError as KeyringError};
+#[cfg(target_os = "linux")]
+use secret_service::{SecretService as Keyring, SecretServiceError as KeyringError};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +31,6 @@ pub use token_file::Tokens;
 use crate::accounts::AccountsError;
 
 /// How long the keyring may wait for the user to unlock it before Herald gives up on it.
-#[cfg(target_os = "linux")]
 const UNLOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Where tokens are kept on this desktop.
@@ -50,16 +61,9 @@ impl TokenStore {
         if std::env::var("HERALD_TOKEN_STORE").is_ok_and(|v| v == "file") {
             return Self::file_only(data_dir, "HERALD_TOKEN_STORE=file".into());
         }
-        #[cfg(target_os = "linux")]
-        {
-            match secret_service::SecretService::connect().await {
-                Ok(_) => Self { data_dir, why_file: None },
-                Err(e) => Self::file_only(data_dir, e.to_string()),
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Self::file_only(data_dir, "the keyring of this system is not supported yet".into())
+        match Keyring::connect().await {
+            Ok(_) => Self { data_dir, why_file: None },
+            Err(e) => Self::file_only(data_dir, e.to_string()),
         }
     }
 
@@ -68,12 +72,11 @@ impl TokenStore {
     }
 
     /// The keyring, connected for one use; None when tokens go to the file.
-    #[cfg(target_os = "linux")]
-    async fn keyring(&self) -> Result<Option<secret_service::SecretService>, AccountsError> {
+    async fn keyring(&self) -> Result<Option<Keyring>, AccountsError> {
         if self.why_file.is_some() {
             return Ok(None);
         }
-        patiently(secret_service::SecretService::connect()).await.map(Some)
+        patiently(Keyring::connect()).await.map(Some)
     }
 
     pub fn storage(&self) -> TokenStorage {
@@ -93,7 +96,6 @@ impl TokenStore {
     pub async fn load(&self, accounts: &[String]) -> Result<BTreeMap<String, String>, AccountsError> {
         let mut file = Tokens::load(&self.data_dir)?;
         let mut found = BTreeMap::new();
-        #[cfg(target_os = "linux")]
         let keyring = match self.keyring().await {
             Ok(keyring) => keyring,
             Err(e) => {
@@ -102,7 +104,6 @@ impl TokenStore {
             }
         };
         for account in accounts {
-            #[cfg(target_os = "linux")]
             if let Some(keyring) = &keyring {
                 match keyring.get(account, false).await {
                     Ok(Some(token)) => {
@@ -135,7 +136,6 @@ impl TokenStore {
 
     /// Keeps (or with None forgets) `account`'s token; says where it went.
     pub async fn set(&self, account: &str, token: Option<&str>) -> Result<TokenStorage, AccountsError> {
-        #[cfg(target_os = "linux")]
         if let Some(keyring) = self.keyring().await? {
             match token {
                 Some(token) => patiently(keyring.set(account, token)).await?,
@@ -154,10 +154,7 @@ impl TokenStore {
 }
 
 /// A keyring call, given [`UNLOCK_PATIENCE`] for a password dialog.
-#[cfg(target_os = "linux")]
-async fn patiently<T>(
-    call: impl std::future::Future<Output = Result<T, secret_service::SecretServiceError>>,
-) -> Result<T, AccountsError> {
+async fn patiently<T>(call: impl std::future::Future<Output = Result<T, KeyringError>>) -> Result<T, AccountsError> {
     match tokio::time::timeout(UNLOCK_PATIENCE, call).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(AccountsError::Keyring(e.to_string())),

@@ -67,15 +67,18 @@ fn error(path: &Path, e: impl std::fmt::Display) -> AccountsError {
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn the_token_file_is_private_and_forgets_removed_accounts() {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let mut tokens = Tokens::load(dir.path()).unwrap();
         tokens.set("work", Some("hrld_x")).unwrap();
-        let mode = std::fs::metadata(dir.path().join("tokens.json")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("tokens.json")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(Tokens::load(dir.path()).unwrap().get("work"), Some("hrld_x"));
         tokens.set("work", None).unwrap();
         assert_eq!(Tokens::load(dir.path()).unwrap().get("work"), None);
     }

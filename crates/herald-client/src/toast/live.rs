@@ -5,7 +5,7 @@
 use herald_proto::{LiveEvent, LiveKind};
 use jiff::Timestamp;
 
-use super::{clip, escape_markup, plain, Interruptions, Press, Slot, Toast, ToastButton, MAX_BUTTONS};
+use super::{clip, plain, Interruptions, Press, Slot, Toast, ToastButton, MAX_BUTTONS};
 use crate::outbox::Action;
 
 /// A reminder's snoozes: label and length.
@@ -29,7 +29,7 @@ pub fn decide_live(event: &LiveEvent, rules: &Interruptions, now: Timestamp) -> 
     };
     Some(Toast {
         summary,
-        body: escape_markup(&clip(&event.body)),
+        body: clip(&event.body),
         notification_id: None,
         critical: urgent,
         slot: Slot::Live(event.id.clone()),
@@ -144,7 +144,7 @@ mod tests {
         let rules = Interruptions::default();
         let call = decide_live(&live(herald_proto::LiveKind::Call), &rules, now()).unwrap();
         assert!(call.critical);
-        assert_eq!(call.summary, "Call from <Ann>", "the summary is plain text; only bodies are markup");
+        assert_eq!(call.summary, "Call from <Ann>", "plain text; the backend escapes it");
         assert!(!decide_live(&live(herald_proto::LiveKind::Reminder), &rules, now()).unwrap().critical);
     }
     #[test]

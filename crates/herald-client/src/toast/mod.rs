@@ -32,7 +32,8 @@ const MAX_BODY_CHARS: usize = 240;
 pub struct Toast {
     /// Plain text.
     pub summary: String,
-    /// Escaped for the freedesktop body markup, so untrusted text can never become markup.
+    /// Plain text, untrusted: each desktop's backend escapes it for its own format (the
+    /// freedesktop body markup, a Windows toast's XML), so it can never become markup.
     pub body: String,
     /// The notification this toast is about; None for a summary of several.
     pub notification_id: Option<i64>,
@@ -204,7 +205,7 @@ pub fn decide(
     if let Some(total) = bursts.take(fresh.len(), now) {
         commands.push(ToastCommand::Show(Toast {
             summary: format!("{total} new notifications"),
-            body: escape_markup(&clip(&format!("Latest: {}", newest.subject))),
+            body: clip(&format!("Latest: {}", newest.subject)),
             notification_id: None,
             critical: fresh.iter().any(|n| n.priority == Priority::Critical),
             slot: Slot::Summary,
@@ -217,7 +218,7 @@ pub fn decide(
     commands.extend(fresh.into_iter().map(|n| {
         ToastCommand::Show(Toast {
             summary: plain(&n.subject),
-            body: escape_markup(&clip(&n.body)),
+            body: clip(&n.body),
             notification_id: Some(n.id),
             critical: n.priority == Priority::Critical,
             slot: n.tag.clone().map_or(Slot::Own, Slot::Tag),
@@ -243,7 +244,7 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
     };
     Toast {
         summary: format!("Herald could not {what}"),
-        body: escape_markup(&clip(&error.message)),
+        body: clip(&error.message),
         notification_id: None,
         critical: false,
         slot: Slot::Own,
@@ -491,10 +492,14 @@ mod tests {
     }
 
     #[test]
-    fn untrusted_text_cannot_become_markup() {
+    fn toast_text_stays_the_text_sent_for_the_backend_to_escape() {
         let toasts = shown(&applied(vec![note(1, "Hi\nthere", "<a href='x'>click</a> & <img src=y>", false)]), false);
         assert_eq!(toasts[0].summary, "Hi there");
-        assert_eq!(toasts[0].body, "&lt;a href=&apos;x&apos;&gt;click&lt;/a&gt; &amp; &lt;img src=y&gt;");
+        assert_eq!(toasts[0].body, "<a href='x'>click</a> & <img src=y>");
+        assert_eq!(
+            escape_markup(&toasts[0].body),
+            "&lt;a href=&apos;x&apos;&gt;click&lt;/a&gt; &amp; &lt;img src=y&gt;"
+        );
     }
 
     #[test]
