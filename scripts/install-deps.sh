@@ -11,6 +11,7 @@ packages=(
   notification-daemon webkit2gtk-driver libnotify-bin
   iproute2  # ip netns: the sync tests change the network in a namespace of their own
   gnome-keyring libsecret-tools  # a real Secret Service keyring for the token tests, and a second client to check it
+  gcc-mingw-w64-x86-64 wine64  # the Windows build (x86_64-pc-windows-gnu) and its tests, run under Wine
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -37,4 +38,10 @@ fi
 if ! command -v tauri-driver >/dev/null; then
   echo "==> cargo install tauri-driver"
   cargo install tauri-driver --locked --version '^2'
+fi
+
+# The Windows target's standard library, for scripts/test-windows.sh (rustup fetches it once).
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  echo "==> rustup target add x86_64-pc-windows-gnu"
+  rustup target add x86_64-pc-windows-gnu
 fi

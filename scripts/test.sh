@@ -31,6 +31,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test (under Xvfb and a private D-Bus session)"
 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspace --locked 2>&1 | tee -a "$log"
 
+echo "==> the Windows build: lint, and its tests under Wine"
+scripts/test-windows.sh 2>&1 | tee -a "$log"
+
 echo "==> benchmark smoke run (numbers are taken in release builds; see BENCHMARKS.md)"
 "${CARGO_TARGET_DIR:-target}/debug/herald-bench" --users 50 --seconds 1 --senders 4
 "${CARGO_TARGET_DIR:-target}/debug/herald-bench" mirror --rows 2000 --big 5000

@@ -20,14 +20,15 @@ enum Place {
     /// A file that the session reads at login, written whole with `contents`.
     #[cfg_attr(windows, allow(dead_code))]
     File { path: PathBuf, contents: fn(&Path) -> String },
+    /// A value in this registry key (HKEY_CURRENT_USER).
     #[cfg(windows)]
-    RunKey,
+    RunKey(&'static str),
 }
 
 /// This system's place for it; None when there is no home directory to keep it in.
 pub fn here() -> Option<Autostart> {
     #[cfg(windows)]
-    return Some(Autostart(Place::RunKey));
+    return Some(Autostart(Place::RunKey(run_key::RUN)));
     #[cfg(target_os = "macos")]
     return launch_agent::path().map(|path| Autostart(Place::File { path, contents: launch_agent::contents }));
     #[cfg(not(any(windows, target_os = "macos")))]
@@ -39,7 +40,7 @@ impl Autostart {
         match &self.0 {
             Place::File { path, .. } => path.exists(),
             #[cfg(windows)]
-            Place::RunKey => run_key::is_enabled(),
+            Place::RunKey(key) => run_key::is_enabled(key),
         }
     }
 
@@ -48,7 +49,7 @@ impl Autostart {
         match &self.0 {
             Place::File { path, contents } => write_whole(path, &contents(program)),
             #[cfg(windows)]
-            Place::RunKey => run_key::enable(program),
+            Place::RunKey(key) => run_key::enable(key, program),
         }
     }
 
@@ -59,7 +60,7 @@ impl Autostart {
                 other => other,
             },
             #[cfg(windows)]
-            Place::RunKey => run_key::disable(),
+            Place::RunKey(key) => run_key::disable(key),
         }
     }
 }
@@ -70,7 +71,7 @@ impl fmt::Display for Autostart {
         match &self.0 {
             Place::File { path, .. } => write!(f, "{}", path.display()),
             #[cfg(windows)]
-            Place::RunKey => write!(f, r"HKEY_CURRENT_USER\{}\{}", run_key::KEY, run_key::VALUE),
+            Place::RunKey(key) => write!(f, r"HKEY_CURRENT_USER\{key}\{}", run_key::VALUE),
         }
     }
 }

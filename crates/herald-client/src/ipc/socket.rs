@@ -217,7 +217,15 @@ mod tests {
         raw
     }
 
-    #[cfg(unix)]
+    /// The same over the agent's named pipe, found by the name in its file.
+    #[cfg(windows)]
+    async fn raw_peer(path: &Path, bytes: &[u8]) -> tokio::net::windows::named_pipe::NamedPipeClient {
+        let name = std::fs::read_to_string(path).unwrap();
+        let mut raw = tokio::net::windows::named_pipe::ClientOptions::new().open(name.trim()).unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut raw, bytes).await.unwrap();
+        raw
+    }
+
     #[tokio::test]
     async fn garbage_is_an_error_not_a_crash() {
         let dir = tempfile::tempdir().unwrap();
@@ -228,7 +236,6 @@ mod tests {
         assert!(matches!(agent.recv::<Request>().await, Some(Err(IpcIoError::Decode(_)))));
     }
 
-    #[cfg(unix)]
     #[tokio::test]
     async fn a_peer_that_does_not_say_hello_first_is_not_heard() {
         let dir = tempfile::tempdir().unwrap();

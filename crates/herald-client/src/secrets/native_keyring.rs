@@ -39,3 +39,24 @@ impl NativeKeyring {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against the real Credential Manager (under Wine, in scripts/test-windows.sh), with an
+    /// account name no one has.
+    #[tokio::test]
+    async fn a_token_is_kept_read_back_and_forgotten() {
+        let account = format!("test-{}", std::process::id());
+        let keyring = NativeKeyring::connect().await.unwrap();
+        assert_eq!(keyring.get(&account, false).await.unwrap(), None);
+        keyring.set(&account, "hrld_secret").await.unwrap();
+        assert_eq!(keyring.get(&account, false).await.unwrap().as_deref(), Some("hrld_secret"));
+        keyring.set(&account, "hrld_new").await.unwrap();
+        assert_eq!(keyring.get(&account, false).await.unwrap().as_deref(), Some("hrld_new"), "replaced, not added");
+        keyring.delete(&account).await.unwrap();
+        assert_eq!(keyring.get(&account, false).await.unwrap(), None);
+        keyring.delete(&account).await.expect("forgetting what is not kept is fine");
+    }
+}
