@@ -8,7 +8,8 @@
 //! - [`toasts`]: raises native toasts for what `herald_client::toast` picks.
 //! - [`ipc_server`]: the local socket the inbox window (and a second `herald`) talk to.
 //! - [`windows`]: starts `herald-ui` when a window is needed.
-//! - [`tray`] / [`tray_icon`]: the StatusNotifierItem (ksni) and its drawn icon.
+//! - [`tray`] / [`tray_icon`] / [`tray_menu`]: the tray (a StatusNotifierItem on Linux, a
+//!   notification-area icon on Windows), its drawn icon and its menu.
 //!
 //! Links no webview: `cargo tree -p herald-agent` has no tauri, wry or webkit.
 
@@ -25,10 +26,13 @@ mod notification_daemon;
 mod settings;
 mod status;
 mod toasts;
-#[cfg_attr(not(target_os = "linux"), path = "tray_unsupported.rs")]
+#[cfg_attr(windows, path = "tray_windows.rs")]
+#[cfg_attr(target_os = "macos", path = "tray_unsupported.rs")]
 mod tray;
-#[cfg(target_os = "linux")]
+#[cfg(not(target_os = "macos"))]
 mod tray_icon;
+#[cfg(not(target_os = "macos"))]
+mod tray_menu;
 mod windows;
 
 use std::time::Duration;

@@ -40,7 +40,7 @@ pub fn spawn(
             Ok((daemon, signals)) => (Some(daemon), Some(signals)),
             // No session bus: the tray and inbox still carry the news.
             Err(e) => {
-                tracing::warn!(error = %e, "no session bus: no toasts");
+                tracing::warn!(error = %e, "no notification service: no toasts");
                 (None, None)
             }
         };

@@ -3,14 +3,13 @@
 //! marks all read, sets do-not-disturb, opens the inbox or quits.
 
 use herald_client::ipc::OpenWindow;
-use herald_client::outbox::Action;
 use herald_client::status::{Status, UnreadMark};
 use herald_client::toast::escape_markup;
-use jiff::{Timestamp, Zoned};
 use ksni::menu::{StandardItem, SubMenu};
 use ksni::{MenuItem, ToolTip, TrayMethods};
 use tokio::sync::{mpsc, watch};
 
+use crate::tray_menu::{self, Entry};
 use crate::{tray_icon, Command};
 
 pub struct HeraldTray {
@@ -49,88 +48,37 @@ impl ksni::Tray for HeraldTray {
     }
 
     fn menu(&self) -> Vec<MenuItem<Self>> {
-        let mut items: Vec<MenuItem<Self>> = self
-            .status
-            .latest_unread
-            .iter()
-            .map(|unread| {
-                let id = unread.id;
-                item(&menu_label(&unread.subject), "", move || Command::Open(OpenWindow::Inbox { show: Some(id) }))
-                    .into()
-            })
-            .collect();
-        if !items.is_empty() {
-            items.push(MenuItem::Separator);
+        tray_menu::entries(&self.status).into_iter().map(menu_item).collect()
+    }
+}
+
+/// One entry of the menu as a dbusmenu item.
+fn menu_item(entry: Entry) -> MenuItem<HeraldTray> {
+    match entry {
+        Entry::Item { label, icon, enabled, on_click } => StandardItem {
+            label: access_key_free(&label),
+            icon_name: icon.to_owned(),
+            enabled,
+            activate: Box::new(move |tray: &mut HeraldTray| {
+                let _ = tray.commands.send(on_click());
+            }),
+            ..Default::default()
         }
-        items.push(
-            StandardItem {
-                enabled: self.status.unread > 0,
-                ..item("Mark all read", "mail-mark-read", || Command::Act(Action::ReadAll))
-            }
-            .into(),
-        );
-        items.push(self.do_not_disturb_menu());
-        items.push(item("Open inbox", "mail-read", || Command::Open(OpenWindow::Inbox { show: None })).into());
-        items.push(item("Settings", "preferences-system", || Command::Open(OpenWindow::Settings)).into());
-        items.push(MenuItem::Separator);
-        items.push(item("Quit", "application-exit", || Command::Quit).into());
-        items
+        .into(),
+        Entry::Submenu { label, icon, entries } => SubMenu {
+            label: access_key_free(&label),
+            icon_name: icon.to_owned(),
+            submenu: entries.into_iter().map(menu_item).collect(),
+            ..Default::default()
+        }
+        .into(),
+        Entry::Separator => MenuItem::Separator,
     }
 }
 
-impl HeraldTray {
-    /// "Do not disturb" and its choices; the label says until when it is on.
-    fn do_not_disturb_menu(&self) -> MenuItem<Self> {
-        let now = Zoned::now();
-        let until =
-            self.status.dnd_until.as_deref().and_then(|t| t.parse::<Timestamp>().ok()).filter(|t| *t > now.timestamp());
-        let label = match until {
-            Some(until) => {
-                format!("Do not disturb: on until {}", until.to_zoned(now.time_zone().clone()).strftime("%H:%M"))
-            }
-            None => "Do not disturb".to_owned(),
-        };
-        // The end is worked out when clicked: a menu may have been built hours before.
-        let set = |end: fn(&Zoned) -> Option<Timestamp>| {
-            move || Command::Act(Action::SetDoNotDisturb { until: end(&Zoned::now()).map(|t| t.to_string()) })
-        };
-        let mut choices = vec![
-            item("For 1 hour", "", set(|now| Some(now.timestamp() + jiff::SignedDuration::from_hours(1)))).into(),
-            // The start of tomorrow where the user is.
-            item(
-                "Until tomorrow",
-                "",
-                set(|now| {
-                    let tomorrow = now.tomorrow().and_then(|day| day.start_of_day()).map(|day| day.timestamp());
-                    Some(tomorrow.unwrap_or(now.timestamp() + jiff::SignedDuration::from_hours(24)))
-                }),
-            )
-            .into(),
-        ];
-        choices.push(StandardItem { enabled: until.is_some(), ..item("Off", "", set(|_| None)) }.into());
-        SubMenu { label, icon_name: "notifications-disabled".into(), submenu: choices, ..Default::default() }.into()
-    }
-}
-
-/// A menu item that sends the agent a `command` when clicked.
-fn item(label: &str, icon_name: &str, command: impl Fn() -> Command + Send + 'static) -> StandardItem<HeraldTray> {
-    StandardItem {
-        label: label.to_owned(),
-        icon_name: icon_name.to_owned(),
-        activate: Box::new(move |tray: &mut HeraldTray| {
-            let _ = tray.commands.send(command());
-        }),
-        ..Default::default()
-    }
-}
-
-/// A notification's subject as a menu label: one line, at most 48 characters, and its
-/// underscores shown (a single one would mark an access key).
-fn menu_label(subject: &str) -> String {
-    let line: String = subject.split_whitespace().collect::<Vec<_>>().join(" ");
-    let short: String =
-        if line.chars().count() > 48 { line.chars().take(47).chain(std::iter::once('…')).collect() } else { line };
-    short.replace('_', "__")
+/// A label with its underscores shown: dbusmenu reads a single one as an access key.
+fn access_key_free(label: &str) -> String {
+    label.replace('_', "__")
 }
 
 /// Publishes the tray and keeps it in step with `status`. Without a session bus there is no tray;
@@ -163,14 +111,10 @@ pub async fn spawn(
 
 #[cfg(test)]
 mod tests {
-    use super::menu_label;
+    use super::access_key_free;
 
     #[test]
-    fn a_subject_becomes_one_short_line_with_its_underscores_shown() {
-        assert_eq!(menu_label("PO_42  needs\nyour approval"), "PO__42 needs your approval");
-        let long = "x".repeat(60);
-        assert_eq!(menu_label(&long).chars().count(), 48);
-        assert!(menu_label(&long).ends_with('…'));
-        assert_eq!(menu_label("short"), "short");
+    fn underscores_are_shown_not_taken_for_access_keys() {
+        assert_eq!(access_key_free("PO_42 needs approval"), "PO__42 needs approval");
     }
 }

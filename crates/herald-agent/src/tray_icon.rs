@@ -4,6 +4,8 @@
 
 use herald_client::status::{Badge, UnreadMark};
 
+/// The sizes a StatusNotifierItem host may ask for (Windows takes one, 32 px, and scales it).
+#[cfg_attr(windows, allow(dead_code))]
 pub const SIZES: [i32; 3] = [22, 32, 48];
 
 const BLUE: [u8; 3] = [0x25, 0x63, 0xeb];
