@@ -25,3 +25,10 @@ echo "==> cargo test under Wine (Windows build)"
 # search_at_scale is left out: a million rows through Wine's file calls take minutes and test
 # SQLite, which is the same on every system.
 cargo test -p herald-client -p herald-agent --locked --target "$target" --lib --bins --test sync --test outbox
+
+echo "==> the Windows agent under Wine against a real hub (tests/windows_agent.rs)"
+cargo build -p herald-agent --locked --target "$target"
+host_target="${CARGO_TARGET_DIR%-windows}"
+HERALD_WINDOWS_AGENT="$CARGO_TARGET_DIR/$target/debug/herald.exe" HERALD_WINE="$CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER" \
+  CARGO_TARGET_DIR="$host_target" xvfb-run -a -s '-screen 0 1280x800x24' \
+  cargo test -p herald-e2e --locked --test windows_agent -- --ignored

@@ -23,7 +23,7 @@ impl Windows {
         let program = std::env::var_os("HERALD_UI_BIN").map(PathBuf::from).unwrap_or_else(|| {
             std::env::current_exe()
                 .ok()
-                .and_then(|exe| exe.parent().map(|dir| dir.join("herald-ui")))
+                .and_then(|exe| exe.parent().map(|dir| dir.join(format!("herald-ui{}", std::env::consts::EXE_SUFFIX))))
                 .unwrap_or_else(|| PathBuf::from("herald-ui"))
         });
         Self { program, child: None, ui_links }

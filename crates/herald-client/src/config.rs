@@ -64,8 +64,11 @@ impl Config {
             .or(file.data_dir)
             .or_else(|| dirs::data_local_dir().map(|d| d.join("herald")))
             .ok_or(ConfigError::NoDataDir)?;
-        let runtime_dir =
-            env("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("herald")).unwrap_or_else(|| data_dir.join("run"));
+        // XDG's runtime dir is a Unix thing (a Windows program under Wine may still see one).
+        let runtime_dir = env("XDG_RUNTIME_DIR")
+            .filter(|_| cfg!(unix))
+            .map(|d| PathBuf::from(d).join("herald"))
+            .unwrap_or_else(|| data_dir.join("run"));
         let critical_breaks_through = match env("HERALD_CRITICAL_BREAKS_THROUGH") {
             Some(flag) => match flag.as_str() {
                 "true" | "1" | "yes" => true,
