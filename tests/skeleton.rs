@@ -339,3 +339,24 @@ async fn a_call_answered_in_a_window_closes_its_toast() {
     assert_eq!(daemon.next_close().await, toast.id, "answered here: its toast closes");
     window.wait_for("the call no longer listed", |e| listed(e).filter(|ids| ids.is_empty())).await;
 }
+
+/// The agent says nothing to a peer before its hello: on Windows another user may open the pipe
+/// for reading, and must learn nothing from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_says_nothing_to_a_peer_before_its_hello() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let desktop = Desktop::online().await;
+    let mut raw = tokio::net::UnixStream::connect(desktop.agent.config.socket_path()).await.unwrap();
+    let mut first = [0u8; 1];
+    let heard = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        tokio::io::AsyncReadExt::read(&mut raw, &mut first),
+    )
+    .await;
+    assert!(heard.is_err(), "the agent spoke first: {heard:?}");
+    // The same peer, once it says hello, hears the state at once.
+    raw.write_all(b"{\"hello\":\"herald-ipc/1\"}\n").await.unwrap();
+    let mut line = String::new();
+    herald_e2e::within("the agent's first words", BufReader::new(&mut raw).read_line(&mut line)).await.unwrap();
+    assert!(line.contains("\"connection\""), "{line}");
+}

@@ -108,7 +108,7 @@ async fn the_windows_agent_syncs_hands_over_through_its_pipe_and_sends_actions()
     // A second herald.exe finds the first through its pipe and asks it for the inbox.
     let second = agent.run(&[]).await;
     assert!(second.contains("already running; asked it to open the inbox"), "{second}");
-    wait_for_log(&mut log, "herald-ui").await;
+    wait_for_log(&mut log, "herald-ui.exe").await;
 
     // An action from the command line goes through the running agent to the hub.
     let read = agent.run(&["read", &id.to_string()]).await;

@@ -25,6 +25,7 @@ const SCHEMA: Schema = {
 function preferences(overrides: Preferences['overrides'] = []): Preferences {
   const due = (channel: 'inbox' | 'desktop' | 'email', on: boolean, source: 'default' | 'role' | 'user') => ({ channel, on, locked: channel === 'inbox', source });
   const userDesktop = overrides.find((o) => o.type === 'task.due' && o.channel === 'desktop');
+  const userEmail = overrides.find((o) => o.type === 'task.due' && o.channel === 'email');
   return {
     types: [
       {
@@ -32,7 +33,7 @@ function preferences(overrides: Preferences['overrides'] = []): Preferences {
         channels: [
           due('inbox', true, 'default'),
           userDesktop ? due('desktop', userDesktop.enabled, 'user') : due('desktop', true, 'default'),
-          due('email', true, 'role'),
+          userEmail ? due('email', userEmail.enabled, 'user') : due('email', true, 'role'),
         ],
       },
       {
@@ -159,6 +160,7 @@ describe('settings', () => {
       { quiet_hours: expect.objectContaining({ periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '22:00', to: '07:00' }] }) },
     ]);
     expect(cell('desktop').checked).toBe(false);
+    expect(cell('email').checked).toBe(false);
     expect(root.querySelectorAll('[data-testid="quiet-period"]')).toHaveLength(1);
   });
 

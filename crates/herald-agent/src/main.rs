@@ -27,11 +27,11 @@ mod settings;
 mod status;
 mod toasts;
 #[cfg_attr(windows, path = "tray_windows.rs")]
-#[cfg_attr(target_os = "macos", path = "tray_unsupported.rs")]
+#[cfg_attr(not(any(target_os = "linux", windows)), path = "tray_unsupported.rs")]
 mod tray;
-#[cfg(not(target_os = "macos"))]
+#[cfg(any(target_os = "linux", windows))]
 mod tray_icon;
-#[cfg(not(target_os = "macos"))]
+#[cfg(any(target_os = "linux", windows))]
 mod tray_menu;
 mod windows;
 
@@ -194,6 +194,8 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
     ipc_task.abort();
     status_task.abort();
     toasts.abort();
+    // Last: the icon leaves the tray (on Windows it would otherwise linger as a ghost).
+    drop(tray);
     Ok(())
 }
 

@@ -38,7 +38,8 @@ pub fn spawn(
         // Subscribed to the daemon's clicks before the first toast shows.
         let (daemon, signals) = match NotificationDaemon::connect().await {
             Ok((daemon, signals)) => (Some(daemon), Some(signals)),
-            // No session bus: the tray and inbox still carry the news.
+            // No notification service (no session bus, no WinRT): the tray and inbox still carry
+            // the news.
             Err(e) => {
                 tracing::warn!(error = %e, "no notification service: no toasts");
                 (None, None)
@@ -180,7 +181,7 @@ enum Click {
 struct Shown {
     /// Where clicks go.
     commands: mpsc::UnboundedSender<Command>,
-    /// None: no session bus (toasts are not shown).
+    /// None: no notification service (toasts are not shown).
     daemon: Option<NotificationDaemon>,
     /// Whether toasts play a sound (settings).
     device: watch::Receiver<DeviceSettings>,
@@ -445,7 +446,7 @@ async fn hear_clicks(mut signals: Signals, shown: Shown) {
             Signal::Closed { toast_id } => shown.closed(toast_id),
         }
     }
-    tracing::warn!("the session bus is gone: toast clicks are no longer heard");
+    tracing::warn!("the notification service is gone: toast clicks are no longer heard");
 }
 
 async fn show(toast: Toast, shown: &Shown) {

@@ -19,7 +19,7 @@ use windows::core::{Interface, HSTRING};
 use windows::Data::Xml::Dom::{XmlDocument, XmlElement};
 use windows::Foundation::TypedEventHandler;
 use windows::UI::Notifications::{
-    ToastActivatedEventArgs, ToastDismissedEventArgs, ToastNotification, ToastNotificationManager,
+    ToastActivatedEventArgs, ToastDismissalReason, ToastDismissedEventArgs, ToastNotification, ToastNotificationManager,
 };
 
 /// The group every Herald toast is in, so its tags are Herald's own.
@@ -93,7 +93,13 @@ impl NotificationDaemon {
         ))?;
         let (signals, showings) = (self.signals.clone(), self.showings.clone());
         notification.Dismissed(&TypedEventHandler::<ToastNotification, ToastDismissedEventArgs>::new(
-            move |_, _| {
+            move |_, args| {
+                // Timed out means moved to the Action Center, where it can still be clicked,
+                // replaced and taken away: still shown, as far as Herald is concerned.
+                let reason = args.as_ref().and_then(|args| args.Reason().ok());
+                if reason == Some(ToastDismissalReason::TimedOut) {
+                    return Ok(());
+                }
                 let latest = showings.lock().expect("showings lock").get(&toast_id) == Some(&showing);
                 if latest {
                     let _ = signals.send(Signal::Closed { toast_id });

@@ -26,8 +26,25 @@ const SIZE: i32 = 32;
 /// What each menu item does, by its id; replaced whenever the menu is built anew.
 type Actions = Arc<Mutex<HashMap<MenuId, OnClick>>>;
 
-/// The running tray; dropping it leaves the icon to the process's end.
-pub struct TrayHandle(#[allow(dead_code)] EventLoopProxy<Status>);
+/// What the agent tells the tray's thread.
+enum ToTray {
+    Status(Box<Status>),
+    /// Take the icon away (the agent is quitting), then say so: an icon left to the process's
+    /// end stays in the notification area as a ghost until the mouse passes over it.
+    Remove(std::sync::mpsc::Sender<()>),
+}
+
+/// The running tray; dropping it takes the icon away.
+pub struct TrayHandle(EventLoopProxy<ToTray>);
+
+impl Drop for TrayHandle {
+    fn drop(&mut self) {
+        let (removed, done) = std::sync::mpsc::channel();
+        if self.0.send_event(ToTray::Remove(removed)).is_ok() {
+            let _ = done.recv_timeout(std::time::Duration::from_millis(500));
+        }
+    }
+}
 
 /// Shows the icon and keeps it in step with `status`; None if Windows would not take it.
 pub async fn spawn(
@@ -53,7 +70,7 @@ pub async fn spawn(
     tokio::spawn(async move {
         while status.changed().await.is_ok() {
             let current = status.borrow_and_update().clone();
-            if updates.send_event(current).is_err() {
+            if updates.send_event(ToTray::Status(Box::new(current))).is_err() {
                 return;
             }
         }
@@ -65,13 +82,16 @@ pub async fn spawn(
 fn run(
     first: Status,
     commands: mpsc::UnboundedSender<Command>,
-    ready: oneshot::Sender<Result<EventLoopProxy<Status>, String>>,
+    ready: oneshot::Sender<Result<EventLoopProxy<ToTray>, String>>,
 ) {
-    let event_loop = EventLoopBuilder::<Status>::with_user_event().with_any_thread(true).build();
+    let event_loop = EventLoopBuilder::<ToTray>::with_user_event().with_any_thread(true).build();
     let actions: Actions = Arc::default();
     listen(commands.clone(), actions.clone());
     let mut ready = Some((ready, event_loop.create_proxy()));
     let mut tray: Option<TrayIcon> = None;
+    // What the menu was last built from: rebuilt only when that changes, as a menu replaced
+    // while open loses the click being made on it.
+    let mut menu_of = MenuKey::of(&first);
     event_loop.run(move |event, _, control_flow| {
         *control_flow = ControlFlow::Wait;
         match event {
@@ -83,16 +103,22 @@ fn run(
                         tray = Some(icon);
                         let _ = ready.send(Ok(proxy));
                     }
+                    // The loop stays, idle: leaving it would end the process (tao exits on leaving).
                     Err(e) => {
                         let _ = ready.send(Err(e));
-                        *control_flow = ControlFlow::Exit;
                     }
                 }
             }
-            Event::UserEvent(status) => {
+            Event::UserEvent(ToTray::Status(status)) => {
                 if let Some(tray) = &tray {
-                    show(tray, &status, &actions);
+                    let key = MenuKey::of(&status);
+                    show(tray, &status, (key != menu_of).then_some(&actions));
+                    menu_of = key;
                 }
+            }
+            Event::UserEvent(ToTray::Remove(removed)) => {
+                tray = None;
+                let _ = removed.send(());
             }
             _ => {}
         }
@@ -112,7 +138,8 @@ fn build(status: &Status, actions: &Actions) -> Result<TrayIcon, String> {
     Ok(tray)
 }
 
-fn show(tray: &TrayIcon, status: &Status, actions: &Actions) {
+/// Shows `status`: the icon and tooltip, and the menu anew when `rebuild_menu` is given.
+fn show(tray: &TrayIcon, status: &Status, rebuild_menu: Option<&Actions>) {
     match icon(status) {
         Ok(icon) => {
             if let Err(e) = tray.set_icon(Some(icon)) {
@@ -122,7 +149,27 @@ fn show(tray: &TrayIcon, status: &Status, actions: &Actions) {
         Err(e) => tracing::warn!(error = %e, "cannot draw the tray icon"),
     }
     let _ = tray.set_tooltip(Some(tooltip(status)));
-    tray.set_menu(Some(Box::new(menu(status, actions))));
+    if let Some(actions) = rebuild_menu {
+        tray.set_menu(Some(Box::new(menu(status, actions))));
+    }
+}
+
+/// What the menu shows of a status.
+#[derive(PartialEq, Eq)]
+struct MenuKey {
+    latest_unread: Vec<(i64, String)>,
+    any_unread: bool,
+    dnd_until: Option<String>,
+}
+
+impl MenuKey {
+    fn of(status: &Status) -> Self {
+        Self {
+            latest_unread: status.latest_unread.iter().map(|u| (u.id, u.subject.clone())).collect(),
+            any_unread: status.unread > 0,
+            dnd_until: status.dnd_until.clone(),
+        }
+    }
 }
 
 /// The drawn icon, from ARGB (as StatusNotifierItem wants it) to RGBA.
@@ -131,14 +178,24 @@ fn icon(status: &Status) -> Result<Icon, String> {
     Icon::from_rgba(rgba, SIZE as u32, SIZE as u32).map_err(|e| e.to_string())
 }
 
-/// The notification area cuts tooltips at 127 characters.
+/// The notification area takes 127 UTF-16 units of tooltip (tray-icon copies no more, and
+/// would drop the terminating NUL): longer ones are cut, never inside a character.
 fn tooltip(status: &Status) -> String {
     let text = format!("Herald — {}", status.tooltip());
-    if text.chars().count() > 127 {
-        text.chars().take(126).chain(std::iter::once('…')).collect()
-    } else {
-        text
+    if text.encode_utf16().count() <= 127 {
+        return text;
     }
+    let mut cut = String::new();
+    let mut units = 1; // the '…'
+    for c in text.chars() {
+        units += c.len_utf16();
+        if units > 127 {
+            break;
+        }
+        cut.push(c);
+    }
+    cut.push('…');
+    cut
 }
 
 /// The menu for `status`; what its items do goes into `actions`, by id.
@@ -218,4 +275,32 @@ fn listen(commands: mpsc::UnboundedSender<Command>, actions: Actions) {
 /// A label with its ampersands shown: Windows menus read a single one as an access key.
 fn access_key_free(label: &str) -> String {
     label.replace('&', "&&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_client::sync::ConnectionState;
+
+    #[test]
+    fn a_long_tooltip_is_cut_within_what_the_notification_area_takes() {
+        let reason = "🔥".repeat(100);
+        let status = Status { connection: ConnectionState::Offline { reason, retry_in_ms: None }, ..Status::default() };
+        let text = tooltip(&status);
+        assert!(text.encode_utf16().count() <= 127, "{} units", text.encode_utf16().count());
+        assert!(text.starts_with("Herald — ") && text.ends_with('…'), "{text}");
+        assert_eq!(tooltip(&Status::default()), format!("Herald — {}", Status::default().tooltip()));
+    }
+
+    #[test]
+    fn the_menu_is_rebuilt_only_when_what_it_shows_changes() {
+        let before = Status::default();
+        let offline = Status {
+            connection: ConnectionState::Offline { reason: "no network".into(), retry_in_ms: None },
+            ..Status::default()
+        };
+        assert!(MenuKey::of(&before) == MenuKey::of(&offline), "the link state is in the tooltip, not the menu");
+        let unread = Status { unread: 1, ..Status::default() };
+        assert!(MenuKey::of(&before) != MenuKey::of(&unread), "Mark all read becomes clickable");
+    }
 }

@@ -161,7 +161,8 @@ export class SettingsState {
       this.saved = 'Saved to the hub.';
       return true;
     };
-    const saved = this.#saves.then(save);
+    // Run after the last save whether or not it failed.
+    const saved = this.#saves.then(save, save);
     this.#saves = saved;
     return saved;
   }

@@ -13,7 +13,7 @@ pub fn path() -> Option<PathBuf> {
 }
 
 /// The entry that starts `program` (the agent) at login.
-#[cfg_attr(windows, allow(dead_code))]
+#[cfg_attr(any(windows, target_os = "macos"), allow(dead_code))]
 pub fn contents(program: &Path) -> String {
     format!(
         "[Desktop Entry]\nType=Application\nName=Herald\nComment=Notifications from your organisation's systems\n\
@@ -24,6 +24,7 @@ pub fn contents(program: &Path) -> String {
 
 /// A path as one argument of a desktop entry's `Exec` key: in double quotes, with `"`, `` ` ``,
 /// `$` and `\` escaped (Desktop Entry Specification, "The Exec key"); `%` is doubled.
+#[cfg_attr(any(windows, target_os = "macos"), allow(dead_code))]
 fn exec_quoted(program: &Path) -> String {
     let mut quoted = String::from("\"");
     for c in program.to_string_lossy().chars() {

@@ -2,7 +2,9 @@
 //! the socket path in the user's own profile directory, which no other user can read or write:
 //! no one can create the pipe before the agent does (a fixed name could be taken first, and a
 //! window would then send its tokens to an impostor), and the agent holds an instance open at all
-//! times (`first_pipe_instance` when created), so the name cannot be taken over later either.
+//! times (`first_pipe_instance` when created), so the name cannot be taken over while it runs. A
+//! name left behind by a dead agent is not used: a window connects only while the agent's lock
+//! file is held.
 //! Remote clients are refused. A pipe's default access lets other local users open it for
 //! reading only; they never learn anything, as the agent says nothing to a peer before it has
 //! written its hello (see `socket`), which read-only access cannot do.
@@ -20,6 +22,13 @@ use super::socket::{io_err, Halves, IpcIoError};
 const PIPE_BUSY: i32 = 231;
 /// How long a window waits for a free instance before giving up on the agent.
 const BUSY_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Whether an agent holds the lock at `lock_path` (as `IpcListener::bind` does for its life).
+fn agent_alive(lock_path: &Path) -> bool {
+    let Ok(lock) = std::fs::OpenOptions::new().read(true).open(lock_path) else { return false };
+    // Taken: an agent holds it. Free: none does (and it is let go at once).
+    matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
 
 pub struct Listener {
     /// The instance waiting for the next peer.
@@ -70,6 +79,12 @@ impl Drop for Listener {
 
 pub async fn connect(path: &Path) -> Result<Halves, IpcIoError> {
     let context = || format!("connecting to the agent named in {}", path.display());
+    // A name left by an agent that died (killed, the machine switched off) names a pipe anyone
+    // may create now: it is used only while its agent lives, which its lock says.
+    if !agent_alive(&path.with_extension("lock")) {
+        let gone = io::Error::new(io::ErrorKind::NotFound, "no Herald agent is running");
+        return Err(io_err(context())(gone));
+    }
     let name = std::fs::read_to_string(path).map_err(io_err(context()))?;
     let name = name.trim();
     if !name.starts_with(r"\\.\pipe\herald-") {

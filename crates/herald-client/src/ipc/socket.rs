@@ -250,4 +250,28 @@ mod tests {
         let (mut reader, _) = listener.accept().await.unwrap().split();
         assert!(matches!(reader.greeted().await, Err(IpcIoError::NoHello)));
     }
+
+    /// Windows: a pipe of the name a dead agent left, created by someone else, is never used.
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn a_name_left_by_a_dead_agent_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.sock");
+        let name = format!(r"\\.\pipe\herald-test-{}", std::process::id());
+        let _impostor =
+            tokio::net::windows::named_pipe::ServerOptions::new().first_pipe_instance(true).create(&name).unwrap();
+        std::fs::write(&path, &name).unwrap();
+        std::fs::write(path.with_extension("lock"), "").unwrap();
+        match IpcStream::connect(&path).await {
+            Err(IpcIoError::Io { source, .. }) => assert_eq!(source.kind(), io::ErrorKind::NotFound),
+            Err(other) => panic!("the wrong refusal: {other}"),
+            Ok(_) => panic!("connected to a pipe no live agent made"),
+        }
+        // Once an agent holds the lock, its own pipe is used.
+        let listener = IpcListener::bind(&path).await.unwrap();
+        let mut window = IpcStream::connect(&path).await.unwrap();
+        let mut agent = listener.accept().await.unwrap();
+        window.send(&Request::OpenInbox).await.unwrap();
+        assert_eq!(agent.recv::<Request>().await.unwrap().unwrap(), Request::OpenInbox);
+    }
 }

@@ -11,6 +11,8 @@ const SERVICE: &str = "herald";
 pub enum NativeKeyringError {
     #[error("the keyring failed: {0}")]
     Failed(#[from] keyring::Error),
+    #[error("the keyring call was cut short: {0}")]
+    Interrupted(#[from] tokio::task::JoinError),
 }
 
 pub struct NativeKeyring;
@@ -21,23 +23,37 @@ impl NativeKeyring {
     }
 
     pub async fn get(&self, account: &str, _unlock: bool) -> Result<Option<String>, NativeKeyringError> {
-        match keyring::Entry::new(SERVICE, account)?.get_password() {
+        blocking(account, |entry| match entry.get_password() {
             Ok(token) => Ok(Some(token)),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => Err(e),
+        })
+        .await
     }
 
     pub async fn set(&self, account: &str, token: &str) -> Result<(), NativeKeyringError> {
-        Ok(keyring::Entry::new(SERVICE, account)?.set_password(token)?)
+        let token = token.to_owned();
+        blocking(account, move |entry| entry.set_password(&token)).await
     }
 
     pub async fn delete(&self, account: &str) -> Result<(), NativeKeyringError> {
-        match keyring::Entry::new(SERVICE, account)?.delete_credential() {
+        blocking(account, |entry| match entry.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+            Err(e) => Err(e),
+        })
+        .await
     }
+}
+
+/// A keyring call off the runtime's thread: the Keychain may show the user a dialog and wait,
+/// and the agent's one runtime thread must go on meanwhile (and `patiently` time it out).
+async fn blocking<T: Send + 'static>(
+    account: &str,
+    call: impl FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
+) -> Result<T, NativeKeyringError> {
+    let account = account.to_owned();
+    let result = tokio::task::spawn_blocking(move || call(&keyring::Entry::new(SERVICE, &account)?)).await?;
+    Ok(result?)
 }
 
 #[cfg(test)]
