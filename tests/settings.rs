@@ -91,10 +91,17 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     assert_eq!(on_hub["overrides"][0], serde_json::json!({"type": "task.due", "channel": "desktop", "enabled": false}));
     let locked = "return document.querySelector(\"[data-testid=preferences] tr[data-type='system.security'] input[data-channel=inbox]\")?.disabled";
     assert_eq!(ui.execute(locked).await, true, "a critical type's channels cannot be turned off");
+    // The window has the hub's answer too: the cell is the user's own now, with its reset.
+    let reset = "return document.querySelector(\"[data-testid=preferences] tr[data-type='task.due'] .reset\") !== null";
+    ui.wait_for("the switch shown as the user's own", reset, |v| (v == true).then_some(())).await;
 
     // Quiet hours: one period on weekdays, saved to the hub.
     ui.click("[data-testid=add-quiet]").await;
+    let periods = "return document.querySelectorAll('[data-testid=quiet-period]').length";
+    ui.wait_for("the new quiet period", periods, |v| (v == 1).then_some(())).await;
     ui.click("[data-testid=save-quiet]").await;
+    let state = "return [document.querySelector('[role=alert]')?.textContent, document.querySelector('[data-testid=saved]')?.textContent, document.querySelectorAll('[data-testid=quiet-period]').length]";
+    eprintln!("the settings window after Save quiet hours: {}", ui.execute(state).await);
     let prefs = hub.wait_for_preferences(&bob, "quiet hours on the hub", |p| !p["quiet_hours"].is_null()).await;
     let quiet = &prefs["quiet_hours"];
     assert_eq!(quiet["periods"][0]["from"], "22:00");

@@ -360,3 +360,56 @@ async fn the_agent_says_nothing_to_a_peer_before_its_hello() {
     herald_e2e::within("the agent's first words", BufReader::new(&mut raw).read_line(&mut line)).await.unwrap();
     assert!(line.contains("\"connection\""), "{line}");
 }
+
+/// herald-ui ending after its grace period says so first: what the agent asked of it before is
+/// still delivered to it, and the next window starts a new herald-ui instead of going to the one
+/// that is ending (a tray click in that moment was lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_asked_for_while_herald_ui_ends_starts_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    // A stand-in herald-ui that notes what it was started for.
+    let started = dir.path().join("started");
+    let fake_ui = dir.path().join("fake-herald-ui");
+    std::fs::write(&fake_ui, format!("#!/bin/sh\necho \"$HERALD_UI_OPEN\" >> '{}'\nsleep 5\n", started.display()))
+        .unwrap();
+    std::fs::set_permissions(&fake_ui, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let env = AgentEnv { ui_bin: Some(fake_ui), ..AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address) };
+    let mut agent = Agent::start(&env).await;
+
+    let mut ui = agent.window().await;
+    ui.send(Request::UiAttached).await;
+    let mut second = agent.window().await;
+    second.send(Request::OpenInbox).await;
+    agent.wait_for_log("opening a window in the running UI").await;
+    ui.send(Request::UiLeaving).await;
+    let mut asked = Vec::new();
+    ui.wait_for("the agent letting herald-ui go", |event| match event {
+        Event::UiLeft => Some(()),
+        Event::Open(window) => {
+            asked.push(window.clone());
+            None
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(asked.len(), 1, "the window asked for before is delivered before UiLeft: {asked:?}");
+
+    // The ending herald-ui is still connected, but the next window starts a new one.
+    second.send(Request::OpenInbox).await;
+    agent.wait_for_log("opening a window: started the UI").await;
+    let opened = herald_e2e::within("the new herald-ui", async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&started) {
+                if !text.is_empty() {
+                    return text;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(opened.contains("\"window\":\"inbox\""), "{opened}");
+}

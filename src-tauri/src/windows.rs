@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use herald_client::ipc::OpenWindow;
 use herald_client::window::opening::{panel_position, Area, Lingering, PendingOpens};
+use herald_client::window::AgentLink;
 use tauri::{AppHandle, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent};
 
 /// The quick panel's size, in logical pixels.
@@ -140,9 +141,19 @@ fn gone(app: &AppHandle, label: &str) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(windows.grace).await;
+        if !windows.lingering.may_end(ticket) {
+            return;
+        }
+        // The agent first lets this process go and passes on what it asked before: a window
+        // asked for in that moment opens here (and this process stays), and one asked for after
+        // starts a new herald-ui. Without this, a tray click as the grace ran out was lost.
+        let link = app.state::<Arc<AgentLink>>().inner().clone();
+        link.leave().await;
         if windows.lingering.may_end(ticket) {
             tracing::info!(grace = ?windows.grace, "no window for the grace period: exiting");
             app.exit(0);
+        } else {
+            link.rejoin().await;
         }
     });
 }

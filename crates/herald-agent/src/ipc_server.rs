@@ -68,6 +68,10 @@ impl IpcServer {
                         ui.attach();
                         Ok(())
                     }
+                    Some(Ok(Request::UiLeaving)) => {
+                        ui.detach();
+                        self.let_go(&mut events, &mut writer, listening).await
+                    }
                     Some(Ok(Request::Ask { tag, question })) => {
                         let (settings, answered) = (self.settings.clone(), answered.clone());
                         tokio::spawn(async move {
@@ -103,10 +107,32 @@ impl IpcServer {
         }
     }
 
+    /// A herald-ui means to end: the agent forgets it (a window asked for from now on starts a
+    /// new one), passes on the events sent before that, then says `UiLeft`. herald-ui ends only
+    /// if none of those asked for a window, so no request falls between the two processes.
+    async fn let_go(
+        &self,
+        events: &mut broadcast::Receiver<Event>,
+        writer: &mut IpcWriter,
+        listening: bool,
+    ) -> Result<(), IpcIoError> {
+        let (done, forgotten) = tokio::sync::oneshot::channel();
+        let _ = self.commands.send(Command::UiLeaving { done });
+        let _ = forgotten.await;
+        loop {
+            match events.try_recv() {
+                Ok(event) if listening => writer.send(&event).await?,
+                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        writer.send(&Event::UiLeft).await
+    }
+
     async fn carry_out(&self, request: Request, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
         match request {
             // Handled in `converse`, which knows the peer.
-            Request::UiAttached | Request::Ask { .. } => Ok(()),
+            Request::UiAttached | Request::UiLeaving | Request::Ask { .. } => Ok(()),
             Request::OpenInbox => {
                 let _ = self.commands.send(Command::Open(OpenWindow::Inbox { show: None }));
                 Ok(())
@@ -155,6 +181,13 @@ impl UiLink {
         if !self.attached {
             self.attached = true;
             self.count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn detach(&mut self) {
+        if self.attached {
+            self.attached = false;
+            self.count.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

@@ -61,6 +61,11 @@ pub enum Command {
     ReloadAccounts {
         done: tokio::sync::oneshot::Sender<Result<(), String>>,
     },
+    /// A herald-ui is ending (`Request::UiLeaving`): the next window starts a new one. Said
+    /// done once nothing more will be sent its way.
+    UiLeaving {
+        done: tokio::sync::oneshot::Sender<()>,
+    },
     /// Something the user did in the tray's menu.
     Act(herald_client::outbox::Action),
     /// Snooze a reminder (its toast's button).
@@ -182,6 +187,10 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
                     }
                 }
                 Command::SnoozeLive { event_id, after } => actions.snooze_live(event_id, after),
+                Command::UiLeaving { done } => {
+                    windows.ui_leaving();
+                    let _ = done.send(());
+                }
                 Command::Quit => break,
             },
             _ = signals.next() => break,

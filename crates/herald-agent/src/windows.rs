@@ -29,6 +29,13 @@ impl Windows {
         Self { program, child: None, ui_links }
     }
 
+    /// A herald-ui said it is ending: the one started here (if it is that one, or not yet
+    /// connected) is no longer counted as running, so the next window starts a new process.
+    /// A UI started by hand that stays connected still takes the next window.
+    pub fn ui_leaving(&mut self) {
+        self.child = None;
+    }
+
     /// Asks the running UI to open the window, or starts the UI for it.
     pub fn open(&mut self, events: &broadcast::Sender<Event>, request: OpenWindow) {
         let started_here = self.child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)));

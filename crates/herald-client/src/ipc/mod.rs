@@ -39,6 +39,10 @@ pub enum Request {
     /// it to open windows rather than starting another (it may have been started by hand, or by
     /// a test's WebDriver).
     UiAttached,
+    /// Sent by herald-ui when it means to end (no window for the grace period): from now on a
+    /// window asked for starts a new herald-ui. The agent answers [`Event::UiLeft`] after every
+    /// event it sent before; herald-ui ends only if none of them asked for a window.
+    UiLeaving,
     /// A question from the settings window; answered to the asking peer only, as
     /// [`Event::SettingsAnswer`] with the same `tag`.
     Ask {
@@ -79,6 +83,8 @@ pub enum Event {
     /// The agent now syncs exactly the accounts that are set up (the answer to
     /// `AccountsChanged`: `herald accounts add/remove` waits for it).
     AccountsReloaded,
+    /// The answer to `Request::UiLeaving`: nothing more will be asked of this herald-ui.
+    UiLeft,
     /// The answer to `Request::Ask` number `tag`.
     SettingsAnswer {
         #[ts(type = "number")]

@@ -32,6 +32,8 @@ pub struct AgentLink {
     /// Questions asked and not answered yet, by tag.
     asked: Mutex<HashMap<u64, oneshot::Sender<Result<SettingsAnswer, IpcError>>>>,
     next_tag: AtomicU64,
+    /// Waiting for the agent's `UiLeft` (see [`Self::leave`]).
+    leaving: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 /// The latest state the agent reported, for a page that starts listening after it was sent.
@@ -54,7 +56,27 @@ impl AgentLink {
             latest: Mutex::new(latest),
             asked: Mutex::new(HashMap::new()),
             next_tag: AtomicU64::new(1),
+            leaving: Mutex::new(None),
         }
+    }
+
+    /// Tells the agent this process means to end, and returns once every event the agent sent
+    /// before it heard has been passed on (so a window asked for in that moment is open, and the
+    /// caller sees it and stays). From then on the agent starts a new herald-ui for a window.
+    /// Returns at once if the agent is not there (nothing more can come from it).
+    pub async fn leave(&self) {
+        let (left, heard) = oneshot::channel();
+        *self.leaving.lock().unwrap_or_else(|p| p.into_inner()) = Some(left);
+        if self.send(&Request::UiLeaving).await.is_err() {
+            return;
+        }
+        // An agent that does not answer is treated as gone.
+        let _ = tokio::time::timeout(Duration::from_secs(2), heard).await;
+    }
+
+    /// Back on the agent's list of running UIs, after a `leave` that found a window opening.
+    pub async fn rejoin(&self) {
+        let _ = self.send(&Request::UiAttached).await;
     }
 
     /// Asks the agent (the settings window's questions) and waits for its answer.
@@ -94,6 +116,7 @@ impl AgentLink {
             Event::InboxChanged { unread } => latest.unread = Some(*unread),
             Event::LiveEvents { events } => latest.live = events.clone(),
             Event::Open(_)
+            | Event::UiLeft
             | Event::AccountsReloaded
             | Event::SyncProgress { .. }
             | Event::SettingsAnswer { .. }
@@ -147,6 +170,12 @@ impl AgentLink {
             }
             *self.writer.lock().await = Some(writer);
             while let Some(Ok(event)) = reader.recv::<Event>().await {
+                if event == Event::UiLeft {
+                    if let Some(left) = self.leaving.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                        let _ = left.send(());
+                    }
+                    continue;
+                }
                 if let Event::SettingsAnswer { tag, answer } = event {
                     if let Some(asker) = self.asked.lock().unwrap_or_else(|p| p.into_inner()).remove(&tag) {
                         let _ = asker.send(answer);

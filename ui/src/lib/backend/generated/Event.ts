@@ -8,4 +8,4 @@ import type { SettingsAnswer } from "./SettingsAnswer";
 /**
  * Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
  */
-export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "open" } & OpenWindow | { "type": "accounts_reloaded" } | { "type": "settings_answer", tag: number, answer: { Ok : SettingsAnswer } | { Err : IpcError }, } | { "type": "error" } & IpcError;
+export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "open" } & OpenWindow | { "type": "accounts_reloaded" } | { "type": "ui_left" } | { "type": "settings_answer", tag: number, answer: { Ok : SettingsAnswer } | { Err : IpcError }, } | { "type": "error" } & IpcError;
