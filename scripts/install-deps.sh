@@ -9,6 +9,7 @@ packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
   xvfb xauth dbus-daemon dbus-x11 libglib2.0-bin x11-utils xdotool imagemagick
   notification-daemon webkit2gtk-driver libnotify-bin
+  openbox  # a window manager for the test that a click elsewhere hides the quick panel
   iproute2  # ip netns: the sync tests change the network in a namespace of their own
   gnome-keyring libsecret-tools  # a real Secret Service keyring for the token tests, and a second client to check it
   gcc-mingw-w64-x86-64 wine64  # the Windows build (x86_64-pc-windows-gnu) and its tests, run under Wine

@@ -163,3 +163,61 @@ async fn a_toasts_reply_opens_the_panel_at_its_reply_box_and_what_is_answered_th
     ui.screenshot(&shot).await;
     ui.close().await;
 }
+
+/// A click elsewhere hides the panel, as a popup does. Needs a window manager (openbox) on the
+/// test's display: with none, no window is ever given the focus to lose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_hides_when_the_user_clicks_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start(dir.path());
+    let _daemon = NotificationDaemon::start(&bus.address).await;
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let display = Display::start();
+    let _wm = WindowManager::start(&display.name);
+    let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+    env.extra_env =
+        vec![("DISPLAY".into(), OsString::from(&display.name)), ("HOME".into(), dir.path().as_os_str().to_owned())];
+    let mut agent = Agent::start(&env).await;
+    let tray = Tray::find(bus.connect().await, &bus.address, agent.pid()).await;
+    tray.activate(1270, 12).await;
+    agent.wait_for_log("window ready").await;
+    // The user clicks into it (openbox, like other window managers that prevent focus stealing,
+    // does not give the focus to a window shown on a D-Bus request).
+    close_window::click_into(&display.name, close_window::find(&display.name, "^Herald$"));
+    agent.wait_for_log("window focused").await;
+
+    // Another window takes the focus, as when the user clicks on it.
+    let elsewhere = close_window::focus_new_window(&display.name);
+    let hidden = agent.wait_for_log("window hidden").await;
+    assert!(hidden.contains("panel"), "{hidden}");
+    drop(elsewhere);
+
+    // And it comes back at the next click, in the same process.
+    tray.activate(1270, 12).await;
+    let shown = agent.wait_for_log("window shown").await;
+    assert!(shown.contains("panel"), "{shown}");
+}
+
+/// openbox on the test's display, for as long as the test holds it.
+struct WindowManager(std::process::Child);
+
+impl WindowManager {
+    fn start(display: &str) -> Self {
+        let child = std::process::Command::new("openbox")
+            .args(["--sm-disable"])
+            .env("DISPLAY", display)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openbox (apt package openbox)");
+        Self(child)
+    }
+}
+
+impl Drop for WindowManager {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

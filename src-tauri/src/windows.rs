@@ -113,6 +113,8 @@ pub fn on_event(window: &tauri::Window, event: &WindowEvent) {
         }
         WindowEvent::Focused(true) if label == "panel" => {
             window.app_handle().state::<Arc<Windows>>().panel_focused.store(true, Ordering::Relaxed);
+            // Tests wait for this line before they move the focus away.
+            tracing::info!(window = label, "window focused");
         }
         WindowEvent::Focused(false) if label == "panel" => {
             let had_focus = window.app_handle().state::<Arc<Windows>>().panel_focused.swap(false, Ordering::Relaxed);

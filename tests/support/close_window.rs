@@ -1,5 +1,6 @@
 //! Closing a window the way a window manager does when the user clicks ×: a `WM_DELETE_WINDOW`
 //! client message. (Destroying the X window instead would crash GTK, which is not what a user does.)
+//! And moving the focus to another application's window, as a click on it does.
 
 use std::process::Command;
 
@@ -25,4 +26,42 @@ pub fn request_close(display: &str, id: u32) {
     let event = ClientMessageEvent::new(32, id, protocols, [delete, x11rb::CURRENT_TIME, 0, 0, 0]);
     conn.send_event(false, id, EventMask::NO_EVENT, event).unwrap();
     conn.flush().unwrap();
+}
+
+/// Clicks inside window `id`, as a user does before typing in it.
+pub fn click_into(display: &str, id: u32) {
+    let status = Command::new("xdotool")
+        .args(["mousemove", "--sync", "--window", &id.to_string(), "40", "40", "click", "1"])
+        .env("DISPLAY", display)
+        .status()
+        .expect("xdotool (apt package xdotool)");
+    assert!(status.success(), "xdotool could not click into window {id}");
+}
+
+/// Maps a plain window on `display` and asks the window manager to make it the active one, as a
+/// click on another application does. The window lives as long as what is returned.
+pub fn focus_new_window(display: &str) -> OtherWindow {
+    use x11rb::protocol::xproto::{AtomEnum, CreateWindowAux, PropMode, WindowClass};
+    use x11rb::wrapper::ConnectionExt as _;
+    let (conn, screen) = x11rb::connect(Some(display)).expect("connecting to the X server");
+    let root = conn.setup().roots[screen].root;
+    let window = conn.generate_id().unwrap();
+    conn.create_window(0, window, root, 100, 100, 300, 200, 0, WindowClass::INPUT_OUTPUT, 0, &CreateWindowAux::new())
+        .unwrap();
+    conn.change_property8(PropMode::REPLACE, window, AtomEnum::WM_NAME, AtomEnum::STRING, b"elsewhere").unwrap();
+    conn.map_window(window).unwrap();
+    conn.flush().unwrap();
+    // The window manager maps it (and may focus it at once); _NET_ACTIVE_WINDOW, source 2 (a
+    // user's request), asks it to make it the active window in any case.
+    let active = conn.intern_atom(false, b"_NET_ACTIVE_WINDOW").unwrap().reply().unwrap().atom;
+    let event = ClientMessageEvent::new(32, window, active, [2, x11rb::CURRENT_TIME, 0, 0, 0]);
+    let mask = EventMask::SUBSTRUCTURE_REDIRECT | EventMask::SUBSTRUCTURE_NOTIFY;
+    conn.send_event(false, root, mask, event).unwrap();
+    conn.flush().unwrap();
+    OtherWindow { _conn: conn }
+}
+
+/// Another application's window: it goes when this is dropped (with its X connection).
+pub struct OtherWindow {
+    _conn: x11rb::rust_connection::RustConnection,
 }

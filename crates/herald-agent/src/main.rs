@@ -13,6 +13,10 @@
 //!
 //! Links no webview: `cargo tree -p herald-agent` has no tauri, wry or webkit.
 
+// On Windows a windowed program: started at sign-in it must not open a console window for the
+// day (its command line still prints where its output is piped or redirected).
+#![cfg_attr(windows, windows_subsystem = "windows")]
+
 mod actions;
 mod cli;
 mod engines;
@@ -274,23 +278,36 @@ impl Signals {
     }
 }
 
-/// Ctrl+C and the console window closing, as one stream.
+/// Ctrl+C and the console window closing, as one stream, when there is a console (the agent is
+/// a windowed program, so started at sign-in it has none and is ended from the tray).
 #[cfg(windows)]
 struct Signals {
-    interrupt: tokio::signal::windows::CtrlC,
-    close: tokio::signal::windows::CtrlClose,
+    interrupt: Option<tokio::signal::windows::CtrlC>,
+    close: Option<tokio::signal::windows::CtrlClose>,
 }
 
 #[cfg(windows)]
 impl Signals {
     fn new() -> std::io::Result<Self> {
-        Ok(Self { interrupt: tokio::signal::windows::ctrl_c()?, close: tokio::signal::windows::ctrl_close()? })
+        Ok(Self { interrupt: tokio::signal::windows::ctrl_c().ok(), close: tokio::signal::windows::ctrl_close().ok() })
     }
 
     async fn next(&mut self) {
+        let interrupt = async {
+            match &mut self.interrupt {
+                Some(signal) => signal.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let close = async {
+            match &mut self.close {
+                Some(signal) => signal.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = self.interrupt.recv() => {},
-            _ = self.close.recv() => {},
+            _ = interrupt => {},
+            _ = close => {},
         }
     }
 }
