@@ -49,22 +49,39 @@ async fn dismiss_panel(agent: &mut Agent, display: &Display) {
     panic!("the panel never hid");
 }
 
+/// A hub with bob, a session bus with a notification daemon, and an X display: what a tray
+/// click needs. The agent is left to the test, with whatever it adds to `env`.
+struct TrayDesktop {
+    _dir: tempfile::TempDir,
+    bus: SessionBus,
+    _daemon: NotificationDaemon,
+    _hub: Hub,
+    display: Display,
+    env: AgentEnv,
+}
+
+impl TrayDesktop {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = SessionBus::start(dir.path());
+        let daemon = NotificationDaemon::start(&bus.address).await;
+        let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+        let bob = hub.add_user("bob");
+        let display = Display::start();
+        let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+        env.extra_env =
+            vec![("DISPLAY".into(), OsString::from(&display.name)), ("HOME".into(), dir.path().as_os_str().to_owned())];
+        Self { _dir: dir, bus, _daemon: daemon, _hub: hub, display, env }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tray_click_opens_the_panel_which_shows_again_at_once_and_leaves_after_its_grace_period() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let _daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let display = Display::start();
-    let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    env.extra_env = vec![
-        ("DISPLAY".into(), OsString::from(&display.name)),
-        ("HOME".into(), dir.path().as_os_str().to_owned()),
-        ("HERALD_UI_GRACE_MS".into(), GRACE_MS.to_string().into()),
-    ];
-    let mut agent = Agent::start(&env).await;
-    let tray = Tray::find(bus.connect().await, &bus.address, agent.pid()).await;
+    let mut desktop = TrayDesktop::start().await;
+    desktop.env.extra_env.push(("HERALD_UI_GRACE_MS".into(), GRACE_MS.to_string().into()));
+    let display = &desktop.display;
+    let mut agent = Agent::start(&desktop.env).await;
+    let tray = Tray::find(desktop.bus.connect().await, &desktop.bus.address, agent.pid()).await;
 
     // The first click starts herald-ui: the panel is up when its page has loaded.
     let clicked = Instant::now();
@@ -77,7 +94,7 @@ async fn a_tray_click_opens_the_panel_which_shows_again_at_once_and_leaves_after
     assert!(ready.contains("panel"), "{ready}");
 
     // Dismissed (the × a desktop offers): hidden, not closed; the process stays.
-    dismiss_panel(&mut agent, &display).await;
+    dismiss_panel(&mut agent, display).await;
 
     // Clicked again within the grace period: the same process shows it.
     let clicked = Instant::now();
@@ -89,7 +106,7 @@ async fn a_tray_click_opens_the_panel_which_shows_again_at_once_and_leaves_after
     assert!(!ended(ui));
 
     // Dismissed again and left alone: the process leaves once the grace period is over.
-    dismiss_panel(&mut agent, &display).await;
+    dismiss_panel(&mut agent, display).await;
     let hidden_at = Instant::now();
     agent.wait_for_log("no window for the grace period: exiting").await;
     within("herald-ui to exit", async {
@@ -168,18 +185,11 @@ async fn a_toasts_reply_opens_the_panel_at_its_reply_box_and_what_is_answered_th
 /// test's display: with none, no window is ever given the focus to lose.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_panel_hides_when_the_user_clicks_elsewhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let _daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let display = Display::start();
+    let desktop = TrayDesktop::start().await;
+    let display = &desktop.display;
     let _wm = WindowManager::start(&display.name);
-    let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    env.extra_env =
-        vec![("DISPLAY".into(), OsString::from(&display.name)), ("HOME".into(), dir.path().as_os_str().to_owned())];
-    let mut agent = Agent::start(&env).await;
-    let tray = Tray::find(bus.connect().await, &bus.address, agent.pid()).await;
+    let mut agent = Agent::start(&desktop.env).await;
+    let tray = Tray::find(desktop.bus.connect().await, &desktop.bus.address, agent.pid()).await;
     tray.activate(1270, 12).await;
     agent.wait_for_log("window ready").await;
     // The user clicks into it (openbox, like other window managers that prevent focus stealing,

@@ -9,17 +9,10 @@ use futures_util::StreamExt;
 use herald_client::toast::{escape_markup, Toast};
 use zbus::zvariant::Value;
 
+use crate::toasts::Signal;
+
 const NAME: &str = "org.freedesktop.Notifications";
 const PATH: &str = "/org/freedesktop/Notifications";
-
-/// What the daemon says of a toast.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Signal {
-    /// A button (or, as "default", the toast itself) was clicked.
-    Clicked { toast_id: u32, key: String },
-    /// Gone from the screen: dismissed, expired or closed by us.
-    Closed { toast_id: u32 },
-}
 
 #[derive(Clone)]
 pub struct NotificationDaemon {

@@ -15,8 +15,18 @@ use jiff::Timestamp;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::notification_daemon::{NotificationDaemon, Signal, Signals};
+use crate::notification_daemon::{NotificationDaemon, Signals};
 use crate::Command;
+
+/// What the desktop says of a toast, whichever backend shows it (`notification_daemon`).
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(target_os = "macos", allow(dead_code))]
+pub enum Signal {
+    /// A button (or, as "default", the toast itself) was clicked.
+    Clicked { toast_id: u32, key: String },
+    /// Gone from the screen: dismissed, expired or closed by us.
+    Closed { toast_id: u32 },
+}
 
 /// Toasts remembered for their clicks at most; a daemon that never says a toast closed would
 /// otherwise grow the list for ever. The oldest are forgotten first.

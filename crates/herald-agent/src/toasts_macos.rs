@@ -19,15 +19,7 @@ use mac_notification_sys::error::Error;
 use mac_notification_sys::Notification;
 use tokio::sync::mpsc;
 
-/// What the desktop says of a toast. Nothing is heard on macOS yet (see above).
-#[derive(Debug, PartialEq, Eq)]
-#[allow(dead_code)]
-pub enum Signal {
-    /// A button (or, as "default", the toast itself) was clicked.
-    Clicked { toast_id: u32, key: String },
-    /// Gone from the screen: dismissed, expired or closed by us.
-    Closed { toast_id: u32 },
-}
+use crate::toasts::Signal;
 
 #[derive(Clone)]
 pub struct NotificationDaemon {

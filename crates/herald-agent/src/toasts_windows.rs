@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use herald_client::toast::Toast;
 use tokio::sync::mpsc;
+
+use crate::toasts::Signal;
 use windows::core::{Interface, HSTRING};
 use windows::Data::Xml::Dom::{XmlDocument, XmlElement};
 use windows::Foundation::TypedEventHandler;
@@ -28,15 +30,6 @@ const GROUP: &str = "herald";
 /// The installer sets `HERALD_APP_USER_MODEL_ID` to Herald's own; until then, PowerShell's, which
 /// every Windows has (the toasts then say they come from PowerShell).
 const FALLBACK_APP_ID: &str = r"{1AC14E77-02E7-4E5D-B744-2EB1AE5198B7}\WindowsPowerShell\v1.0\powershell.exe";
-
-/// What the desktop says of a toast.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Signal {
-    /// A button (or, as "default", the toast itself) was clicked.
-    Clicked { toast_id: u32, key: String },
-    /// Gone from the screen: dismissed, expired or closed by us.
-    Closed { toast_id: u32 },
-}
 
 #[derive(Clone)]
 pub struct NotificationDaemon {
