@@ -20,6 +20,7 @@ use tauri::webview::PageLoadEvent;
 use tauri::RunEvent;
 
 fn main() {
+    herald_client::keep_files_private();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)

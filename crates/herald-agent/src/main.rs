@@ -82,8 +82,10 @@ pub enum Command {
 
 fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    herald_client::keep_files_private();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = Config::load().context("reading the configuration")?;
+    config.make_profile_private();
     if let Some(command) = cli::parse(&args)? {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         return runtime.block_on(cli::run(config, command));

@@ -88,6 +88,27 @@ impl Config {
         self.data_dir.join("logs")
     }
 
+    /// Takes group and other permissions off what an older Herald left in the profile (the
+    /// profile, the mirror and its WAL files, the logs); what this one creates is private already
+    /// ([`crate::keep_files_private`]).
+    pub fn make_profile_private(&self) {
+        let mirror = self.mirror_path();
+        let mut paths = vec![self.data_dir.clone(), self.log_dir()];
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = mirror.clone().into_os_string();
+            path.push(suffix);
+            paths.push(path.into());
+        }
+        if let Ok(logs) = std::fs::read_dir(self.log_dir()) {
+            paths.extend(logs.flatten().map(|entry| entry.path()));
+        }
+        for path in paths {
+            if let Err(e) = crate::make_private(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot make this private");
+            }
+        }
+    }
+
     /// The agent's socket. Named after the data dir, so each profile (and each test) has its own
     /// single agent. FNV-1a, not `DefaultHasher`, because the name must not change between builds.
     pub fn socket_path(&self) -> PathBuf {

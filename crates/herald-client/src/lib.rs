@@ -31,3 +31,6 @@ pub mod window;
 
 pub use config::Config;
 pub use mirror::Mirror;
+
+/// What the desktop writes (mirror, logs, tokens, settings) is its user's alone.
+pub use herald_db::{keep_files_private, make_private};

@@ -6,12 +6,16 @@
 //!
 //! - [`checkpoint`]: WAL checkpoints on a thread of their own, not inside a writer's commit.
 //! - [`notification_row`]: a notification as a row, the column list both sides share.
+//! - [`keep_files_private`]: what both sides write is their user's alone (0600 / 0700).
 //!
 //! Shared by `herald-hub` and `herald-client` without either depending on the other.
 
 pub mod checkpoint;
 pub mod filters;
 pub mod notification_row;
+mod private_files;
+
+pub use private_files::{keep_files_private, make_private};
 
 /// Turns user text into an FTS5 query that cannot be read as FTS syntax: every word quoted and
 /// required, the word being typed matching as a prefix ("purchase ord" finds "purchase order").

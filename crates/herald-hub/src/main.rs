@@ -173,6 +173,8 @@ enum UserCommand {
 const MAX_BLOCKING_THREADS: usize = 8;
 
 fn main() -> anyhow::Result<()> {
+    // The database (users, hashed tokens, everyone's notifications) is the hub's user's alone.
+    herald_db::keep_files_private();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
@@ -269,6 +271,11 @@ async fn serve(
     config: herald_hub::HubConfig,
     write_group: usize,
 ) -> anyhow::Result<()> {
+    // What an older hub left open to others is closed first.
+    herald_db::make_private(&data)?;
+    for entry in std::fs::read_dir(&data).into_iter().flatten().flatten() {
+        herald_db::make_private(&entry.path())?;
+    }
     let store = open(&data)?.with_max_group(write_group);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
