@@ -115,6 +115,53 @@ pub fn check_listed(dir: &Path, migrations: &[Migration]) -> Result<(), String> 
     }
 }
 
+/// Checks that a database left at every earlier schema version upgrades to exactly the schema a
+/// new one gets, and that SQLite finds nothing wrong with it afterwards (`integrity_check`,
+/// `foreign_key_check`). Each crate's tests call it with its migrations, so an upgrade path that
+/// breaks, or leaves an older database different from a new one, fails there.
+pub fn check_upgrades(migrations: &[Migration]) -> Result<(), String> {
+    let dir = tempfile_dir()?;
+    let fresh = schema(&open(&dir.join("fresh.sqlite3"), migrations).map_err(|e| e.to_string())?)?;
+    for from in 1..migrations.len() {
+        let path = dir.join(format!("from-{from}.sqlite3"));
+        drop(open(&path, &migrations[..from]).map_err(|e| format!("at version {from}: {e}"))?);
+        let upgraded = open(&path, migrations).map_err(|e| format!("upgrading from version {from}: {e}"))?;
+        if schema(&upgraded)? != fresh {
+            return Err(format!("upgraded from version {from}, the schema differs from a new database's"));
+        }
+        let integrity: String =
+            upgraded.query_row("PRAGMA integrity_check", [], |row| row.get(0)).map_err(|e| e.to_string())?;
+        let broken_keys: i64 = upgraded
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
+            .map_err(|e| e.to_string())?;
+        if integrity != "ok" || broken_keys != 0 {
+            return Err(format!(
+                "upgraded from version {from}: integrity {integrity}, {broken_keys} broken foreign keys"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Every table, index, view and trigger, as SQLite keeps its definition.
+fn schema(conn: &Connection) -> Result<Vec<(String, String, Option<String>)>, String> {
+    let mut query = conn
+        .prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .map_err(|e| e.to_string())?;
+    let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).map_err(|e| e.to_string())?;
+    rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// A fresh directory under the system's temporary one (no tempfile crate outside tests).
+fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+    let dir =
+        std::env::temp_dir().join(format!("herald-upgrades-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
 fn set_pragmas(conn: &Connection) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -167,6 +214,19 @@ mod tests {
         Migration { version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER);" },
         Migration { version: 2, name: "b", sql: "CREATE TABLE b (y INTEGER);" },
     ];
+
+    #[test]
+    fn upgrades_are_checked_from_every_version() {
+        check_upgrades(STEPS).unwrap();
+        // A step that only works on a database made in the same run of the program (it reads a
+        // temporary table an earlier step left in that connection) fails from an older file.
+        const SESSION_BOUND: &[Migration] = &[
+            Migration { version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER); CREATE TEMP TABLE carried (x);" },
+            Migration { version: 2, name: "b", sql: "INSERT INTO carried VALUES (1);" },
+        ];
+        let refused = check_upgrades(SESSION_BOUND).unwrap_err();
+        assert!(refused.contains("upgrading from version 1"), "{refused}");
+    }
 
     #[test]
     fn applies_each_step_once_across_reopens() {

@@ -239,4 +239,9 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/mirror");
         herald_db::check_listed(&dir, MIGRATIONS).unwrap();
     }
+
+    #[test]
+    fn a_database_at_every_earlier_version_upgrades_to_the_new_schema() {
+        herald_db::check_upgrades(MIGRATIONS).unwrap();
+    }
 }

@@ -213,6 +213,11 @@ mod tests {
     }
 
     #[test]
+    fn a_database_at_every_earlier_version_upgrades_to_the_new_schema() {
+        herald_db::check_upgrades(MIGRATIONS).unwrap();
+    }
+
+    #[test]
     fn times_from_callers_compare_with_stored_ones() {
         assert_eq!(normalize_time("2026-11-21T12:00:00+02:00").as_deref(), Some("2026-11-21T10:00:00.000Z"));
         assert_eq!(normalize_time("2026-11-21T10:00:00.5Z").as_deref(), Some("2026-11-21T10:00:00.500Z"));
