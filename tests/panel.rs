@@ -6,12 +6,11 @@
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
-use herald_client::ipc::Event;
-use herald_client::sync::ConnectionState;
 use herald_e2e::agent::{Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::close_window;
 use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::desktop::Desktop;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
 use herald_e2e::tray::Tray;
@@ -129,21 +128,8 @@ async fn a_tray_click_opens_the_panel_which_shows_again_at_once_and_leaves_after
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_toasts_reply_opens_the_panel_at_its_reply_box_and_what_is_answered_there_reaches_the_hub() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let mut daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
-    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    let agent = Agent::start(&env).await;
-    let mut window = agent.window().await;
-    // Toasts are for news: what arrives before the first catch-up is history.
-    window
-        .wait_for("the agent online", |e| {
-            matches!(e, Event::Connection { connection: ConnectionState::Online }).then_some(())
-        })
-        .await;
+    let Desktop { dir, bus: _bus, mut daemon, hub, bob, erp, env, agent: _agent, window: _window } =
+        Desktop::online().await;
     let approval =
         json!({"subject": "Approve PO-42", "buttons": [{"value": "Y", "label": "Approve", "style": "accept"}]});
     let po = hub.send_fields(&erp, "bob", approval).await;

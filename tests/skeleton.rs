@@ -8,40 +8,12 @@ use herald_client::sync::ConnectionState;
 use herald_e2e::agent::{inbox_subjects, Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::desktop::Desktop;
 use herald_e2e::hub::Hub;
 use herald_e2e::tray::Tray;
 
 fn online(event: &Event) -> Option<()> {
     matches!(event, Event::Connection { connection: ConnectionState::Online }).then_some(())
-}
-
-/// A hub with bob and a sender (erp), a session bus with a notification daemon, and bob's agent
-/// online with a window connected.
-struct Desktop {
-    _dir: tempfile::TempDir,
-    _bus: SessionBus,
-    daemon: NotificationDaemon,
-    hub: Hub,
-    bob: String,
-    erp: String,
-    agent: Agent,
-    window: herald_e2e::agent::Window,
-}
-
-impl Desktop {
-    async fn online() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let bus = SessionBus::start(dir.path());
-        let daemon = NotificationDaemon::start(&bus.address).await;
-        let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-        let bob = hub.add_user("bob");
-        let erp = hub.add_user("erp");
-        let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-        let agent = Agent::start(&env).await;
-        let mut window = agent.window().await;
-        window.wait_for("the agent to come online", online).await;
-        Self { _dir: dir, _bus: bus, daemon, hub, bob, erp, agent, window }
-    }
 }
 
 fn unread(event: &Event) -> Option<u32> {
@@ -163,7 +135,8 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn do_not_disturb_holds_toasts_back_and_a_toast_closes_once_read_here_or_elsewhere() {
-    let Desktop { _dir, _bus, mut daemon, hub, bob, erp, mut agent, mut window } = Desktop::online().await;
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, bob, erp, mut agent, mut window, .. } =
+        Desktop::online().await;
 
     // Do not disturb for an hour, set on the hub (as from another device): the feed tells the agent.
     let until = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
@@ -200,7 +173,7 @@ async fn do_not_disturb_holds_toasts_back_and_a_toast_closes_once_read_here_or_e
 /// updated in place (the same toast id, `replaces_id`), not closed and shown again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tagged_notification_updates_its_toast_in_place() {
-    let Desktop { _dir, _bus, mut daemon, hub, erp, agent, mut window, .. } = Desktop::online().await;
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, erp, agent, mut window, .. } = Desktop::online().await;
 
     hub.send_fields(&erp, "bob", serde_json::json!({"subject": "PO-42 waits for your approval", "tag": "po-42"})).await;
     let first = daemon.next_toast().await;
@@ -221,7 +194,8 @@ async fn a_tagged_notification_updates_its_toast_in_place() {
 /// agent records what was chosen and the hub gets it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_choice_made_on_a_toast_and_a_call_answered_on_its_toast_reach_the_hub() {
-    let Desktop { _dir, _bus, mut daemon, hub, bob, erp, mut agent, window: _window } = Desktop::online().await;
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, bob, erp, mut agent, window: _window, .. } =
+        Desktop::online().await;
 
     // A confirm request: its choices and "Mark read" are the toast's buttons.
     let fields = serde_json::json!({
@@ -265,7 +239,7 @@ async fn a_choice_made_on_a_toast_and_a_call_answered_on_its_toast_reach_the_hub
 /// toast closes when the call stops ringing (its time to live ends).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shutdown_countdown_updates_in_place_and_a_call_toast_closes_when_it_stops_ringing() {
-    let Desktop { _dir, _bus, mut daemon, hub, agent: _agent, window: _window, .. } = Desktop::online().await;
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, agent: _agent, window: _window, .. } = Desktop::online().await;
     let system = hub.add_app("erp-system");
     // Due in 65 s: "in 2 min" now, "in under a minute" five seconds later.
     let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(65);
@@ -293,7 +267,8 @@ async fn the_shutdown_countdown_updates_in_place_and_a_call_toast_closes_when_it
 /// on the hub; the agent closes it either way, as the daemon leaves a resident toast up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_is_snoozed_or_done_from_its_toast() {
-    let Desktop { _dir, _bus, mut daemon, hub, bob, mut agent, window: _window, .. } = Desktop::online().await;
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, bob, mut agent, window: _window, .. } =
+        Desktop::online().await;
     let tasks = hub.add_app("tasks");
     let reminder = |title: &str| {
         serde_json::json!({
@@ -321,7 +296,7 @@ async fn a_reminder_is_snoozed_or_done_from_its_toast() {
 /// windows stop listing it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_answered_in_a_window_closes_its_toast() {
-    let Desktop { _dir, _bus, mut daemon, hub, agent: _agent, mut window, .. } = Desktop::online().await;
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, agent: _agent, mut window, .. } = Desktop::online().await;
     let pbx = hub.add_app("pbx");
     let call = serde_json::json!({
         "kind": "call", "ttl_seconds": 60, "title": "Call from Ann Lee", "body": "+1 555 0134",

@@ -6,11 +6,8 @@
 //! the page asks for it directly. The CSP in tauri.conf.json is checked to stay strict.
 
 use herald_client::ipc::Event;
-use herald_e2e::agent::{Agent, AgentEnv};
-use herald_e2e::bus::SessionBus;
-use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::desktop::Desktop;
 use herald_e2e::display::Display;
-use herald_e2e::hub::Hub;
 use herald_e2e::webdriver::{ui_env, TauriDriver};
 use serde_json::{json, Value};
 
@@ -44,15 +41,8 @@ const HARM: &str = "return {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_payload_in_a_notification_runs_in_the_window_or_opens_as_a_link() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let _daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
-    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    let agent = Agent::start(&env).await;
-    let mut window = agent.window().await;
+    let Desktop { dir, bus: _bus, daemon: _daemon, hub, erp, env, agent: _agent, mut window, .. } =
+        Desktop::online().await;
     let mut ids = Vec::new();
     for payload in CORPUS {
         ids.push(hub.send_fields(&erp, "bob", json!({"subject": payload, "body": payload, "link": payload})).await);

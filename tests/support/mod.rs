@@ -6,6 +6,7 @@
 //! - [`daemon`]: a notification daemon on that bus that records every `Notify` call.
 //! - [`hub`]: a `herald-hub` process.
 //! - [`agent`]: a `herald` process, with its stderr as a stream of lines to wait on.
+//! - [`desktop`]: all of the above at once, with bob's agent online.
 //! - [`tray`]: reading and clicking the agent's tray over D-Bus, as a panel would.
 //! - [`display`]: a private Xvfb server for the webview; [`close_window`]: the × button.
 //! - [`webdriver`]: tauri-driver and a small WebDriver client for the real `herald-ui` webview.
@@ -14,6 +15,7 @@ pub mod agent;
 pub mod bus;
 pub mod close_window;
 pub mod daemon;
+pub mod desktop;
 pub mod display;
 pub mod hub;
 pub mod keyring;

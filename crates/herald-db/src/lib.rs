@@ -119,8 +119,8 @@ pub fn check_listed(dir: &Path, migrations: &[Migration]) -> Result<(), String> 
 /// new one gets, and that SQLite finds nothing wrong with it afterwards (`integrity_check`,
 /// `foreign_key_check`). Each crate's tests call it with its migrations, so an upgrade path that
 /// breaks, or leaves an older database different from a new one, fails there.
-pub fn check_upgrades(migrations: &[Migration]) -> Result<(), String> {
-    let dir = tempfile_dir()?;
+/// `dir` is an empty directory the check may fill.
+pub fn check_upgrades(dir: &Path, migrations: &[Migration]) -> Result<(), String> {
     let fresh = schema(&open(&dir.join("fresh.sqlite3"), migrations).map_err(|e| e.to_string())?)?;
     for from in 1..migrations.len() {
         let path = dir.join(format!("from-{from}.sqlite3"));
@@ -140,7 +140,6 @@ pub fn check_upgrades(migrations: &[Migration]) -> Result<(), String> {
             ));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
@@ -151,15 +150,6 @@ fn schema(conn: &Connection) -> Result<Vec<(String, String, Option<String>)>, St
         .map_err(|e| e.to_string())?;
     let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).map_err(|e| e.to_string())?;
     rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
-}
-
-/// A fresh directory under the system's temporary one (no tempfile crate outside tests).
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
-    let dir =
-        std::env::temp_dir().join(format!("herald-upgrades-{}-{:?}", std::process::id(), std::thread::current().id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    Ok(dir)
 }
 
 fn set_pragmas(conn: &Connection) -> Result<(), DbError> {
@@ -217,14 +207,14 @@ mod tests {
 
     #[test]
     fn upgrades_are_checked_from_every_version() {
-        check_upgrades(STEPS).unwrap();
+        check_upgrades(tempfile::tempdir().unwrap().path(), STEPS).unwrap();
         // A step that only works on a database made in the same run of the program (it reads a
         // temporary table an earlier step left in that connection) fails from an older file.
         const SESSION_BOUND: &[Migration] = &[
             Migration { version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER); CREATE TEMP TABLE carried (x);" },
             Migration { version: 2, name: "b", sql: "INSERT INTO carried VALUES (1);" },
         ];
-        let refused = check_upgrades(SESSION_BOUND).unwrap_err();
+        let refused = check_upgrades(tempfile::tempdir().unwrap().path(), SESSION_BOUND).unwrap_err();
         assert!(refused.contains("upgrading from version 1"), "{refused}");
     }
 

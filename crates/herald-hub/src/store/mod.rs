@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_database_at_every_earlier_version_upgrades_to_the_new_schema() {
-        herald_db::check_upgrades(MIGRATIONS).unwrap();
+        herald_db::check_upgrades(tempfile::tempdir().unwrap().path(), MIGRATIONS).unwrap();
     }
 
     #[test]
