@@ -375,6 +375,7 @@ async fn sync(config: &Config) -> anyhow::Result<Vec<herald_proto::ApiError>> {
     let (events_tx, mut events) = broadcast::channel(256);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
+    let tls = config.tls()?;
     for account in &accounts {
         let engine = SyncEngine::for_account(
             account.id,
@@ -382,7 +383,8 @@ async fn sync(config: &Config) -> anyhow::Result<Vec<herald_proto::ApiError>> {
             account.token.clone(),
             mirror.clone(),
             events_tx.clone(),
-        );
+        )
+        .with_tls(tls.clone());
         tasks.push(tokio::spawn(engine.run(stopped.clone())));
     }
     let name = |id: AccountId| accounts.iter().find(|a| a.id == id).map_or("?", |a| a.name.as_str()).to_owned();

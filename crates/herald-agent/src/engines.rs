@@ -9,6 +9,7 @@ use herald_client::accounts::{self, Configured};
 use herald_client::mirror::{AccountId, MirrorError, SharedMirror};
 use herald_client::secrets::TokenStore;
 use herald_client::sync::{SyncEngine, SyncEvent};
+use herald_client::tls::Tls;
 use herald_client::Config;
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
@@ -18,6 +19,8 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 
 pub struct Engines {
     config: Config,
+    /// Whom the engines trust over https/wss.
+    tls: Tls,
     mirror: SharedMirror,
     events: broadcast::Sender<SyncEvent>,
     index_ready: Arc<Notify>,
@@ -40,6 +43,7 @@ struct Running {
 impl Engines {
     pub fn new(
         config: Config,
+        tls: Tls,
         mirror: SharedMirror,
         events: broadcast::Sender<SyncEvent>,
         index_ready: Arc<Notify>,
@@ -48,6 +52,7 @@ impl Engines {
         Self {
             tokens,
             config,
+            tls,
             mirror,
             events,
             index_ready,
@@ -115,6 +120,7 @@ impl Engines {
             self.mirror.clone(),
             self.events.clone(),
         )
+        .with_tls(self.tls.clone())
         .sharing_indexer(self.index_ready.clone());
         let outbox_ready = engine.outbox_ready();
         let (stop, stopped) = watch::channel(false);

@@ -136,7 +136,14 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
     if let Some(why) = &tokens.why_file {
         tracing::info!(why, "sign-in tokens are kept in the token file (owner only), not a keyring");
     }
-    let mut engines = Engines::new(config.clone(), mirror.clone(), sync_events.clone(), index_ready, tokens);
+    // A CA file that cannot be read trusts less, not more: the system's roots only, so a hub
+    // that needs the CA shows "the hub's certificate is not trusted" while the inbox still works.
+    let tls = config.tls().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "using the system's root certificates only");
+        herald_client::tls::Tls::system()
+    });
+    let mut engines =
+        Engines::new(config.clone(), tls.clone(), mirror.clone(), sync_events.clone(), index_ready, tokens);
     engines.reload().await.context("reading the accounts")?;
     // This desktop's own settings; the settings window changes them, the toasts follow.
     let device = watch::Sender::new(herald_client::device::load(&config.data_dir));
@@ -159,6 +166,7 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
     let ui_links = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let settings = settings::Settings::new(
         config.clone(),
+        &tls,
         actions.mirror.clone(),
         engines.tokens.clone(),
         commands_tx.clone(),

@@ -10,6 +10,7 @@ use herald_client::ipc::settings::{AccountSummary, DeviceSettings, SettingsAnswe
 use herald_client::ipc::{IpcError, IpcErrorCode};
 use herald_client::mirror::SharedMirror;
 use herald_client::secrets::TokenStore;
+use herald_client::tls::Tls;
 use herald_client::{autostart, Config};
 use herald_proto::{Preferences, Schema};
 use tokio::sync::{mpsc, watch};
@@ -36,12 +37,13 @@ pub struct Settings {
 impl Settings {
     pub fn new(
         config: Config,
+        tls: &Tls,
         mirror: SharedMirror,
         tokens: Arc<TokenStore>,
         commands: mpsc::UnboundedSender<Command>,
         device: watch::Sender<DeviceSettings>,
     ) -> Self {
-        let http = reqwest::Client::builder().timeout(HUB_PATIENCE).build().expect("a default HTTP client builds");
+        let http = tls.http_client(HUB_PATIENCE);
         Self { config, mirror, tokens, commands, device, http }
     }
 

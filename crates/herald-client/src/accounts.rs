@@ -95,6 +95,7 @@ mod tests {
             data_dir: dir.to_owned(),
             runtime_dir: dir.join("run"),
             critical_breaks_through: true,
+            ca_file: None,
         }
     }
 

@@ -18,6 +18,9 @@ pub struct Config {
     /// Critical notifications, calls and shutdown warnings toast even during quiet hours and
     /// do-not-disturb (`critical_breaks_through` in the file, `HERALD_CRITICAL_BREAKS_THROUGH`).
     pub critical_breaks_through: bool,
+    /// A PEM file of CA certificates to trust for https/wss besides the system's (`ca_file` in
+    /// the file, `HERALD_CA_FILE`): for a hub whose certificate comes from a private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +35,8 @@ pub enum ConfigError {
     NoDataDir,
     #[error("HERALD_CRITICAL_BREAKS_THROUGH must be true or false, got {0:?}")]
     BadFlag(String),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// What `config.toml` may hold. The token is not among them: it belongs in the keyring or env.
@@ -41,6 +46,7 @@ struct FileConfig {
     server: Option<String>,
     data_dir: Option<PathBuf>,
     critical_breaks_through: Option<bool>,
+    ca_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -77,7 +83,13 @@ impl Config {
             },
             None => file.critical_breaks_through.unwrap_or(true),
         };
-        Ok(Config { server, token: env("HERALD_TOKEN"), data_dir, runtime_dir, critical_breaks_through })
+        let ca_file = env("HERALD_CA_FILE").map(PathBuf::from).or(file.ca_file);
+        Ok(Config { server, token: env("HERALD_TOKEN"), data_dir, runtime_dir, critical_breaks_through, ca_file })
+    }
+
+    /// The TLS trust this configuration asks for: the system's roots and `ca_file`'s.
+    pub fn tls(&self) -> Result<crate::tls::Tls, ConfigError> {
+        Ok(crate::tls::Tls::load(self.ca_file.as_deref())?)
     }
 
     pub fn mirror_path(&self) -> PathBuf {
@@ -166,11 +178,16 @@ mod tests {
             server: Some("https://hub.example".into()),
             data_dir: Some("/file".into()),
             critical_breaks_through: Some(false),
+            ca_file: Some("/file/ca.pem".into()),
         };
         let config = Config::resolve(file, env_of(&[])).unwrap();
         assert_eq!(config.server.unwrap().host_str(), Some("hub.example"));
         assert_eq!(config.data_dir, PathBuf::from("/file"));
         assert!(!config.critical_breaks_through);
+        assert_eq!(config.ca_file, Some(PathBuf::from("/file/ca.pem")));
+        let env = env_of(&[("HERALD_CA_FILE", "/env/ca.pem")]);
+        let file = FileConfig { ca_file: Some("/file/ca.pem".into()), ..FileConfig::default() };
+        assert_eq!(Config::resolve(file, env).unwrap().ca_file, Some(PathBuf::from("/env/ca.pem")));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod quiet;
 pub mod secrets;
 pub mod status;
 pub mod sync;
+pub mod tls;
 pub mod toast;
 pub mod window;
 

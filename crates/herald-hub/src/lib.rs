@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod live;
 pub mod preferences;
 pub mod store;
+pub mod tls;
 pub mod types;
 
 use std::future::Future;
@@ -50,6 +51,8 @@ pub struct HubConfig {
     pub ingest: std::sync::Arc<ingest::IngestConfig>,
     /// The notification types and their channels.
     pub types: std::sync::Arc<types::TypeRegistry>,
+    /// Serve HTTPS and WSS with this; None: plain HTTP (for loopback, or behind a proxy).
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -70,6 +73,7 @@ impl Default for HubConfig {
             callback_retry_base: std::time::Duration::from_secs(1),
             ingest: std::sync::Arc::new(ingest::IngestConfig::built_in()),
             types: std::sync::Arc::new(types::TypeRegistry::built_in()),
+            tls: None,
         }
     }
 }
@@ -93,6 +97,7 @@ pub async fn run_with(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(sweep_expired(store.clone(), config.expiry_check_every, stop_rx.clone()));
     tokio::spawn(trim_journal(store.clone(), config.journal_retention, stop_rx.clone()));
+    let tls = config.tls.clone();
     let callbacks = callbacks::Callbacks::default();
     callbacks.spawn(store.clone(), config.callback_retry_base, stop_rx.clone());
     let app = api::router(api::AppState {
@@ -105,13 +110,15 @@ pub async fn run_with(
         ingest: config.ingest.clone(),
         config,
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Feeds are long-lived; tell them to close so graceful shutdown does not wait forever.
-            let _ = stop_tx.send(true);
-        })
-        .await
+    let shutdown = async move {
+        shutdown.await;
+        // Feeds are long-lived; tell them to close so graceful shutdown does not wait forever.
+        let _ = stop_tx.send(true);
+    };
+    match tls {
+        Some(tls) => axum::serve(tls::TlsListener::new(listener, tls)?, app).with_graceful_shutdown(shutdown).await,
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+    }
 }
 
 /// Deletes expired notifications every `every` until the hub stops. The query uses a partial

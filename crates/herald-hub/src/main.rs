@@ -45,6 +45,12 @@ enum Command {
         #[arg(long, env = "HERALD_HUB_MAX_BODY_BYTES", default_value_t = herald_proto::MAX_BODY_BYTES)]
         max_body_bytes: usize,
         /// Most writes committed together (1 turns group commit off; benchmarks compare).
+        /// Serve HTTPS and WSS with this PEM certificate chain (leaf first); needs --tls-key.
+        #[arg(long, env = "HERALD_HUB_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, env = "HERALD_HUB_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         #[arg(long, env = "HERALD_HUB_WRITE_GROUP", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         write_group: u32,
     },
@@ -95,6 +101,16 @@ enum Command {
         stop: bool,
         #[arg(long, env = "HERALD_HUB_DATA")]
         data: PathBuf,
+    },
+    /// Make a private CA and a certificate from it for this hub: writes ca.pem (give it to the
+    /// desktops as HERALD_CA_FILE), hub.pem and hub.key (serve --tls-cert / --tls-key).
+    TlsInit {
+        /// Where to write the three files.
+        #[arg(long)]
+        dir: PathBuf,
+        /// A host name or IP address clients reach the hub by (repeat for several).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
     },
 }
 
@@ -189,7 +205,18 @@ async fn run() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, ping_seconds, rate_limit, types, ingest, max_body_bytes, write_group } => {
+        Command::Serve {
+            listen,
+            data,
+            ping_seconds,
+            rate_limit,
+            types,
+            ingest,
+            max_body_bytes,
+            write_group,
+            tls_cert,
+            tls_key,
+        } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
                 burst: 2.0 * f64::from(rate_limit),
@@ -210,6 +237,10 @@ async fn run() -> anyhow::Result<()> {
                 ping_every: std::time::Duration::from_secs(ping_seconds),
                 rate_limit,
                 types: std::sync::Arc::new(types),
+                tls: match (tls_cert, tls_key) {
+                    (Some(cert), Some(key)) => Some(herald_hub::tls::server_config(&cert, &key)?),
+                    _ => None,
+                },
                 ..Default::default()
             };
             serve(listen, data, config, write_group as usize).await
@@ -241,6 +272,13 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Follow { user, kind, id, stop, data } => {
             Ok(open(&data)?.set_follow(&user, ObjectRef { kind, id }, !stop).await?)
+        }
+        Command::TlsInit { dir, names } => {
+            herald_hub::tls::issue_private_ca(&names)?
+                .write_to(&dir)
+                .with_context(|| format!("writing to {}", dir.display()))?;
+            println!("{}", dir.join("ca.pem").display());
+            Ok(())
         }
     }
 }
@@ -280,7 +318,8 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests wait for this exact line to learn the port.
-    println!("herald-hub listening on http://{addr}");
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    println!("herald-hub listening on {scheme}://{addr}");
     herald_hub::run_with(listener, store, config, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

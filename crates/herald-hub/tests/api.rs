@@ -113,6 +113,24 @@ async fn unknown_routes_get_a_json_404() {
 }
 
 #[tokio::test]
+async fn errors_axum_writes_itself_are_code_and_message_too() {
+    // Found by schemathesis and fuzzing: these were plain text or empty bodies.
+    let hub = start().await;
+    for (method, path, expected) in [
+        ("PATCH", "/v1/notifications", (405, ErrorCode::MethodNotAllowed)),
+        ("GET", "/v1/notifications/read", (405, ErrorCode::MethodNotAllowed)),
+        ("GET", "/v1/changes?since=9223372036854775808", (400, ErrorCode::InvalidRequest)),
+        ("GET", "/v1/notifications?unread=null", (400, ErrorCode::InvalidRequest)),
+        ("POST", "/v1/notifications/1/read?only_current=maybe", (400, ErrorCode::InvalidRequest)),
+        ("GET", "/v1/feed", (400, ErrorCode::InvalidRequest)),
+    ] {
+        let (status, got) = hub.call(method, &hub.bob, path, None).await;
+        assert_eq!((status, code(&got)), expected, "{method} {path}: {got}");
+        assert!(got["message"].as_str().is_some_and(|m| !m.is_empty()), "{got}");
+    }
+}
+
+#[tokio::test]
 async fn mark_read_is_per_user_and_listed() {
     let hub = start().await;
     let id = hub.send_to("bob", "read me").await;

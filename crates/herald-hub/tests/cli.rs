@@ -102,3 +102,66 @@ fn serve_refuses_a_broken_types_file_and_says_why() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("types file") && err.contains("pager"), "{err}");
 }
+
+#[test]
+fn serve_takes_a_certificate_from_tls_init_and_answers_over_https() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let out = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
+        .args(["tls-init", "--name", "localhost", "--dir"])
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(certs.join("hub.pem"))
+        .arg("--tls-key")
+        .arg(certs.join("hub.key"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _serving = Serving(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let addr = first.trim().strip_prefix("herald-hub listening on https://").expect(&first).to_owned();
+    let port = addr.rsplit(':').next().unwrap();
+
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(certs.join("ca.pem")).unwrap()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let health = runtime.block_on(async {
+        let client = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
+        client.get(format!("https://localhost:{port}/healthz")).send().await.unwrap().text().await.unwrap()
+    });
+    assert_eq!(health, "ok");
+    let mode = |name: &str| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(certs.join(name)).unwrap().permissions())
+    };
+    assert_eq!(mode("hub.key") & 0o077, 0, "the key is the owner's alone");
+}
+
+#[test]
+fn serve_refuses_a_missing_key_and_a_certificate_without_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("hub.pem");
+    std::fs::write(&cert, "").unwrap();
+    let serve = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (ok, err) = serve(&["--tls-cert", cert.to_str().unwrap()]);
+    assert!(!ok && err.contains("--tls-key"), "{err}");
+    let (ok, err) = serve(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", "/nonexistent/hub.key"]);
+    assert!(!ok && err.contains("hub.pem holds no certificate"), "{err}");
+}

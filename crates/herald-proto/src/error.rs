@@ -25,6 +25,8 @@ pub enum ErrorCode {
     /// The body is larger than [`crate::MAX_BODY_BYTES`].
     PayloadTooLarge,
     NotFound,
+    /// The route exists but does not take this HTTP method.
+    MethodNotAllowed,
     /// The request conflicts with the state it would change (answered already, a name taken).
     Conflict,
     /// A request with the same `Idempotency-Key` is still being processed: retry later.

@@ -20,10 +20,13 @@ use super::plan::{FeedPlan, Step};
 use super::{ConnectionState, SyncEvent};
 use crate::mirror::{ids, AccountId, Applied, Identity, MirrorError, Reset, SharedMirror};
 use crate::outbox;
+use crate::tls::Tls;
 
 /// The hub pings every 30 s (by default); this long without any frame means the link is dead.
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest an HTTP call to the hub may take.
+const HTTP_PATIENCE: Duration = Duration::from_secs(15);
 /// After a network change, the feed must answer a ping within this long or it is taken for dead
 /// (its socket may be bound to an address the machine no longer has).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,6 +38,10 @@ enum SyncError {
     Unauthorized,
     #[error("cannot reach the hub")]
     Connect(String),
+    /// The hub's certificate does not chain to a trusted root (set `HERALD_CA_FILE` for a
+    /// private CA), or names another host.
+    #[error("the hub's certificate is not trusted")]
+    Untrusted(String),
     #[error("lost the connection to the hub")]
     Lost(String),
     #[error("the hub refused: {}", .0.message)]
@@ -50,6 +57,22 @@ enum SyncError {
 }
 
 impl SyncError {
+    /// A failure to reach the hub, told apart when it is the hub's certificate.
+    fn connect(e: &(dyn std::error::Error + 'static)) -> Self {
+        // An io::Error's `source()` skips the error it wraps (and io::Errors nest), so each is
+        // opened instead.
+        let chain: Vec<&(dyn std::error::Error + 'static)> =
+            std::iter::successors(Some(e), |&c| inside_io_error(c).or_else(|| c.source())).collect();
+        let certificate = chain.iter().find_map(|c| match c.downcast_ref::<rustls::Error>() {
+            Some(rustls::Error::InvalidCertificate(why)) => Some(why),
+            _ => None,
+        });
+        match certificate {
+            Some(why) => SyncError::Untrusted(format!("{why:?}")),
+            None => SyncError::Connect(chain.iter().map(ToString::to_string).collect::<Vec<_>>().join(": ")),
+        }
+    }
+
     /// A rejected token will not fix itself quickly: retry only at the slowest pace.
     fn is_permanent(&self) -> bool {
         matches!(self, SyncError::Unauthorized)
@@ -70,6 +93,8 @@ pub struct SyncEngine {
     /// Whether this engine runs the indexer (it is one per mirror: see [`Self::sharing_indexer`]).
     runs_indexer: bool,
     http: reqwest::Client,
+    /// Whom the feed trusts over wss (the same as `http`).
+    tls: Tls,
     /// Where network changes come from; None: this thread's network (see [`Self::watching`]).
     network: Option<NetworkWatch>,
     /// Whether the feed is live (caught up): when it drops, the mirror records that it was in
@@ -95,8 +120,7 @@ impl SyncEngine {
         mirror: SharedMirror,
         events: broadcast::Sender<SyncEvent>,
     ) -> Self {
-        let http =
-            reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a default HTTP client builds");
+        let tls = Tls::system();
         Self {
             account,
             server,
@@ -106,10 +130,18 @@ impl SyncEngine {
             outbox_ready: Arc::new(Notify::new()),
             index_ready: Arc::new(Notify::new()),
             runs_indexer: true,
-            http,
+            http: tls.http_client(HTTP_PATIENCE),
+            tls,
             network: None,
             online: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Trusts `tls`'s roots (a configured CA besides the system's) for https and wss.
+    pub fn with_tls(mut self, tls: Tls) -> Self {
+        self.http = tls.http_client(HTTP_PATIENCE);
+        self.tls = tls;
+        self
     }
 
     /// Several accounts share one mirror and so one search indexer: this engine wakes the one
@@ -232,12 +264,12 @@ impl SyncEngine {
         }
         let cursor = self.mirror.call(move |m| m.cursor(account)).await?;
         let request = feed_request(server, token, cursor)?;
-        let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+        let (socket, _) = match tokio::time::timeout(CONNECT_TIMEOUT, connect(request, &self.tls)).await {
             Err(_) => return Err(SyncError::Connect("timed out".into())),
             Ok(Err(tungstenite::Error::Http(response))) if response.status() == 401 => {
                 return Err(SyncError::Unauthorized)
             }
-            Ok(Err(e)) => return Err(SyncError::Connect(e.to_string())),
+            Ok(Err(e)) => return Err(SyncError::connect(&e)),
             Ok(Ok(connected)) => connected,
         };
         tracing::info!(%server, cursor, "feed connected");
@@ -552,6 +584,25 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 /// Resolves once `shutdown` turns true (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// The error an io::Error wraps.
+fn inside_io_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn std::error::Error + 'static)> {
+    Some(e.downcast_ref::<std::io::Error>()?.get_ref()?)
+}
+
+/// Opens the feed's WebSocket, over TLS with `tls`'s trust when the URL is wss.
+async fn connect(
+    request: tungstenite::handshake::client::Request,
+    tls: &Tls,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        tungstenite::handshake::client::Response,
+    ),
+    tungstenite::Error,
+> {
+    tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(tls.connector())).await
 }
 
 fn feed_request(server: &Url, token: &str, cursor: i64) -> Result<tungstenite::handshake::client::Request, SyncError> {

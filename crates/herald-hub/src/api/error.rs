@@ -24,6 +24,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::UnknownRecipient | ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Conflict | ErrorCode::RequestInProgress => StatusCode::CONFLICT,
         ErrorCode::ResyncRequired => StatusCode::GONE,

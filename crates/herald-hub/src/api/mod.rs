@@ -10,6 +10,7 @@ mod json;
 mod live_events;
 mod notifications;
 mod openapi;
+mod plain_errors;
 mod preferences;
 mod rate_limit;
 
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::map_response(plain_errors::as_json))
         // A bug that panics in a handler answers 500 in the usual shape instead of dropping the
         // connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {

@@ -102,8 +102,7 @@ impl SyncEngine {
         if count {
             url.query_pairs_mut().append_pair("count", "true");
         }
-        let response =
-            self.http.get(url).bearer_auth(token).send().await.map_err(|e| SyncError::Connect(e.to_string()))?;
+        let response = self.http.get(url).bearer_auth(token).send().await.map_err(|e| SyncError::connect(&e))?;
         let status = response.status();
         if status.is_success() {
             return response.json().await.map_err(|e| SyncError::Lost(e.to_string()));
