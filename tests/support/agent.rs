@@ -43,6 +43,7 @@ impl AgentEnv {
             data_dir: self.data_dir.clone(),
             runtime_dir: self.runtime_dir.join("herald"),
             critical_breaks_through: true,
+            ca_file: None,
         }
     }
 

@@ -172,6 +172,15 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Stops the hub as a service manager would (SIGTERM), waiting for it to exit.
+    pub fn stop(mut self) -> (SocketAddr, PathBuf) {
+        let _ = Command::new("kill").args(["-TERM", &self.process.id().to_string()]).status();
+        let _ = self.process.wait();
+        (self.addr, self.data.clone())
+    }
+}
+
 impl Drop for Hub {
     fn drop(&mut self) {
         let _ = self.process.kill();

@@ -9,10 +9,12 @@
 //! - [`desktop`]: all of the above at once, with bob's agent online.
 //! - [`tray`]: reading and clicking the agent's tray over D-Bus, as a panel would.
 //! - [`display`]: a private Xvfb server for the webview; [`close_window`]: the × button.
+//! - [`chaos_proxy`]: a TCP proxy that resets, stalls and cuts connections on request.
 //! - [`webdriver`]: tauri-driver and a small WebDriver client for the real `herald-ui` webview.
 
 pub mod agent;
 pub mod bus;
+pub mod chaos_proxy;
 pub mod close_window;
 pub mod daemon;
 pub mod desktop;

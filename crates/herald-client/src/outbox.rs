@@ -243,6 +243,8 @@ async fn answer(response: reqwest::Response) -> Result<(), SendError> {
         return Ok(());
     }
     match response.json::<ApiError>().await {
+        // The hub applied this action before it stopped, and lost only its answer: it is done.
+        Ok(error) if error.code == ErrorCode::AnswerLost => Ok(()),
         Ok(error) => Err(SendError::Refused(error)),
         Err(_) => Err(SendError::Http(status.as_u16())),
     }

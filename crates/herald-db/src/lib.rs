@@ -115,6 +115,27 @@ pub fn check_listed(dir: &Path, migrations: &[Migration]) -> Result<(), String> 
     }
 }
 
+/// What SQLite's own checks (`integrity_check`, `foreign_key_check`) find wrong with a database.
+pub fn check_integrity(conn: &Connection) -> Result<(), String> {
+    let integrity: String =
+        conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).map_err(|e| e.to_string())?;
+    let broken_keys: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
+        .map_err(|e| e.to_string())?;
+    if integrity != "ok" || broken_keys != 0 {
+        return Err(format!("integrity {integrity}, {broken_keys} broken foreign keys"));
+    }
+    Ok(())
+}
+
+/// [`check_integrity`] of the database file at `path`, opened read-only (another process may
+/// have it open).
+pub fn check_integrity_of(path: &Path) -> Result<(), String> {
+    let conn =
+        Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| e.to_string())?;
+    check_integrity(&conn)
+}
+
 /// Checks that a database left at every earlier schema version upgrades to exactly the schema a
 /// new one gets, and that SQLite finds nothing wrong with it afterwards (`integrity_check`,
 /// `foreign_key_check`). Each crate's tests call it with its migrations, so an upgrade path that
@@ -129,16 +150,7 @@ pub fn check_upgrades(dir: &Path, migrations: &[Migration]) -> Result<(), String
         if schema(&upgraded)? != fresh {
             return Err(format!("upgraded from version {from}, the schema differs from a new database's"));
         }
-        let integrity: String =
-            upgraded.query_row("PRAGMA integrity_check", [], |row| row.get(0)).map_err(|e| e.to_string())?;
-        let broken_keys: i64 = upgraded
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
-            .map_err(|e| e.to_string())?;
-        if integrity != "ok" || broken_keys != 0 {
-            return Err(format!(
-                "upgraded from version {from}: integrity {integrity}, {broken_keys} broken foreign keys"
-            ));
-        }
+        check_integrity(&upgraded).map_err(|e| format!("upgraded from version {from}: {e}"))?;
     }
     Ok(())
 }

@@ -160,6 +160,39 @@ async fn a_repeated_idempotency_key_returns_the_first_answer_and_applies_nothing
 }
 
 #[tokio::test]
+async fn a_request_applied_before_the_hub_stopped_is_not_applied_again_by_its_retry() {
+    // Found by the chaos test: a hub killed between a send's commit and keeping its answer
+    // applied the retry a second time. The send's own transaction now records the key.
+    use herald_hub::store::{Applying, APPLYING};
+    use sha2::{Digest, Sha256};
+    let hub = start().await;
+    let app = hub.store.add_app_token("erp", None).await.unwrap();
+    let body = json!({"to": {"user": "bob"}, "subject": "once"}).to_string();
+    let request_hash =
+        Sha256::new().chain_update("POST").chain_update("/v1/notifications").chain_update(&body).finalize().to_vec();
+    // What the send did before the hub stopped: its write, under its key, and no answer kept.
+    let bob = hub.store.user_by_name("bob").await.unwrap().unwrap();
+    let applying = Applying { principal: "app:erp".into(), key: "k-lost".into(), request_hash };
+    APPLYING.scope(applying, hub.store.deliver(vec![bob.id], NewNotification::new("once"))).await.unwrap();
+
+    let retry = hub
+        .client
+        .post(format!("{}/v1/notifications", hub.base))
+        .bearer_auth(&app)
+        .header("idempotency-key", "k-lost")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = retry.status().as_u16();
+    let got: Value = retry.json().await.unwrap();
+    assert_eq!((status, code(&got)), (409, ErrorCode::AnswerLost), "{got}");
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "applied once: {page}");
+}
+
+#[tokio::test]
 async fn apps_and_admins_send_system_notifications_but_have_no_inbox() {
     let hub = start().await;
     let app = hub.store.add_app_token("erp", None).await.unwrap();

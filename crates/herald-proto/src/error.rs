@@ -33,6 +33,10 @@ pub enum ErrorCode {
     RequestInProgress,
     /// The `Idempotency-Key` was used before for a different request.
     IdempotencyKeyReused,
+    /// A request sent again with its `Idempotency-Key` was applied the first time, but the hub
+    /// stopped before it could keep its answer: it is not applied again, and its answer is gone.
+    /// The request has happened; read the state (the inbox, the feed) for its outcome.
+    AnswerLost,
     /// The feed cursor is past the end of this hub's log for the user: the hub was reset or
     /// restored from an older backup. The client must drop its mirror and sync from 0.
     CursorAhead,

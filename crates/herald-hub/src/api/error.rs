@@ -26,7 +26,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Conflict | ErrorCode::RequestInProgress => StatusCode::CONFLICT,
+        ErrorCode::Conflict | ErrorCode::RequestInProgress | ErrorCode::AnswerLost => StatusCode::CONFLICT,
         ErrorCode::ResyncRequired => StatusCode::GONE,
         ErrorCode::IdempotencyKeyReused | ErrorCode::UnknownEventType | ErrorCode::TemplateError => {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -3,8 +3,10 @@
 //! is refused (422); a repeat while the first is still running is refused (409).
 //!
 //! Only successful answers are kept: a failed request may be retried with the same key.
-//! The answer is stored right after the handler commits, even if the client has hung up; only a
-//! hub crash in between (a window of one SQLite write) would let a retry apply once more.
+//! The request's first write records that it was applied, in the same transaction
+//! (store/idempotency.rs); the answer replaces that record right after the handler, even if the
+//! client has hung up. A retry after a hub crash in between gets `answer_lost` (409): applied
+//! once, not again.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -19,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::{AppState, Failure};
 use crate::auth::{Authenticated, Caller};
-use crate::store::StoredResponse;
+use crate::store::{Applying, StoredResponse, ANSWER_PENDING, APPLYING};
 
 const HEADER: &str = "idempotency-key";
 /// Marks an answer given again from the store.
@@ -93,9 +95,17 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
         state.store.stored_response(&principal, &key).await.map_err(|e| Failure::from(e).into_response())?
     {
         if first.request_hash != request_hash {
+            // (A different request under a key whose answer was lost is still a reuse.)
             return Err(Failure::new(
                 ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was used for a different request",
+            )
+            .into_response());
+        }
+        if first.status == ANSWER_PENDING {
+            return Err(Failure::new(
+                ErrorCode::AnswerLost,
+                "this request was applied once; the hub stopped before keeping its answer, and will not apply it again",
             )
             .into_response());
         }
@@ -105,10 +115,14 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     // Run the request and keep its answer in a task of its own: if the client hangs up midway,
     // the answer is still kept, so its retry replays it instead of applying the request again.
     let store = state.store.clone();
+    let applying = Applying { principal: principal.clone(), key: key.clone(), request_hash: request_hash.clone() };
     let run = tokio::spawn(async move {
         let _claim = claim;
-        let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+        let response = APPLYING.scope(applying, next.run(Request::from_parts(parts, Body::from(body)))).await;
         if !response.status().is_success() {
+            if let Err(e) = store.forget_pending(&principal, &key).await {
+                tracing::error!(error = %e, "cannot forget a failed request's key; its retry will be refused");
+            }
             return response;
         }
         let (parts, body) = response.into_parts();

@@ -34,7 +34,7 @@ use writer::{Announcements, Writer};
 pub use answers::{AnswerError, Answered, Response, ANSWER_KIND};
 pub use audiences::{ObjectRef, Recipients, MAX_RECIPIENTS};
 pub use callbacks::DueCallback;
-pub use idempotency::StoredResponse;
+pub use idempotency::{Applying, StoredResponse, ANSWER_PENDING, APPLYING};
 pub use notifications::NewNotification;
 pub use preferences::{PreferencesChange, StoredPreferences};
 pub use search::ListFilter;
@@ -156,7 +156,18 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Connection, &mut Announcements) -> Result<T, E> + Send + 'static,
     {
-        self.writer.write(f).await
+        // A write made for an Idempotency-Key request records, in the same transaction, that
+        // the request was applied (see idempotency.rs).
+        let applying = idempotency::APPLYING.try_with(Clone::clone).ok();
+        self.writer
+            .write(move |conn, announcements| {
+                let result = f(conn, announcements)?;
+                if let Some(applying) = &applying {
+                    idempotency::record_applied(conn, applying).map_err(E::from)?;
+                }
+                Ok(result)
+            })
+            .await
     }
 
     /// Runs `f` on the connection in a blocking thread. `f` may fail with any error a
