@@ -46,3 +46,21 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x
   echo "==> rustup target add x86_64-pc-windows-gnu"
   rustup target add x86_64-pc-windows-gnu
 fi
+
+# Fuzzing (scripts/fuzz.sh): cargo-fuzz, and the nightly compiler libFuzzer's instrumentation needs.
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "==> cargo install cargo-fuzz"
+  cargo install cargo-fuzz --locked --version '^0.13'
+fi
+if command -v rustup >/dev/null && ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  echo "==> rustup toolchain install nightly"
+  rustup toolchain install nightly --profile minimal
+fi
+
+# schemathesis (scripts/api-fuzz.sh), in a virtualenv of its own outside the clone.
+venv="${HERALD_VENV:-$HOME/.cache/herald/venv}"
+if [ ! -x "$venv/bin/st" ]; then
+  echo "==> schemathesis into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'schemathesis==4.32.5'
+fi

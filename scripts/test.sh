@@ -31,6 +31,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test (under Xvfb and a private D-Bus session)"
 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspace --locked 2>&1 | tee -a "$log"
 
+echo "==> schemathesis against a running hub, as a user, an app and an admin"
+HERALD_API_FUZZ_SECONDS="${HERALD_API_FUZZ_SECONDS:-30}" scripts/api-fuzz.sh
+
+echo "==> fuzzing: the feed decoder, the ingest templates and the hub's request parsing"
+scripts/fuzz.sh
+
 echo "==> the Windows build: lint, and its tests under Wine"
 scripts/test-windows.sh 2>&1 | tee -a "$log"
 

@@ -3,7 +3,8 @@
 //! body and link of notifications from a real hub. Each payload, if it ever ran, would set
 //! `window.__pwned`; the window shows every one as text, adds no element of its own, offers no
 //! link-out for anything but http(s), and the Rust side refuses to open such a link even when
-//! the page asks for it directly. The CSP in tauri.conf.json is checked to stay strict.
+//! the page asks for it directly. The quick panel shows them as text too. The CSP in
+//! tauri.conf.json is checked to stay strict.
 
 use herald_client::ipc::Event;
 use herald_e2e::desktop::Desktop;
@@ -30,6 +31,8 @@ const CORPUS: &[&str] = &[
 
 const SUBJECTS: &str =
     "return [...document.querySelectorAll('[data-testid=notification] .subject')].map(e => e.textContent)";
+const PANEL_SUBJECTS: &str =
+    "return [...document.querySelectorAll('[data-testid=panel-item] .subject')].map(e => e.textContent)";
 const DETAIL: &str = "return document.querySelector('[data-testid=detail] .subject')?.textContent ?? null";
 /// Whatever a payload could have done, and elements the window itself never makes.
 const HARM: &str = "return {
@@ -90,6 +93,23 @@ async fn no_payload_in_a_notification_runs_in_the_window_or_opens_as_a_link() {
     // Shown as text: the subjects are what was sent, less the control characters a line drops.
     for payload in CORPUS.iter().filter(|p| !p.contains('\t')) {
         assert!(listed.iter().any(|s| s == payload), "{payload:?} is not shown as sent: {listed:?}");
+    }
+
+    // The quick panel lists the same notifications (its latest 20), bodies included: the same
+    // page as the panel window loads, in this webview.
+    ui.execute("setTimeout(() => { location.search = '?window=panel' }, 0); return null").await;
+    let in_panel: Vec<String> = ui
+        .wait_for("the panel to list the corpus", PANEL_SUBJECTS, |v| {
+            let listed: Vec<String> = v.as_array()?.iter().filter_map(|s| s.as_str().map(String::from)).collect();
+            (listed.len() == CORPUS.len()).then_some(listed)
+        })
+        .await;
+    let harm = ui.execute(HARM).await;
+    assert_eq!(harm["pwned"], Value::Null, "a payload ran in the panel");
+    assert_eq!(harm["title"], "Herald", "a payload changed the panel's title");
+    assert_eq!(harm["foreign"], 0, "a payload became markup in the panel");
+    for payload in CORPUS.iter().filter(|p| !p.contains('\t')) {
+        assert!(in_panel.iter().any(|s| s == payload), "{payload:?} is not shown as sent in the panel: {in_panel:?}");
     }
     ui.close().await;
 }
