@@ -24,7 +24,7 @@ trap cleanup EXIT
 
 data="$work/data"
 bob=$("$hub_bin" user add bob --data "$data")
-alice=$("$hub_bin" user add alice --data "$data")
+"$hub_bin" user add alice --data "$data" >/dev/null
 "$hub_bin" user add sc-7 --data "$data" >/dev/null
 app=$("$hub_bin" token add --app community --data "$data")
 admin=$("$hub_bin" token add --admin --data "$data")
@@ -61,7 +61,7 @@ for caller in bob app admin; do
 done
 
 echo "==> no token in the hub's debug log ($(wc -l <"$work/hub.log") lines)"
-for token in "$bob" "$alice" "$app" "$admin"; do
+for token in "$bob" "$app" "$admin"; do
   if grep -qF "${token#hrld_}" "$work/hub.log"; then
     echo "a token appears in the hub's log" >&2
     exit 1

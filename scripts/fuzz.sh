@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${HERALD_FUZZ_SECONDS:-60}"
-target_dir="${CARGO_TARGET_DIR:-$PWD/../target}-fuzz"
+# Beside the main build's (a fuzz build differs in every flag), or in fuzz/target.
+target_dir="${CARGO_TARGET_DIR:+$CARGO_TARGET_DIR-fuzz}"
+target_dir="${target_dir:-$PWD/target}"
 fuzz=(cargo +nightly fuzz)
 flags=(-O --debug-assertions --target-dir "$target_dir")
 

@@ -188,6 +188,36 @@ async fn hub_state(http: &reqwest::Client, url: &str, token: &str) -> Option<Vec
     Some(seen)
 }
 
+/// How many times the hub created a notification with each subject for the user: its journal
+/// (`/v1/changes`) keeps every creation, also of those replaced or deleted since.
+async fn creations(http: &reqwest::Client, url: &str, token: &str) -> BTreeMap<String, u32> {
+    let mut created = BTreeMap::new();
+    let mut since = 0;
+    loop {
+        let page: herald_proto::ChangesPage = http
+            .get(format!("{url}/v1/changes"))
+            .bearer_auth(token)
+            .query(&[("since", since.to_string()), ("limit", "1000".into())])
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for change in &page.changes {
+            if let herald_proto::ChangeKind::Created { notification } = &change.kind {
+                *created.entry(notification.subject.clone()).or_default() += 1;
+            }
+        }
+        match page.next {
+            Some(next) => since = next,
+            None => return created,
+        }
+    }
+}
+
 /// POSTs or DELETEs until the hub answers 2xx, with one idempotency key for every try: a try the
 /// hub applied but whose answer was lost to a crash must not be applied twice.
 async fn until_accepted(request: impl Fn() -> reqwest::RequestBuilder) {
@@ -333,7 +363,7 @@ async fn a_thousand_faults_lose_nothing_and_every_mirror_ends_equal_to_the_hub()
     let sends = Arc::new(Mutex::new(Sends::default()));
     let acked = Arc::new(Mutex::new(Vec::new()));
     let system =
-        tokio::spawn(business_system(hub.url.clone(), app, tokens["bob"].clone(), sends.clone(), stop.clone()));
+        tokio::spawn(business_system(via_proxy.clone(), app, tokens["bob"].clone(), sends.clone(), stop.clone()));
     let users = tokio::spawn(users_acting(clients.clone(), acked.clone(), stop.clone()));
 
     let mut counts = BTreeMap::new();
@@ -379,10 +409,11 @@ async fn a_thousand_faults_lose_nothing_and_every_mirror_ends_equal_to_the_hub()
 
     // Every acknowledged send is there exactly once, unless its tag replaced it or someone
     // deleted it; and nothing is there that no one sent.
-    let acked = acked.lock().unwrap();
+    // Taken out: the checks below await the hub.
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
     let deleted_by_clients: BTreeSet<(&str, &str)> =
         acked.iter().filter(|a| a.verb == "delete").map(|a| (a.user, a.subject.as_str())).collect();
-    let sends = sends.lock().unwrap();
+    let sends = std::mem::take(&mut *sends.lock().unwrap());
     let mut kept = 0;
     for ((user, subject), expected) in &sends.expected {
         let at_hub = states[user.as_str()].iter().filter(|s| &s.subject == subject).count();
@@ -401,6 +432,15 @@ async fn a_thousand_faults_lose_nothing_and_every_mirror_ends_equal_to_the_hub()
         }
     }
     assert!(kept > 0, "nothing was kept: the test exercised nothing");
+    // Created exactly once, replaced or deleted since or not: the hub's journal says so.
+    for user in USERS {
+        let created = creations(&http, &hub.url, &tokens[user]).await;
+        let sent: BTreeSet<&str> =
+            sends.expected.keys().filter(|(u, _)| u == user).map(|(_, subject)| subject.as_str()).collect();
+        assert_eq!(created.keys().map(String::as_str).collect::<BTreeSet<_>>(), sent, "{user}: what was created");
+        let twice: Vec<_> = created.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(twice.is_empty(), "{user}: created more than once: {twice:?}");
+    }
 
     // Every acknowledged action was applied: none lost to a kill -9, none refused as a repeat.
     let mut applied: BTreeMap<&str, u32> = BTreeMap::new();

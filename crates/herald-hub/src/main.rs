@@ -44,13 +44,13 @@ enum Command {
         /// Largest request body accepted, in bytes (413 above it).
         #[arg(long, env = "HERALD_HUB_MAX_BODY_BYTES", default_value_t = herald_proto::MAX_BODY_BYTES)]
         max_body_bytes: usize,
-        /// Most writes committed together (1 turns group commit off; benchmarks compare).
         /// Serve HTTPS and WSS with this PEM certificate chain (leaf first); needs --tls-key.
         #[arg(long, env = "HERALD_HUB_TLS_CERT", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
         /// The PEM private key of --tls-cert.
         #[arg(long, env = "HERALD_HUB_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Most writes committed together (1 turns group commit off; benchmarks compare).
         #[arg(long, env = "HERALD_HUB_WRITE_GROUP", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         write_group: u32,
     },

@@ -2,7 +2,8 @@
 //! private key in PEM files, so a hub reached over a network needs no proxy in front of it.
 //!
 //! Handshakes run in tasks of their own, each with a time limit, and only finished connections
-//! reach the HTTP server: a client that opens a connection and never says hello holds up nobody.
+//! reach the HTTP server: a client that opens a connection and never says hello holds up no
+//! other client (it holds one of 512 handshake slots for at most 10 s).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -154,9 +155,15 @@ impl Issued {
     /// Writes `ca.pem`, `hub.pem` and `hub.key` (owner-only, like everything the hub writes).
     pub fn write_to(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
+        herald_db::make_private(dir)?;
         for (name, text) in [("ca.pem", &self.ca_pem), ("hub.pem", &self.cert_pem), ("hub.key", &self.key_pem)] {
             let path = dir.join(name);
-            std::fs::write(&path, text)?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            // Created owner-only, never readable by others even for a moment.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            std::io::Write::write_all(&mut options.open(&path)?, text.as_bytes())?;
             herald_db::make_private(&path)?;
         }
         Ok(())

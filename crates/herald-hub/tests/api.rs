@@ -128,6 +128,11 @@ async fn errors_axum_writes_itself_are_code_and_message_too() {
         assert_eq!((status, code(&got)), expected, "{method} {path}: {got}");
         assert!(got["message"].as_str().is_some_and(|m| !m.is_empty()), "{got}");
     }
+    // Only the body changes: a 405 still names the methods the route takes.
+    let response =
+        hub.client.patch(format!("{}/v1/notifications", hub.base)).bearer_auth(&hub.bob).send().await.unwrap();
+    let allow = response.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(allow.contains("GET") && allow.contains("POST"), "Allow: {allow:?}");
 }
 
 #[tokio::test]

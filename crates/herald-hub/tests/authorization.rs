@@ -111,6 +111,19 @@ fn routes(bob: &Bobs) -> Vec<Route> {
             &format!("/v1/notifications/{NO_SUCH_ID}/read?only_current=true"),
             None,
         ),
+        // "Read from here": Bob's id as Alice's threshold reads only hers, as any id would.
+        as_if_missing(
+            row(
+                "POST",
+                "/v1/notifications/{id}/read",
+                format!("/v1/notifications/{t}/read"),
+                None,
+                &[User],
+                Others::None,
+            ),
+            &format!("/v1/notifications/{NO_SUCH_ID}/read"),
+            None,
+        ),
         row("DELETE", "/v1/notifications/{id}", format!("/v1/notifications/{n}"), None, &[User], Others::NotFound),
         row(
             "POST",
@@ -298,7 +311,17 @@ async fn every_route_refuses_the_wrong_token_and_someone_elses_resources() {
 
     for route in &routes {
         let what = format!("{} {}", route.method, route.path);
-        for (who, token) in [("no token", ""), ("a made-up token", "hrld_00"), ("a removed user's token", &removed)] {
+        let method = reqwest::Method::from_bytes(route.method.as_bytes()).unwrap();
+        let mut bare = hub.client.request(method, format!("{}{}", hub.base, route.path));
+        if let Some(body) = &route.body {
+            bare = bare.json(body);
+        }
+        let response = bare.send().await.unwrap();
+        let refused = (response.status().as_u16(), response.json().await.unwrap_or(Value::Null));
+        assert_refused(&format!("{what} with no Authorization header"), &refused, (401, ErrorCode::Unauthorized));
+        for (who, token) in
+            [("an empty token", ""), ("a made-up token", "hrld_00"), ("a removed user's token", &removed)]
+        {
             assert_refused(
                 &format!("{what} with {who}"),
                 &call(&hub, route, token).await,

@@ -50,6 +50,10 @@ pub enum ErrorCode {
     TemplateError,
     /// The hub failed; retrying later may work.
     Internal,
+    /// A code this version does not know (a newer hub's): read as such instead of failing to
+    /// read the whole error. Never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

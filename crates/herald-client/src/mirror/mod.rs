@@ -211,6 +211,45 @@ mod tests {
     }
 
     #[test]
+    fn a_first_version_inbox_with_answers_and_an_unkeyed_queued_action_upgrades_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.sqlite3");
+        {
+            let old = herald_db::open(&path, &MIGRATIONS[..1]).unwrap();
+            old.execute_batch(
+                r#"INSERT INTO notifications (id, type, subject, body, link, tag, priority, buttons, reply, answer, created_at, read)
+                     VALUES (10, 'purchase.approval', 'Approve PO 42', 'Quarterly budget', '/po/42', 'po-42', 'high',
+                             '[{"value":"Y","label":"Approve"},{"value":"N","label":"Reject","style":"cancel"}]', NULL,
+                             '{"value":"Y","text":null,"at":"2026-11-20T10:05:00.000Z"}', '2026-11-20T10:00:00.000Z', 1),
+                            (11, 'social.reply', 'Ann replied', 'Sounds good', NULL, NULL, 'normal', NULL,
+                             '{"placeholder":"Your answer"}', NULL, '2026-11-20T11:00:00.000Z', 0);
+                 UPDATE sync_state SET cursor = 9, caught_up_once = 1, hub_id = 'hub-a', user_id = 3;
+                 INSERT INTO outbox (action) VALUES ('{"type":"mark_read","ids":[11],"read":true}');"#,
+            )
+            .unwrap();
+        }
+        let mut mirror = Mirror::open(&path).unwrap();
+        let approval = mirror.get(10).unwrap().unwrap();
+        assert_eq!(
+            (approval.subject.as_str(), approval.tag.as_deref(), approval.read),
+            ("Approve PO 42", Some("po-42"), true)
+        );
+        assert_eq!(approval.buttons.iter().map(|b| b.value.as_str()).collect::<Vec<_>>(), ["Y", "N"]);
+        assert_eq!(approval.answer.as_ref().and_then(|a| a.value.as_deref()), Some("Y"));
+        let reply = mirror.get(11).unwrap().unwrap();
+        assert_eq!(reply.reply.map(|r| r.placeholder).as_deref(), Some("Your answer"));
+        assert_eq!(mirror.unread_count().unwrap(), 1, "the counts were built from the rows");
+        assert_eq!(mirror.cursor(1).unwrap(), 9);
+        let queued = mirror.pending_actions(1, 10).unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].action, crate::outbox::Action::MarkRead { ids: vec![11], read: true });
+        assert_eq!(queued[0].key.len(), 32, "an action queued before keys existed got one: {}", queued[0].key);
+        while mirror.index_some(100).unwrap() > 0 {}
+        let found = mirror.search(&Query { text: Some("budget".into()), limit: 10, ..Query::default() }).unwrap();
+        assert_eq!(found.iter().map(|n| n.id).collect::<Vec<_>>(), [10], "the search index reaches old rows");
+    }
+
+    #[test]
     fn the_inbox_queries_use_an_index() {
         let mirror = Mirror::open_in_memory().unwrap();
         let plan = |sql: &str| -> String {

@@ -6,7 +6,10 @@
 //! The request's first write records that it was applied, in the same transaction
 //! (store/idempotency.rs); the answer replaces that record right after the handler, even if the
 //! client has hung up. A retry after a hub crash in between gets `answer_lost` (409): applied
-//! once, not again.
+//! once, not again. This covers what handlers write through the store's group writer: sends,
+//! reads, deletes, answers, ingest. The admin calls and preferences write directly and are
+//! idempotent by content, but for `POST /v1/admin/tokens`: after a crash its retry makes a
+//! second token (the first was never shown to anyone).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -115,6 +118,7 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     // Run the request and keep its answer in a task of its own: if the client hangs up midway,
     // the answer is still kept, so its retry replays it instead of applying the request again.
     let store = state.store.clone();
+    let (forget_store, forget_principal, forget_key) = (state.store.clone(), principal.clone(), key.clone());
     let applying = Applying { principal: principal.clone(), key: key.clone(), request_hash: request_hash.clone() };
     let run = tokio::spawn(async move {
         let _claim = claim;
@@ -133,7 +137,16 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
         }
         Response::from_parts(parts, Body::from(body))
     });
-    run.await.map_err(|e| Failure::new(ErrorCode::Internal, format!("the request failed: {e}")).into_response())
+    match run.await {
+        Ok(response) => Ok(response),
+        Err(e) => {
+            // A handler that panicked answered nothing: its key must not stay "applied".
+            if let Err(e) = forget_store.forget_pending(&forget_principal, &forget_key).await {
+                tracing::error!(error = %e, "cannot forget a failed request's key; its retry will be refused");
+            }
+            Err(Failure::new(ErrorCode::Internal, format!("the request failed: {e}")).into_response())
+        }
+    }
 }
 
 fn replay(first: StoredResponse) -> Response {

@@ -4,11 +4,10 @@
 //! schemathesis and the hub_requests fuzz target; this catches the whole class in one place
 //! rather than wrapping each extractor.
 
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use herald_proto::ErrorCode;
-
-use super::Failure;
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use herald_proto::{ApiError, ErrorCode};
 
 /// Longest plain-text error kept as the message.
 const MAX_MESSAGE: usize = 4 * 1024;
@@ -23,7 +22,9 @@ pub async fn as_json(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let text = match axum::body::to_bytes(response.into_body(), MAX_MESSAGE).await {
+    // The status and headers stay (a 405's Allow, a 426's Upgrade); only the body is replaced.
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_MESSAGE).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
         Err(_) => String::new(),
     };
@@ -39,5 +40,8 @@ pub async fn as_json(response: Response) -> Response {
         status if status.is_server_error() => ErrorCode::Internal,
         _ => ErrorCode::InvalidRequest,
     };
-    Failure::new(code, message).into_response()
+    let body = serde_json::to_vec(&ApiError::new(code, message)).expect("an ApiError serialises");
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }

@@ -156,13 +156,14 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&Connection, &mut Announcements) -> Result<T, E> + Send + 'static,
     {
-        // A write made for an Idempotency-Key request records, in the same transaction, that
-        // the request was applied (see idempotency.rs).
+        // A write made for an Idempotency-Key request that changes anything records, in the same
+        // transaction, that the request was applied (see idempotency.rs).
         let applying = idempotency::APPLYING.try_with(Clone::clone).ok();
         self.writer
             .write(move |conn, announcements| {
+                let before = conn.total_changes();
                 let result = f(conn, announcements)?;
-                if let Some(applying) = &applying {
+                if let Some(applying) = applying.as_ref().filter(|_| conn.total_changes() > before) {
                     idempotency::record_applied(conn, applying).map_err(E::from)?;
                 }
                 Ok(result)
@@ -226,6 +227,43 @@ mod tests {
     #[test]
     fn a_database_at_every_earlier_version_upgrades_to_the_new_schema() {
         herald_db::check_upgrades(tempfile::tempdir().unwrap().path(), MIGRATIONS).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_first_version_hub_keeps_its_users_tokens_and_notifications_through_every_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = "hrld_first_version_token";
+        {
+            let old = herald_db::open(&dir.path().join("hub.sqlite3"), &MIGRATIONS[..1]).unwrap();
+            old.execute("INSERT INTO users (id, name, created_at) VALUES (1, 'bob', '2026-11-01T09:00:00.000Z')", [])
+                .unwrap();
+            old.execute(
+                "INSERT INTO tokens (hash, kind, user_id, created_at) VALUES (?1, 'user', 1, '2026-11-01T09:00:00.000Z')",
+                [crate::auth::hash_token(token).to_vec()],
+            )
+            .unwrap();
+            old.execute_batch(
+                r#"INSERT INTO notifications (id, user_id, type, subject, body, tag, priority, buttons, answer, read, created_at)
+                   VALUES (5, 1, 'purchase.approval', 'Approve PO 42', 'Quarterly budget', 'po-42', 'high',
+                           '[{"value":"Y","label":"Approve"}]', '{"value":"Y","text":null,"at":"2026-11-01T10:05:00.000Z"}',
+                           0, '2026-11-01T10:00:00.000Z');"#,
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let Some(crate::auth::Caller::User(bob)) = store.caller_for_token(token).await.unwrap() else {
+            panic!("the first version's token no longer signs in")
+        };
+        assert_eq!((bob.id, bob.name.as_str()), (1, "bob"));
+        let (items, _) = store.list(bob.id, None, 10).await.unwrap();
+        assert_eq!(items.len(), 1);
+        let kept = &items[0];
+        assert_eq!((kept.id, kept.subject.as_str(), kept.tag.as_deref()), (5, "Approve PO 42", Some("po-42")));
+        assert_eq!(kept.buttons.len(), 1);
+        assert_eq!(kept.answer.as_ref().and_then(|a| a.value.as_deref()), Some("Y"));
+        // New notifications take ids after the old ones.
+        let new = store.deliver(vec![bob.id], NewNotification::new("after the upgrade")).await.unwrap();
+        assert!(new[0].id > 5, "{}", new[0].id);
     }
 
     #[test]
