@@ -1,7 +1,8 @@
 //! HTTP requests as the hub parses them: any method, a path built on the hub's own routes with
-//! fuzzed segments, a fuzzed query string, headers and body, from each kind of caller. The
-//! requests go through the real router and a real (in-memory) SQLite store. Whatever comes in,
-//! the hub answers below 500, and every error is exactly `{code, message}`.
+//! fuzzed segments, a fuzzed query string, content type, Idempotency-Key and body, from each kind
+//! of caller. The requests go through the real router and a real (in-memory) SQLite store, one
+//! for the whole run (an input may meet what earlier ones left). Whatever comes in, the hub
+//! answers below 500, and every error is exactly `{code, message}`.
 
 #![no_main]
 
@@ -16,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
 const METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"];
-const ROUTES: [&str; 16] = [
+const ROUTES: [&str; 25] = [
     "/v1/notifications",
     "/v1/notifications/read",
     "/v1/notifications/read-all",
@@ -33,6 +34,15 @@ const ROUTES: [&str; 16] = [
     "/v1/admin/users/{}/roles/{}",
     "/v1/admin/roles/{}/preferences",
     "/v1/admin/users",
+    "/v1/admin/users/{}",
+    "/v1/admin/users/{}/follows",
+    "/v1/admin/users/{}/follows/{}/{}",
+    "/v1/admin/organizations/{}/members/{}",
+    "/v1/admin/tokens",
+    "/v1/admin/stats",
+    "/v1/feed",
+    "/v1/openapi.json",
+    "/healthz",
 ];
 
 #[derive(Debug, Arbitrary)]
@@ -44,6 +54,8 @@ struct Input {
     /// 0: none, 1: a user's, 2: an app's, 3: an admin's, else a made-up one.
     caller: u8,
     json_content_type: bool,
+    /// Sent as `Idempotency-Key` (its guard reads the body and keeps answers).
+    idempotency_key: Option<String>,
     body: Vec<u8>,
 }
 
@@ -101,7 +113,10 @@ fn request(input: &Input, tokens: &[String; 3]) -> Option<Request<Body>> {
     if input.json_content_type {
         builder = builder.header("content-type", "application/json");
     }
-    // A path or query that is not a valid URI never reaches the hub: hyper refuses it first.
+    if let Some(key) = &input.idempotency_key {
+        builder = builder.header("idempotency-key", key.as_str());
+    }
+    // A path, query or header that is not valid HTTP never reaches the hub: hyper refuses it first.
     builder.body(Body::from(input.body.clone())).ok()
 }
 
