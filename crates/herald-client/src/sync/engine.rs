@@ -3,23 +3,29 @@
 //! reconnect with backoff whenever the link drops.
 
 mod catch_up;
+mod failure;
+mod feed_link;
+mod flush;
+mod indexer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use herald_proto::{ApiError, ErrorCode, FeedFrame};
+use herald_proto::{ErrorCode, FeedFrame};
 use tokio::sync::{broadcast, watch, Notify};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
+use self::failure::SyncError;
+use self::feed_link::{connect, feed_request};
+use self::flush::Flushing;
+pub use self::indexer::index_in_background;
 use super::backoff::{self, Backoff};
 use super::network::NetworkWatch;
 use super::plan::{FeedPlan, Step};
 use super::{ConnectionState, SyncEvent};
-use crate::mirror::{ids, AccountId, Applied, Identity, MirrorError, Reset, SharedMirror};
-use crate::outbox;
+use crate::mirror::{ids, AccountId, Applied, Identity, Reset, SharedMirror};
 use crate::tls::Tls;
 
 /// The hub pings every 30 s (by default); this long without any frame means the link is dead.
@@ -30,54 +36,6 @@ const HTTP_PATIENCE: Duration = Duration::from_secs(15);
 /// After a network change, the feed must answer a ping within this long or it is taken for dead
 /// (its socket may be bound to an address the machine no longer has).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// `Display` is what the tray and the inbox show a person; the log gets the `Debug` detail.
-#[derive(Debug, thiserror::Error)]
-enum SyncError {
-    #[error("the hub rejected the sign-in token")]
-    Unauthorized,
-    #[error("cannot reach the hub")]
-    Connect(String),
-    /// The hub's certificate does not chain to a trusted root (set `HERALD_CA_FILE` for a
-    /// private CA), or names another host.
-    #[error("the hub's certificate is not trusted")]
-    Untrusted(String),
-    #[error("lost the connection to the hub")]
-    Lost(String),
-    #[error("the hub refused: {}", .0.message)]
-    Refused(ApiError),
-    #[error("cannot write the local inbox")]
-    Mirror(#[from] MirrorError),
-    /// The mirror was reset (another hub or user); connect again from 0 at once.
-    #[error("starting over")]
-    StartOver,
-    /// The machine slept: the link is surely dead; connect again at once.
-    #[error("resumed from sleep")]
-    Resumed,
-}
-
-impl SyncError {
-    /// A failure to reach the hub, told apart when it is the hub's certificate.
-    fn connect(e: &(dyn std::error::Error + 'static)) -> Self {
-        // An io::Error's `source()` skips the error it wraps (and io::Errors nest), so each is
-        // opened instead.
-        let chain: Vec<&(dyn std::error::Error + 'static)> =
-            std::iter::successors(Some(e), |&c| inside_io_error(c).or_else(|| c.source())).collect();
-        let certificate = chain.iter().find_map(|c| match c.downcast_ref::<rustls::Error>() {
-            Some(rustls::Error::InvalidCertificate(why)) => Some(why),
-            _ => None,
-        });
-        match certificate {
-            Some(why) => SyncError::Untrusted(format!("{why:?}")),
-            None => SyncError::Connect(chain.iter().map(ToString::to_string).collect::<Vec<_>>().join(": ")),
-        }
-    }
-
-    /// A rejected token will not fix itself quickly: retry only at the slowest pace.
-    fn is_permanent(&self) -> bool {
-        matches!(self, SyncError::Unauthorized)
-    }
-}
 
 /// Keeps one account's inbox in step with its hub. Runs until `shutdown` turns true. Clone
 /// `outbox_ready` and notify it after recording an action.
@@ -454,124 +412,6 @@ impl SyncEngine {
         self.mirror_changed(Applied { read_changed: true, ..Applied::default() }, true);
         Ok(())
     }
-
-    /// Starts sending the outbox unless a send is already running (then it runs again after).
-    fn start_flush(&self, flushing: &mut Flushing, server: &Url, token: &str) {
-        if flushing.is_running() {
-            flushing.again = true;
-            return;
-        }
-        let hub = outbox::Hub { account: self.account, server: server.clone(), token: token.to_owned() };
-        let (http, mirror) = (self.http.clone(), self.mirror.clone());
-        flushing.task = Some(tokio::spawn(async move {
-            match outbox::flush(&http, &hub, &mirror).await {
-                Ok(flushed) => (flushed, None),
-                Err((flushed, e)) => (flushed, Some(e)),
-            }
-        }));
-    }
-
-    /// Reports a finished send; returns when to try again if some actions could not be sent.
-    fn finish_flush(&self, done: FlushOutcome, backoff: &mut Backoff) -> Option<tokio::time::Instant> {
-        let (flushed, failure) = done;
-        self.report(flushed);
-        match failure {
-            None => {
-                backoff.reset();
-                None
-            }
-            Some(e) => {
-                let delay = backoff.next_delay();
-                tracing::warn!(error = %e, retry_in = ?delay, "outbox flush failed; actions stay queued");
-                Some(tokio::time::Instant::now() + delay)
-            }
-        }
-    }
-
-    /// Tells the shell what a flush did: sent actions, and refused ones (taken back locally).
-    fn report(&self, flushed: outbox::Flushed) {
-        if flushed.sent > 0 {
-            tracing::info!(sent = flushed.sent, "outbox flushed");
-            self.emit(SyncEvent::OutboxFlushed { sent: flushed.sent });
-        }
-        if flushed.inbox_changed {
-            self.mirror_changed(Applied { read_changed: true, ..Applied::default() }, true);
-        }
-        for (action, error) in flushed.rejected {
-            self.emit(SyncEvent::ActionRejected { action, error });
-        }
-    }
-}
-
-type FlushOutcome = (outbox::Flushed, Option<outbox::SendError>);
-
-/// The outbox send in flight, if any. Dropped with the session: a send cut short leaves its
-/// actions queued, and their keys make sending them again safe.
-#[derive(Default)]
-struct Flushing {
-    task: Option<tokio::task::JoinHandle<FlushOutcome>>,
-    /// More actions came while a send was running.
-    again: bool,
-}
-
-impl Flushing {
-    fn is_running(&self) -> bool {
-        self.task.is_some()
-    }
-
-    async fn wait(&mut self) -> FlushOutcome {
-        let Some(task) = self.task.as_mut() else { return std::future::pending().await };
-        let outcome = task
-            .await
-            .unwrap_or_else(|e| (outbox::Flushed::default(), Some(outbox::SendError::Stopped(e.to_string()))));
-        self.task = None;
-        outcome
-    }
-}
-
-impl Drop for Flushing {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
-
-/// Rows reach the search index in batches of this many, each its own transaction, so the feed's
-/// writes never wait long behind the indexer.
-const INDEX_BATCH: u32 = 2_000;
-
-/// How long the indexer lets new rows gather before it indexes them. A live feed brings rows one
-/// by one; indexed one transaction each, every row costs the search index a new segment to
-/// merge, under the mirror's lock the feed waits on. Gathered for this long, a busy feed's rows
-/// are indexed tens at a time (measured in `herald-bench live`, BENCHMARKS.md).
-const INDEX_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// Keeps the search index up with the rows, off the sync path: catch-up makes rows visible at
-/// once, and they become searchable moments later.
-pub async fn index_in_background(mirror: SharedMirror, ready: Arc<Notify>) {
-    loop {
-        ready.notified().await;
-        tokio::time::sleep(INDEX_DELAY).await;
-        let mut indexed = 0;
-        loop {
-            match mirror.call(|m| m.index_some(INDEX_BATCH)).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    indexed += n;
-                    tokio::task::yield_now().await
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "search indexing failed; will retry with the next changes");
-                    break;
-                }
-            }
-        }
-        // A big catch-up indexed: the caches it filled are not needed while the agent idles.
-        if indexed >= INDEX_BATCH as usize {
-            let _ = mirror.call(|m| m.release_memory()).await;
-        }
-    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -584,34 +424,4 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 /// Resolves once `shutdown` turns true (or its sender is gone).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
-/// The error an io::Error wraps.
-fn inside_io_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a (dyn std::error::Error + 'static)> {
-    Some(e.downcast_ref::<std::io::Error>()?.get_ref()?)
-}
-
-/// Opens the feed's WebSocket, over TLS with `tls`'s trust when the URL is wss.
-async fn connect(
-    request: tungstenite::handshake::client::Request,
-    tls: &Tls,
-) -> Result<
-    (
-        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-        tungstenite::handshake::client::Response,
-    ),
-    tungstenite::Error,
-> {
-    tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(tls.connector())).await
-}
-
-fn feed_request(server: &Url, token: &str, cursor: i64) -> Result<tungstenite::handshake::client::Request, SyncError> {
-    let mut url = server.join("v1/feed").map_err(|e| SyncError::Connect(e.to_string()))?;
-    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-    url.set_scheme(scheme).map_err(|()| SyncError::Connect("cannot make a WebSocket URL".into()))?;
-    url.query_pairs_mut().append_pair("since", &cursor.to_string());
-    let mut request = url.as_str().into_client_request().map_err(|e| SyncError::Connect(e.to_string()))?;
-    let auth = format!("Bearer {token}").parse().map_err(|_| SyncError::Unauthorized)?;
-    request.headers_mut().insert("authorization", auth);
-    Ok(request)
 }
