@@ -6,9 +6,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use herald_client::ipc::Event;
-use herald_e2e::agent::{Agent, AgentEnv};
-use herald_e2e::bus::SessionBus;
-use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::desktop::Desktop;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
 use herald_e2e::webdriver::{ui_env, Session, TauriDriver};
@@ -49,15 +47,8 @@ fn fake_browser(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_searches_filters_answers_replies_and_opens_links_online_and_with_the_hub_stopped() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let _daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
-    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    let agent = Agent::start(&env).await;
-    let mut window = agent.window().await;
+    let Desktop { dir, bus: _bus, daemon: _daemon, hub, bob, erp, env, agent: _agent, mut window } =
+        Desktop::online().await;
 
     let approval = json!({
         "type": "purchase.approval", "subject": "Approve PO-42", "body": "Office chairs, 4,200 EUR",

@@ -2,12 +2,10 @@
 //! through tauri-driver, reading the mirror a real agent filled from a real hub.
 
 use herald_client::ipc::Event;
-use herald_e2e::agent::{Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::close_window;
-use herald_e2e::daemon::NotificationDaemon;
+use herald_e2e::desktop::Desktop;
 use herald_e2e::display::Display;
-use herald_e2e::hub::Hub;
 use herald_e2e::webdriver::{ui_env, TauriDriver};
 use serde_json::Value;
 
@@ -24,15 +22,8 @@ fn strings(value: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_window_lists_the_mirror_safely_live_and_offline() {
-    let dir = tempfile::tempdir().unwrap();
-    let bus = SessionBus::start(dir.path());
-    let _daemon = NotificationDaemon::start(&bus.address).await;
-    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
-    let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    let mut agent = Agent::start(&env).await;
-    let mut window = agent.window().await;
+    let Desktop { dir, bus: _bus, daemon: _daemon, hub, bob, erp, env, mut agent, mut window } =
+        Desktop::online().await;
     hub.send(&erp, "bob", "Quarterly report is due", "Finance needs it by Friday").await;
     let xss_id = hub.send(&erp, "bob", XSS, "<b>not bold</b>").await;
     window
