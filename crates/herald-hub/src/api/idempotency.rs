@@ -118,34 +118,44 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     // Run the request and keep its answer in a task of its own: if the client hangs up midway,
     // the answer is still kept, so its retry replays it instead of applying the request again.
     let store = state.store.clone();
-    let (forget_store, forget_principal, forget_key) = (state.store.clone(), principal.clone(), key.clone());
-    let applying = Applying { principal: principal.clone(), key: key.clone(), request_hash: request_hash.clone() };
-    let run = tokio::spawn(async move {
-        let _claim = claim;
-        let response = APPLYING.scope(applying, next.run(Request::from_parts(parts, Body::from(body)))).await;
-        if !response.status().is_success() {
-            if let Err(e) = store.forget_pending(&principal, &key).await {
-                tracing::error!(error = %e, "cannot forget a failed request's key; its retry will be refused");
+    let applying = Applying { principal, key, request_hash };
+    let run = tokio::spawn({
+        let (store, applying) = (store.clone(), applying.clone());
+        async move {
+            let _claim = claim;
+            let response =
+                APPLYING.scope(applying.clone(), next.run(Request::from_parts(parts, Body::from(body)))).await;
+            if !response.status().is_success() {
+                forget(&store, &applying).await;
+                return response;
             }
-            return response;
+            let (parts, body) = response.into_parts();
+            let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let stored = StoredResponse {
+                request_hash: applying.request_hash,
+                status: parts.status.as_u16(),
+                body: body.to_vec(),
+            };
+            if let Err(e) = store.store_response(&applying.principal, &applying.key, stored).await {
+                tracing::error!(error = %e, "cannot keep an idempotent answer; a retry will get answer_lost");
+            }
+            Response::from_parts(parts, Body::from(body))
         }
-        let (parts, body) = response.into_parts();
-        let body = to_bytes(body, usize::MAX).await.unwrap_or_default();
-        let stored = StoredResponse { request_hash, status: parts.status.as_u16(), body: body.to_vec() };
-        if let Err(e) = store.store_response(&principal, &key, stored).await {
-            tracing::error!(error = %e, "cannot keep an idempotent answer; a retry would apply again");
-        }
-        Response::from_parts(parts, Body::from(body))
     });
     match run.await {
         Ok(response) => Ok(response),
         Err(e) => {
             // A handler that panicked answered nothing: its key must not stay "applied".
-            if let Err(e) = forget_store.forget_pending(&forget_principal, &forget_key).await {
-                tracing::error!(error = %e, "cannot forget a failed request's key; its retry will be refused");
-            }
+            forget(&store, &applying).await;
             Err(Failure::new(ErrorCode::Internal, format!("the request failed: {e}")).into_response())
         }
+    }
+}
+
+/// A request that failed after all is not "applied": its retry may run it again.
+async fn forget(store: &crate::store::Store, applying: &Applying) {
+    if let Err(e) = store.forget_pending(&applying.principal, &applying.key).await {
+        tracing::error!(error = %e, "cannot forget a failed request's key; its retry will be refused");
     }
 }
 
