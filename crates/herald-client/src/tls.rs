@@ -6,7 +6,7 @@
 //! the two can never disagree about a hub.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
@@ -41,13 +41,7 @@ impl Tls {
     /// The system's roots, and those in the PEM file `ca_file` if given. A CA file that cannot be
     /// read is an error (rather than silently trusting less than the user asked).
     pub fn load(ca_file: Option<&Path>) -> Result<Self, TlsError> {
-        let mut roots = RootCertStore::empty();
-        let system = rustls_native_certs::load_native_certs();
-        for error in &system.errors {
-            tracing::warn!(%error, "skipping a system root certificate");
-        }
-        let (added, ignored) = roots.add_parsable_certificates(system.certs);
-        tracing::debug!(added, ignored, "system root certificates");
+        let mut roots = system_roots();
         if let Some(path) = ca_file {
             let read_error = |e: &dyn std::fmt::Display| TlsError::CaFile { path: path.into(), message: e.to_string() };
             let certs = CertificateDer::pem_file_iter(path)
@@ -86,6 +80,24 @@ impl Tls {
     pub fn connector(&self) -> tokio_tungstenite::Connector {
         tokio_tungstenite::Connector::Rustls(self.config.clone())
     }
+}
+
+/// The system's root certificates, read once per process: every engine and HTTP client starts
+/// from them, and reading them means parsing a directory of some hundred files.
+fn system_roots() -> RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            let system = rustls_native_certs::load_native_certs();
+            for error in &system.errors {
+                tracing::warn!(%error, "skipping a system root certificate");
+            }
+            let (added, ignored) = roots.add_parsable_certificates(system.certs);
+            tracing::debug!(added, ignored, "system root certificates");
+            roots
+        })
+        .clone()
 }
 
 #[cfg(test)]
