@@ -33,6 +33,12 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // The toolkit panics deep in its event loop where there is no display: say why, and end
+    // with the status that tells the agent not to start herald-ui again.
+    if let Some(why) = herald_client::window::display::missing_display() {
+        eprintln!("herald-ui: no display to open windows on: {why}. Herald's windows open inside a desktop session.");
+        std::process::exit(herald_client::window::display::NO_DISPLAY_STATUS);
+    }
     // What to open first: the agent says; run by hand, the inbox.
     let first = match std::env::var("HERALD_UI_OPEN") {
         Ok(json) => serde_json::from_str::<OpenWindow>(&json).unwrap_or_else(|e| {

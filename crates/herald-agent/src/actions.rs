@@ -20,12 +20,21 @@ pub struct Actions {
 /// The longest snooze taken: a day (a longer one is a mistake, not a plan).
 const MAX_SNOOZE: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
+/// How long a snooze's minute lasts: a minute, but `HERALD_SNOOZE_MINUTE_MS` for the tests that
+/// see a snoozed reminder come back (they cannot wait five minutes).
+fn snooze_minute() -> jiff::SignedDuration {
+    std::env::var("HERALD_SNOOZE_MINUTE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(jiff::SignedDuration::from_mins(1), jiff::SignedDuration::from_millis)
+}
+
 impl Actions {
     /// Snoozes live event `event_id` on this desktop: its toast and its place in the quick
     /// panel go, and come back after `after` (1 minute to a day).
     pub fn snooze_live(&self, event_id: String, after: jiff::SignedDuration) {
         let after = after.clamp(jiff::SignedDuration::from_mins(1), MAX_SNOOZE);
-        let until = jiff::Timestamp::now() + after;
+        let until = jiff::Timestamp::now() + snooze_minute() * after.as_mins() as i32;
         let _ = self.mirror_changes.send(SyncEvent::LiveSnoozed { event_id, until });
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream, IpcWriter};
 use herald_client::ipc::{Event, IpcError, IpcErrorCode, OpenWindow, Request};
 use herald_client::outbox::Action;
+use herald_client::session::{SessionId, Standing};
 use herald_client::status::Status;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -14,6 +15,8 @@ use crate::actions::Actions;
 use crate::Command;
 
 pub struct IpcServer {
+    /// The desktop session this agent belongs to: a `herald` of another asks about it.
+    pub session: Arc<crate::session::Session>,
     pub settings: crate::settings::Settings,
     /// How many herald-ui processes are on the socket now (see `Request::UiAttached`).
     pub ui_links: Arc<AtomicUsize>,
@@ -156,7 +159,23 @@ impl IpcServer {
                 Ok(())
             }
             Request::Act { action } => self.act(action, writer).await,
+            Request::WhoseSession { session: asker } => self.answer_whose_session(&asker, writer).await,
         }
+    }
+
+    /// A second `herald` asks which session this agent is in. If another, this one checks that
+    /// its own still lives; if it does not, it says it is ending, and ends.
+    async fn answer_whose_session(&self, asker: &SessionId, writer: &mut IpcWriter) -> Result<(), IpcIoError> {
+        let own = &self.session.id;
+        let alive = own.same_as(asker) || self.session.alive().await;
+        let standing = herald_client::session::standing(own, asker, alive);
+        tracing::info!(asker = %asker.describe(), ?standing, "a herald asked which session this agent is in");
+        let answer = Event::SessionStanding { session: own.clone(), pid: std::process::id(), standing };
+        let sent = writer.send(&answer).await;
+        if standing == Standing::Ending {
+            self.session.end(format!("this session is gone, and a herald of {} takes the profile", asker.describe()));
+        }
+        sent
     }
 
     async fn act(&self, action: Action, writer: &mut IpcWriter) -> Result<(), IpcIoError> {

@@ -7,6 +7,9 @@
 //! - [`status`]: folds sync events into the tray's [`Status`] and the windows' events.
 //! - [`toasts`]: raises native toasts for what `herald_client::toast` picks.
 //! - [`ipc_server`]: the local socket the inbox window (and a second `herald`) talk to.
+//! - [`session`]: the desktop session the agent belongs to; it stops when that ends.
+//! - [`handover`]: a second `herald` meeting the running agent: hands over within a session,
+//!   takes over from an ended one, says why not for another live one.
 //! - [`windows`]: starts `herald-ui` when a window is needed.
 //! - [`tray`] / [`tray_icon`] / [`tray_menu`]: the tray (a StatusNotifierItem on Linux, a
 //!   notification-area icon on Windows), its drawn icon and its menu.
@@ -20,6 +23,7 @@
 mod actions;
 mod cli;
 mod engines;
+mod handover;
 mod ipc_server;
 mod logging;
 // The desktop's toasts: the freedesktop notification daemon on Linux, WinRT's toasts on Windows,
@@ -27,6 +31,7 @@ mod logging;
 #[cfg_attr(windows, path = "toasts_windows.rs")]
 #[cfg_attr(target_os = "macos", path = "toasts_macos.rs")]
 mod notification_daemon;
+mod session;
 mod settings;
 mod status;
 mod toasts;
@@ -42,8 +47,8 @@ mod windows;
 use std::time::Duration;
 
 use anyhow::Context;
-use herald_client::ipc::socket::{IpcIoError, IpcListener, IpcStream};
-use herald_client::ipc::{Event, OpenWindow, Request};
+use herald_client::ipc::socket::{IpcIoError, IpcListener};
+use herald_client::ipc::{Event, OpenWindow};
 use herald_client::mirror::{Mirror, SharedMirror};
 use herald_client::secrets::TokenStore;
 use herald_client::status::Status;
@@ -106,11 +111,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> {
-    let listener = match IpcListener::bind(&config.socket_path()).await {
-        Ok(listener) => listener,
-        Err(IpcIoError::AlreadyRunning(path)) => return hand_over_to_running_agent(&path).await,
-        Err(e) => return Err(e).context("opening the agent's socket"),
-    };
+    let session = Arc::new(session::Session::join().await);
+    let Some(listener) = take_profile(&config, &session).await? else { return Ok(()) };
     let mirror = SharedMirror::new(
         Mirror::open(&config.mirror_path())
             .with_context(|| format!("opening the mirror {}", config.mirror_path().display()))?,
@@ -173,6 +175,7 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
         device.clone(),
     );
     let server = ipc_server::IpcServer {
+        session: session.clone(),
         settings,
         ui_links: ui_links.clone(),
         actions: actions.clone(),
@@ -208,18 +211,61 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
                 Command::Quit => break,
             },
             _ = signals.next() => break,
+            reason = session.ended() => {
+                tracing::warn!(%reason, "the desktop session has ended");
+                break;
+            }
         }
     }
     tracing::info!("herald agent stopping");
-    // Give the feeds a moment to close cleanly; the mirror is consistent either way.
+    // No toast from here on, and no window (only the loop above opens them): the session may
+    // be gone already.
+    toasts.stop();
+    ipc_task.abort();
+    // Give the feeds a moment to close cleanly; the mirror (outbox and cursor with it) is
+    // consistent either way.
     engines.stop_all().await;
     indexer.abort();
-    ipc_task.abort();
     status_task.abort();
-    toasts.abort();
     // Last: the icon leaves the tray (on Windows it would otherwise linger as a ghost).
     drop(tray);
+    tracing::info!("herald agent stopped");
+    session::stopped();
     Ok(())
+}
+
+/// Becomes the profile's one agent: binds its socket, or meets the agent that holds it
+/// (`handover`). None: handed over to this session's agent, nothing more to do.
+async fn take_profile(config: &Config, session: &session::Session) -> anyhow::Result<Option<IpcListener>> {
+    let socket = config.socket_path();
+    // Set once the running agent is leaving: until then its lock is waited for, not met again.
+    let mut leaving_by: Option<tokio::time::Instant> = None;
+    loop {
+        match IpcListener::bind(&socket).await {
+            Ok(listener) => return Ok(Some(listener)),
+            Err(IpcIoError::AlreadyRunning(_)) if leaving_by.is_some_and(|by| tokio::time::Instant::now() < by) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(IpcIoError::AlreadyRunning(_)) if leaving_by.is_some() => {
+                anyhow::bail!("the herald agent of the ended session did not let go of the profile in time")
+            }
+            Err(IpcIoError::AlreadyRunning(path)) => {
+                match handover::meet_running_agent(&path, &session.id, &config.data_dir).await? {
+                    handover::Met::HandedOver => return Ok(None),
+                    handover::Met::Refused(why) => {
+                        tracing::error!(%why, "not starting");
+                        // Started at login it has no terminal: a toast in this session says it.
+                        toasts::show_alone("Herald did not start here", &why).await;
+                        anyhow::bail!(why);
+                    }
+                    handover::Met::Replace => {
+                        leaving_by = Some(tokio::time::Instant::now() + handover::leave_patience());
+                    }
+                }
+            }
+            Err(e) => return Err(e).context("opening the agent's socket"),
+        }
+    }
 }
 
 /// glibc's allocator, as it comes, keeps what a burst of work freed (a catch-up of 100,000
@@ -247,23 +293,6 @@ fn tune_allocator() {
         .exec();
     // Not fatal: the agent runs as it is, with glibc's defaults.
     eprintln!("herald: could not restart with a tuned allocator ({error}); going on without");
-}
-
-/// A second `herald`: ask the running one to show the inbox, then leave. The first may still be
-/// starting (it holds the lock before its socket listens), so give it a moment.
-async fn hand_over_to_running_agent(path: &std::path::Path) -> anyhow::Result<()> {
-    let mut attempt = 0;
-    let mut stream = loop {
-        match IpcStream::connect(path).await {
-            Ok(stream) => break stream,
-            Err(_) if attempt < 20 => attempt += 1,
-            Err(e) => return Err(e).context("reaching the running herald agent"),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    stream.send(&Request::OpenInbox).await?;
-    println!("herald is already running; asked it to open the inbox");
-    Ok(())
 }
 
 /// SIGINT and SIGTERM, as one stream.

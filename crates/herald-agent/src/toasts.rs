@@ -4,6 +4,7 @@
 //! during the user's quiet hours and do-not-disturb.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use herald_client::ipc::settings::DeviceSettings;
@@ -17,6 +18,8 @@ use tokio::task::JoinHandle;
 
 use crate::notification_daemon::{NotificationDaemon, Signals};
 use crate::Command;
+
+mod live;
 
 /// What the desktop says of a toast, whichever backend shows it (`notification_daemon`).
 #[derive(Debug, PartialEq, Eq)]
@@ -34,14 +37,53 @@ const MAX_REMEMBERED: usize = 200;
 /// Clicks on toasts not known yet, kept at most.
 const MAX_EARLY_CLICKS: usize = 20;
 
+/// The toasts' task, and the switch that ends every toast from the agent at once.
+pub struct Toasts {
+    task: JoinHandle<()>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Toasts {
+    /// No toast is shown or closed after this, by the main task or any it started (a countdown
+    /// kept up, a snooze coming back): the agent is stopping, maybe with its session gone.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.task.abort();
+    }
+}
+
+/// One toast, outside the agent's run: why this `herald` did not start (started at login, it has
+/// no terminal to say it in).
+pub async fn show_alone(summary: &str, body: &str) {
+    let (daemon, _signals) = match NotificationDaemon::connect().await {
+        Ok(connected) => connected,
+        Err(e) => return tracing::debug!(error = %e, "no notification service to say it in"),
+    };
+    let toast = Toast {
+        summary: summary.to_owned(),
+        body: body.to_owned(),
+        notification_id: None,
+        critical: false,
+        slot: Slot::Own,
+        buttons: Vec::new(),
+        refresh_at: None,
+        resident: false,
+    };
+    if let Err(e) = daemon.show(&toast, None, false).await {
+        tracing::debug!(error = %e, "could not say it in a toast");
+    }
+}
+
 pub fn spawn(
     mut events: broadcast::Receiver<SyncEvent>,
     commands: mpsc::UnboundedSender<Command>,
     mirror: SharedMirror,
     critical_breaks_through: bool,
     device: watch::Receiver<DeviceSettings>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
+) -> Toasts {
+    let stopped = Arc::new(AtomicBool::new(false));
+    let stopping = stopped.clone();
+    let task = tokio::spawn(async move {
         // What each hub last said, kept in the mirror, so an agent started offline honours it too.
         let mut rules = Rules::load(&mirror, critical_breaks_through).await;
         let mut bursts = Bursts::default();
@@ -55,14 +97,21 @@ pub fn spawn(
                 (None, None)
             }
         };
-        let shown = Shown::new(commands.clone(), daemon, device);
+        let mut shown = Shown::new(commands.clone(), daemon, device);
+        shown.stopped = stopping;
         if let Some(signals) = signals {
             tokio::spawn(hear_clicks(signals, shown.clone()));
         }
-        // Each live event's task keeping its toast true; one sent again replaces its task.
-        let mut live_tasks: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
+        let (mut live, mut back_from_snooze) = live::LiveToasts::new();
         loop {
-            match events.recv().await {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                Some(event_id) = back_from_snooze.recv() => {
+                    live.back(&event_id, |account| rules.of(account).clone(), &shown).await;
+                    continue;
+                }
+            };
+            match event {
                 Ok(SyncEvent::MirrorChanged { account, applied, backfill }) => {
                     for command in toast::decide(&applied, backfill, rules.of(account), &mut bursts, Timestamp::now()) {
                         match command {
@@ -71,22 +120,7 @@ pub fn spawn(
                         }
                     }
                 }
-                Ok(SyncEvent::Live { account, event }) => {
-                    let rules = rules.of(account).clone();
-                    if let Some(toast) = toast::decide_live(&event, &rules, Timestamp::now()) {
-                        let refresh_at = toast.refresh_at;
-                        show(toast, &shown).await;
-                        live_tasks.retain(|_, task| !task.is_finished());
-                        if let Some(earlier) = live_tasks.remove(&event.id) {
-                            earlier.abort();
-                        }
-                        let id = event.id.clone();
-                        live_tasks.insert(
-                            id,
-                            tokio::spawn(keep_up_live(event, rules, refresh_at, shown.clone())).abort_handle(),
-                        );
-                    }
-                }
+                Ok(SyncEvent::Live { account, event }) => live.raise(account, event, rules.of(account), &shown).await,
                 Ok(SyncEvent::DoNotDisturb { account, settings }) => {
                     let rules = rules.of_mut(account);
                     rules.do_not_disturb = settings;
@@ -97,13 +131,8 @@ pub fn spawn(
                         if quiet { "held back (quiet hours or do not disturb)" } else { "shown" }
                     );
                 }
-                Ok(SyncEvent::LiveAnswered { event_id }) => {
-                    if let Some(task) = live_tasks.remove(&event_id) {
-                        task.abort();
-                    }
-                    shown.answered(&event_id).await;
-                }
-                Ok(SyncEvent::LiveSnoozed { event_id, until }) => shown.snooze_live(&event_id, until),
+                Ok(SyncEvent::LiveAnswered { event_id }) => live.answered(&event_id, &shown).await,
+                Ok(SyncEvent::LiveSnoozed { event_id, until }) => live.snoozed(&event_id, until, &shown),
                 Ok(SyncEvent::ActionRejected { action, error }) => {
                     show(toast::decide_rejected(&action, &error), &shown).await
                 }
@@ -114,7 +143,8 @@ pub fn spawn(
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
-    })
+    });
+    Toasts { task, stopped }
 }
 
 /// Each account's do-not-disturb (a user has one per hub) and the device's own settings.
@@ -207,6 +237,8 @@ struct Shown {
     /// The number counts how often the slot was filled, so a delayed close can tell it was
     /// filled again meanwhile.
     by_slot: Arc<Mutex<HashMap<Slot, (u32, u64)>>>,
+    /// The agent is stopping: nothing more goes to the notification service.
+    stopped: Arc<AtomicBool>,
 }
 
 /// A tagged notification replaces its predecessor on the hub as a delete and a create, which
@@ -228,7 +260,13 @@ impl Shown {
             clicks: Default::default(),
             answered: Default::default(),
             by_slot: Default::default(),
+            stopped: Default::default(),
         }
+    }
+
+    /// The notification service, while the agent is not stopping.
+    fn daemon(&self) -> Option<&NotificationDaemon> {
+        self.daemon.as_ref().filter(|_| !self.stopped.load(Ordering::SeqCst))
     }
 
     fn send(&self, command: Command) {
@@ -308,25 +346,12 @@ impl Shown {
         tokio::spawn(async move { shown.close_toast(toast_id).await });
     }
 
-    /// Live event `event_id` was snoozed (on its toast or in the quick panel): its toast goes
-    /// and comes back at `until`, unless answered meanwhile.
-    fn snooze_live(&self, event_id: &str, until: Timestamp) {
-        let slot = Slot::Live(event_id.to_owned());
-        let Some(toast_id) = self.replaces(&slot) else { return };
-        let toast = {
-            let clicks = self.clicks.lock().unwrap_or_else(|p| p.into_inner());
-            clicks.known.iter().find(|(id, _)| *id == toast_id).map(|(_, toast)| toast.clone())
-        };
-        let Some(toast) = toast else { return };
-        tracing::info!(toast_id, %until, "toast snoozed");
-        self.take_down(toast_id);
-        let shown = self.clone();
-        tokio::spawn(async move {
-            crate::status::until(Some(until)).await;
-            if !shown.was_answered(&slot) {
-                show(toast, &shown).await;
-            }
-        });
+    /// Takes live event `event_id`'s toast off the screen, if it is on it (a snooze).
+    fn take_down_live(&self, event_id: &str) {
+        if let Some(toast_id) = self.replaces(&Slot::Live(event_id.to_owned())) {
+            tracing::info!(toast_id, "toast snoozed");
+            self.take_down(toast_id);
+        }
     }
 
     /// The daemon closed toast `toast_id` (dismissed, expired or clicked): forget it.
@@ -402,42 +427,10 @@ impl Shown {
 
     /// Takes toast `toast_id` off the screen.
     async fn close_toast(&self, toast_id: u32) {
-        if let Some(daemon) = &self.daemon {
+        if let Some(daemon) = self.daemon() {
             if let Err(e) = daemon.close(toast_id).await {
                 tracing::debug!(error = %e, toast_id, "could not close a toast");
             }
-        }
-    }
-}
-
-/// Keeps a live event's toast true while it is on screen: a countdown is shown anew in place each
-/// time its words change, and the toast closes when the event expires (a call that stopped
-/// ringing). A toast the user dismissed is left alone.
-async fn keep_up_live(
-    event: herald_proto::LiveEvent,
-    rules: Interruptions,
-    mut refresh_at: Option<Timestamp>,
-    shown: Shown,
-) {
-    let slot = Slot::Live(event.id.clone());
-    // A reminder stays until the user dismisses it, past its time to live.
-    let expires_at =
-        (event.kind != herald_proto::LiveKind::Reminder).then(|| event.expires_at.parse::<Timestamp>().ok()).flatten();
-    loop {
-        let Some(wake) = [refresh_at, expires_at].into_iter().flatten().min() else { return };
-        crate::status::until(Some(wake)).await;
-        let Some(toast_id) = shown.replaces(&slot) else { return };
-        if expires_at.is_some_and(|expires| Timestamp::now() >= expires) {
-            shown.release(&slot, toast_id);
-            shown.close_toast(toast_id).await;
-            return;
-        }
-        match toast::decide_live(&event, &rules, Timestamp::now()) {
-            Some(toast) => {
-                refresh_at = toast.refresh_at;
-                show(toast, &shown).await;
-            }
-            None => return,
         }
     }
 }
@@ -460,7 +453,7 @@ async fn hear_clicks(mut signals: Signals, shown: Shown) {
 }
 
 async fn show(toast: Toast, shown: &Shown) {
-    let Some(daemon) = &shown.daemon else { return };
+    let Some(daemon) = shown.daemon() else { return };
     // Updated in place (freedesktop replaces_id): a new PO-42 toast, a summary counting up.
     let replaces = shown.replaces(&toast.slot);
     let sound = shown.device.borrow().sound;
@@ -552,27 +545,6 @@ mod tests {
             matches!(shown.click(4, "respond:done"), Some(Click::Command { close: true, .. })),
             "resident: closed by the agent"
         );
-    }
-
-    #[tokio::test]
-    async fn a_reminder_on_screen_past_its_time_to_live_is_left_alone() {
-        let (commands, _received) = mpsc::unbounded_channel();
-        let shown = Shown::new(commands, None, watch::channel(DeviceSettings::default()).1);
-        shown.hold(&Slot::Live("r1".into()), 9);
-        let reminder = herald_proto::LiveEvent {
-            id: "r1".into(),
-            kind: herald_proto::LiveKind::Reminder,
-            title: "Stand-up".into(),
-            body: String::new(),
-            actions: vec![],
-            at: None,
-            expires_at: "2020-01-01T00:00:00Z".into(),
-        };
-        let kept_up = keep_up_live(reminder, Interruptions::default(), None, shown.clone());
-        tokio::time::timeout(std::time::Duration::from_secs(2), kept_up)
-            .await
-            .expect("nothing to keep up: done at once");
-        assert_eq!(shown.replaces(&Slot::Live("r1".into())), Some(9), "still on screen until dismissed");
     }
 
     #[tokio::test]

@@ -13,6 +13,8 @@
 //! - [`toast`]: which notifications deserve a native toast, and their text.
 //! - [`quiet`]: quiet hours and do-not-disturb — whether a toast may interrupt now.
 //! - [`ipc`]: the agent ↔ window protocol and its same-user local socket.
+//! - [`session`]: which desktop session a process is in; what a second `herald` does about an
+//!   agent of another session.
 //! - [`window`]: the inbox window's core (read-only mirror, link to the agent), GUI-free.
 
 pub mod accounts;
@@ -24,6 +26,7 @@ pub mod mirror;
 pub mod outbox;
 pub mod quiet;
 pub mod secrets;
+pub mod session;
 pub mod status;
 pub mod sync;
 pub mod tls;

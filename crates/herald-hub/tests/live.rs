@@ -102,6 +102,44 @@ async fn a_response_to_a_live_event_reaches_the_sending_app_once_per_recipient()
     assert_eq!((payload["user"].clone(), payload["action"].clone()), (json!("alice"), json!("decline")));
 }
 
+/// A call answered on one device stops ringing on the user's others: each of their feeds hears
+/// that it was answered, and no one else's does.
+#[tokio::test]
+async fn an_answer_on_one_device_is_told_to_all_the_users_feeds_only() {
+    let hub = start().await;
+    let pbx = hub.store.add_app_token("pbx", None).await.unwrap();
+    let mut desktop = hub.feed(&hub.bob, 0).await;
+    let mut laptop = hub.feed(&hub.bob, 0).await;
+    let mut alices = hub.feed(&hub.alice, 0).await;
+    for feed in [&mut desktop, &mut laptop, &mut alices] {
+        assert!(matches!(next_frame(feed).await, FeedFrame::CaughtUp { .. }));
+    }
+    let call = json!({
+        "to": {"users": ["alice", "bob"]}, "kind": "call", "ttl_seconds": 30, "title": "Call from Ann Lee",
+        "actions": [{"value": "answer", "label": "Answer"}, {"value": "decline", "label": "Decline"}]
+    });
+    let (_, sent) = hub.post(&pbx, "/v1/events", call.to_string()).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    for feed in [&mut desktop, &mut laptop, &mut alices] {
+        assert!(matches!(next_frame(feed).await, FeedFrame::Event(e) if e.id == id));
+    }
+    let (status, body) = hub.post(&hub.bob, &format!("/v1/events/{id}/respond"), json!({"action": "answer"}).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    for feed in [&mut desktop, &mut laptop] {
+        match next_frame(feed).await {
+            FeedFrame::EventAnswered { id: answered, action, at } => {
+                assert_eq!((answered.as_str(), action.as_str()), (id.as_str(), "answer"));
+                assert_eq!(at, body["at"].as_str().unwrap());
+            }
+            other => panic!("expected the answer, got {other:?}"),
+        }
+    }
+    // Alice's call still rings: the next thing her feed hears is the next event, not bob's answer.
+    let ping = json!({"to": {"user": "alice"}, "kind": "reminder", "ttl_seconds": 30, "title": "Stand-up"});
+    hub.post(&pbx, "/v1/events", ping.to_string()).await;
+    assert!(matches!(next_frame(&mut alices).await, FeedFrame::Event(e) if e.title == "Stand-up"));
+}
+
 #[tokio::test]
 async fn an_event_may_carry_a_notification_that_is_stored_for_the_same_recipients() {
     let hub = start().await;

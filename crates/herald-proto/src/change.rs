@@ -86,6 +86,14 @@ pub enum FeedFrame {
     DoNotDisturb(DoNotDisturb),
     /// A live event: show it now (while not expired); it is not part of the change log.
     Event(LiveEvent),
+    /// The user answered live event `id` (on any of their devices, this one included): it is
+    /// over everywhere, so each client closes its toast and drops it from its quick panel.
+    EventAnswered {
+        id: String,
+        action: String,
+        /// When it was answered (RFC 3339, UTC).
+        at: String,
+    },
     /// Everything up to `seq` has been sent; what follows is live. `seq` is the cursor the client
     /// should hold now (it equals the client's own cursor when there was nothing to catch up on).
     CaughtUp {

@@ -53,6 +53,10 @@ pub enum Request {
     /// Snooze a reminder (a live event) for this many minutes: its toast and its place in the
     /// quick panel come back then. Local to this desktop; the hub is not told.
     SnoozeLive { event_id: String, minutes: u32 },
+    /// A second `herald` asks, before handing over, which session the running agent is in
+    /// (`session` is the asker's). Answered with [`Event::SessionStanding`]; an agent whose own
+    /// session has ended answers `ending` and quits (see [`crate::session`]).
+    WhoseSession { session: crate::session::SessionId },
 }
 
 /// Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
@@ -90,6 +94,13 @@ pub enum Event {
         #[ts(type = "number")]
         tag: u64,
         answer: Result<settings::SettingsAnswer, IpcError>,
+    },
+    /// The answer to `Request::WhoseSession`: the running agent's session, process and what
+    /// the asker should do.
+    SessionStanding {
+        session: crate::session::SessionId,
+        pid: u32,
+        standing: crate::session::Standing,
     },
     /// A request failed.
     Error(IpcError),

@@ -72,7 +72,28 @@ impl IpcListener {
             Err(std::fs::TryLockError::WouldBlock) => return Err(IpcIoError::AlreadyRunning(path.to_owned())),
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(format!("locking {}", lock_path.display()))(e)),
         }
+        // Who holds it, for a `herald` that finds this agent not answering (`lock_holder`).
+        // Windows keeps a locked file from other readers, so there the file stays empty.
+        #[cfg(unix)]
+        {
+            use std::io::Write;
+            let mut file = &lock;
+            let _ = file.set_len(0).and_then(|()| writeln!(file, "{}", std::process::id()));
+        }
         Ok(Self { listener: transport::Listener::bind(path)?, _lock: lock })
+    }
+
+    /// The process holding the lock of the agent socket `path`, as it wrote itself there (Unix);
+    /// None if no agent holds it now.
+    #[cfg(unix)]
+    pub fn lock_holder(path: &Path) -> Option<u32> {
+        let lock_path = path.with_extension("lock");
+        let file = std::fs::File::open(&lock_path).ok()?;
+        // Free: nobody holds it, whatever the file says.
+        if file.try_lock_shared().is_ok() {
+            return None;
+        }
+        std::fs::read_to_string(&lock_path).ok()?.trim().parse().ok()
     }
 
     /// The next peer (on Unix, run by the same user; others are turned away). It has not said

@@ -313,6 +313,9 @@ impl SyncEngine {
                     event.id = ids::local_event(account, &event.id);
                     self.emit(SyncEvent::Live { account, event })
                 }
+                Step::LiveAnswered(hub_event_id) => {
+                    self.emit(SyncEvent::LiveAnswered { event_id: ids::local_event(account, &hub_event_id) })
+                }
                 Step::DoNotDisturb(settings) => {
                     let kept = settings.clone();
                     self.mirror.call(move |m| m.set_do_not_disturb(account, &kept)).await?;

@@ -72,7 +72,8 @@ pub enum SyncEvent {
         done: i64,
         total: i64,
     },
-    /// The user answered a live event here (a call, a reminder): it is over for this desktop.
+    /// The user answered a live event (a call, a reminder), here or on another device (the hub
+    /// says so to all their feeds): it is over for this desktop.
     LiveAnswered {
         event_id: String,
     },

@@ -19,6 +19,8 @@ pub enum Step {
     Wait,
     /// Show a live event now; it touches neither the mirror nor the cursor.
     Live(LiveEvent),
+    /// The user answered live event (hub id) this on some device: its toast and panel entry go.
+    LiveAnswered(String),
     /// The user's quiet hours and do-not-disturb changed (or were announced on connect).
     DoNotDisturb(DoNotDisturb),
     /// The catch-up will bring this many changes.
@@ -60,6 +62,7 @@ impl FeedPlan {
         match frame {
             FeedFrame::Hello { hub_id, user_id } => Step::Identify { hub_id, user_id },
             FeedFrame::Event(event) => Step::Live(event),
+            FeedFrame::EventAnswered { id, .. } => Step::LiveAnswered(id),
             FeedFrame::DoNotDisturb(settings) => Step::DoNotDisturb(settings),
             FeedFrame::Backlog { changes } => Step::Backlog(changes),
             FeedFrame::Change(change) if change.seq <= self.last_seen() => Step::Wait,

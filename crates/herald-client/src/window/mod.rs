@@ -2,6 +2,7 @@
 //! a link to the agent for actions and change events. Works with the hub down, and shows the
 //! synced inbox even with the agent down (actions then fail with `agent_unavailable`).
 
+pub mod display;
 pub mod opening;
 mod reader;
 
@@ -120,6 +121,7 @@ impl AgentLink {
             | Event::AccountsReloaded
             | Event::SyncProgress { .. }
             | Event::SettingsAnswer { .. }
+            | Event::SessionStanding { .. }
             | Event::Error(_) => {}
         }
     }

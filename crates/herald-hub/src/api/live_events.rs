@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use herald_proto::{ErrorCode, EventResponseRequest, LiveEvent, LiveEventRequest, LiveEventResponse, SendRequest};
+use herald_proto::{ErrorCode, EventResponseRequest, FeedFrame, LiveEvent, LiveEventRequest, LiveEventResponse, SendRequest};
 use rand::RngCore;
 
 use super::json::JsonBody;
@@ -120,6 +120,10 @@ pub async fn respond(
             }
         }
     }
+    // Every feed of the user's hears it, so the call stops ringing on their other devices too
+    // (the one that answered has closed its toast already and takes this as a no-op).
+    let answered = FeedFrame::EventAnswered { id: id.clone(), action: request.action.clone(), at: at.clone() };
+    state.live.push_frame(&[user.id], answered, Some(responded.event.expires_at.clone()));
     tracing::info!(user = %user.name, event = %id, action = %request.action, "live event answered");
     Ok(Json(serde_json::json!({"event": id, "action": request.action, "at": at})))
 }

@@ -1,0 +1,143 @@
+//! Windows: the logon session. A hidden top-level window of the agent's own hears the system
+//! end the session (`WM_ENDSESSION`) and, registered with WTS, this session log off
+//! (`WM_WTSSESSION_CHANGE` / `WTS_SESSION_LOGOFF`). On `WM_ENDSESSION` Windows ends the process
+//! as soon as the window procedure returns, so it waits (a few seconds at most) for the agent to
+//! have stopped: the outbox and the cursor are in the mirror by then.
+//!
+//! Built here (`cargo clippy --target x86_64-pc-windows-gnu`); Wine sends neither message.
+//!
+//! The workspace denies `unsafe`; a window procedure and the Win32 calls that make its window
+//! have no safe form, so this module allows it, each block with its reason.
+#![allow(unsafe_code)]
+
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use herald_client::session::SessionId;
+use windows::core::w;
+use windows::Win32::Foundation::{HWND, LPARAM, LRESULT, WPARAM};
+use windows::Win32::System::LibraryLoader::GetModuleHandleW;
+use windows::Win32::System::RemoteDesktop::{
+    ProcessIdToSessionId, WTSRegisterSessionNotification, NOTIFY_FOR_THIS_SESSION,
+};
+use windows::Win32::System::Threading::GetCurrentProcessId;
+use windows::Win32::UI::WindowsAndMessaging::{
+    CreateWindowExW, DefWindowProcW, DispatchMessageW, GetMessageW, RegisterClassW, TranslateMessage, MSG,
+    WINDOW_EX_STYLE, WM_ENDSESSION, WM_QUERYENDSESSION, WM_WTSSESSION_CHANGE, WNDCLASSW, WS_OVERLAPPED,
+};
+
+use super::Ending;
+
+/// `WM_WTSSESSION_CHANGE`'s wParam when this session logs off.
+const WTS_SESSION_LOGOFF: usize = 0x6;
+/// How long `WM_ENDSESSION` holds the process for the agent to stop.
+const STOP_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Where the window procedure reports to: it has no context of its own.
+static ENDING: OnceLock<Mutex<Option<(Ending, std_mpsc::Receiver<()>)>>> = OnceLock::new();
+/// Said by the agent once it has stopped (see [`stopped`]).
+static STOPPED: OnceLock<Mutex<Option<std_mpsc::Sender<()>>>> = OnceLock::new();
+
+pub struct Watch;
+
+pub async fn watch(id: &mut SessionId, end: Ending) -> Watch {
+    let mut session = 0u32;
+    // SAFETY: plain out-parameter call on this process's id.
+    if unsafe { ProcessIdToSessionId(GetCurrentProcessId(), &mut session) }.is_ok() {
+        id.login = Some(session.to_string());
+    }
+    let (stopped, wait_stopped) = std_mpsc::channel();
+    let _ = ENDING.set(Mutex::new(Some((end, wait_stopped))));
+    let _ = STOPPED.set(Mutex::new(Some(stopped)));
+    if let Err(e) = std::thread::Builder::new().name("session-watch".into()).spawn(run_window) {
+        tracing::warn!(error = %e, "cannot watch the logon session");
+    }
+    Watch
+}
+
+impl Watch {
+    pub async fn alive(&self) -> bool {
+        // A process of an ended logon session does not go on running on Windows.
+        true
+    }
+}
+
+/// The agent has stopped: a `WM_ENDSESSION` waiting for it may let Windows end the process.
+pub fn stopped() {
+    if let Some(sender) = STOPPED.get().and_then(|s| s.lock().ok()?.take()) {
+        let _ = sender.send(());
+    }
+}
+
+fn run_window() {
+    // SAFETY: a window class and a hidden window of this thread's, with a static procedure; the
+    // message loop runs on the thread that made the window, as Windows requires.
+    unsafe {
+        let Ok(instance) = GetModuleHandleW(None) else { return };
+        let class = WNDCLASSW {
+            lpfnWndProc: Some(procedure),
+            hInstance: instance.into(),
+            lpszClassName: w!("HeraldSessionWatch"),
+            ..Default::default()
+        };
+        if RegisterClassW(&class) == 0 {
+            tracing::warn!("cannot register the session window's class");
+            return;
+        }
+        // Top-level (not message-only): only top-level windows are sent WM_ENDSESSION.
+        let window = match CreateWindowExW(
+            WINDOW_EX_STYLE::default(),
+            w!("HeraldSessionWatch"),
+            w!("Herald session"),
+            WS_OVERLAPPED,
+            0,
+            0,
+            0,
+            0,
+            None,
+            None,
+            Some(instance.into()),
+            None,
+        ) {
+            Ok(window) => window,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot make the session window");
+                return;
+            }
+        };
+        if let Err(e) = WTSRegisterSessionNotification(window, NOTIFY_FOR_THIS_SESSION) {
+            tracing::warn!(error = %e, "not told of logoffs (WTS); the end of the session is still heard");
+        }
+        let mut message = MSG::default();
+        while GetMessageW(&mut message, None, 0, 0).as_bool() {
+            let _ = TranslateMessage(&message);
+            DispatchMessageW(&message);
+        }
+    }
+}
+
+unsafe extern "system" fn procedure(window: HWND, message: u32, wparam: WPARAM, lparam: LPARAM) -> LRESULT {
+    match message {
+        // Yes, the session may end: nothing here needs the user to decide.
+        WM_QUERYENDSESSION => LRESULT(1),
+        WM_ENDSESSION if wparam.0 != 0 => {
+            end_and_wait("Windows is ending the logon session");
+            LRESULT(0)
+        }
+        WM_WTSSESSION_CHANGE if wparam.0 == WTS_SESSION_LOGOFF => {
+            end_and_wait("the logon session is logging off");
+            LRESULT(0)
+        }
+        // SAFETY: the default handling of a message this window does not take.
+        _ => unsafe { DefWindowProcW(window, message, wparam, lparam) },
+    }
+}
+
+/// Ends the session for the agent, then holds this thread (so the process) until it stopped.
+fn end_and_wait(reason: &str) {
+    let Some(taken) = ENDING.get().and_then(|e| e.lock().ok()?.take()) else { return };
+    let (end, stopped) = taken;
+    end.end(reason);
+    let _ = stopped.recv_timeout(STOP_PATIENCE);
+}
