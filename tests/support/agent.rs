@@ -121,6 +121,20 @@ impl Agent {
         Window(IpcStream::connect(&self.config.socket_path()).await.expect("connecting to the agent's socket"))
     }
 
+    /// Waits for the agent to end by itself, at most `patience`; its exit status, or None if it
+    /// is still running then.
+    pub async fn ends_within(&mut self, patience: std::time::Duration) -> Option<std::process::ExitStatus> {
+        // Its last log line, then its exit (the lines after it are none).
+        self.log_within("herald agent stopped", patience).await?;
+        let process = &mut self.process;
+        tokio::task::block_in_place(|| process.wait().ok())
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.process.try_wait(), Ok(None))
+    }
+
     /// SIGKILL: no chance to clean up, as when the machine's session dies.
     pub fn kill(&mut self) {
         let _ = self.process.kill();
