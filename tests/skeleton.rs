@@ -315,6 +315,66 @@ async fn a_call_answered_in_a_window_closes_its_toast() {
     window.wait_for("the call no longer listed", |e| listed(e).filter(|ids| ids.is_empty())).await;
 }
 
+/// A call answered on another of the user's devices (here: straight at the hub, with bob's
+/// token) stops ringing here: the hub tells every feed of bob's, and the toast closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_answered_on_another_device_closes_its_toast_here() {
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, bob, agent: _agent, mut window, .. } = Desktop::online().await;
+    let pbx = hub.add_app("pbx");
+    let call = serde_json::json!({
+        "kind": "call", "ttl_seconds": 60, "title": "Call from Ann Lee",
+        "actions": [{"value": "answer", "label": "Answer"}, {"value": "decline", "label": "Decline"}],
+    });
+    let sent = hub.push_event_fields(&pbx, "bob", call).await;
+    let toast = daemon.next_toast().await;
+    assert_eq!(toast.summary, "Call from Ann Lee");
+    assert_eq!(hub.respond_to_event(&bob, sent["id"].as_str().unwrap(), "answer").await, 200, "answered on the phone");
+    assert_eq!(daemon.next_close().await, toast.id, "answered elsewhere: its toast closes here");
+    let listed = |e: &Event| match e {
+        Event::LiveEvents { events } => Some(events.len()),
+        _ => None,
+    };
+    window.wait_for("the quick panel to drop the call", |e| listed(e).filter(|n| *n == 0)).await;
+}
+
+/// A reminder snoozed before do-not-disturb began comes back under the same rules as a new one:
+/// held while do-not-disturb lasts, shown again once it is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snoozed_reminder_coming_back_during_do_not_disturb_is_held() {
+    // A snooze's minute lasts 100 ms here, so "5 minutes" is half a second.
+    let Desktop { dir: _dir, bus: _bus, mut daemon, hub, bob, mut agent, mut window, .. } =
+        Desktop::online_with(&[("HERALD_SNOOZE_MINUTE_MS", "100")]).await;
+    let tasks = hub.add_app("tasks");
+    let reminder = serde_json::json!({"kind": "reminder", "ttl_seconds": 600, "title": "Stand-up", "actions": []});
+    hub.push_event_fields(&tasks, "bob", reminder).await;
+    let toast = daemon.next_toast().await;
+
+    let until = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let until = until.format(&time::format_description::well_known::Rfc3339).unwrap();
+    hub.put_preferences(&bob, serde_json::json!({"dnd_until": until})).await;
+    agent.wait_for_log("toasts now held back").await;
+    daemon.invoke_action(toast.id, "snooze:5").await;
+    assert_eq!(daemon.next_close().await, toast.id, "snoozed: away for now");
+    agent.wait_for_log("snooze over").await;
+    agent.wait_for_log("live event held back").await;
+    assert!(daemon.pending_toast().is_none(), "do not disturb: not shown again");
+
+    // Do-not-disturb over: snoozed again from the quick panel, it comes back as a toast.
+    hub.put_preferences(&bob, serde_json::json!({"dnd_until": null})).await;
+    agent.wait_for_log("toasts now shown").await;
+    let ids = window
+        .wait_for("the reminder in the quick panel", |e| match e {
+            Event::LiveEvents { events } if !events.is_empty() => {
+                Some(events.iter().map(|e| e.id.clone()).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .await;
+    window.send(Request::SnoozeLive { event_id: ids[0].clone(), minutes: 1 }).await;
+    agent.wait_for_log("snooze over").await;
+    assert_eq!(daemon.next_toast().await.summary, "Stand-up", "shown again once allowed");
+}
+
 /// The agent says nothing to a peer before its hello: on Windows another user may open the pipe
 /// for reading, and must learn nothing from it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,13 +24,19 @@ pub struct Desktop {
 
 impl Desktop {
     pub async fn online() -> Self {
+        Self::online_with(&[]).await
+    }
+
+    /// The same, with more environment for the agent (a test's shorter snooze, say).
+    pub async fn online_with(extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let bus = SessionBus::start(dir.path());
         let daemon = NotificationDaemon::start(&bus.address).await;
         let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
         let bob = hub.add_user("bob");
         let erp = hub.add_user("erp");
-        let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+        let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+        env.extra_env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())));
         let agent = Agent::start(&env).await;
         let mut window = agent.window().await;
         // Toasts are for news: what arrives before the first catch-up is history.

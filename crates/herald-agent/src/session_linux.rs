@@ -173,10 +173,18 @@ async fn watch_login(id: &mut SessionId, end: Ending) -> Option<(zbus::Connectio
 async fn find_login(system: &zbus::Connection, session_id: Option<&str>) -> Option<(OwnedObjectPath, String)> {
     let manager = "org.freedesktop.login1.Manager";
     let reply = match session_id {
-        Some(id) => system.call_method(Some(LOGIND), "/org/freedesktop/login1", Some(manager), "GetSession", &(id,)).await,
+        Some(id) => {
+            system.call_method(Some(LOGIND), "/org/freedesktop/login1", Some(manager), "GetSession", &(id,)).await
+        }
         None => {
             system
-                .call_method(Some(LOGIND), "/org/freedesktop/login1", Some(manager), "GetSessionByPID", &(std::process::id(),))
+                .call_method(
+                    Some(LOGIND),
+                    "/org/freedesktop/login1",
+                    Some(manager),
+                    "GetSessionByPID",
+                    &(std::process::id(),),
+                )
                 .await
         }
     };

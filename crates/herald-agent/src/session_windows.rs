@@ -34,8 +34,10 @@ const WTS_SESSION_LOGOFF: usize = 0x6;
 /// How long `WM_ENDSESSION` holds the process for the agent to stop.
 const STOP_PATIENCE: Duration = Duration::from_secs(5);
 
+/// How the window procedure ends the session, and hears that the agent has stopped.
+type EndAndHear = (Ending, std_mpsc::Receiver<()>);
 /// Where the window procedure reports to: it has no context of its own.
-static ENDING: OnceLock<Mutex<Option<(Ending, std_mpsc::Receiver<()>)>>> = OnceLock::new();
+static ENDING: OnceLock<Mutex<Option<EndAndHear>>> = OnceLock::new();
 /// Said by the agent once it has stopped (see [`stopped`]).
 static STOPPED: OnceLock<Mutex<Option<std_mpsc::Sender<()>>>> = OnceLock::new();
 

@@ -146,7 +146,9 @@ mod tests {
     fn the_refusal_says_where_it_runs_and_what_to_do() {
         let theirs = session(Some("b1"), Some("7"), Some(":1"));
         let said = refusal(&theirs, Some(4242), std::path::Path::new("/home/bob/.local/share/herald"));
-        for part in ["display :1", "login session 7", "pid 4242", "Quit", "HERALD_DATA_DIR", "/home/bob/.local/share/herald"] {
+        for part in
+            ["display :1", "login session 7", "pid 4242", "Quit", "HERALD_DATA_DIR", "/home/bob/.local/share/herald"]
+        {
             assert!(said.contains(part), "{part:?} missing from: {said}");
         }
         assert_eq!(session(None, None, None).describe(), "an unknown session");

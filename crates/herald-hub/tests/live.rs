@@ -123,7 +123,8 @@ async fn an_answer_on_one_device_is_told_to_all_the_users_feeds_only() {
     for feed in [&mut desktop, &mut laptop, &mut alices] {
         assert!(matches!(next_frame(feed).await, FeedFrame::Event(e) if e.id == id));
     }
-    let (status, body) = hub.post(&hub.bob, &format!("/v1/events/{id}/respond"), json!({"action": "answer"}).to_string()).await;
+    let (status, body) =
+        hub.post(&hub.bob, &format!("/v1/events/{id}/respond"), json!({"action": "answer"}).to_string()).await;
     assert_eq!(status, 200, "{body}");
     for feed in [&mut desktop, &mut laptop] {
         match next_frame(feed).await {

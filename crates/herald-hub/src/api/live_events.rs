@@ -3,7 +3,9 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use herald_proto::{ErrorCode, EventResponseRequest, FeedFrame, LiveEvent, LiveEventRequest, LiveEventResponse, SendRequest};
+use herald_proto::{
+    ErrorCode, EventResponseRequest, FeedFrame, LiveEvent, LiveEventRequest, LiveEventResponse, SendRequest,
+};
 use rand::RngCore;
 
 use super::json::JsonBody;

@@ -3,9 +3,11 @@ import type { ConnectionState } from "./ConnectionState";
 import type { IpcError } from "./IpcError";
 import type { LiveEvent } from "./LiveEvent";
 import type { OpenWindow } from "./OpenWindow";
+import type { SessionId } from "./SessionId";
 import type { SettingsAnswer } from "./SettingsAnswer";
+import type { Standing } from "./Standing";
 
 /**
  * Agent → windows. Each window gets the current `Connection` and `InboxChanged` on connect.
  */
-export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "open" } & OpenWindow | { "type": "accounts_reloaded" } | { "type": "ui_left" } | { "type": "settings_answer", tag: number, answer: { Ok : SettingsAnswer } | { Err : IpcError }, } | { "type": "error" } & IpcError;
+export type Event = { "type": "inbox_changed", unread: number, } | { "type": "connection", connection: ConnectionState, } | { "type": "live_events", events: Array<LiveEvent>, } | { "type": "sync_progress", done: number, total: number, } | { "type": "open" } & OpenWindow | { "type": "accounts_reloaded" } | { "type": "ui_left" } | { "type": "settings_answer", tag: number, answer: { Ok : SettingsAnswer } | { Err : IpcError }, } | { "type": "session_standing", session: SessionId, pid: number, standing: Standing, } | { "type": "error" } & IpcError;
