@@ -37,6 +37,7 @@ SESSIONS = {
         HELLO, {"type": "caught_up", "seq": 0},
         {"type": "event", "id": "e1", "kind": "call", "title": "Call", "body": "x",
          "actions": [{"value": "answer", "label": "Answer"}], "at": None, "expires_at": "2026-11-21T10:05:00.000Z"},
+        {"type": "event_answered", "id": "e1", "action": "answer", "at": "2026-11-21T10:00:30.000Z"},
         {"type": "error", "code": "cursor_ahead", "message": "m"},
     ],
     "other_user": [

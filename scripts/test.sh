@@ -43,6 +43,7 @@ scripts/test-windows.sh 2>&1 | tee -a "$log"
 echo "==> benchmark smoke run (numbers are taken in release builds; see BENCHMARKS.md)"
 "${CARGO_TARGET_DIR:-target}/debug/herald-bench" --users 50 --seconds 1 --senders 4
 "${CARGO_TARGET_DIR:-target}/debug/herald-bench" mirror --rows 2000 --big 5000
+"${CARGO_TARGET_DIR:-target}/debug/herald-bench" live --rate 100 --seconds 1 --runs 2
 
 # The tests regenerate the UI's TypeScript types from Rust; committed copies must match.
 if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- ui/src/lib/backend/generated; then

@@ -12,6 +12,7 @@ use herald_e2e::bus::SessionBus;
 use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::display::Display;
 use herald_e2e::hub::Hub;
+use herald_e2e::logind::Logind;
 use herald_e2e::tray::Tray;
 
 /// "Within a few seconds", as the issue asks of an agent whose session ended.
@@ -110,6 +111,28 @@ async fn after_logout_and_login_the_new_session_has_its_own_tray_and_toasts() {
     assert_eq!(second_daemon.next_toast().await.summary, "Contract signed");
     tray.wait_for_tooltip("the tray to count it", |text| text.contains("1 unread notification")).await;
     assert!(first_daemon.pending_toast().is_none(), "nothing toasts in the ended session");
+}
+
+/// Logout on a system where logind leaves the user's processes running: the login session goes
+/// "closing" while its bus and display may stay. logind is a stand-in here (see
+/// `herald_e2e::logind`): the real one needs systemd as PID 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_ends_when_logind_says_its_login_session_is_closing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let logind = Logind::start(&dir.path().join("system"), "c7").await;
+    let bus = SessionBus::start(&dir.path().join("bus").tap_mkdir());
+    let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
+    env.extra_env.push(("DBUS_SYSTEM_BUS_ADDRESS".into(), logind.bus.address.clone().into()));
+    env.extra_env.push(("XDG_SESSION_ID".into(), "c7".into()));
+    let mut agent = Agent::start(&env).await;
+    online(&mut agent.window().await).await;
+
+    logind.log_out().await;
+    let why = agent.log_within("the desktop session has ended", SESSION_END_PATIENCE).await;
+    assert!(why.expect("the agent heard its login session close").contains("the login session c7 is closing"));
+    assert!(agent.ends_within(SESSION_END_PATIENCE).await.is_some(), "the agent exited with its login session");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

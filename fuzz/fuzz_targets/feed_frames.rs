@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| MIRROR.with_borrow_mut(|mirror| {
                 }
             }
             Step::Fail(_) => break,
-            Step::Wait | Step::Live(_) | Step::DoNotDisturb(_) | Step::Backlog(_) => {}
+            Step::Wait | Step::Live(_) | Step::LiveAnswered(_) | Step::DoNotDisturb(_) | Step::Backlog(_) => {}
         }
     }
     let listed = mirror.list(None, 1_000).unwrap();

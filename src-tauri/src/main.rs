@@ -7,6 +7,8 @@
 
 mod commands;
 mod events;
+#[cfg(target_os = "linux")]
+mod focus;
 mod windows;
 
 use std::sync::Arc;

@@ -56,6 +56,12 @@ pub fn open(app: &AppHandle, request: OpenWindow) {
     let _ = window.unminimize();
     let _ = window.show();
     let _ = window.set_focus();
+    // A tray click carries no user time, so a window manager that prevents focus stealing
+    // would show the panel without the focus (Esc and hide-on-blur would not work).
+    #[cfg(target_os = "linux")]
+    if label == "panel" {
+        crate::focus::take(&window);
+    }
     windows.lingering.shown(label);
     // Tests and support logs wait for this line; a new window also logs "window ready" once its
     // page has loaded.

@@ -102,6 +102,19 @@ impl Agent {
         super::within(&format!("agent log {needle:?}"), self.next_log(needle)).await
     }
 
+    /// Waits for log lines containing each of `needles`, in any order.
+    pub async fn wait_for_logs(&mut self, needles: &[&str]) {
+        let mut missing: Vec<&str> = needles.to_vec();
+        super::within(&format!("agent logs {needles:?}"), async {
+            while !missing.is_empty() {
+                let line =
+                    self.log.recv().await.unwrap_or_else(|| panic!("the agent exited before logging {missing:?}"));
+                missing.retain(|needle| !line.contains(needle));
+            }
+        })
+        .await
+    }
+
     /// Waits at most `patience` for a log line containing `needle`.
     pub async fn log_within(&mut self, needle: &str, patience: std::time::Duration) -> Option<String> {
         tokio::time::timeout(patience, self.next_log(needle)).await.ok()

@@ -7,6 +7,7 @@
 //! - [`hub`]: a `herald-hub` process.
 //! - [`agent`]: a `herald` process, with its stderr as a stream of lines to wait on.
 //! - [`desktop`]: all of the above at once, with bob's agent online.
+//! - [`logind`]: a stand-in for logind on a private system bus, whose login session can end.
 //! - [`tray`]: reading and clicking the agent's tray over D-Bus, as a panel would.
 //! - [`display`]: a private Xvfb server for the webview; [`close_window`]: the × button.
 //! - [`chaos_proxy`]: a TCP proxy that resets, stalls and cuts connections on request.
@@ -21,6 +22,7 @@ pub mod desktop;
 pub mod display;
 pub mod hub;
 pub mod keyring;
+pub mod logind;
 pub mod tray;
 pub mod webdriver;
 

@@ -9,7 +9,8 @@
 //! Usage: `herald-bench [--hub PATH] [--users N] [--seconds S] [--senders C]`. The hub binary is
 //! found next to this one unless `--hub` says otherwise. `herald-bench mirror [--rows N] [--big M]`
 //! measures the desktop mirror instead (see `mirror.rs`); `herald-bench live [--rate R]
-//! [--seconds S]` the path from a hub POST to the toast decision (see `live.rs`).
+//! [--seconds S] [--runs N]` the path from a hub POST to the toast decision, N runs (5 unless
+//! told) so that every tail figure comes with its spread (see `live.rs`).
 
 mod hub;
 mod live;
@@ -40,13 +41,15 @@ struct Options {
     /// `herald-bench live`: the live path from POST to toast decision.
     live: bool,
     rate: u32,
+    /// How many times `live` repeats its run (at least one; 5 unless told).
+    runs: u32,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut hub = std::env::current_exe()?.with_file_name("herald-hub");
     let (mut users, mut seconds, mut senders) = (10_000, 5, 32);
     let (mut mirror, mut rows, mut big) = (false, 100_000, 1_000_000);
-    let (mut live, mut rate) = (false, 1_000);
+    let (mut live, mut rate, mut runs) = (false, 1_000, 5);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -54,6 +57,7 @@ fn options() -> anyhow::Result<Options> {
             "mirror" => mirror = true,
             "live" => live = true,
             "--rate" => rate = value()?.parse()?,
+            "--runs" => runs = value()?.parse::<u32>()?.max(1),
             "--rows" => rows = value()?.parse()?,
             "--big" => big = value()?.parse()?,
             "--hub" => hub = value()?.into(),
@@ -63,7 +67,7 @@ fn options() -> anyhow::Result<Options> {
             other => bail!("unknown argument {other:?}; see the top of crates/herald-bench/src/main.rs"),
         }
     }
-    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate })
+    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate, runs })
 }
 
 #[tokio::main]
@@ -73,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
         return mirror::run(options.rows, options.big);
     }
     if options.live {
-        return live::run(&options.hub, options.rate, options.seconds).await;
+        return live::run(&options.hub, options.rate, options.seconds, options.runs).await;
     }
     println!(
         "# herald-bench: {} users, {} s per send run, {} concurrent senders\n",
