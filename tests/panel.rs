@@ -235,8 +235,10 @@ fn wait_until_managed(display: &str) {
             return;
         }
         assert!(std::time::Instant::now() < deadline, "openbox did not start managing the display");
-        // The next property change on the root window (openbox sets several as it starts).
-        let _ = connection.wait_for_event();
+        // Until the next property change on the root window (openbox sets several as it starts).
+        while connection.poll_for_event().unwrap().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 

@@ -135,6 +135,37 @@ async fn the_agent_ends_when_logind_says_its_login_session_is_closing() {
     assert!(agent.ends_within(SESSION_END_PATIENCE).await.is_some(), "the agent exited with its login session");
 }
 
+/// An agent left running from an ended session (it missed the end) is asked by the next
+/// session's herald, finds its session gone, and makes way: never handed to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_left_from_an_ended_session_makes_way_for_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
+    let bob = hub.add_user("bob");
+    let logind = Logind::start(&dir.path().join("system"), "c7").await;
+    let first_bus = SessionBus::start(&dir.path().join("bus1").tap_mkdir());
+    let mut first = AgentEnv::new(dir.path(), hub.url(), &bob, &first_bus.address);
+    first.extra_env.push(("DBUS_SYSTEM_BUS_ADDRESS".into(), logind.bus.address.clone().into()));
+    first.extra_env.push(("XDG_SESSION_ID".into(), "c7".into()));
+    let mut orphan = Agent::start(&first).await;
+    online(&mut orphan.window().await).await;
+    logind.close_silently().await;
+    assert!(orphan.is_running(), "it has not noticed");
+
+    let second_bus = SessionBus::start(&dir.path().join("bus2").tap_mkdir());
+    let mut second_daemon = NotificationDaemon::start(&second_bus.address).await;
+    let mut second = AgentEnv::new(dir.path(), hub.url(), &bob, &second_bus.address);
+    second.extra_env.push(("XDG_SESSION_ID".into(), "c8".into()));
+    let next = Agent::start(&second).await;
+    let why = orphan.log_within("the desktop session has ended", SESSION_END_PATIENCE).await;
+    assert!(why.expect("the orphan found its session gone").contains("the session is gone"));
+    assert!(orphan.ends_within(SESSION_END_PATIENCE).await.is_some(), "the orphan made way");
+    online(&mut next.window().await).await;
+    let erp = hub.add_user("erp");
+    hub.send(&erp, "bob", "Welcome back", "").await;
+    assert_eq!(second_daemon.next_toast().await.summary, "Welcome back", "the new session has the toasts");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_herald_of_another_live_session_says_why_it_cannot_start_and_what_to_do() {
     let dir = tempfile::tempdir().unwrap();

@@ -55,6 +55,9 @@ impl AgentEnv {
             .env("HERALD_DATA_DIR", &self.data_dir)
             .env("XDG_RUNTIME_DIR", &self.runtime_dir)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            // Not the machine's system bus: its logind would tie the test's agent to the login
+            // session running the tests (a test that wants a logind gives its own bus here).
+            .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/herald-test-system-bus")
             .env("HERALD_LOG", "debug,zbus=info,hyper=info,reqwest=info,tungstenite=info,tokio_tungstenite=info");
         // An empty server: a first run, with nothing set up.
         if !self.server.is_empty() {
@@ -137,10 +140,16 @@ impl Agent {
     /// Waits for the agent to end by itself, at most `patience`; its exit status, or None if it
     /// is still running then.
     pub async fn ends_within(&mut self, patience: std::time::Duration) -> Option<std::process::ExitStatus> {
-        // Its last log line, then its exit (the lines after it are none).
+        // Its last log line, then its exit (the lines after it are none), all within `patience`.
+        let deadline = tokio::time::Instant::now() + patience;
         self.log_within("herald agent stopped", patience).await?;
-        let process = &mut self.process;
-        tokio::task::block_in_place(|| process.wait().ok())
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.process.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        None
     }
 
     /// Whether the process is still running.

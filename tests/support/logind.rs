@@ -79,6 +79,13 @@ impl Logind {
         Self { bus, connection, path }
     }
 
+    /// The session closed without a word heard on the bus (a remote session without a seat
+    /// never changes `Active`, or the agent missed the signal): only asking tells.
+    pub async fn close_silently(&self) {
+        let session = self.connection.object_server().interface::<_, Session>(self.path.as_str()).await.unwrap();
+        session.get_mut().await.state = "closing".into();
+    }
+
     /// Logout where the user's processes are left running (`KillUserProcesses=no`): the
     /// session goes "closing" and inactive, and only `Active`'s change is signalled.
     pub async fn log_out(&self) {

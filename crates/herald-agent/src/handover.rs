@@ -13,9 +13,10 @@ use herald_client::ipc::socket::IpcStream;
 use herald_client::ipc::{Event, IpcErrorCode, Request};
 use herald_client::session::{refusal, SessionId, Standing};
 
-/// How long the running agent has to connect and answer (it may be starting: it holds the lock
-/// before its socket listens).
-const ANSWER_PATIENCE: Duration = Duration::from_secs(5);
+/// How long the running agent has to answer. It may be starting: it holds the lock and its
+/// socket before it opens the keyring and its accounts, which at a busy login (or a keyring
+/// waiting to be unlocked) takes seconds; only an agent silent for this long counts as hung.
+const ANSWER_PATIENCE: Duration = Duration::from_secs(15);
 /// How long an agent that said it is ending (or was told to end) has to let go of the lock.
 const LEAVE_PATIENCE: Duration = Duration::from_secs(10);
 

@@ -111,6 +111,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> {
+    // Heard from the start: a SIGTERM while the agent is still starting (a `herald` of a new
+    // session that found it slow to answer) stops it cleanly at the loop below.
+    let mut signals = Signals::new()?;
     let session = Arc::new(session::Session::join().await);
     let Some(listener) = take_profile(&config, &session).await? else { return Ok(()) };
     let mirror = SharedMirror::new(
@@ -186,7 +189,6 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
     let ipc_task = tokio::spawn(server.serve(listener));
     let mut windows = windows::Windows::new(ui_links);
 
-    let mut signals = Signals::new()?;
     loop {
         tokio::select! {
             Some(command) = commands.recv() => match command {
@@ -221,10 +223,13 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
     // No toast from here on, and no window (only the loop above opens them): the session may
     // be gone already.
     toasts.stop();
-    ipc_task.abort();
     // Give the feeds a moment to close cleanly; the mirror (outbox and cursor with it) is
     // consistent either way.
     engines.stop_all().await;
+    // Only now the lock goes (the IPC task holds it): a `herald` of the next session waiting for
+    // it must not start flushing the outbox while these engines still might.
+    ipc_task.abort();
+    let _ = ipc_task.await;
     indexer.abort();
     status_task.abort();
     // Last: the icon leaves the tray (on Windows it would otherwise linger as a ghost).

@@ -83,15 +83,16 @@ impl Session {
         reason
     }
 
-    /// Whether the session is still there, checked now (its bus answers, logind does not call
-    /// it closing); false once it was seen to end.
+    /// Whether the session is still there, checked now; false once it was seen to end, or on
+    /// clear evidence only (its bus connection closed, logind calls it closing): a slow answer is
+    /// no reason to give the profile away.
     pub async fn alive(&self) -> bool {
         if self.ended.borrow().is_some() {
             return false;
         }
         let alive = self.watch.alive().await;
         if !alive {
-            self.ending.end("the session no longer answers");
+            self.ending.end("the session is gone (checked when a herald of another session asked)");
         }
         alive
     }

@@ -9,7 +9,7 @@ use zbus::zvariant::OwnedObjectPath;
 
 use super::Ending;
 
-/// How long a check of the bus or logind may take before the session counts as not answering.
+/// How long asking logind may take; a slower answer proves nothing.
 const CHECK_PATIENCE: Duration = Duration::from_secs(2);
 
 pub struct Watch {
@@ -45,15 +45,11 @@ pub async fn watch(id: &mut SessionId, end: Ending) -> Watch {
 }
 
 impl Watch {
+    /// Alive unless shown otherwise: the bus connection closed, or logind says "closing". An
+    /// error asking logind (restarting, say) proves nothing either way.
     pub async fn alive(&self) -> bool {
-        if let Some(bus) = &self.bus {
-            let answered = async {
-                let proxy = zbus::fdo::DBusProxy::new(bus).await?;
-                proxy.get_id().await
-            };
-            if !matches!(tokio::time::timeout(CHECK_PATIENCE, answered).await, Ok(Ok(_))) {
-                return false;
-            }
+        if self.bus.as_ref().is_some_and(zbus::Connection::is_closed) {
+            return false;
         }
         if let Some((system, path)) = &self.login {
             if let Ok(Some(state)) = tokio::time::timeout(CHECK_PATIENCE, login_state(system, path)).await {
@@ -140,6 +136,9 @@ async fn watch_login(id: &mut SessionId, end: Ending) -> Option<(zbus::Connectio
         .ok()?
         .member("SessionRemoved")
         .ok()?
+        // This session's removal only, not every one on the machine.
+        .arg(0, session_id.as_str())
+        .ok()?
         .build();
     let mut changed = zbus::MessageStream::for_match_rule(properties, &system, None).await.ok()?;
     let mut removals = zbus::MessageStream::for_match_rule(removed, &system, None).await.ok()?;
@@ -150,18 +149,24 @@ async fn watch_login(id: &mut SessionId, end: Ending) -> Option<(zbus::Connectio
             tokio::select! {
                 Some(Ok(message)) = removals.next() => {
                     if message.body().deserialize::<(String, OwnedObjectPath)>().is_ok_and(|(id, _)| id == session_id) {
-                        break format!("logind removed the login session {session_id}");
+                        break Some(format!("logind removed the login session {session_id}"));
                     }
                 }
-                Some(_) = changed.next() => {
-                    if login_state(&watched_bus, &watched_path).await.is_none_or(|state| state == "closing") {
-                        break format!("the login session {session_id} is closing");
+                Some(Ok(_)) = changed.next() => {
+                    // Unreadable (logind restarting) proves nothing; its removal is signalled.
+                    if login_state(&watched_bus, &watched_path).await.as_deref() == Some("closing") {
+                        break Some(format!("the login session {session_id} is closing"));
                     }
                 }
-                else => break "the system bus closed".into(),
+                // The system bus went (or its daemon restarted): logind is no longer heard, which
+                // does not mean the session ended; the session bus and the display still tell.
+                else => break None,
             }
         };
-        end.end(gone);
+        match gone {
+            Some(reason) => end.end(reason),
+            None => tracing::warn!("the system bus closed: the login session is no longer watched"),
+        }
     });
     // Already closing when the agent started (it was started into a session on its way out).
     if login_state(&system, &path).await.as_deref() == Some("closing") {
