@@ -5,9 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use herald_client::ipc::{Event, Request};
-use herald_client::sync::ConnectionState;
-use herald_e2e::agent::{Agent, AgentEnv, Window};
+use herald_client::ipc::Request;
+use herald_e2e::agent::{online, unread, Agent, AgentEnv, Window};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::display::Display;
@@ -18,32 +17,21 @@ use herald_e2e::tray::Tray;
 /// "Within a few seconds", as the issue asks of an agent whose session ended.
 const SESSION_END_PATIENCE: Duration = Duration::from_secs(5);
 
-async fn online(window: &mut Window) {
-    window
-        .wait_for("the agent to come online", |e| {
-            matches!(e, Event::Connection { connection: ConnectionState::Online }).then_some(())
-        })
-        .await;
-}
-
-fn unread(event: &Event) -> Option<u32> {
-    match event {
-        Event::InboxChanged { unread } => Some(*unread),
-        _ => None,
-    }
+async fn come_online(window: &mut Window) {
+    window.wait_for("the agent to come online", online).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_ends_with_its_session_bus_and_the_next_session_sends_what_it_queued() {
     let dir = tempfile::tempdir().unwrap();
-    let first_bus = SessionBus::start(&dir.path().join("bus1").tap_mkdir());
+    let first_bus = SessionBus::start(&dir.path().join("bus1"));
     let _first_daemon = NotificationDaemon::start(&first_bus.address).await;
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let (bob, erp) = (hub.add_user("bob"), hub.add_user("erp"));
     let first = AgentEnv::new(dir.path(), hub.url(), &bob, &first_bus.address);
     let mut agent = Agent::start(&first).await;
     let mut window = agent.window().await;
-    online(&mut window).await;
+    come_online(&mut window).await;
     let id = hub.send(&erp, "bob", "PO-7 needs your approval", "").await;
     window.wait_for("the notification", |e| unread(e).filter(|n| *n == 1)).await;
 
@@ -64,7 +52,7 @@ async fn the_agent_ends_with_its_session_bus_and_the_next_session_sends_what_it_
 
     // The next session, the same profile: its agent starts (the lock is free) and sends the read.
     let hub = Hub::start(&data, &addr.to_string());
-    let second_bus = SessionBus::start(&dir.path().join("bus2").tap_mkdir());
+    let second_bus = SessionBus::start(&dir.path().join("bus2"));
     let _second_daemon = NotificationDaemon::start(&second_bus.address).await;
     let second = AgentEnv { bus_address: second_bus.address.clone(), ..AgentEnv::new(dir.path(), hub.url(), &bob, "") };
     let mut next = Agent::start(&second).await;
@@ -84,12 +72,12 @@ async fn after_logout_and_login_the_new_session_has_its_own_tray_and_toasts() {
     // Session 1: a display and a bus. It ends with its display going (the X server of the login
     // ends); its bus stays, as systemd's per-user bus outlives one login.
     let first_display = Display::start();
-    let first_bus = SessionBus::start(&dir.path().join("bus1").tap_mkdir());
+    let first_bus = SessionBus::start(&dir.path().join("bus1"));
     let mut first_daemon = NotificationDaemon::start(&first_bus.address).await;
     let mut first = AgentEnv::new(dir.path(), hub.url(), &bob, &first_bus.address);
     first.extra_env.push(("DISPLAY".into(), first_display.name.clone().into()));
     let mut agent = Agent::start(&first).await;
-    online(&mut agent.window().await).await;
+    come_online(&mut agent.window().await).await;
     drop(first_display);
     let why = agent.log_within("the desktop session has ended", SESSION_END_PATIENCE).await;
     assert!(why.expect("the agent noticed its display go").contains("the X display"));
@@ -97,12 +85,12 @@ async fn after_logout_and_login_the_new_session_has_its_own_tray_and_toasts() {
 
     // Session 2 on a new bus and display, the same profile: its herald stays up.
     let second_display = Display::start();
-    let second_bus = SessionBus::start(&dir.path().join("bus2").tap_mkdir());
+    let second_bus = SessionBus::start(&dir.path().join("bus2"));
     let mut second_daemon = NotificationDaemon::start(&second_bus.address).await;
     let mut second = AgentEnv::new(dir.path(), hub.url(), &bob, &second_bus.address);
     second.extra_env.push(("DISPLAY".into(), second_display.name.clone().into()));
     let mut next = Agent::start(&second).await;
-    online(&mut next.window().await).await;
+    come_online(&mut next.window().await).await;
     assert!(next.is_running(), "session 2's herald stays up");
     // Its tray is on session 2's bus.
     let tray = Tray::find(second_bus.connect().await, &second_bus.address, next.pid()).await;
@@ -122,12 +110,11 @@ async fn the_agent_ends_when_logind_says_its_login_session_is_closing() {
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
     let logind = Logind::start(&dir.path().join("system"), "c7").await;
-    let bus = SessionBus::start(&dir.path().join("bus").tap_mkdir());
+    let bus = SessionBus::start(&dir.path().join("bus"));
     let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
-    env.extra_env.push(("DBUS_SYSTEM_BUS_ADDRESS".into(), logind.bus.address.clone().into()));
-    env.extra_env.push(("XDG_SESSION_ID".into(), "c7".into()));
+    logind.place_in_session(&mut env);
     let mut agent = Agent::start(&env).await;
-    online(&mut agent.window().await).await;
+    come_online(&mut agent.window().await).await;
 
     logind.log_out().await;
     let why = agent.log_within("the desktop session has ended", SESSION_END_PATIENCE).await;
@@ -143,16 +130,15 @@ async fn an_agent_left_from_an_ended_session_makes_way_for_the_next_one() {
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
     let logind = Logind::start(&dir.path().join("system"), "c7").await;
-    let first_bus = SessionBus::start(&dir.path().join("bus1").tap_mkdir());
+    let first_bus = SessionBus::start(&dir.path().join("bus1"));
     let mut first = AgentEnv::new(dir.path(), hub.url(), &bob, &first_bus.address);
-    first.extra_env.push(("DBUS_SYSTEM_BUS_ADDRESS".into(), logind.bus.address.clone().into()));
-    first.extra_env.push(("XDG_SESSION_ID".into(), "c7".into()));
+    logind.place_in_session(&mut first);
     let mut orphan = Agent::start(&first).await;
-    online(&mut orphan.window().await).await;
+    come_online(&mut orphan.window().await).await;
     logind.close_silently().await;
     assert!(orphan.is_running(), "it has not noticed");
 
-    let second_bus = SessionBus::start(&dir.path().join("bus2").tap_mkdir());
+    let second_bus = SessionBus::start(&dir.path().join("bus2"));
     let mut second_daemon = NotificationDaemon::start(&second_bus.address).await;
     let mut second = AgentEnv::new(dir.path(), hub.url(), &bob, &second_bus.address);
     second.extra_env.push(("XDG_SESSION_ID".into(), "c8".into()));
@@ -160,7 +146,7 @@ async fn an_agent_left_from_an_ended_session_makes_way_for_the_next_one() {
     let why = orphan.log_within("the desktop session has ended", SESSION_END_PATIENCE).await;
     assert!(why.expect("the orphan found its session gone").contains("the session is gone"));
     assert!(orphan.ends_within(SESSION_END_PATIENCE).await.is_some(), "the orphan made way");
-    online(&mut next.window().await).await;
+    come_online(&mut next.window().await).await;
     let erp = hub.add_user("erp");
     hub.send(&erp, "bob", "Welcome back", "").await;
     assert_eq!(second_daemon.next_toast().await.summary, "Welcome back", "the new session has the toasts");
@@ -171,15 +157,15 @@ async fn a_herald_of_another_live_session_says_why_it_cannot_start_and_what_to_d
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let local_bus = SessionBus::start(&dir.path().join("bus1").tap_mkdir());
+    let local_bus = SessionBus::start(&dir.path().join("bus1"));
     let _local_daemon = NotificationDaemon::start(&local_bus.address).await;
     let local = AgentEnv::new(dir.path(), hub.url(), &bob, &local_bus.address);
     let mut agent = Agent::start(&local).await;
     let mut window = agent.window().await;
-    online(&mut window).await;
+    come_online(&mut window).await;
 
     // A remote desktop of the same user, at the same time, with the same profile.
-    let remote_bus = SessionBus::start(&dir.path().join("bus2").tap_mkdir());
+    let remote_bus = SessionBus::start(&dir.path().join("bus2"));
     let mut remote_daemon = NotificationDaemon::start(&remote_bus.address).await;
     let remote = AgentEnv { bus_address: remote_bus.address.clone(), ..AgentEnv::new(dir.path(), hub.url(), &bob, "") };
     let output = remote.command().output().unwrap();
@@ -205,14 +191,14 @@ async fn an_agent_that_does_not_answer_is_ended_and_replaced() {
     let _daemon = NotificationDaemon::start(&bus.address).await;
     let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
     let mut hung = Agent::start(&env).await;
-    online(&mut hung.window().await).await;
+    come_online(&mut hung.window().await).await;
     // Hung: it holds the profile's lock but answers nothing.
     let stopped = std::process::Command::new("kill").args(["-STOP", &hung.pid().to_string()]).status().unwrap();
     assert!(stopped.success());
 
     // Started means it holds the profile now (it says so only once it has the lock).
     let next = Agent::start(&env).await;
-    online(&mut next.window().await).await;
+    come_online(&mut next.window().await).await;
     assert!(!hung.is_running(), "the hung agent was ended");
 }
 
@@ -243,16 +229,4 @@ async fn herald_ui_without_a_display_says_so_and_the_agent_stops_starting_it() {
     window.send(Request::OpenInbox).await;
     let refused = agent.wait_for_log("no window").await;
     assert!(refused.contains("herald-ui cannot open one here"), "not started again: {refused}");
-}
-
-/// `path`, made as a directory: each session's bus keeps its files apart.
-trait MakeDir {
-    fn tap_mkdir(self) -> Self;
-}
-
-impl MakeDir for std::path::PathBuf {
-    fn tap_mkdir(self) -> Self {
-        std::fs::create_dir_all(&self).unwrap();
-        self
-    }
 }

@@ -5,23 +5,12 @@
 
 use herald_client::ipc::{Event, Request};
 use herald_client::sync::ConnectionState;
-use herald_e2e::agent::{inbox_subjects, Agent, AgentEnv};
+use herald_e2e::agent::{inbox_subjects, online, unread, Agent, AgentEnv};
 use herald_e2e::bus::SessionBus;
 use herald_e2e::daemon::NotificationDaemon;
 use herald_e2e::desktop::Desktop;
 use herald_e2e::hub::Hub;
 use herald_e2e::tray::Tray;
-
-fn online(event: &Event) -> Option<()> {
-    matches!(event, Event::Connection { connection: ConnectionState::Online }).then_some(())
-}
-
-fn unread(event: &Event) -> Option<u32> {
-    match event {
-        Event::InboxChanged { unread } => Some(*unread),
-        _ => None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox() {

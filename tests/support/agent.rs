@@ -170,6 +170,19 @@ impl Drop for Agent {
     }
 }
 
+/// Picks the agent's "online" out of a window's events (for [`Window::wait_for`]).
+pub fn online(event: &Event) -> Option<()> {
+    matches!(event, Event::Connection { connection: herald_client::sync::ConnectionState::Online }).then_some(())
+}
+
+/// Picks the unread count out of a window's events (for [`Window::wait_for`]).
+pub fn unread(event: &Event) -> Option<u32> {
+    match event {
+        Event::InboxChanged { unread } => Some(*unread),
+        _ => None,
+    }
+}
+
 /// The agent's IPC socket, seen from a window.
 pub struct Window(IpcStream);
 

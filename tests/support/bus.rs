@@ -28,7 +28,9 @@ pub struct SessionBus {
 }
 
 impl SessionBus {
+    /// A bus with its files in `dir` (made if missing).
     pub fn start(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
         let config = dir.join("bus.conf");
         std::fs::write(&config, CONFIG).unwrap();
         let mut daemon = Command::new("dbus-daemon")

@@ -57,12 +57,12 @@ pub struct Logind {
     pub bus: SessionBus,
     connection: zbus::Connection,
     path: OwnedObjectPath,
+    id: String,
 }
 
 impl Logind {
     /// A logind with one active login session `id`.
     pub async fn start(dir: &Path, id: &str) -> Self {
-        std::fs::create_dir_all(dir).unwrap();
         let bus = SessionBus::start(dir);
         let path = OwnedObjectPath::try_from(format!("/org/freedesktop/login1/session/{id}")).unwrap();
         let connection = zbus::connection::Builder::address(bus.address.as_str())
@@ -76,7 +76,13 @@ impl Logind {
             .build()
             .await
             .expect("owning org.freedesktop.login1 on the test's system bus");
-        Self { bus, connection, path }
+        Self { bus, connection, path, id: id.to_owned() }
+    }
+
+    /// Makes the agent of `env` one of this logind's session (as pam_systemd would at login).
+    pub fn place_in_session(&self, env: &mut crate::agent::AgentEnv) {
+        env.extra_env.push(("DBUS_SYSTEM_BUS_ADDRESS".into(), self.bus.address.clone().into()));
+        env.extra_env.push(("XDG_SESSION_ID".into(), self.id.clone().into()));
     }
 
     /// The session closed without a word heard on the bus (a remote session without a seat

@@ -18,7 +18,7 @@ use herald_client::session::{refusal, SessionId, Standing};
 /// waiting to be unlocked) takes seconds; only an agent silent for this long counts as hung.
 const ANSWER_PATIENCE: Duration = Duration::from_secs(15);
 /// How long an agent that said it is ending (or was told to end) has to let go of the lock.
-const LEAVE_PATIENCE: Duration = Duration::from_secs(10);
+pub const LEAVE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// What came of meeting the running agent.
 pub enum Met {
@@ -121,9 +121,4 @@ fn is_herald_of_this_user(pid: u32) -> bool {
     // A binary replaced while it runs (an upgrade) reads as "herald (deleted)".
     let named_herald = |name: &std::ffi::OsStr| name == "herald" || name == "herald (deleted)";
     Some(meta.uid()) == own && exe.is_some_and(|exe| exe.file_name().is_some_and(named_herald))
-}
-
-/// Waits for the ending agent to let go of the lock.
-pub fn leave_patience() -> Duration {
-    LEAVE_PATIENCE
 }

@@ -264,7 +264,7 @@ async fn take_profile(config: &Config, session: &session::Session) -> anyhow::Re
                         anyhow::bail!(why);
                     }
                     handover::Met::Replace => {
-                        leaving_by = Some(tokio::time::Instant::now() + handover::leave_patience());
+                        leaving_by = Some(tokio::time::Instant::now() + handover::LEAVE_PATIENCE);
                     }
                 }
             }

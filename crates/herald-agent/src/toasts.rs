@@ -59,17 +59,7 @@ pub async fn show_alone(summary: &str, body: &str) {
         Ok(connected) => connected,
         Err(e) => return tracing::debug!(error = %e, "no notification service to say it in"),
     };
-    let toast = Toast {
-        summary: summary.to_owned(),
-        body: body.to_owned(),
-        notification_id: None,
-        critical: false,
-        slot: Slot::Own,
-        buttons: Vec::new(),
-        refresh_at: None,
-        resident: false,
-    };
-    if let Err(e) = daemon.show(&toast, None, false).await {
+    if let Err(e) = daemon.show(&Toast::plain(summary, body), None, false).await {
         tracing::debug!(error = %e, "could not say it in a toast");
     }
 }

@@ -49,6 +49,22 @@ pub struct Toast {
     pub resident: bool,
 }
 
+impl Toast {
+    /// A toast that only says something: no notification behind it, no buttons, not critical.
+    pub fn plain(summary: impl Into<String>, body: impl Into<String>) -> Self {
+        Toast {
+            summary: summary.into(),
+            body: body.into(),
+            notification_id: None,
+            critical: false,
+            slot: Slot::Own,
+            buttons: Vec::new(),
+            refresh_at: None,
+            resident: false,
+        }
+    }
+}
+
 /// A button on a toast, and what pressing it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToastButton {
@@ -242,16 +258,7 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
         Action::RespondToEvent { .. } => "send your response",
         Action::SetDoNotDisturb { .. } => "change do-not-disturb",
     };
-    Toast {
-        summary: format!("Herald could not {what}"),
-        body: clip(&error.message),
-        notification_id: None,
-        critical: false,
-        slot: Slot::Own,
-        buttons: Vec::new(),
-        refresh_at: None,
-        resident: false,
-    }
+    Toast::plain(format!("Herald could not {what}"), clip(&error.message))
 }
 
 fn clip(text: &str) -> String {
