@@ -40,6 +40,16 @@ SESSIONS = {
         {"type": "event_answered", "id": "e1", "action": "answer", "at": "2026-11-21T10:00:30.000Z"},
         {"type": "error", "code": "cursor_ahead", "message": "m"},
     ],
+    # Ids no hub gives (the first CI crash): skipped, and the rest of the session applies.
+    "ids_out_of_range": [
+        HELLO, {"type": "change", "seq": 1, "kind": "created", "notification": notification(-10, "negative")},
+        {"type": "change", "seq": 2, "kind": "created", "notification": notification(1 << 40, "too big")},
+        {"type": "change", "seq": 3, "kind": "read_changed", "ids": [-1, 2**63 - 1], "read": True},
+        {"type": "caught_up", "seq": 3},
+        {"type": "change", "seq": 4, "kind": "deleted", "ids": [-(2**63)]},
+        {"type": "change", "seq": 5, "kind": "updated", "notification": notification(-3, "x")},
+        {"type": "snapshot", "notifications": [notification(-7, "kept?")]},
+    ],
     "other_user": [
         HELLO, {"type": "caught_up", "seq": 2}, {"type": "hello", "hub_id": "b" * 32, "user_id": 3},
         {"type": "change", "seq": 1, "kind": "created", "notification": notification(1, "x")},

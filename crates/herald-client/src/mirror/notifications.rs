@@ -148,9 +148,22 @@ impl NewUnread {
     }
 }
 
-/// The hub's notification with its mirror id.
-fn localised(account: AccountId, n: &Notification) -> Result<Notification, MirrorError> {
-    Ok(Notification { id: ids::local(account, n.id)?, ..n.clone() })
+/// The hub's notification with its mirror id, or `None` for an id no hub gives (see [`holdable`]).
+fn localised(account: AccountId, n: &Notification) -> Option<Notification> {
+    Some(Notification { id: holdable(account, n.id)?, ..n.clone() })
+}
+
+/// The mirror id of `hub_id`, or `None` (logged) for an id no hub gives: negative or beyond 2^40.
+/// Such a change is skipped rather than failing its batch: a failed write would drop the
+/// connection and meet the same change on every reconnect, so one bad id would stop all sync.
+fn holdable(account: AccountId, hub_id: i64) -> Option<i64> {
+    match ids::local(account, hub_id) {
+        Ok(id) => Some(id),
+        Err(error) => {
+            tracing::warn!(account, "skipped a change the mirror cannot hold: {error}");
+            None
+        }
+    }
 }
 
 fn apply_one(
@@ -166,7 +179,7 @@ fn apply_one(
             static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                 format!("INSERT INTO notifications ({COLUMNS}) VALUES ({PLACEHOLDERS}) ON CONFLICT (id) DO NOTHING")
             });
-            let n = localised(account, notification)?;
+            let Some(n) = localised(account, notification) else { return Ok(()) };
             let json = JsonColumns::of(&n);
             let inserted = tx.prepare_cached(&INSERT)?.execute(notification_row::to_params(&n, &json).as_slice())?;
             if inserted > 0 {
@@ -175,8 +188,7 @@ fn apply_one(
             }
         }
         ChangeKind::ReadChanged { ids: hub_ids, read } => {
-            for &hub_id in hub_ids {
-                let id = ids::local(account, hub_id)?;
+            for id in hub_ids.iter().filter_map(|&hub_id| holdable(account, hub_id)) {
                 if set_read(tx, &[id], *read)? {
                     applied.read_changed = true;
                     if *read {
@@ -188,7 +200,7 @@ fn apply_one(
         ChangeKind::Updated { notification } => {
             // An UPDATE, not INSERT OR REPLACE: a replace deletes without firing the triggers that
             // keep the unread counts and the search index.
-            let n = &localised(account, notification)?;
+            let Some(n) = &localised(account, notification) else { return Ok(()) };
             let json = JsonColumns::of(n);
             let params = notification_row::to_params(n, &json);
             static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -211,8 +223,7 @@ fn apply_one(
         }
         ChangeKind::Deleted { ids: hub_ids } => {
             let mut delete = tx.prepare_cached("DELETE FROM notifications WHERE id = ?1")?;
-            for &hub_id in hub_ids {
-                let id = ids::local(account, hub_id)?;
+            for id in hub_ids.iter().filter_map(|&hub_id| holdable(account, hub_id)) {
                 if delete.execute([id])? > 0 {
                     applied.deleted.push(id);
                 }
@@ -231,6 +242,30 @@ mod tests {
             seq,
             kind: ChangeKind::Created { notification: Notification::plain(id, subject, "2026-11-21T10:00:00.000Z") },
         }
+    }
+
+    #[test]
+    fn ids_no_hub_gives_are_skipped_and_the_rest_of_the_batch_applies() {
+        let mut mirror = Mirror::open_in_memory().unwrap();
+        let read = |seq, ids: Vec<i64>| Change { seq, kind: ChangeKind::ReadChanged { ids, read: true } };
+        let changes = [
+            created(1, -10, "negative"),
+            created(2, 1 << 40, "too big"),
+            created(3, 7, "fine"),
+            created(4, 8, "also fine"),
+            read(5, vec![-1, 7, i64::MAX]),
+            Change { seq: 6, kind: ChangeKind::Deleted { ids: vec![i64::MIN, 8] } },
+            Change {
+                seq: 7,
+                kind: ChangeKind::Updated { notification: Notification::plain(-3, "x", "2026-11-21T10:00:00.000Z") },
+            },
+        ];
+        let applied = mirror.apply(1, &changes, 7, true).expect("a bad id does not fail the batch");
+        assert_eq!(mirror.cursor(1).unwrap(), 7, "the cursor moves past the skipped changes");
+        assert_eq!(applied.created.iter().map(|n| n.id).collect::<Vec<_>>(), [7, 8]);
+        let listed = mirror.list(None, 10).unwrap();
+        assert_eq!(listed.iter().map(|n| (n.id, n.read)).collect::<Vec<_>>(), [(7, true)]);
+        assert_eq!(mirror.unread_count().unwrap(), 0);
     }
 
     #[test]

@@ -56,7 +56,9 @@ impl From<StoreError> for Failure {
             StoreError::InvalidUserName(_)
             | StoreError::InvalidName { .. }
             | StoreError::InvalidCallback(_)
-            | StoreError::TooManyRecipients(_) => Failure::new(ErrorCode::InvalidRequest, err.to_string()),
+            | StoreError::TooManyRecipients(_)
+            | StoreError::Search(_)
+            | StoreError::TooSlow => Failure::new(ErrorCode::InvalidRequest, err.to_string()),
             _ => {
                 // Internal details go to the log, not to the caller.
                 tracing::error!(error = %err, "store failure");

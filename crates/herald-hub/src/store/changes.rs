@@ -58,19 +58,21 @@ impl Store {
     /// after `since` (they were trimmed): checked under the same lock as the read, so a trim
     /// running meanwhile cannot leave an unnoticed gap.
     pub async fn changes_after(&self, user_id: i64, since: i64, limit: u32) -> Result<Option<Vec<Change>>, StoreError> {
-        self.with(move |conn| {
-            let floor = journal_floor(conn, user_id)?;
+        self.read(None, move |conn| {
+            // One read transaction: the floor and the changes from the same snapshot.
+            let tx = conn.transaction()?;
+            let floor = journal_floor(&tx, user_id)?;
             if since < floor {
                 return Ok(None);
             }
-            read_changes(conn, user_id, since, limit).map(Some)
+            read_changes(&tx, user_id, since, limit).map(Some)
         })
         .await
     }
 
     /// How many of `user_id`'s changes have `seq > since`.
     pub async fn count_changes_since(&self, user_id: i64, since: i64) -> Result<i64, StoreError> {
-        self.with(move |conn| {
+        self.read(None, move |conn| {
             Ok(conn.query_row(
                 "SELECT count(*) FROM changes WHERE user_id = ?1 AND seq > ?2",
                 params![user_id, since],
@@ -82,7 +84,7 @@ impl Store {
 
     /// Up to `limit` of `user_id`'s changes with `seq > since`, oldest first.
     pub async fn changes_since(&self, user_id: i64, since: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
-        self.with(move |conn| read_changes(conn, user_id, since, limit)).await
+        self.read(None, move |conn| read_changes(conn, user_id, since, limit)).await
     }
 }
 

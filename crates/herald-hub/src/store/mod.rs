@@ -4,8 +4,11 @@
 //! and no rusqlite type crosses it, so a PostgreSQL store can stand behind the same methods
 //! without a handler changing.
 //!
-//! One connection behind a mutex. Reads and rare writes run on blocking threads; the hot writes
-//! (deliveries, read state, answers) go through the group-commit [`writer`]. Every write that
+//! One writing connection behind a mutex: rare writes run on blocking threads, the hot ones
+//! (deliveries, read state, answers) go through the group-commit [`writer`]. The reads callers
+//! make most (sign-in, search, the journal) go to a pool of read-only connections beside it
+//! ([`readers`]; WAL lets them read while the writer writes), so no read waits behind another
+//! caller's read or holds up a write. Every write that
 //! adds to a user's change log announces it on that user's [`bus`] channel *while holding the
 //! lock*, so each channel carries changes in `seq` order — the feed drops duplicates by sequence.
 
@@ -18,8 +21,10 @@ mod idempotency;
 mod ingest;
 pub(crate) mod notifications;
 mod preferences;
+mod readers;
 mod search;
 mod users;
+pub mod words;
 mod writer;
 
 use std::path::Path;
@@ -29,6 +34,7 @@ use herald_db::Migration;
 use rusqlite::Connection;
 
 use bus::{ChangeBus, Subscription};
+use readers::Readers;
 use writer::{Announcements, Writer};
 
 pub use answers::{AnswerError, Answered, Response, ANSWER_KIND};
@@ -59,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "callback_signatures",
         sql: include_str!("../../../../migrations/hub/0009_callback_signatures.sql"),
     },
+    Migration {
+        version: 10,
+        name: "search_by_user",
+        sql: include_str!("../../../../migrations/hub/0010_search_by_user.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +84,10 @@ pub enum StoreError {
     InvalidName { what: &'static str, value: String },
     #[error("invalid callback URL {0:?}: use an absolute http:// or https:// URL")]
     InvalidCallback(String),
+    #[error("{0}; search with fewer, shorter words")]
+    Search(#[from] words::QueryError),
+    #[error("the search took longer than {} s; add words or a filter", readers::SEARCH_TIME_LIMIT.as_secs())]
+    TooSlow,
     #[error("the audience has {0} recipients, more than the {max} one send may reach", max = audiences::MAX_RECIPIENTS)]
     TooManyRecipients(usize),
     #[error(transparent)]
@@ -88,6 +103,7 @@ pub struct Store {
     conn: Arc<Mutex<Connection>>,
     bus: ChangeBus,
     writer: Writer,
+    readers: Option<Arc<Readers>>,
     hub_id: Arc<str>,
 }
 
@@ -100,7 +116,9 @@ impl Store {
         // A notification the hub said it stored survives a power cut: every commit is synced.
         // Group commit (see `writer`) is what keeps that affordable.
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Self::from_connection(conn)
+        let mut store = Self::from_connection(conn)?;
+        store.readers = Some(Arc::new(Readers::open(&data_dir.join("hub.sqlite3"), readers::COUNT)?));
+        Ok(store)
     }
 
     pub fn open_in_memory() -> Result<Self, StoreError> {
@@ -109,10 +127,11 @@ impl Store {
 
     fn from_connection(conn: Connection) -> Result<Self, StoreError> {
         let hub_id: String = conn.query_row("SELECT hub_id FROM hub_identity WHERE id = 1", [], |r| r.get(0))?;
+        words::index_pending(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let bus = ChangeBus::new(bus::DEFAULT_CAPACITY);
         let writer = Writer::start(conn.clone(), bus.clone());
-        Ok(Self { conn, bus, writer, hub_id: hub_id.into() })
+        Ok(Self { conn, bus, writer, readers: None, hub_id: hub_id.into() })
     }
 
     /// Replaces the change bus with one of `capacity` changes per user (default 16). A smaller
@@ -186,6 +205,20 @@ impl Store {
         })
         .await
         .map_err(|e| E::from(StoreError::Task(e.to_string())))?
+    }
+
+    /// Runs the read-only `f` on a read connection of the pool in a blocking thread (on the
+    /// writer's connection for an in-memory store, which has no other). `time_limit`: `f` is
+    /// interrupted after it and fails with [`StoreError::TooSlow`].
+    async fn read<T, F>(&self, time_limit: Option<std::time::Duration>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        match &self.readers {
+            Some(readers) => readers.run(time_limit, f).await,
+            None => self.with(move |conn| readers::bounded(conn, time_limit, f)).await,
+        }
     }
 }
 

@@ -80,18 +80,21 @@ impl NewNotification {
 
 /// Deletes the recipient's notifications with `tag` from the same sender (a new one replaces
 /// them) and logs it. Only the same sender: nobody can wipe another sender's notifications by
-/// reusing their tag. System sends (no user sender) share one namespace.
+/// reusing their tag. A sender is a user (`sender`), an app (`sender_app`), or neither (an
+/// admin's send): three namespaces, an app's apart from every other app's.
 fn replace_tagged(
     tx: &Connection,
     user_id: i64,
     tag: &str,
     sender: Option<&str>,
+    sender_app: Option<&str>,
 ) -> Result<Option<herald_proto::Change>, StoreError> {
     let replaced: Vec<i64> = {
         let mut stmt = tx.prepare_cached(
-            "DELETE FROM notifications WHERE user_id = ?1 AND tag = ?2 AND sender IS ?3 RETURNING id",
+            "DELETE FROM notifications WHERE user_id = ?1 AND tag = ?2 AND sender IS ?3 AND sender_app IS ?4
+             RETURNING id",
         )?;
-        let rows = stmt.query_map(params![user_id, tag, sender], |r| r.get(0))?;
+        let rows = stmt.query_map(params![user_id, tag, sender, sender_app], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
     if replaced.is_empty() {
@@ -132,7 +135,7 @@ pub(super) fn insert_with(
     for &user_id in recipients {
         let mut changes = Vec::new();
         if let Some(tag) = &new.tag {
-            changes.extend(replace_tagged(tx, user_id, tag, new.sender.as_deref())?);
+            changes.extend(replace_tagged(tx, user_id, tag, new.sender.as_deref(), new.sender_app.as_deref())?);
         }
         let mut notification = new.for_recipient(&created_at);
         let (roles, own) = switches.of(user_id);
@@ -143,6 +146,7 @@ pub(super) fn insert_with(
         values.push(&new.sender_app);
         tx.prepare_cached(&insert)?.execute(values.as_slice())?;
         notification.id = tx.last_insert_rowid();
+        super::words::index(tx, notification.id, user_id, &notification.subject, &notification.body)?;
         changes.push(append(tx, user_id, ChangeKind::Created { notification: notification.clone() })?);
         delivered.push((user_id, notification, changes));
     }

@@ -37,8 +37,12 @@ impl Store {
         limit: u32,
         filter: ListFilter,
     ) -> Result<(Vec<Notification>, bool), StoreError> {
-        self.with(move |conn| {
-            let (sql, args) = search_sql(user_id, before, limit, filter);
+        // Refused here, before any work: too long, too many words, a control character.
+        let words = filter.text.as_deref().map(|text| super::words::query(user_id, text)).transpose()?.flatten();
+        // Only a text search can take long (a user's common word over their whole history).
+        let time_limit = words.is_some().then_some(super::readers::SEARCH_TIME_LIMIT);
+        self.read(time_limit, move |conn| {
+            let (sql, args) = search_sql(user_id, before, limit, filter, words);
             let mut stmt = conn.prepare_cached(&sql)?;
             let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
             let mut items = stmt.query_map(params.as_slice(), from_row)?.collect::<Result<Vec<_>, _>>()?;
@@ -51,8 +55,15 @@ impl Store {
 }
 
 /// The SQL and arguments of a [`Store::search`]: every filter narrows an indexed walk of the
-/// user's notifications (a test checks the plans).
-fn search_sql(user_id: i64, before: Option<i64>, limit: u32, filter: ListFilter) -> (String, Vec<Box<dyn ToSql>>) {
+/// user's notifications (a test checks the plans). Words are matched in the user's own part of
+/// the index only: `words` is the FTS query [`super::words::query`] made of the filter's text.
+fn search_sql(
+    user_id: i64,
+    before: Option<i64>,
+    limit: u32,
+    filter: ListFilter,
+    words: Option<String>,
+) -> (String, Vec<Box<dyn ToSql>>) {
     // An expired notification is gone for the user even before the sweeper deletes it.
     let mut sql = format!(
         "SELECT {COLUMNS} FROM notifications WHERE user_id = ?1 AND id < ?2
@@ -72,10 +83,17 @@ fn search_sql(user_id: i64, before: Option<i64>, limit: u32, filter: ListFilter)
         sub_tag: filter.sub_tag.as_deref(),
         from: filter.from.as_deref(),
         to: filter.to.as_deref(),
-        text: filter.text.as_deref(),
+        text: None,
         module_is_common: false,
     };
     filters::append(&filters, &mut sql, &mut args);
+    if let Some(words) = words {
+        args.push(Box::new(words));
+        sql.push_str(&format!(
+            " AND id IN (SELECT rowid FROM notification_words WHERE notification_words MATCH ?{})",
+            args.len()
+        ));
+    }
     args.push(Box::new(limit + 1));
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
     (sql, args)
@@ -102,7 +120,8 @@ mod tests {
             ListFilter { awaiting: Some(false), ..ListFilter::default() },
         ];
         for filter in filters {
-            let (sql, args) = search_sql(1, None, 50, filter.clone());
+            let words = filter.text.as_deref().and_then(|text| crate::store::words::query(1, text).unwrap());
+            let (sql, args) = search_sql(1, None, 50, filter.clone(), words);
             let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let plan: Vec<String> =
@@ -114,6 +133,51 @@ mod tests {
             );
             assert!(plan.iter().any(|step| step.contains("USING")), "{filter:?}: {plan:?}");
         }
+    }
+
+    /// SQLite's own count of the steps a search took, for `user_id` on `conn`.
+    fn search_steps(conn: &rusqlite::Connection, user_id: i64, text: &str) -> (usize, i32) {
+        let filter = ListFilter { text: Some(text.into()), ..ListFilter::default() };
+        let words = crate::store::words::query(user_id, text).unwrap();
+        let (sql, args) = search_sql(user_id, None, 50, filter, words);
+        let params: Vec<&dyn ToSql> = args.iter().map(AsRef::as_ref).collect();
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let found = stmt.query_map(params.as_slice(), |_| Ok(())).unwrap().count();
+        (found, stmt.get_status(rusqlite::StatementStatus::VmStep))
+    }
+
+    #[test]
+    fn a_search_costs_the_same_however_many_of_other_users_rows_match() {
+        let conn = herald_db::open_in_memory(crate::store::MIGRATIONS).unwrap();
+        conn.execute_batch("INSERT INTO users (id, name, created_at) VALUES (1, 'searcher', ''), (2, 'other', '');")
+            .unwrap();
+        let deliver = |user: i64, subject: &str| {
+            crate::store::notifications::insert_for_each(&conn, &[user], &NewNotification::new(subject)).unwrap();
+        };
+        deliver(1, "zebra crossing");
+        let alone = search_steps(&conn, 1, "zebra");
+        let misspelt = search_steps(&conn, 1, "zebar");
+        for i in 0..3_000 {
+            deliver(2, &format!("zebra {i}"));
+        }
+        let crowded = search_steps(&conn, 1, "zebra");
+        assert_eq!(alone.0, 1, "the searcher's own row is found");
+        // Within a few steps (the planner's own bookkeeping), where matching every user's rows
+        // first took a step for each of the 3,000.
+        let near = |a: i32, b: i32| (a - b).abs() <= 4;
+        assert_eq!(crowded.0, 1);
+        assert!(
+            near(crowded.1, alone.1),
+            "3,000 matching rows of another user cost {} steps, not {}",
+            crowded.1,
+            alone.1
+        );
+        let misspelt_now = search_steps(&conn, 1, "zebar").1;
+        assert!(near(misspelt_now, misspelt.1), "a misspelling costs the same: {misspelt_now} vs {}", misspelt.1);
+        let (found, steps) = search_steps(&conn, 2, "zebra");
+        assert_eq!(found, 51, "the other user finds theirs (a page and one more)");
+        assert!(steps > 1_000, "their search reads their 3,000 rows ({steps} steps): the count is a real measure");
+        assert_eq!(search_steps(&conn, 1, "zeb").0, 1, "a prefix reads only the searcher's terms too");
     }
 
     #[tokio::test]

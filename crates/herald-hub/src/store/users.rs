@@ -49,7 +49,7 @@ impl Store {
     /// Who a bearer token belongs to, if anyone.
     pub async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>, StoreError> {
         let hash = auth::hash_token(token);
-        self.with(move |conn| {
+        self.read(None, move |conn| {
             Ok(conn
                 .query_row(
                     "SELECT tokens.kind, users.id, users.name, tokens.app FROM tokens

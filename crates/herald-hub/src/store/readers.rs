@@ -1,0 +1,131 @@
+//! Read-only connections beside the writer's. In WAL mode each reads the last committed state
+//! while the writer writes, so a slow search holds up neither another caller's read nor a send.
+//! A pool of a few: more than the machine's cores would only share the same CPUs.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, ErrorCode};
+use tokio::sync::Semaphore;
+
+use super::{StoreError, MIGRATIONS};
+
+/// Read connections per hub.
+pub const COUNT: usize = 4;
+/// A search still running after this is stopped (its caller is told to narrow it).
+pub const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(2);
+/// SQLite virtual-machine steps between two looks at the clock (a few microseconds' work).
+const STEPS_PER_CHECK: i32 = 10_000;
+
+pub struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    free: std::sync::Arc<Semaphore>,
+}
+
+impl Readers {
+    pub fn open(path: &Path, count: usize) -> Result<Self, StoreError> {
+        let connections =
+            (0..count).map(|_| herald_db::open_read_only(path, MIGRATIONS)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { idle: Mutex::new(connections), free: std::sync::Arc::new(Semaphore::new(count)) })
+    }
+
+    /// Runs `f` on an idle connection (waiting for one), on a blocking thread.
+    pub async fn run<T, F>(self: &std::sync::Arc<Self>, time_limit: Option<Duration>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit = self.free.clone().acquire_owned().await.map_err(|e| StoreError::Task(e.to_string()))?;
+        let readers = self.clone();
+        tokio::task::spawn_blocking(move || {
+            // The permit goes with the connection: a caller that stops waiting (its client went
+            // away) frees neither until the read is done and the connection is back.
+            let mut conn = readers.take();
+            let result = bounded(&mut conn, time_limit, f);
+            readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    fn take(&self) -> Connection {
+        // A permit is held, so a connection is idle.
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop().expect("a permit means an idle reader")
+    }
+}
+
+/// Runs `f` on `conn`, interrupted once `time_limit` has passed (then [`StoreError::TooSlow`]).
+pub fn bounded<T>(
+    conn: &mut Connection,
+    time_limit: Option<Duration>,
+    f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let Some(limit) = time_limit else { return f(conn) };
+    let deadline = Instant::now() + limit;
+    conn.progress_handler(STEPS_PER_CHECK, Some(move || Instant::now() > deadline));
+    let result = f(conn);
+    conn.progress_handler(STEPS_PER_CHECK, None::<fn() -> bool>);
+    match result {
+        Err(StoreError::Sqlite(e)) if e.sqlite_error_code() == Some(ErrorCode::OperationInterrupted) => {
+            Err(StoreError::TooSlow)
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_query_past_its_time_limit_is_stopped() {
+        let mut conn = herald_db::open_in_memory(MIGRATIONS).unwrap();
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+        let result = bounded(&mut conn, Some(Duration::from_millis(50)), |conn| {
+            Ok(conn.query_row(endless, [], |r| r.get::<_, i64>(0))?)
+        });
+        assert!(matches!(result, Err(StoreError::TooSlow)), "{result:?}");
+        // The connection is usable afterwards, with no limit left behind.
+        let one: i64 = bounded(&mut conn, None, |conn| Ok(conn.query_row("SELECT 1", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(one, 1);
+    }
+
+    #[tokio::test]
+    async fn a_read_in_progress_holds_up_neither_other_reads_nor_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (ann, _) = store.add_user("ann").await.unwrap();
+        // A read that lasts until this test lets it go (a search over a long history).
+        let (started, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let slow = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(None, move |_conn| {
+                        started.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+        let bound = Duration::from_secs(20);
+        let sent = tokio::time::timeout(bound, store.deliver(vec![ann.id], crate::store::NewNotification::new("hi")))
+            .await
+            .expect("a send is not held up by a read")
+            .unwrap();
+        let (listed, _) = tokio::time::timeout(bound, store.list(ann.id, None, 10))
+            .await
+            .expect("another read is not held up by it")
+            .unwrap();
+        assert_eq!(listed.iter().map(|n| n.id).collect::<Vec<_>>(), [sent[0].id], "and it sees the committed send");
+        release.send(()).unwrap();
+        slow.await.unwrap().unwrap();
+    }
+}
