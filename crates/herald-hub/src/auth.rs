@@ -59,7 +59,12 @@ impl FromRequestParts<AppState> for Authenticated {
         let token = bearer_token(&parts.headers)
             .ok_or_else(|| Failure::new(ErrorCode::Unauthorized, "send 'Authorization: Bearer <token>'"))?;
         match state.store.caller_for_token(token).await? {
-            Some(caller) => Ok(Authenticated(caller)),
+            Some(caller) => {
+                if let Some(conn) = parts.extensions.get::<std::sync::Arc<crate::serve::ClientConn>>() {
+                    conn.authenticated();
+                }
+                Ok(Authenticated(caller))
+            }
             None => Err(Failure::new(ErrorCode::Unauthorized, "unknown or revoked token")),
         }
     }

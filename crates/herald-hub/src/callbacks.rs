@@ -1,11 +1,16 @@
 //! Delivers the callback queue to apps: POSTs each due callback, deletes it when the app answers
 //! 2xx, otherwise tries again later with exponential backoff, and gives up after
 //! [`MAX_ATTEMPTS`]. Runs beside the API, so no request ever waits for an app.
+//!
+//! Apps are served in parallel, one callback at a time each (an app sees its callbacks in
+//! order) and at most [`PARALLEL`] at once in all: an app whose endpoint stalls costs only that
+//! app's callbacks their time, never another app's.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::store::{normalize_time, now_rfc3339, DueCallback, Store};
 
@@ -17,6 +22,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Callbacks taken from the queue per round.
 const BATCH: u32 = 32;
+/// Callbacks on their way at once, over all apps.
+pub const PARALLEL: usize = 16;
 /// Even with nothing queued, look again this often (a row added by another process, a clock jump).
 const IDLE_RECHECK: Duration = Duration::from_secs(60);
 
@@ -33,7 +40,14 @@ impl Callbacks {
 
     /// Starts delivering; stops when `stop` turns true.
     pub fn spawn(&self, store: Store, retry_base: Duration, stop: watch::Receiver<bool>) {
-        let worker = Worker { store, retry_base, wake: self.wake.clone(), client: client() };
+        let worker = Arc::new(Worker {
+            store,
+            retry_base,
+            wake: self.wake.clone(),
+            client: client(),
+            busy: Mutex::default(),
+            slots: Arc::new(Semaphore::new(PARALLEL)),
+        });
         tokio::spawn(worker.run(stop));
     }
 }
@@ -53,10 +67,17 @@ struct Worker {
     retry_base: Duration,
     wake: Arc<Notify>,
     client: reqwest::Client,
+    /// Apps with a callback on its way now.
+    busy: Mutex<HashSet<String>>,
+    slots: Arc<Semaphore>,
 }
 
 impl Worker {
-    async fn run(self, mut stop: watch::Receiver<bool>) {
+    fn busy_apps(&self) -> Vec<String> {
+        self.busy.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    }
+
+    async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
             let wait = match self.round().await {
                 Ok(wait) => wait,
@@ -73,19 +94,32 @@ impl Worker {
         }
     }
 
-    /// Delivers what is due; returns how long to sleep before the next one is due.
-    async fn round(&self) -> Result<Duration, crate::store::StoreError> {
-        loop {
-            let due = self.store.due_callbacks(BATCH).await?;
-            let full = due.len() == BATCH as usize;
-            for callback in due {
-                self.deliver(callback).await?;
-            }
-            if !full {
+    /// Starts delivering what is due, for each app not busy, as far as slots allow; returns how
+    /// long to sleep before the next one is due (a delivery that ends wakes the worker sooner).
+    async fn round(self: &Arc<Self>) -> Result<Duration, crate::store::StoreError> {
+        'fill: loop {
+            let due = self.store.due_callbacks(BATCH, self.busy_apps()).await?;
+            if due.is_empty() {
                 break;
             }
+            for callback in due {
+                let Ok(slot) = self.slots.clone().try_acquire_owned() else { break 'fill };
+                if !self.busy.lock().unwrap_or_else(|p| p.into_inner()).insert(callback.app.clone()) {
+                    continue; // this app's earlier callback is on its way: this one waits for it
+                }
+                let worker = self.clone();
+                tokio::spawn(async move {
+                    let app = callback.app.clone();
+                    if let Err(e) = worker.deliver(callback).await {
+                        tracing::error!(error = %e, "could not record a callback's outcome");
+                    }
+                    worker.busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&app);
+                    drop(slot);
+                    worker.wake.notify_one();
+                });
+            }
         }
-        Ok(match self.store.next_callback_at().await? {
+        Ok(match self.store.next_callback_at(self.busy_apps()).await? {
             None => IDLE_RECHECK,
             Some(at) => until(&at).min(IDLE_RECHECK),
         })
@@ -109,16 +143,16 @@ impl Worker {
         };
         match failure {
             None => {
-                tracing::info!(app = %callback.app, id = callback.id, "callback delivered");
+                tracing::info!(app = ?callback.app, id = callback.id, "callback delivered");
                 self.store.callback_delivered(callback.id).await
             }
             Some(error) => {
                 let tries = callback.attempts + 1;
                 let retry_at = (tries < MAX_ATTEMPTS).then(|| after(backoff(self.retry_base, tries)));
                 if retry_at.is_none() {
-                    tracing::error!(app = %callback.app, id = callback.id, %error, "giving up on a callback");
+                    tracing::error!(app = ?callback.app, id = callback.id, ?error, "giving up on a callback");
                 } else {
-                    tracing::warn!(app = %callback.app, id = callback.id, tries, %error, "callback failed; will retry");
+                    tracing::warn!(app = ?callback.app, id = callback.id, tries, ?error, "callback failed; will retry");
                 }
                 self.store.callback_failed(callback.id, error, retry_at).await
             }

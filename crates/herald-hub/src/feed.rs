@@ -4,7 +4,10 @@
 //! Subscribe first, then replay from the cursor, and drop what the replay already sent by `seq`
 //! (ntfy's order): a change committed between the two steps arrives once, never zero times.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -14,7 +17,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::AppState;
-use crate::auth::AuthUser;
+use crate::auth::{bearer_token, hash_token, AuthUser};
 use crate::store::{now_rfc3339, Store, StoreError, User};
 
 /// Changes read from the log per query while replaying.
@@ -26,6 +29,84 @@ const MAX_CLIENT_FRAME: usize = 16 * 1024;
 const READ_BUFFER: usize = 256;
 /// WebSocket close code 1001, "going away".
 const GOING_AWAY: u16 = 1001;
+/// WebSocket close code 1008, "policy violation": this token opened too many feeds.
+const POLICY: u16 = 1008;
+
+/// Open feeds per token. A token that opens more than the cap (a loop, a leak, an attack: one
+/// token once held 3,000) closes its oldest feed with each new one, so a device that reconnects
+/// is never the one refused.
+#[derive(Clone, Default)]
+pub struct FeedsByToken {
+    open: Arc<Mutex<HashMap<[u8; 32], OpenFeeds>>>,
+    next_id: Arc<AtomicU64>,
+}
+
+/// A token's open feeds, oldest first: each one's id and how to push it out.
+type OpenFeeds = VecDeque<(u64, Arc<tokio::sync::Notify>)>;
+
+/// One open feed's place; closing it (dropping) frees the place.
+struct FeedPlace {
+    feeds: FeedsByToken,
+    token: [u8; 32],
+    id: u64,
+    /// Told when newer feeds of the same token pushed this one out.
+    pushed_out: Arc<tokio::sync::Notify>,
+}
+
+impl FeedsByToken {
+    fn open(&self, token: [u8; 32], cap: usize) -> FeedPlace {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let pushed_out = Arc::new(tokio::sync::Notify::new());
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let feeds = open.entry(token).or_default();
+        feeds.push_back((id, pushed_out.clone()));
+        while feeds.len() > cap.max(1) {
+            if let Some((_, oldest)) = feeds.pop_front() {
+                // Kept as a permit if that feed is busy sending: it sees it at its next turn.
+                oldest.notify_one();
+            }
+        }
+        FeedPlace { feeds: self.clone(), token, id, pushed_out }
+    }
+
+    /// How many feeds are open, over every token.
+    pub fn len(&self) -> usize {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).values().map(VecDeque::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for FeedPlace {
+    fn drop(&mut self) {
+        let mut open = self.feeds.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(feeds) = open.get_mut(&self.token) {
+            feeds.retain(|(id, _)| *id != self.id);
+            if feeds.is_empty() {
+                open.remove(&self.token);
+            }
+        }
+    }
+}
+
+/// The feed's socket: every send must finish within `patience` (two ping intervals), so a
+/// client that stops reading is dropped like one that stops answering pings, instead of
+/// holding its task in a send for ever.
+struct Peer {
+    ws: WebSocket,
+    patience: Duration,
+}
+
+impl Peer {
+    async fn message(&mut self, message: Message) -> Result<(), FeedError> {
+        match tokio::time::timeout(self.patience, self.ws.send(message)).await {
+            Ok(sent) => Ok(sent?),
+            Err(_) => Err(FeedError::Stalled(self.patience)),
+        }
+    }
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -40,11 +121,14 @@ pub async fn upgrade(
     AuthUser(user): AuthUser,
     State(state): State<AppState>,
     Query(query): Query<FeedQuery>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let place = state.feeds.open(hash_token(bearer_token(&headers).unwrap_or("")), state.config.max_feeds_per_token);
     ws.max_message_size(MAX_CLIENT_FRAME).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| async move {
         let name = user.name.clone();
-        match stream(socket, state, user, query.since).await {
+        let socket = Peer { ws: socket, patience: 2 * state.config.ping_every };
+        match stream(socket, state, user, query.since, place).await {
             Ok(()) => tracing::debug!(user = %name, "feed closed"),
             Err(e) => tracing::debug!(user = %name, error = %e, "feed ended"),
         }
@@ -57,9 +141,11 @@ enum FeedError {
     Socket(#[from] axum::Error),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    #[error("the client read nothing for {0:?}")]
+    Stalled(Duration),
 }
 
-async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) -> Result<(), FeedError> {
+async fn stream(mut socket: Peer, state: AppState, user: User, since: i64, place: FeedPlace) -> Result<(), FeedError> {
     send(&mut socket, &FeedFrame::Hello { hub_id: state.store.hub_id().to_owned(), user_id: user.id }).await?;
     let mut live = state.store.subscribe(user.id);
     // Joined before the replay, like the change bus: an event pushed meanwhile is not missed.
@@ -77,7 +163,7 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
         // A cursor this hub never gave out: it was reset or restored from an older backup.
         let message = format!("cursor {since} is past the end of your log ({latest}); sync again from 0");
         send(&mut socket, &FeedFrame::Error(ApiError::new(ErrorCode::CursorAhead, message))).await?;
-        return Ok(socket.send(Message::Close(None)).await?);
+        return socket.message(Message::Close(None)).await;
     }
     match state.store.count_changes_since(user.id, since).await {
         Ok(0) => {}
@@ -126,7 +212,7 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },
-            incoming = socket.recv() => match incoming {
+            incoming = socket.ws.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
                 // Clients send nothing but pings/pongs yet; the library answers pings itself.
                 Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
@@ -136,11 +222,17 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
                     tracing::debug!(user = %user.name, "feed client stopped answering; closing");
                     return Ok(());
                 }
-                socket.send(Message::Ping(Default::default())).await?
+                socket.message(Message::Ping(Default::default())).await?
+            }
+            () = place.pushed_out.notified() => {
+                tracing::info!(user = %user.name, "closed the oldest feed of a token that opened too many");
+                let reason = "too many feeds for this token; the oldest was closed";
+                let _ = socket.message(Message::Close(Some(CloseFrame { code: POLICY, reason: reason.into() }))).await;
+                return Ok(());
             }
             _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => {
                 let close = CloseFrame { code: GOING_AWAY, reason: "hub is shutting down".into() };
-                let _ = socket.send(Message::Close(Some(close))).await;
+                let _ = socket.message(Message::Close(Some(close))).await;
                 return Ok(());
             }
         }
@@ -149,7 +241,7 @@ async fn stream(mut socket: WebSocket, state: AppState, user: User, since: i64) 
 
 /// Sends the user's whole inbox in `snapshot` frames of [`REPLAY_BATCH`]. Changes made while it
 /// is read are in the journal after the `latest` read before, so the replay that follows covers them.
-async fn snapshot(socket: &mut WebSocket, store: &Store, user_id: i64) -> Result<(), FeedError> {
+async fn snapshot(socket: &mut Peer, store: &Store, user_id: i64) -> Result<(), FeedError> {
     let mut before = None;
     loop {
         let (notifications, more) = store.list(user_id, before, REPLAY_BATCH).await?;
@@ -164,7 +256,7 @@ async fn snapshot(socket: &mut WebSocket, store: &Store, user_id: i64) -> Result
 /// Sends every logged change after `cursor`; returns the new cursor. When the journal no longer
 /// has them all (trimmed), sends a `resync` and the inbox as it is instead, and goes on from the
 /// `seq` that snapshot stands for.
-async fn replay(socket: &mut WebSocket, store: &Store, user_id: i64, mut cursor: i64) -> Result<i64, FeedError> {
+async fn replay(socket: &mut Peer, store: &Store, user_id: i64, mut cursor: i64) -> Result<i64, FeedError> {
     loop {
         let Some(batch) = store.changes_after(user_id, cursor, REPLAY_BATCH).await? else {
             let (floor, latest) = store.journal_bounds(user_id).await?;
@@ -184,15 +276,15 @@ async fn replay(socket: &mut WebSocket, store: &Store, user_id: i64, mut cursor:
     }
 }
 
-async fn refuse(mut socket: WebSocket, err: StoreError) -> Result<(), FeedError> {
+async fn refuse(mut socket: Peer, err: StoreError) -> Result<(), FeedError> {
     tracing::error!(error = %err, "feed replay failed");
     let frame =
         FeedFrame::Error(ApiError::new(ErrorCode::Internal, "the hub could not read your changes; retry later"));
     send(&mut socket, &frame).await?;
-    Ok(socket.send(Message::Close(None)).await?)
+    socket.message(Message::Close(None)).await
 }
 
-async fn send(socket: &mut WebSocket, frame: &FeedFrame) -> Result<(), axum::Error> {
+async fn send(socket: &mut Peer, frame: &FeedFrame) -> Result<(), FeedError> {
     let text = serde_json::to_string(frame).expect("feed frames always serialise");
-    socket.send(Message::Text(text.into())).await
+    socket.message(Message::Text(text.into())).await
 }

@@ -144,7 +144,9 @@ impl Templates {
         self.sources.get(source).map(Vec::as_slice)
     }
 
-    /// Renders `envelope` into one notification per recipient.
+    /// Renders `envelope` into one notification per distinct recipient (in the event's order).
+    /// The envelope is converted for the templates once, not once per recipient (which made an
+    /// event of 30,000 recipients take 25 s), and duplicates are dropped before rendering.
     pub fn render(&self, source: &str, envelope: &Value) -> Result<Vec<Rendered>, IngestError> {
         let kinds = self.sources.get(source).ok_or_else(|| IngestError::UnknownSource(source.to_owned()))?;
         let kind = envelope.get("type").and_then(Value::as_str).ok_or_else(|| bad("'type' is missing"))?;
@@ -154,9 +156,17 @@ impl Templates {
         let data = envelope.get("data").filter(|d| d.is_object()).ok_or_else(|| bad("'data' is not an object"))?;
         let recipients =
             data.get("recipients").and_then(Value::as_array).ok_or_else(|| bad("'data.recipients' is not a list"))?;
+        let mut seen = std::collections::HashSet::new();
+        let recipients: Vec<&Value> = recipients.iter().filter(|r| seen.insert(r.to_string())).collect();
+        if recipients.len() > crate::store::MAX_RECIPIENTS {
+            let message =
+                format!("the event names {} recipients, more than {}", recipients.len(), crate::store::MAX_RECIPIENTS);
+            return Err(IngestError::BadEnvelope(message));
+        }
+        let (event, data) = (minijinja::Value::from_serialize(envelope), minijinja::Value::from_serialize(data));
         let mut rendered = Vec::with_capacity(recipients.len());
         for recipient in recipients {
-            let context = minijinja::context! { event => envelope, data => data, recipient => recipient };
+            let context = minijinja::context! { event => event.clone(), data => data.clone(), recipient => recipient };
             let user = self.render_one(&format!("{source}/recipient"), &context)?;
             let mut fields = BTreeMap::new();
             for field in FIELDS {

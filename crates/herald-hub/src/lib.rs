@@ -22,6 +22,7 @@ pub mod feed;
 pub mod ingest;
 pub mod live;
 pub mod preferences;
+pub mod serve;
 pub mod store;
 pub mod tls;
 pub mod types;
@@ -53,6 +54,12 @@ pub struct HubConfig {
     pub types: std::sync::Arc<types::TypeRegistry>,
     /// Serve HTTPS and WSS with this; None: plain HTTP (for loopback, or behind a proxy).
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// Connection timeouts and caps.
+    pub connections: serve::ConnLimits,
+    /// Feeds one token may hold open; a new one beyond it closes the oldest.
+    pub max_feeds_per_token: usize,
+    /// App tokens minted through the admin API may have any http(s) callback URL.
+    pub allow_private_callbacks: bool,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -74,6 +81,9 @@ impl Default for HubConfig {
             ingest: std::sync::Arc::new(ingest::IngestConfig::built_in()),
             types: std::sync::Arc::new(types::TypeRegistry::built_in()),
             tls: None,
+            connections: serve::ConnLimits::default(),
+            max_feeds_per_token: 16,
+            allow_private_callbacks: false,
         }
     }
 }
@@ -98,6 +108,7 @@ pub async fn run_with(
     tokio::spawn(sweep_expired(store.clone(), config.expiry_check_every, stop_rx.clone()));
     tokio::spawn(trim_journal(store.clone(), config.journal_retention, stop_rx.clone()));
     let tls = config.tls.clone();
+    let limits = config.connections;
     let callbacks = callbacks::Callbacks::default();
     callbacks.spawn(store.clone(), config.callback_retry_base, stop_rx.clone());
     let app = api::router(api::AppState {
@@ -106,6 +117,8 @@ pub async fn run_with(
         in_flight: api::InFlight::default(),
         live: live::Live::default(),
         rate_limiter: api::RateLimiter::default(),
+        failed_auth: api::RateLimiter::default(),
+        feeds: feed::FeedsByToken::default(),
         callbacks,
         ingest: config.ingest.clone(),
         config,
@@ -116,8 +129,8 @@ pub async fn run_with(
         let _ = stop_tx.send(true);
     };
     match tls {
-        Some(tls) => axum::serve(tls::TlsListener::new(listener, tls)?, app).with_graceful_shutdown(shutdown).await,
-        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+        Some(tls) => serve::serve(tls::TlsListener::new(listener, tls)?, app, limits, shutdown).await,
+        None => serve::serve(listener, app, limits, shutdown).await,
     }
 }
 
@@ -138,7 +151,8 @@ async fn sweep_expired(store: Store, every: std::time::Duration, mut stop: tokio
     }
 }
 
-/// Trims journal entries older than `retention`, hourly, until the hub stops.
+/// Trims journal entries older than `retention` and expired idempotency records, hourly, until
+/// the hub stops.
 async fn trim_journal(store: Store, retention: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -153,6 +167,12 @@ async fn trim_journal(store: Store, retention: std::time::Duration, mut stop: to
                     Ok(0) => {}
                     Ok(count) => tracing::info!(count, "trimmed old journal entries"),
                     Err(e) => tracing::error!(error = %e, "could not trim the journal"),
+                }
+                let idempotency_cutoff = store::stored_time_ago(store::IDEMPOTENCY_RETENTION);
+                match store.expire_idempotency(idempotency_cutoff).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "forgot expired idempotency keys"),
+                    Err(e) => tracing::error!(error = %e, "could not expire idempotency keys"),
                 }
             }
             _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => return,

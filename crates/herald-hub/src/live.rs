@@ -12,6 +12,9 @@ use crate::store::now_rfc3339;
 
 /// Live events remembered for responses at once; beyond this the oldest are forgotten.
 const MAX_IN_FLIGHT: usize = 10_000;
+/// Recipients of all remembered events together (each is 8–16 bytes in a set): a few events to
+/// everyone on a large hub cannot take gigabytes. Beyond it, the events closest to expiring go.
+pub const MAX_RECIPIENTS_IN_FLIGHT: usize = 1_000_000;
 /// How many live events a slow feed may fall behind before it misses some.
 const BUS_CAPACITY: usize = 1024;
 
@@ -113,13 +116,19 @@ impl Live {
         let now = now_rfc3339();
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         in_flight.retain(|_, e| e.event.expires_at > now);
-        if in_flight.len() >= MAX_IN_FLIGHT {
+        let mut held: usize = in_flight.values().map(|e| e.recipients.len()).sum();
+        if in_flight.len() >= MAX_IN_FLIGHT || held + recipients.len() > MAX_RECIPIENTS_IN_FLIGHT {
             // Bounded memory whatever apps send: the events closest to expiring go first.
             let mut by_expiry: Vec<(String, String)> =
                 in_flight.iter().map(|(id, e)| (e.event.expires_at.clone(), id.clone())).collect();
             by_expiry.sort_unstable();
-            for (_, id) in by_expiry.into_iter().take(in_flight.len() + 1 - MAX_IN_FLIGHT) {
-                in_flight.remove(&id);
+            for (_, id) in by_expiry {
+                if in_flight.len() < MAX_IN_FLIGHT && held + recipients.len() <= MAX_RECIPIENTS_IN_FLIGHT {
+                    break;
+                }
+                if let Some(gone) = in_flight.remove(&id) {
+                    held -= gone.recipients.len();
+                }
             }
         }
         let entry = InFlightEvent {
@@ -129,6 +138,12 @@ impl Live {
             event: event.clone(),
         };
         in_flight.insert(event.id, entry);
+    }
+
+    /// `(events, recipients)` remembered now.
+    pub fn in_flight(&self) -> (usize, usize) {
+        let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        (in_flight.len(), in_flight.values().map(|e| e.recipients.len()).sum())
     }
 
     /// Takes `user_id`'s response `action` to event `id`: once per recipient, one of its actions,
@@ -153,6 +168,38 @@ impl Live {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = in_flight.get_mut(id) {
             entry.responded.remove(&user_id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, ttl: u32) -> LiveEvent {
+        LiveEvent {
+            id: id.into(),
+            kind: herald_proto::LiveKind::Reminder,
+            title: "t".into(),
+            body: String::new(),
+            actions: Vec::new(),
+            at: None,
+            expires_at: crate::store::rfc3339_in(ttl),
+        }
+    }
+
+    #[test]
+    fn recipients_in_flight_are_bounded_and_the_soonest_to_expire_go_first() {
+        let live = Live::default();
+        let everyone: Vec<i64> = (0..400_000).collect();
+        live.remember(None, event("a", 100), &everyone);
+        live.remember(None, event("b", 300), &everyone);
+        assert_eq!(live.in_flight(), (2, 800_000));
+        live.remember(None, event("c", 200), &everyone);
+        assert_eq!(live.in_flight(), (2, 800_000), "one had to go");
+        assert!(live.respond(0, "a", "x").is_err_and(|e| e == RespondError::NotFound("a".into())), "the soonest");
+        for kept in ["b", "c"] {
+            assert!(!matches!(live.respond(0, kept, "x"), Err(RespondError::NotFound(_))), "{kept} is kept");
         }
     }
 }

@@ -53,6 +53,10 @@ enum Command {
         /// Most writes committed together (1 turns group commit off; benchmarks compare).
         #[arg(long, env = "HERALD_HUB_WRITE_GROUP", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         write_group: u32,
+        /// Let app tokens made through the admin API have callback URLs with credentials or at
+        /// link-local and cloud metadata addresses (refused by default).
+        #[arg(long, env = "HERALD_HUB_ALLOW_PRIVATE_CALLBACKS")]
+        allow_private_callbacks: bool,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -123,6 +127,9 @@ enum TokenCommand {
         /// Where answers to the app's notifications will be POSTed.
         #[arg(long, requires = "app")]
         callback: Option<String>,
+        /// Accept a callback URL with credentials or at a link-local or cloud metadata address.
+        #[arg(long, requires = "callback")]
+        allow_private_callbacks: bool,
         #[arg(long)]
         admin: bool,
         #[arg(long, env = "HERALD_HUB_DATA")]
@@ -216,6 +223,7 @@ async fn run() -> anyhow::Result<()> {
             write_group,
             tls_cert,
             tls_key,
+            allow_private_callbacks,
         } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
@@ -241,6 +249,7 @@ async fn run() -> anyhow::Result<()> {
                     (Some(cert), Some(key)) => Some(herald_hub::tls::server_config(&cert, &key)?),
                     _ => None,
                 },
+                allow_private_callbacks,
                 ..Default::default()
             };
             serve(listen, data, config, write_group as usize).await
@@ -249,10 +258,10 @@ async fn run() -> anyhow::Result<()> {
             demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await
         }
         Command::User { command } => users(command).await,
-        Command::Token { command: TokenCommand::Add { app, callback, admin: _, data } } => {
+        Command::Token { command: TokenCommand::Add { app, callback, allow_private_callbacks, admin: _, data } } => {
             let store = open(&data)?;
             let token = match app {
-                Some(app) => store.add_app_token(&app, callback.as_deref()).await?,
+                Some(app) => store.add_app_token_with(&app, callback.as_deref(), allow_private_callbacks).await?,
                 None => store.add_admin_token().await?,
             };
             println!("{token}");
@@ -315,6 +324,9 @@ async fn serve(
         herald_db::make_private(&entry.path())?;
     }
     let store = open(&data)?.with_max_group(write_group);
+    if let Some(limit) = herald_hub::serve::raise_fd_limit() {
+        tracing::info!(open_files = limit, "open-file limit");
+    }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     // Scripts and tests wait for this exact line to learn the port.

@@ -112,16 +112,43 @@ async fn an_app_without_a_callback_url_queues_nothing() {
     let (status, _) =
         hub.post(&hub.bob, &format!("/v1/notifications/{id}/confirm"), json!({"value": "Y"}).to_string()).await;
     assert_eq!(status, 200);
-    assert_eq!(hub.store.next_callback_at().await.unwrap(), None);
+    assert_eq!(hub.store.next_callback_at(Vec::new()).await.unwrap(), None);
 }
 
 /// The queue empties once the app accepted (the worker deletes the row right after the 2xx).
 async fn wait_until_queue_empty(store: &Store) {
     for _ in 0..200 {
-        if store.next_callback_at().await.unwrap().is_none() {
+        if store.next_callback_at(Vec::new()).await.unwrap().is_none() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the callback queue never emptied");
+}
+
+#[tokio::test]
+async fn an_app_whose_endpoint_stalls_does_not_delay_another_apps_callbacks() {
+    let hub = fast_retry_hub().await;
+    let stalled = Arc::new(tokio::sync::Notify::new());
+    let mut slow_side = callback_server(vec![], Some(stalled.clone())).await;
+    let mut fast_side = callback_server(vec![], None).await;
+    let slow = hub.store.add_app_token("slow", Some(&slow_side.url)).await.unwrap();
+    let fast = hub.store.add_app_token("fast", Some(&fast_side.url)).await.unwrap();
+    let mut ids = Vec::new();
+    for app in [&slow, &fast] {
+        let body = json!({"to": {"user": "bob"}, "subject": "Approve?", "buttons": [{"value": "Y", "label": "Yes"}]});
+        let (_, sent) = hub.post(app, "/v1/notifications", body.to_string()).await;
+        ids.push(sent["ids"][0].as_i64().unwrap());
+    }
+    for id in &ids {
+        let (status, _) =
+            hub.post(&hub.bob, &format!("/v1/notifications/{id}/confirm"), json!({"value": "Y"}).to_string()).await;
+        assert_eq!(status, 200);
+    }
+    let (_, payload, _) = fast_side.next().await;
+    assert_eq!(payload["notification"]["id"], ids[1]);
+    assert!(slow_side.received.try_recv().is_err(), "the slow app's endpoint is still stalled meanwhile");
+    stalled.notify_one();
+    let (_, payload, _) = slow_side.next().await;
+    assert_eq!(payload["notification"]["id"], ids[0], "and it gets its own in the end");
 }

@@ -165,3 +165,55 @@ fn serve_refuses_a_missing_key_and_a_certificate_without_its_key() {
     let (ok, err) = serve(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", "/nonexistent/hub.key"]);
     assert!(!ok && err.contains("hub.pem holds no certificate"), "{err}");
 }
+
+#[test]
+fn untrusted_text_cannot_forge_or_colour_a_log_line() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    assert!(hub(dir.path(), &["user", "add", "sc-7"]).0);
+    let (ok, app, _) = hub(dir.path(), &["token", "add", "--app", "community"]);
+    assert!(ok);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("HERALD_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _serving = Serving(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let addr = first.trim().strip_prefix("herald-hub listening on http://").unwrap().to_owned();
+
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("fixtures/selfcommunity_events.json")).unwrap();
+    let mut event = events.into_iter().find(|e| e["type"] == "notification.private_message").unwrap();
+    event["event_id"] = "e1\nFORGED level=ERROR admin logged in\u{1b}[31m".into();
+    let body = event.to_string();
+    let request = format!(
+        "POST /v1/ingest/selfcommunity HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        app.trim(),
+        body.len()
+    );
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let mut lines = Vec::new();
+    for line in BufReader::new(stderr).lines().map(Result::unwrap) {
+        let done = line.contains("ingested an event");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let logged = lines.last().unwrap();
+    assert!(logged.contains(r"e1\nFORGED"), "the id is logged escaped: {logged}");
+    assert!(lines.iter().all(|l| !l.starts_with("FORGED")), "no forged line: {lines:#?}");
+    assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "no raw escape: {lines:#?}");
+}

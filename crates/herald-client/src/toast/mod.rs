@@ -261,7 +261,15 @@ pub fn decide_rejected(action: &Action, error: &ApiError) -> Toast {
     Toast::plain(format!("Herald could not {what}"), clip(&error.message))
 }
 
+/// Bidirectional overrides, embeddings, isolates and marks (U+202A–U+202E, U+2066–U+2069,
+/// U+200E, U+200F, U+061C): in untrusted text they reorder what is shown, so that
+/// "invoice\u{202E}fdp.exe" reads as "invoiceexe.pdf". Shown inertly: dropped.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 fn clip(text: &str) -> String {
+    let text: String = text.chars().filter(|c| !is_bidi_control(*c)).collect();
     let text = text.trim();
     if text.chars().count() <= MAX_BODY_CHARS {
         return text.to_owned();
@@ -273,7 +281,8 @@ fn clip(text: &str) -> String {
 
 /// One line, no control characters.
 fn plain(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
+    let text = text.chars().filter(|c| !is_bidi_control(*c));
+    text.map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
 }
 
 /// The freedesktop spec lets servers that advertise `body-markup` read `<b>`, `<a href>`, `<img>`
@@ -496,6 +505,15 @@ mod tests {
         assert_eq!(toasts[0].summary, "5 new notifications");
         assert_eq!(toasts[0].body, "Latest: n5");
         assert_eq!(toasts[0].notification_id, None);
+    }
+
+    #[test]
+    fn bidi_overrides_in_untrusted_text_are_shown_inertly() {
+        let n = note(1, "invoice\u{202E}fdp.exe", "see \u{2067}attached\u{2069} file", false);
+        let toasts = shown(&applied(vec![n]), false);
+        let toast = &toasts[0];
+        assert_eq!(toast.summary, "invoicefdp.exe", "the override is gone, the letters stay in their order");
+        assert_eq!(toast.body, "see attached file");
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub async fn remove_user(
     Path(name): Path<String>,
 ) -> Result<StatusCode, Failure> {
     state.store.remove_user(&name).await?;
-    tracing::info!(user = %name, "admin removed a user");
+    tracing::info!(user = ?name, "admin removed a user");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -147,7 +147,10 @@ pub async fn add_token(
     JsonBody(request): JsonBody<TokenRequest>,
 ) -> Result<(StatusCode, Json<NewToken>), Failure> {
     let token = match (request.app, request.admin) {
-        (Some(app), false) => state.store.add_app_token(&app, request.callback_url.as_deref()).await?,
+        (Some(app), false) => {
+            let url = request.callback_url.as_deref();
+            state.store.add_app_token_with(&app, url, state.config.allow_private_callbacks).await?
+        }
         (None, true) if request.callback_url.is_none() => state.store.add_admin_token().await?,
         _ => {
             return Err(Failure::new(

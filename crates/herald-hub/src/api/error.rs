@@ -56,6 +56,7 @@ impl From<StoreError> for Failure {
             StoreError::InvalidUserName(_)
             | StoreError::InvalidName { .. }
             | StoreError::InvalidCallback(_)
+            | StoreError::CallbackRefused { .. }
             | StoreError::TooManyRecipients(_)
             | StoreError::Search(_)
             | StoreError::TooSlow => Failure::new(ErrorCode::InvalidRequest, err.to_string()),

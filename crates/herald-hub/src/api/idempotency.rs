@@ -78,7 +78,11 @@ async fn with_key(state: AppState, key: String, request: Request, next: Next) ->
     let principal = match &caller {
         Caller::User(user) => format!("user:{}", user.id),
         Caller::App { name } => format!("app:{name}"),
-        Caller::Admin => "admin".to_owned(),
+        // Per admin token: one admin cannot replay another's key and receive their answer.
+        Caller::Admin => {
+            let token = crate::auth::bearer_token(&parts.headers).unwrap_or("");
+            format!("admin:{}", hex::encode(&crate::auth::hash_token(token)[..12]))
+        }
     };
     let limit = state.config.max_body_bytes;
     let body = to_bytes(body, limit).await.map_err(|_| {

@@ -48,7 +48,17 @@ pub async fn ingest(
     if state.store.was_ingested(&source, &event_id).await? {
         return Ok(Json(IngestResponse { ids: Vec::new(), duplicate: true, unknown_recipients: Vec::new() }));
     }
-    let rendered = templates.render(&source, &envelope)?;
+    // Rendering is CPU work that grows with the recipients: off the runtime's workers, so a big
+    // event holds up no other request.
+    let rendered = {
+        let (loaded, source, envelope) = (state.ingest.current(), source.clone(), envelope);
+        tokio::task::spawn_blocking(move || match loaded.as_ref() {
+            Ok(templates) => templates.render(&source, &envelope),
+            Err(e) => Err(IngestError::BrokenConfig(e.clone())),
+        })
+        .await
+        .map_err(|e| Failure::new(ErrorCode::Internal, format!("rendering failed: {e}")))??
+    };
     if rendered.len() > MAX_RECIPIENTS {
         let message = format!("the event names {} recipients, more than {MAX_RECIPIENTS}", rendered.len());
         return Err(Failure::new(ErrorCode::InvalidRequest, message));
@@ -78,7 +88,7 @@ pub async fn ingest(
         // Another delivery of the same event won the race.
         return Ok(Json(IngestResponse { ids: Vec::new(), duplicate: true, unknown_recipients: Vec::new() }));
     };
-    tracing::info!(%source, %event_id, count = ids.len(), unknown = unknown_recipients.len(), "ingested an event");
+    tracing::info!(?source, ?event_id, count = ids.len(), unknown = unknown_recipients.len(), "ingested an event");
     Ok(Json(IngestResponse { ids, duplicate: false, unknown_recipients }))
 }
 

@@ -18,6 +18,8 @@ use crate::store::{normalize_time, now_rfc3339, rfc3339_in};
 /// A day: a live event is about now.
 const MAX_TTL_SECONDS: u32 = 86_400;
 const MAX_TITLE_CHARS: usize = 1_000;
+/// A live event is a call or a countdown, not a document: held in memory until it expires.
+const MAX_EVENT_BODY_CHARS: usize = 4_000;
 
 #[utoipa::path(post, path = "/v1/events", tag = "live events", request_body = herald_proto::LiveEventRequest, responses((status = 200, body = herald_proto::LiveEventResponse), (status = 403, description = "Users cannot send live events", body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
 pub async fn send(
@@ -35,6 +37,9 @@ pub async fn send(
     let title = request.title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
         return Err(invalid(format!("'title' must be 1–{MAX_TITLE_CHARS} characters")));
+    }
+    if request.body.chars().count() > MAX_EVENT_BODY_CHARS {
+        return Err(invalid(format!("a live event's 'body' is at most {MAX_EVENT_BODY_CHARS} characters")));
     }
     check_buttons(&request.actions)?;
     let at = match request.at.as_deref() {
@@ -126,6 +131,6 @@ pub async fn respond(
     // (the one that answered has closed its toast already and takes this as a no-op).
     let answered = FeedFrame::EventAnswered { id: id.clone(), action: request.action.clone(), at: at.clone() };
     state.live.push_frame(&[user.id], answered, Some(responded.event.expires_at.clone()));
-    tracing::info!(user = %user.name, event = %id, action = %request.action, "live event answered");
+    tracing::info!(user = %user.name, event = ?id, action = ?request.action, "live event answered");
     Ok(Json(serde_json::json!({"event": id, "action": request.action, "at": at})))
 }

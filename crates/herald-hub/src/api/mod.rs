@@ -38,8 +38,28 @@ pub struct AppState {
     pub live: crate::live::Live,
     pub config: crate::HubConfig,
     pub rate_limiter: RateLimiter,
+    /// Failed authentications per client address.
+    pub failed_auth: RateLimiter,
+    /// Open feeds per token.
+    pub feeds: crate::feed::FeedsByToken,
     pub callbacks: crate::callbacks::Callbacks,
     pub ingest: std::sync::Arc<crate::ingest::IngestConfig>,
+}
+
+/// On every answer: no content sniffing, nothing cached (answers hold a user's data), and under
+/// TLS, HSTS (a browser that once reached the hub over HTTPS never falls back to HTTP).
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    use axum::http::header::{HeaderValue, CACHE_CONTROL, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS};
+    let headers = response.headers_mut();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    if state.config.tls.is_some() {
+        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    response
 }
 
 pub fn router(state: AppState) -> Router {
@@ -76,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         // A limited request costs nothing else.
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_failed_auth))
         // Outermost: one structured log line per request (method, path, status, latency; never
         // the Authorization header).
         .layer(
@@ -84,6 +105,12 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        // A body sent a byte at a time holds a connection no longer than this.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            state.config.connections.request_timeout,
+        ))
+        .layer(axum::middleware::map_response_with_state(state.clone(), security_headers))
         .layer(axum::middleware::map_response(plain_errors::as_json))
         // A bug that panics in a handler answers 500 in the usual shape instead of dropping the
         // connection.

@@ -94,6 +94,13 @@ pub(super) fn validate(
         if value.is_some_and(|v| v.chars().count() > max) {
             return Err(invalid(format!("'{field}' is longer than {max} characters")));
         }
+        // NUL and the C0/C1 controls forge lines in logs and terminals and break clients' text.
+        if value.is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(invalid(format!("'{field}' holds a control character (NUL, C0 or C1)")));
+        }
+    }
+    if request.body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(invalid("'body' holds a control character other than a line break or a tab".into()));
     }
     check_buttons(&request.buttons)?;
     if request.reply.as_ref().is_some_and(|r| r.placeholder.chars().count() > MAX_LABEL_CHARS) {

@@ -1,5 +1,10 @@
 //! Per-token rate limit: a token bucket for each bearer token (by its hash, so no lookup is
 //! needed), `429 rate_limited` with `Retry-After` when it is empty. `/healthz` is not limited.
+//!
+//! Failed authentication is limited per client address, always: each 401 takes from the
+//! address's bucket ([`FAILED_AUTH_BURST`], refilled one a second), and while it is empty every
+//! request from that address gets 429 before any work. A client guessing tokens, or one with a
+//! revoked token in a loop, slows to one try a second.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +20,11 @@ use herald_proto::ErrorCode;
 use super::{AppState, Failure};
 use crate::auth::{bearer_token, hash_token};
 
+/// Failed authentications one address may make at once.
+const FAILED_AUTH_BURST: f64 = 30.0;
+/// And then per second.
+const FAILED_AUTH_PER_SECOND: f64 = 1.0;
+
 /// Buckets kept before idle (full) ones are forgotten, so random tokens cannot grow the map forever.
 const MAX_BUCKETS: usize = 10_000;
 
@@ -29,6 +39,15 @@ pub struct RateLimiter(Arc<Mutex<HashMap<[u8; 32], Bucket>>>);
 impl RateLimiter {
     /// Takes one request from `key`'s bucket; on an empty bucket, the seconds until the next one.
     fn take(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
+        self.bucket(key, per_second, burst, 1.0)
+    }
+
+    /// Like [`Self::take`] but takes nothing: whether `key`'s bucket has one left.
+    fn check(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
+        self.bucket(key, per_second, burst, 0.0)
+    }
+
+    fn bucket(&self, key: [u8; 32], per_second: f64, burst: f64, cost: f64) -> Result<(), u64> {
         let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&key) {
@@ -38,12 +57,39 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second).min(burst);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            bucket.tokens -= cost;
             Ok(())
         } else {
             Err(((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64)
         }
     }
+}
+
+fn too_many(message: String, retry_after: u64) -> Response {
+    let mut response = Failure::new(ErrorCode::RateLimited, message).into_response();
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+/// The failed-authentication bucket of the request's client address.
+fn address_key(request: &Request) -> Option<[u8; 32]> {
+    let conn = request.extensions().get::<Arc<crate::serve::ClientConn>>()?;
+    Some(hash_token(&format!("address {}", conn.peer.ip())))
+}
+
+/// Refuses an address whose failed authentications used up its bucket; counts each new 401.
+pub async fn limit_failed_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(key) = address_key(&request) else { return next.run(request).await };
+    let failures = &state.failed_auth;
+    if let Err(retry_after) = failures.check(key, FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST) {
+        let message = format!("too many failed sign-ins from this address; retry in {retry_after} s");
+        return too_many(message, retry_after);
+    }
+    let response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+        let _ = failures.take(key, FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST);
+    }
+    response
 }
 
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -58,10 +104,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     match state.rate_limiter.take(hash_token(token), limits.per_second, limits.burst) {
         Ok(()) => next.run(request).await,
         Err(retry_after) => {
-            let message = format!("too many requests for this token; retry in {retry_after} s");
-            let mut response = Failure::new(ErrorCode::RateLimited, message).into_response();
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
-            response
+            too_many(format!("too many requests for this token; retry in {retry_after} s"), retry_after)
         }
     }
 }

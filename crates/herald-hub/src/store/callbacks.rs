@@ -52,14 +52,17 @@ impl Store {
         .await
     }
 
-    /// Up to `limit` callbacks due now, oldest first.
-    pub async fn due_callbacks(&self, limit: u32) -> Result<Vec<DueCallback>, StoreError> {
+    /// Up to `limit` callbacks due now, oldest first, of apps other than `except`.
+    pub async fn due_callbacks(&self, limit: u32, except: Vec<String>) -> Result<Vec<DueCallback>, StoreError> {
+        let except = serde_json::to_string(&except).expect("names serialise");
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, app, url, payload, attempts, coalesce(signing_key, x'') FROM callbacks
-                 WHERE failed_at IS NULL AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+                 WHERE failed_at IS NULL AND next_attempt_at <= ?1
+                   AND app NOT IN (SELECT value FROM json_each(?3))
+                 ORDER BY next_attempt_at, id LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![now_rfc3339(), limit], |r| {
+            let rows = stmt.query_map(params![now_rfc3339(), limit, except], |r| {
                 Ok(DueCallback {
                     id: r.get(0)?,
                     app: r.get(1)?,
@@ -74,10 +77,16 @@ impl Store {
         .await
     }
 
-    /// When the next pending callback is due, if any is pending.
-    pub async fn next_callback_at(&self) -> Result<Option<String>, StoreError> {
-        self.with(|conn| {
-            Ok(conn.query_row("SELECT min(next_attempt_at) FROM callbacks WHERE failed_at IS NULL", [], |r| r.get(0))?)
+    /// When the next pending callback of an app other than `except` is due, if any is pending.
+    pub async fn next_callback_at(&self, except: Vec<String>) -> Result<Option<String>, StoreError> {
+        let except = serde_json::to_string(&except).expect("names serialise");
+        self.with(move |conn| {
+            Ok(conn.query_row(
+                "SELECT min(next_attempt_at) FROM callbacks WHERE failed_at IS NULL
+                   AND app NOT IN (SELECT value FROM json_each(?1))",
+                [except],
+                |r| r.get(0),
+            )?)
         })
         .await
     }

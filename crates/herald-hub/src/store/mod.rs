@@ -40,7 +40,7 @@ use writer::{Announcements, Writer};
 pub use answers::{AnswerError, Answered, Response, ANSWER_KIND};
 pub use audiences::{ObjectRef, Recipients, MAX_RECIPIENTS};
 pub use callbacks::DueCallback;
-pub use idempotency::{Applying, StoredResponse, ANSWER_PENDING, APPLYING};
+pub use idempotency::{Applying, StoredResponse, ANSWER_PENDING, APPLYING, IDEMPOTENCY_RETENTION};
 pub use notifications::NewNotification;
 pub use preferences::{PreferencesChange, StoredPreferences};
 pub use search::ListFilter;
@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "search_by_user",
         sql: include_str!("../../../../migrations/hub/0010_search_by_user.sql"),
     },
+    Migration {
+        version: 11,
+        name: "idempotency_expiry",
+        sql: include_str!("../../../../migrations/hub/0011_idempotency_expiry.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +89,10 @@ pub enum StoreError {
     InvalidName { what: &'static str, value: String },
     #[error("invalid callback URL {0:?}: use an absolute http:// or https:// URL")]
     InvalidCallback(String),
+    #[error(
+        "callback URL {url:?} refused: {why} (herald-hub serve or token add --allow-private-callbacks permits it)"
+    )]
+    CallbackRefused { url: String, why: &'static str },
     #[error("{0}; search with fewer, shorter words")]
     Search(#[from] words::QueryError),
     #[error("the search took longer than {} s; add words or a filter", readers::SEARCH_TIME_LIMIT.as_secs())]
@@ -234,6 +243,11 @@ fn stored_time(at: time::OffsetDateTime) -> Option<String> {
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     let utc = at.checked_to_offset(time::UtcOffset::UTC)?;
     (0..=9999).contains(&utc.year()).then(|| utc.format(FORMAT).ok()).flatten()
+}
+
+/// `ago` before now, in the store's format.
+pub fn stored_time_ago(ago: std::time::Duration) -> String {
+    stored_time(time::OffsetDateTime::now_utc() - ago).expect("a day ago is in years 0000–9999")
 }
 
 /// `seconds` from now, in the store's format.

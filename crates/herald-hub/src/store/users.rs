@@ -71,14 +71,23 @@ impl Store {
         .await
     }
 
-    /// A new token for an app (system sends, live events, ingest), shown only this once.
+    /// A new token for an app (system sends, live events, ingest), shown only this once. Its
+    /// callback URL may not carry credentials or point at a link-local or cloud metadata address
+    /// (see [`check_callback_url`]).
     pub async fn add_app_token(&self, app: &str, callback_url: Option<&str>) -> Result<String, StoreError> {
+        self.add_app_token_with(app, callback_url, false).await
+    }
+
+    /// [`Store::add_app_token`]; `allow_private`: any http(s) callback URL (the admin said so).
+    pub async fn add_app_token_with(
+        &self,
+        app: &str,
+        callback_url: Option<&str>,
+        allow_private: bool,
+    ) -> Result<String, StoreError> {
         super::audiences::check_name("app", app)?;
         if let Some(url) = callback_url {
-            let parsed = reqwest::Url::parse(url).map_err(|_| StoreError::InvalidCallback(url.to_owned()))?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(StoreError::InvalidCallback(url.to_owned()));
-            }
+            check_callback_url(url, allow_private)?;
         }
         let (app, callback_url) = (app.to_owned(), callback_url.map(str::to_owned));
         self.with(move |conn| {
@@ -116,6 +125,44 @@ impl Store {
         })
         .await
     }
+}
+
+/// An app's callback URL: absolute http(s) with a host; unless `allow_private`, no user name or
+/// password in it (they would sit in the database and in every log of a proxy) and no link-local
+/// or cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254, metadata.google.internal),
+/// from where a hub on a cloud machine would hand its own credentials to whoever set the URL.
+/// Loopback and private addresses stay allowed: an organisation's ERP is on its own network.
+/// A host name is checked as written, not as resolved.
+pub fn check_callback_url(url: &str, allow_private: bool) -> Result<(), StoreError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| StoreError::InvalidCallback(url.to_owned()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(StoreError::InvalidCallback(url.to_owned()));
+    }
+    if allow_private {
+        return Ok(());
+    }
+    let refuse = |why: &'static str| Err(StoreError::CallbackRefused { url: url.to_owned(), why });
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return refuse("it carries a user name or password");
+    }
+    let metadata = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => {
+            let mapped = ip.to_ipv4_mapped().is_some_and(|v4| v4.is_link_local());
+            (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+                || mapped
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "metadata.google.internal" || name == "metadata" || name == "instance-data"
+        }
+        None => false,
+    };
+    if metadata {
+        return refuse("it points at a link-local or cloud metadata address");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
