@@ -58,6 +58,9 @@ pub struct HubConfig {
     pub connections: serve::ConnLimits,
     /// Feeds one token may hold open; a new one beyond it closes the oldest.
     pub max_feeds_per_token: usize,
+    /// Failed authentications per client address; None: unlimited (a test that fails on
+    /// purpose). Default: 30 at once, then one a second.
+    pub failed_auth_limit: Option<RateLimit>,
     /// App tokens minted through the admin API may have any http(s) callback URL.
     pub allow_private_callbacks: bool,
 }
@@ -84,6 +87,7 @@ impl Default for HubConfig {
             connections: serve::ConnLimits::default(),
             max_feeds_per_token: 16,
             allow_private_callbacks: false,
+            failed_auth_limit: Some(RateLimit { per_second: 1.0, burst: 30.0 }),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Per-token rate limit: a token bucket for each bearer token (by its hash, so no lookup is
 //! needed), `429 rate_limited` with `Retry-After` when it is empty. `/healthz` is not limited.
 //!
-//! Failed authentication is limited per client address, always: each 401 takes from the
-//! address's bucket ([`FAILED_AUTH_BURST`], refilled one a second), and while it is empty every
-//! request from that address gets 429 before any work. A client guessing tokens, or one with a
+//! Failed authentication is limited per client address (`HubConfig::failed_auth_limit`, 30 at
+//! once and one a second by default): each 401 takes from the address's bucket, and while it is
+//! empty every request from that address gets 429 before any work. A client guessing tokens, or one with a
 //! revoked token in a loop, slows to one try a second.
 
 use std::collections::HashMap;
@@ -19,11 +19,6 @@ use herald_proto::ErrorCode;
 
 use super::{AppState, Failure};
 use crate::auth::{bearer_token, hash_token};
-
-/// Failed authentications one address may make at once.
-const FAILED_AUTH_BURST: f64 = 30.0;
-/// And then per second.
-const FAILED_AUTH_PER_SECOND: f64 = 1.0;
 
 /// Buckets kept before idle (full) ones are forgotten, so random tokens cannot grow the map forever.
 const MAX_BUCKETS: usize = 10_000;
@@ -79,15 +74,17 @@ fn address_key(request: &Request) -> Option<[u8; 32]> {
 
 /// Refuses an address whose failed authentications used up its bucket; counts each new 401.
 pub async fn limit_failed_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(key) = address_key(&request) else { return next.run(request).await };
+    let (Some(key), Some(limit)) = (address_key(&request), state.config.failed_auth_limit) else {
+        return next.run(request).await;
+    };
     let failures = &state.failed_auth;
-    if let Err(retry_after) = failures.check(key, FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST) {
+    if let Err(retry_after) = failures.check(key, limit.per_second, limit.burst) {
         let message = format!("too many failed sign-ins from this address; retry in {retry_after} s");
         return too_many(message, retry_after);
     }
     let response = next.run(request).await;
     if response.status() == axum::http::StatusCode::UNAUTHORIZED {
-        let _ = failures.take(key, FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST);
+        let _ = failures.take(key, limit.per_second, limit.burst);
     }
     response
 }
