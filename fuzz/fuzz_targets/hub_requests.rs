@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use arbitrary::Arbitrary;
 use axum::body::Body;
 use axum::http::Request;
-use herald_hub::api::{router, AppState, InFlight, RateLimiter};
+use herald_hub::api::{router, AppState};
 use herald_hub::{HubConfig, Store};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
@@ -78,16 +78,7 @@ fn hub() -> &'static Hub {
             let config = HubConfig::default();
             let (_stop, shutdown) = tokio::sync::watch::channel(false);
             std::mem::forget(_stop);
-            let state = AppState {
-                store,
-                shutdown,
-                in_flight: InFlight::default(),
-                live: herald_hub::live::Live::default(),
-                rate_limiter: RateLimiter::default(),
-                callbacks: herald_hub::callbacks::Callbacks::default(),
-                ingest: config.ingest.clone(),
-                config,
-            };
+            let state = AppState::new(store, config, shutdown, herald_hub::callbacks::Callbacks::default());
             (router(state), [user, app_token, admin])
         });
         Hub { runtime, app, tokens }

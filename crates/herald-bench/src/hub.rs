@@ -39,6 +39,11 @@ impl Hub {
         cli(&self.binary, self.data.path(), args)
     }
 
+    /// The admin token the hub was started with.
+    pub fn admin(&self) -> &str {
+        &self.admin
+    }
+
     /// The hub's resident memory, from /proc.
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;

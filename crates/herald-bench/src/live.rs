@@ -46,10 +46,10 @@ struct RunFigures {
 }
 
 #[derive(Clone, Copy)]
-struct Quantiles {
-    p50: f64,
-    p99: f64,
-    max: f64,
+pub(crate) struct Quantiles {
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
+    pub(crate) max: f64,
 }
 
 /// The spread over the runs: each run's figure, then the lowest and highest.
@@ -172,7 +172,7 @@ struct Sent {
     accepted: Instant,
 }
 
-fn report(what: &str, mut latencies: Vec<Duration>) -> Quantiles {
+pub(crate) fn report(what: &str, mut latencies: Vec<Duration>) -> Quantiles {
     latencies.sort_unstable();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
     let quantiles = Quantiles { p50: pick(0.5), p99: pick(0.99), max: pick(1.0) };

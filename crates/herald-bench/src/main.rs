@@ -10,8 +10,10 @@
 //! found next to this one unless `--hub` says otherwise. `herald-bench mirror [--rows N] [--big M]`
 //! measures the desktop mirror instead (see `mirror.rs`); `herald-bench live [--rate R]
 //! [--seconds S] [--runs N]` the path from a hub POST to the toast decision, N runs (5 unless
-//! told) so that every tail figure comes with its spread (see `live.rs`).
+//! told) so that every tail figure comes with its spread (see `live.rs`); `herald-bench abuse
+//! [--runs N]` a hostile caller's cost to others (see `abuse.rs`, 3 runs unless told).
 
+mod abuse;
 mod hub;
 mod live;
 mod mirror;
@@ -42,22 +44,25 @@ struct Options {
     live: bool,
     rate: u32,
     /// How many times `live` repeats its run (at least one; 5 unless told).
-    runs: u32,
+    runs: Option<u32>,
+    /// `herald-bench abuse`: what a hostile caller costs everyone else.
+    abuse: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut hub = std::env::current_exe()?.with_file_name("herald-hub");
     let (mut users, mut seconds, mut senders) = (10_000, 5, 32);
     let (mut mirror, mut rows, mut big) = (false, 100_000, 1_000_000);
-    let (mut live, mut rate, mut runs) = (false, 1_000, 5);
+    let (mut live, mut rate, mut runs, mut abuse) = (false, 1_000, None, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "mirror" => mirror = true,
             "live" => live = true,
+            "abuse" => abuse = true,
             "--rate" => rate = value()?.parse()?,
-            "--runs" => runs = value()?.parse::<u32>()?.max(1),
+            "--runs" => runs = Some(value()?.parse::<u32>()?.max(1)),
             "--rows" => rows = value()?.parse()?,
             "--big" => big = value()?.parse()?,
             "--hub" => hub = value()?.into(),
@@ -67,7 +72,7 @@ fn options() -> anyhow::Result<Options> {
             other => bail!("unknown argument {other:?}; see the top of crates/herald-bench/src/main.rs"),
         }
     }
-    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate, runs })
+    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate, runs, abuse })
 }
 
 #[tokio::main]
@@ -77,7 +82,10 @@ async fn main() -> anyhow::Result<()> {
         return mirror::run(options.rows, options.big);
     }
     if options.live {
-        return live::run(&options.hub, options.rate, options.seconds, options.runs).await;
+        return live::run(&options.hub, options.rate, options.seconds, options.runs.unwrap_or(5)).await;
+    }
+    if options.abuse {
+        return abuse::run(&options.hub, options.runs.unwrap_or(3)).await;
     }
     println!(
         "# herald-bench: {} users, {} s per send run, {} concurrent senders\n",

@@ -115,18 +115,7 @@ pub async fn run_with(
     let limits = config.connections;
     let callbacks = callbacks::Callbacks::default();
     callbacks.spawn(store.clone(), config.callback_retry_base, stop_rx.clone());
-    let app = api::router(api::AppState {
-        store,
-        shutdown: stop_rx,
-        in_flight: api::InFlight::default(),
-        live: live::Live::default(),
-        rate_limiter: api::RateLimiter::default(),
-        failed_auth: api::RateLimiter::default(),
-        feeds: feed::FeedsByToken::default(),
-        callbacks,
-        ingest: config.ingest.clone(),
-        config,
-    });
+    let app = api::router(api::AppState::new(store, config, stop_rx, callbacks));
     let shutdown = async move {
         shutdown.await;
         // Feeds are long-lived; tell them to close so graceful shutdown does not wait forever.

@@ -62,6 +62,29 @@ async fn security_headers(
     response
 }
 
+impl AppState {
+    /// The state of a hub serving `store` with `config`, nothing in flight yet.
+    pub fn new(
+        store: Store,
+        config: crate::HubConfig,
+        shutdown: watch::Receiver<bool>,
+        callbacks: crate::callbacks::Callbacks,
+    ) -> Self {
+        Self {
+            store,
+            shutdown,
+            in_flight: InFlight::default(),
+            live: crate::live::Live::default(),
+            rate_limiter: RateLimiter::default(),
+            failed_auth: RateLimiter::default(),
+            feeds: crate::feed::FeedsByToken::default(),
+            callbacks,
+            ingest: config.ingest.clone(),
+            config,
+        }
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

@@ -1,0 +1,210 @@
+//! `herald-bench abuse`: the figures of docs/reliability.md's "Abuse" section, against a real
+//! hub process (issue 17):
+//! - search cost for a user with no rows, on an empty hub and on one holding 200,000 rows of
+//!   others that all contain the word searched (ratio of p99s, target ≤ 2 and ≤ 50 ms);
+//! - another user's plain list latency, idle and while 8 clients search flat out (ratio of p99s);
+//! - a slowloris flood: 1,000 silent connections, how many the hub closes and when, and the user's
+//!   latency meanwhile;
+//! - memory per live event in flight (1,000 recipients, a 4,000-character body).
+//!
+//! Each measurement runs `runs` times (3 unless told), so every tail figure comes with its spread.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+use serde_json::json;
+
+use crate::hub::Hub;
+use crate::live::report;
+
+/// Users every notification of the crowd goes to; 200 sends make 200,000 rows.
+const CROWD: usize = 1_000;
+const SENDS: usize = 200;
+const SEARCHES: usize = 200;
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn ok(&self, request: reqwest::RequestBuilder) -> anyhow::Result<serde_json::Value> {
+        let res = request.send().await?;
+        let status = res.status();
+        let body = res.text().await?;
+        ensure!(status.is_success(), "{status}: {body}");
+        Ok(serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+    }
+
+    fn get(&self, token: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(token)
+    }
+
+    fn post(&self, token: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(&body)
+    }
+
+    /// `n` requests made by `make`, one after another: their latencies.
+    async fn timed(
+        &self,
+        n: usize,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<Vec<Duration>> {
+        let mut latencies = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            self.ok(make()).await?;
+            latencies.push(started.elapsed());
+        }
+        Ok(latencies)
+    }
+}
+
+pub async fn run(binary: &Path, runs: u32) -> anyhow::Result<()> {
+    let hub = Hub::start(binary, 256).await?;
+    let client = Client { http: reqwest::Client::new(), base: hub.base.clone() };
+    let admin = hub.admin().to_owned();
+    let app = hub.cli(&["token", "add", "--app", "bench"])?;
+    let user = |name: &str| {
+        let (client, admin, name) = (&client, admin.clone(), name.to_owned());
+        async move {
+            let made = client.ok(client.post(&admin, "/v1/admin/users", json!({"name": name}))).await?;
+            made["token"].as_str().map(str::to_owned).context("no token for a new user")
+        }
+    };
+    let searcher = user("searcher").await?;
+    let reader = user("reader").await?;
+    for i in 0..CROWD {
+        let name = format!("crowd-{i}");
+        user(&name).await?;
+        client
+            .ok(client.http.put(format!("{}/v1/admin/users/{name}/roles/crowd", hub.base)).bearer_auth(&admin))
+            .await?;
+    }
+    client.ok(client.post(&app, "/v1/notifications", json!({"to": {"user": "reader"}, "subject": "hello"}))).await?;
+    let search = || client.get(&searcher, "/v1/notifications?q=zebra&limit=50");
+    let list = || client.get(&reader, "/v1/notifications?limit=1");
+
+    println!("# herald-bench abuse: {CROWD} users × {SENDS} sends = {} rows of others, {runs} runs\n", CROWD * SENDS);
+    let mut empty = Vec::new();
+    for _ in 0..runs {
+        empty.push(report("search, user with no rows, empty hub", client.timed(SEARCHES, search).await?).p99);
+    }
+    let started = Instant::now();
+    for i in 0..SENDS {
+        let body = json!({"to": {"role": "crowd"}, "subject": format!("zebra crossing {i}"), "body": "zebra stripes"});
+        client.ok(client.post(&app, "/v1/notifications", body)).await?;
+    }
+    println!("| filled {} rows | {:.1} s |", CROWD * SENDS, started.elapsed().as_secs_f64());
+    let mut crowded = Vec::new();
+    for _ in 0..runs {
+        crowded.push(report("search, user with no rows, 200k-row hub", client.timed(SEARCHES, search).await?).p99);
+    }
+    let ratios: Vec<String> = crowded.iter().zip(&empty).map(|(c, e)| format!("{:.2}", c / e)).collect();
+    println!("| search p99, 200k-row hub / empty hub | {} |", ratios.join(", "));
+
+    // Another user's latency, idle and while 8 clients search flat out (a crowd member's search
+    // reads their own 200 rows: the heaviest search a user of this hub can make).
+    let crowd_token = user("crowd-searcher").await?;
+    client.ok(client.http.put(format!("{}/v1/admin/users/crowd-searcher/roles/crowd", hub.base)).bearer_auth(&admin)).await?;
+    for i in 0..SENDS {
+        let body = json!({"to": {"user": "crowd-searcher"}, "subject": format!("zebra {i}")});
+        client.ok(client.post(&app, "/v1/notifications", body)).await?;
+    }
+    let mut idle_p99 = Vec::new();
+    let mut busy_p99 = Vec::new();
+    for _ in 0..runs {
+        idle_p99.push(report("another user's list, idle", client.timed(300, list).await?).p99);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut searchers = Vec::new();
+        for _ in 0..8 {
+            let (http, url, token, stop) = (
+                client.http.clone(),
+                format!("{}/v1/notifications?q=zebra&limit=50", hub.base),
+                crowd_token.clone(),
+                stop.clone(),
+            );
+            searchers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = http.get(&url).bearer_auth(&token).send().await.and_then(|r| r.error_for_status());
+                }
+            }));
+        }
+        busy_p99.push(report("another user's list, 8 searching flat out", client.timed(300, list).await?).p99);
+        stop.store(true, Ordering::Relaxed);
+        for task in searchers {
+            task.await?;
+        }
+    }
+    let ratios: Vec<String> = busy_p99.iter().zip(&idle_p99).map(|(b, i)| format!("{:.2}", b / i)).collect();
+    println!("| another user's p99, searched flat out / idle | {} |", ratios.join(", "));
+
+    slowloris(&client, &hub, list).await?;
+    live_event_memory(&client, &hub, &app).await?;
+    hub.stop();
+    Ok(())
+}
+
+/// 1,000 connections that never send a byte: how many the hub refuses at once (the per-address
+/// cap) and how long the accepted ones stay open; a user's latency meanwhile.
+async fn slowloris(
+    client: &Client,
+    hub: &Hub,
+    list: impl Fn() -> reqwest::RequestBuilder,
+) -> anyhow::Result<()> {
+    let address = hub.base.trim_start_matches("http://").to_owned();
+    let started = Instant::now();
+    let mut waits = Vec::new();
+    for _ in 0..1_000 {
+        let address = address.clone();
+        waits.push(tokio::spawn(async move {
+            let mut socket = tokio::net::TcpStream::connect(address).await.ok()?;
+            let mut buf = [0u8; 16];
+            let opened = Instant::now();
+            let _ = tokio::time::timeout(Duration::from_secs(60), tokio::io::AsyncReadExt::read(&mut socket, &mut buf))
+                .await
+                .ok()?;
+            Some(opened.elapsed())
+        }));
+    }
+    report("another user's list, 1,000 silent connections open", client.timed(100, &list).await?);
+    let mut closed = Vec::new();
+    for wait in waits {
+        if let Some(after) = wait.await? {
+            closed.push(after);
+        }
+    }
+    let at_once = closed.iter().filter(|d| **d < Duration::from_secs(1)).count();
+    let later: Vec<Duration> = closed.iter().copied().filter(|d| *d >= Duration::from_secs(1)).collect();
+    println!(
+        "| silent connections closed | {} of 1,000 ({at_once} at once, {} after {:.1}–{:.1} s); all within {:.1} s |",
+        closed.len(),
+        later.len(),
+        later.iter().min().map_or(0.0, Duration::as_secs_f64),
+        later.iter().max().map_or(0.0, Duration::as_secs_f64),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Resident memory before and after 1,000 live events to the crowd, each with a 4,000-character
+/// body and an hour to live.
+async fn live_event_memory(client: &Client, hub: &Hub, app: &str) -> anyhow::Result<()> {
+    let before = hub.rss_kib()?;
+    let body = "x".repeat(4_000);
+    for _ in 0..1_000 {
+        let event = json!({"to": {"role": "crowd"}, "kind": "reminder", "ttl_seconds": 3600, "title": "Stand-up", "body": body});
+        client.ok(client.post(app, "/v1/events", event)).await?;
+    }
+    let after = hub.rss_kib()?;
+    println!(
+        "| memory per live event in flight ({CROWD} recipients, 4,000-character body) | {:.1} KiB ({} → {} MiB) |",
+        after.saturating_sub(before) as f64 / 1_000.0,
+        before / 1024,
+        after / 1024
+    );
+    Ok(())
+}
