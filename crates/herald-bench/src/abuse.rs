@@ -48,11 +48,7 @@ impl Client {
     }
 
     /// `n` requests made by `make`, one after another: their latencies.
-    async fn timed(
-        &self,
-        n: usize,
-        make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> anyhow::Result<Vec<Duration>> {
+    async fn timed(&self, n: usize, make: impl Fn() -> reqwest::RequestBuilder) -> anyhow::Result<Vec<Duration>> {
         let mut latencies = Vec::with_capacity(n);
         for _ in 0..n {
             let started = Instant::now();
@@ -109,7 +105,9 @@ pub async fn run(binary: &Path, runs: u32) -> anyhow::Result<()> {
     // Another user's latency, idle and while 8 clients search flat out (a crowd member's search
     // reads their own 200 rows: the heaviest search a user of this hub can make).
     let crowd_token = user("crowd-searcher").await?;
-    client.ok(client.http.put(format!("{}/v1/admin/users/crowd-searcher/roles/crowd", hub.base)).bearer_auth(&admin)).await?;
+    client
+        .ok(client.http.put(format!("{}/v1/admin/users/crowd-searcher/roles/crowd", hub.base)).bearer_auth(&admin))
+        .await?;
     for i in 0..SENDS {
         let body = json!({"to": {"user": "crowd-searcher"}, "subject": format!("zebra {i}")});
         client.ok(client.post(&app, "/v1/notifications", body)).await?;
@@ -150,33 +148,32 @@ pub async fn run(binary: &Path, runs: u32) -> anyhow::Result<()> {
 
 /// 1,000 connections that never send a byte: how many the hub refuses at once (the per-address
 /// cap) and how long the accepted ones stay open; a user's latency meanwhile.
-async fn slowloris(
-    client: &Client,
-    hub: &Hub,
-    list: impl Fn() -> reqwest::RequestBuilder,
-) -> anyhow::Result<()> {
+async fn slowloris(client: &Client, hub: &Hub, list: impl Fn() -> reqwest::RequestBuilder) -> anyhow::Result<()> {
     let address = hub.base.trim_start_matches("http://").to_owned();
     let started = Instant::now();
     let mut waits = Vec::new();
     for _ in 0..1_000 {
         let address = address.clone();
         waits.push(tokio::spawn(async move {
-            let mut socket = tokio::net::TcpStream::connect(address).await.ok()?;
+            // Err(true): could not connect; Err(false): still open after 60 s.
+            let mut socket = tokio::net::TcpStream::connect(address).await.map_err(|_| true)?;
             let mut buf = [0u8; 16];
             let opened = Instant::now();
-            let _ = tokio::time::timeout(Duration::from_secs(60), tokio::io::AsyncReadExt::read(&mut socket, &mut buf))
-                .await
-                .ok()?;
-            Some(opened.elapsed())
+            let read = tokio::io::AsyncReadExt::read(&mut socket, &mut buf);
+            let _ = tokio::time::timeout(Duration::from_secs(60), read).await.map_err(|_| false)?;
+            Ok::<_, bool>(opened.elapsed())
         }));
     }
     report("another user's list, 1,000 silent connections open", client.timed(100, &list).await?);
-    let mut closed = Vec::new();
+    let (mut closed, mut unconnected, mut open) = (Vec::new(), 0, 0);
     for wait in waits {
-        if let Some(after) = wait.await? {
-            closed.push(after);
+        match wait.await? {
+            Ok(after) => closed.push(after),
+            Err(true) => unconnected += 1,
+            Err(false) => open += 1,
         }
     }
+    println!("| silent connections that could not connect / still open after 60 s | {unconnected} / {open} |");
     let at_once = closed.iter().filter(|d| **d < Duration::from_secs(1)).count();
     let later: Vec<Duration> = closed.iter().copied().filter(|d| *d >= Duration::from_secs(1)).collect();
     println!(

@@ -94,6 +94,29 @@ impl Drop for Unauthenticated {
     }
 }
 
+/// Connections closed for their address's cap, logged at most every 10 s (a flood of them must
+/// not become a flood of log lines).
+#[derive(Default)]
+struct Refusals {
+    since_logged: u64,
+    logged_at: Option<std::time::Instant>,
+}
+
+impl Refusals {
+    fn refused(&mut self, peer: SocketAddr) {
+        self.since_logged += 1;
+        if self.logged_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+            tracing::warn!(
+                last = %peer,
+                closed = self.since_logged,
+                "closed connections from addresses holding too many without a valid token"
+            );
+            self.since_logged = 0;
+            self.logged_at = Some(std::time::Instant::now());
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then closes every connection within
 /// [`ConnLimits::shutdown_grace`].
 pub async fn serve<L>(
@@ -111,6 +134,7 @@ where
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
+    let mut refusals = Refusals::default();
     // Every connection's task, so those still open after the grace are closed (dropped).
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -121,7 +145,7 @@ where
             () = &mut shutdown => break,
         };
         let Some(place) = unauthenticated.claim(peer.ip(), limits.unauthenticated_per_address) else {
-            tracing::warn!(%peer, "too many connections without a valid token from this address; closed one");
+            refusals.refused(peer);
             continue;
         };
         let conn = Arc::new(ClientConn { peer, unauthenticated: Mutex::new(Some(place)) });

@@ -21,21 +21,33 @@ const STEPS_PER_CHECK: i32 = 10_000;
 pub struct Readers {
     idle: Mutex<Vec<Connection>>,
     free: std::sync::Arc<Semaphore>,
+    /// Text searches may hold only some of the connections ([`search_places`]): however many
+    /// search at once, a sign-in or a plain list always finds one free.
+    searches: std::sync::Arc<Semaphore>,
 }
 
 impl Readers {
     pub fn open(path: &Path, count: usize) -> Result<Self, StoreError> {
         let connections =
             (0..count).map(|_| herald_db::open_read_only(path, MIGRATIONS)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { idle: Mutex::new(connections), free: std::sync::Arc::new(Semaphore::new(count)) })
+        Ok(Self {
+            idle: Mutex::new(connections),
+            free: std::sync::Arc::new(Semaphore::new(count)),
+            searches: std::sync::Arc::new(Semaphore::new(search_places(count))),
+        })
     }
 
-    /// Runs `f` on an idle connection (waiting for one), on a blocking thread.
+    /// Runs `f` on an idle connection (waiting for one), on a blocking thread. A read with a
+    /// `time_limit` is a text search, and waits for a search's place first.
     pub async fn run<T, F>(self: &std::sync::Arc<Self>, time_limit: Option<Duration>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let search = match time_limit {
+            Some(_) => Some(self.searches.clone().acquire_owned().await.map_err(|e| StoreError::Task(e.to_string()))?),
+            None => None,
+        };
         let permit = self.free.clone().acquire_owned().await.map_err(|e| StoreError::Task(e.to_string()))?;
         let readers = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -44,7 +56,7 @@ impl Readers {
             let mut conn = readers.take();
             let result = bounded(&mut conn, time_limit, f);
             readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
-            drop(permit);
+            drop((permit, search));
             result
         })
         .await
@@ -55,6 +67,13 @@ impl Readers {
         // A permit is held, so a connection is idle.
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop().expect("a permit means an idle reader")
     }
+}
+
+/// How many text searches may run at once: half the connections, and no more than half the
+/// machine's cores, so that searching flat out leaves CPU for everyone else's requests.
+fn search_places(connections: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    (connections / 2).min(cores / 2).max(1)
 }
 
 /// Runs `f` on `conn`, interrupted once `time_limit` has passed (then [`StoreError::TooSlow`]).
