@@ -9,11 +9,13 @@ DROP TABLE notifications_fts;
 
 -- `words`: `u<user id>x<word>` for each distinct word of subject and body, written by the store
 -- with the row (a subject or body never changes after that). Contentless: the text is in
--- `notifications` already.
+-- `notifications` already. The store has split and folded the words: the `ascii` tokenizer
+-- splits only at the spaces between them (no letter of a word is ASCII punctuation), where
+-- `unicode61` would split some words the store keeps whole.
 CREATE VIRTUAL TABLE notification_words USING fts5(
     words,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 0'
+    tokenize = 'ascii'
 );
 CREATE TRIGGER notification_words_delete AFTER DELETE ON notifications BEGIN
     DELETE FROM notification_words WHERE rowid = old.id;

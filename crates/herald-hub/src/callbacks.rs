@@ -97,13 +97,16 @@ impl Worker {
     /// Starts delivering what is due, for each app not busy, as far as slots allow; returns how
     /// long to sleep before the next one is due (a delivery that ends wakes the worker sooner).
     async fn round(self: &Arc<Self>) -> Result<Duration, crate::store::StoreError> {
-        'fill: loop {
+        loop {
             let due = self.store.due_callbacks(BATCH, self.busy_apps()).await?;
             if due.is_empty() {
                 break;
             }
             for callback in due {
-                let Ok(slot) = self.slots.clone().try_acquire_owned() else { break 'fill };
+                let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                    // Every slot is taken: the next delivery to end wakes the worker.
+                    return Ok(IDLE_RECHECK);
+                };
                 if !self.busy.lock().unwrap_or_else(|p| p.into_inner()).insert(callback.app.clone()) {
                     continue; // this app's earlier callback is on its way: this one waits for it
                 }
@@ -111,7 +114,10 @@ impl Worker {
                 tokio::spawn(async move {
                     let app = callback.app.clone();
                     if let Err(e) = worker.deliver(callback).await {
+                        // Not tried again at once: the store is failing, and the app would get
+                        // the same callback again and again.
                         tracing::error!(error = %e, "could not record a callback's outcome");
+                        tokio::time::sleep(worker.retry_base).await;
                     }
                     worker.busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&app);
                     drop(slot);

@@ -1,6 +1,6 @@
 //! The connections themselves: what `axum::serve` did, with the limits a hub in front of
 //! strangers needs. A silent or trickling client is closed ([`ConnLimits::header_timeout`] also
-//! covers an idle keep-alive connection; a request, body included, has
+//! covers an idle keep-alive connection; a request's body must arrive within
 //! [`ConnLimits::request_timeout`]), one address holds at most
 //! [`ConnLimits::unauthenticated_per_address`] connections that have not yet shown a valid token,
 //! and shutdown lets requests in progress finish for [`ConnLimits::shutdown_grace`], then closes
@@ -24,8 +24,7 @@ pub struct ConnLimits {
     /// A request's headers must arrive within this, and an idle keep-alive connection is closed
     /// after it.
     pub header_timeout: Duration,
-    /// A request (its body included) must be answered within this (408 after it). Feeds are
-    /// upgraded within it and live on without.
+    /// A request's body must have arrived within this (408 after it).
     pub request_timeout: Duration,
     /// Connections one client address may hold before any of them showed a valid token.
     pub unauthenticated_per_address: usize,
@@ -58,20 +57,20 @@ impl ClientConn {
     }
 }
 
-/// Connections not signed in yet, per client address.
+/// Connections not signed in yet (or, for TLS, handshakes under way), per client address.
 #[derive(Clone, Default)]
-struct UnauthenticatedCounts {
+pub(crate) struct UnauthenticatedCounts {
     counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
 /// One connection's place in its address's count, given back when dropped.
-struct Unauthenticated {
+pub(crate) struct Unauthenticated {
     counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
     address: IpAddr,
 }
 
 impl UnauthenticatedCounts {
-    fn claim(&self, address: IpAddr, cap: usize) -> Option<Unauthenticated> {
+    pub(crate) fn claim(&self, address: IpAddr, cap: usize) -> Option<Unauthenticated> {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let count = counts.entry(address).or_default();
         if *count >= cap {
@@ -179,6 +178,34 @@ where
     }
     connections.shutdown().await;
     Ok(())
+}
+
+/// Middleware: reads the whole request body within `ConnLimits::request_timeout` (408 after it),
+/// so a body sent a byte at a time holds its connection no longer. Only the body: once it is in,
+/// the handler runs to its end, so a write is never applied after its caller was told 408.
+/// Bodies are small (`max_body_bytes`), so holding one in memory costs nothing.
+pub async fn body_within(
+    axum::extract::State((limit, max_bytes)): axum::extract::State<(Duration, usize)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use herald_proto::ErrorCode;
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(limit, axum::body::to_bytes(body, max_bytes)).await {
+        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(Err(_)) => crate::api::Failure::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {max_bytes} bytes, or was cut off"),
+        )
+        .into_response(),
+        Err(_) => {
+            let message = format!("the request body did not arrive within {} s", limit.as_secs());
+            let mut response = crate::api::Failure::new(ErrorCode::InvalidRequest, message).into_response();
+            *response.status_mut() = axum::http::StatusCode::REQUEST_TIMEOUT;
+            response
+        }
+    }
 }
 
 /// Raises this process's open-file limit to its hard limit: every feed is a descriptor, and the

@@ -22,6 +22,9 @@ use tokio_rustls::TlsAcceptor;
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at once; more connections wait in the kernel's backlog.
 const MAX_HANDSHAKES: usize = 512;
+/// Handshakes one client address may have under way at once: one address cannot take the slots
+/// of all (the per-address cap of `serve` only starts once the handshake is done).
+const MAX_HANDSHAKES_PER_ADDRESS: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -83,6 +86,7 @@ async fn accept_loop(
     done: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let per_address = crate::serve::UnauthenticatedCounts::default();
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let (tcp, peer) = match listener.accept().await {
@@ -94,9 +98,13 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Some(place) = per_address.claim(peer.ip(), MAX_HANDSHAKES_PER_ADDRESS) else {
+            tracing::debug!(%peer, "too many TLS handshakes under way from this address; closed");
+            continue;
+        };
         let (acceptor, done) = (acceptor.clone(), done.clone());
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slot = (slot, place);
             match tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => {
                     let _ = done.send((stream, peer)).await;

@@ -104,7 +104,6 @@ async fn silent_trickling_and_slow_body_connections_are_closed() {
     // Silent: connects and says nothing.
     let mut silent = TcpStream::connect(address(&hub)).await.unwrap();
     // Headers trickled, a byte at a time, never finishing.
-    let mut trickle = TcpStream::connect(address(&hub)).await.unwrap();
     let trickling = tokio::spawn({
         let mut writer = TcpStream::connect(address(&hub)).await.unwrap();
         async move {
@@ -135,8 +134,6 @@ async fn silent_trickling_and_slow_body_connections_are_closed() {
         }
     });
     until_closed(&mut silent).await;
-    trickle.write_all(b"GET /h").await.unwrap();
-    until_closed(&mut trickle).await;
     assert!(trickling.await.unwrap(), "the trickled headers' connection was closed");
     let mut answer = String::new();
     let _ = tokio::time::timeout(Duration::from_secs(15), body_reader.read_to_string(&mut answer)).await;
@@ -199,6 +196,8 @@ async fn failed_authentication_is_rate_limited_per_address() {
     let res = hub.client.get(format!("{}/v1/notifications", hub.base)).bearer_auth("hrld_bogus").send().await.unwrap();
     assert_eq!(res.status(), 429);
     assert!(res.headers().get("retry-after").is_some());
+    // A valid token from the same address (a proxy, an office's NAT) is never refused for it.
+    assert_eq!(hub.get(&hub.bob, "/v1/notifications").await.0, 200);
 }
 
 #[tokio::test]
@@ -268,6 +267,14 @@ async fn a_feed_client_that_stops_reading_is_dropped() {
     let n = raw.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"), "upgraded");
     assert_eq!(store.users_listening(), 1);
+    // The client stays alive to the hub's ping check: it sends a (masked, empty) ping every
+    // 100 ms, so only the send timeout can drop it.
+    let (_unread, mut pinging) = raw.into_split();
+    tokio::spawn(async move {
+        while pinging.write_all(&[0x89, 0x80, 1, 2, 3, 4]).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
     // Enough to fill every buffer between the hub and this client.
     let body = "x".repeat(16 * 1024);
     let dropped = tokio::time::timeout(Duration::from_secs(30), async {
@@ -405,7 +412,7 @@ async fn a_token_minted_under_an_idempotency_key_is_never_kept_nor_given_to_anot
 }
 
 #[tokio::test]
-async fn an_event_naming_one_recipient_thousands_of_times_is_rendered_once_and_holds_up_nobody() {
+async fn an_event_naming_one_recipient_thousands_of_times_is_rendered_once() {
     let hub = start().await;
     hub.store.add_user("sc-7").await.unwrap();
     let app = hub.store.add_app_token("community", None).await.unwrap();
@@ -414,36 +421,28 @@ async fn an_event_naming_one_recipient_thousands_of_times_is_rendered_once_and_h
     event["data"]["recipients"] = Value::Array(vec![json!(7); 25_000]);
     let body = event.to_string();
     assert!(body.len() < MAX_BODY_BYTES, "{} bytes", body.len());
+    // 25,000 renderings of a 50 KB envelope each took seconds before (quadratic): now one.
     let ingest = hub.post(&app, "/v1/ingest/selfcommunity", body);
-    let health = async {
-        // Sent while the event renders: answered, not held behind it.
-        let res = hub.client.get(format!("{}/healthz", hub.base)).send().await.unwrap();
-        res.status().as_u16()
-    };
-    let bound = Duration::from_secs(20);
-    let ((status, answer), healthy) =
-        tokio::time::timeout(bound, async { tokio::join!(ingest, health) }).await.expect("rendered within 20 s");
+    let (status, answer) = tokio::time::timeout(Duration::from_secs(20), ingest).await.expect("rendered within 20 s");
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["ids"].as_array().unwrap().len(), 1, "one notification for one recipient");
-    assert_eq!(healthy, 200);
 }
 
 #[tokio::test]
-async fn control_characters_in_a_notification_are_refused() {
+async fn control_characters_in_a_notification_are_spaces_in_its_text_and_refused_in_its_names() {
     let hub = start().await;
-    for (field, value) in [
-        ("subject", "Approve\u{0}PO"),
-        ("subject", "line\nforged"),
-        ("tag", "po\u{1b}[31m"),
-        ("sub_tag", "a\u{85}b"),
-        ("body", "beep\u{7}"),
-    ] {
+    let text =
+        json!({"to": {"user": "bob"}, "subject": "Approve\u{0}PO\nforged\u{1b}[31m", "body": "beep\u{7}\ntwo\tcols"});
+    let (status, answer) = hub.post(&hub.alice, "/v1/notifications", text.to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(page["items"][0]["subject"], "Approve PO forged [31m");
+    assert_eq!(page["items"][0]["body"], "beep \ntwo\tcols", "the body keeps line breaks and tabs");
+    for (field, value) in [("tag", "po\u{1b}[31m"), ("sub_tag", "a\u{85}b"), ("link", "/po/\u{0}")] {
         let mut body = json!({"to": {"user": "bob"}, "subject": "s"});
         body[field] = value.into();
         let (status, answer) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;
         assert_eq!((status, code(&answer)), (400, ErrorCode::InvalidRequest), "{field} {value:?}: {answer}");
         assert!(answer["message"].as_str().unwrap().contains("control character"), "{answer}");
     }
-    let fine = json!({"to": {"user": "bob"}, "subject": "s", "body": "two\nlines\tand a tab"});
-    assert_eq!(hub.post(&hub.alice, "/v1/notifications", fine.to_string()).await.0, 200);
 }

@@ -94,7 +94,10 @@ pub async fn ingest(
 
 /// The rendered fields as a send would have them, so they pass the same checks.
 fn to_send_request(one: &Rendered) -> Result<SendRequest, Failure> {
-    let field = |name: &str| one.fields.get(name).cloned();
+    // Another system's text: a control character in it (a line break in a subject) becomes a
+    // space rather than failing the whole event, which its source would retry for ever.
+    let field =
+        |name: &str| one.fields.get(name).map(|value| super::notifications::without_controls(value, name == "body"));
     let template_error = |message: String| Failure::new(ErrorCode::TemplateError, message);
     let priority = match field("priority") {
         None => Priority::Normal,

@@ -34,11 +34,14 @@ pub async fn send(
     if !(1..=MAX_TTL_SECONDS).contains(&request.ttl_seconds) {
         return Err(invalid(format!("'ttl_seconds' must be 1–{MAX_TTL_SECONDS}")));
     }
-    let title = request.title.trim();
+    // As in a send: control characters become spaces (the body keeps line breaks and tabs).
+    let title = super::notifications::without_controls(&request.title, false);
+    let title = title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
         return Err(invalid(format!("'title' must be 1–{MAX_TITLE_CHARS} characters")));
     }
-    if request.body.chars().count() > MAX_EVENT_BODY_CHARS {
+    let body = super::notifications::without_controls(&request.body, true);
+    if body.chars().count() > MAX_EVENT_BODY_CHARS {
         return Err(invalid(format!("a live event's 'body' is at most {MAX_EVENT_BODY_CHARS} characters")));
     }
     check_buttons(&request.actions)?;
@@ -73,7 +76,7 @@ pub async fn send(
         id: hex::encode(id),
         kind: request.kind,
         title: title.to_owned(),
-        body: request.body,
+        body,
         actions: request.actions,
         at,
         expires_at: rfc3339_in(request.ttl_seconds),

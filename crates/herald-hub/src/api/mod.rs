@@ -129,9 +129,9 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         // A body sent a byte at a time holds a connection no longer than this.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            state.config.connections.request_timeout,
+        .layer(axum::middleware::from_fn_with_state(
+            (state.config.connections.request_timeout, state.config.max_body_bytes),
+            crate::serve::body_within,
         ))
         .layer(axum::middleware::map_response_with_state(state.clone(), security_headers))
         .layer(axum::middleware::map_response(plain_errors::as_json))

@@ -73,34 +73,41 @@ pub(super) fn recipients_of(audience: Audience, caller: &Caller) -> Result<Recip
     })
 }
 
+/// `text` with each control character a space; `keep_lines`: but for line breaks and tabs.
+pub(super) fn without_controls(text: &str, keep_lines: bool) -> String {
+    text.chars().map(|c| if c.is_control() && !(keep_lines && matches!(c, '\n' | '\t')) { ' ' } else { c }).collect()
+}
+
 pub(super) fn validate(
     request: &SendRequest,
     sender: Option<&str>,
     types: &TypeRegistry,
 ) -> Result<NewNotification, Failure> {
     let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
-    let subject = request.subject.trim();
+    // Text a person reads: control characters (a line break or a tab in a subject, NUL, ESC,
+    // C1) become spaces, so they can neither forge lines in logs and terminals nor break a
+    // client's one-line display. The body keeps its line breaks and tabs.
+    let subject = without_controls(&request.subject, false);
+    let subject = subject.trim();
+    let body = without_controls(&request.body, true);
     if subject.is_empty() {
         return Err(invalid("'subject' must not be empty".into()));
     }
+    let lengths = [("subject", Some(subject), MAX_SUBJECT_CHARS)];
+    // Names and addresses: a control character in one is refused.
     let limits = [
-        ("subject", Some(subject), MAX_SUBJECT_CHARS),
         ("link", request.link.as_deref(), MAX_LINK_CHARS),
         ("type", Some(request.kind.as_str()), MAX_NAME_CHARS),
         ("tag", request.tag.as_deref(), MAX_NAME_CHARS),
         ("sub_tag", request.sub_tag.as_deref(), MAX_NAME_CHARS),
     ];
-    for (field, value, max) in limits {
+    for (field, value, max) in lengths.into_iter().chain(limits) {
         if value.is_some_and(|v| v.chars().count() > max) {
             return Err(invalid(format!("'{field}' is longer than {max} characters")));
         }
-        // NUL and the C0/C1 controls forge lines in logs and terminals and break clients' text.
         if value.is_some_and(|v| v.chars().any(char::is_control)) {
             return Err(invalid(format!("'{field}' holds a control character (NUL, C0 or C1)")));
         }
-    }
-    if request.body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(invalid("'body' holds a control character other than a line break or a tab".into()));
     }
     check_buttons(&request.buttons)?;
     if request.reply.as_ref().is_some_and(|r| r.placeholder.chars().count() > MAX_LABEL_CHARS) {
@@ -123,7 +130,7 @@ pub(super) fn validate(
     Ok(NewNotification {
         kind: request.kind.clone(),
         subject: subject.to_owned(),
-        body: request.body.clone(),
+        body,
         link: non_empty(&request.link),
         tag: non_empty(&request.tag),
         sub_tag: non_empty(&request.sub_tag),

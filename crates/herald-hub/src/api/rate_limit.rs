@@ -2,9 +2,10 @@
 //! needed), `429 rate_limited` with `Retry-After` when it is empty. `/healthz` is not limited.
 //!
 //! Failed authentication is limited per client address (`HubConfig::failed_auth_limit`, 30 at
-//! once and one a second by default): each 401 takes from the address's bucket, and while it is
-//! empty every request from that address gets 429 before any work. A client guessing tokens, or one with a
-//! revoked token in a loop, slows to one try a second.
+//! once and one a second by default): each 401 takes from the address's bucket, and once it is
+//! empty a failed authentication answers 429 with `Retry-After` instead of 401. A valid token is
+//! never refused for its address (many users share one behind a proxy or a NAT), and the answer
+//! of a failure beyond the bucket no longer says whether the token was wrong.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,15 +35,6 @@ pub struct RateLimiter(Arc<Mutex<HashMap<[u8; 32], Bucket>>>);
 impl RateLimiter {
     /// Takes one request from `key`'s bucket; on an empty bucket, the seconds until the next one.
     fn take(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
-        self.bucket(key, per_second, burst, 1.0)
-    }
-
-    /// Like [`Self::take`] but takes nothing: whether `key`'s bucket has one left.
-    fn check(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
-        self.bucket(key, per_second, burst, 0.0)
-    }
-
-    fn bucket(&self, key: [u8; 32], per_second: f64, burst: f64, cost: f64) -> Result<(), u64> {
         let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&key) {
@@ -52,7 +44,7 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.updated).as_secs_f64() * per_second).min(burst);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= cost;
+            bucket.tokens -= 1.0;
             Ok(())
         } else {
             Err(((1.0 - bucket.tokens) / per_second).ceil().max(1.0) as u64)
@@ -72,21 +64,21 @@ fn address_key(request: &Request) -> Option<[u8; 32]> {
     Some(hash_token(&format!("address {}", conn.peer.ip())))
 }
 
-/// Refuses an address whose failed authentications used up its bucket; counts each new 401.
+/// Counts each 401 against its address; past the bucket, the 401 becomes a 429.
 pub async fn limit_failed_auth(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (Some(key), Some(limit)) = (address_key(&request), state.config.failed_auth_limit) else {
         return next.run(request).await;
     };
-    let failures = &state.failed_auth;
-    if let Err(retry_after) = failures.check(key, limit.per_second, limit.burst) {
-        let message = format!("too many failed sign-ins from this address; retry in {retry_after} s");
-        return too_many(message, retry_after);
-    }
     let response = next.run(request).await;
-    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
-        let _ = failures.take(key, limit.per_second, limit.burst);
+    if response.status() != axum::http::StatusCode::UNAUTHORIZED {
+        return response;
     }
-    response
+    match state.failed_auth.take(key, limit.per_second, limit.burst) {
+        Ok(()) => response,
+        Err(retry_after) => {
+            too_many(format!("too many failed sign-ins from this address; retry in {retry_after} s"), retry_after)
+        }
+    }
 }
 
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {

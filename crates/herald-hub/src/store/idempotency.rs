@@ -7,7 +7,7 @@
 //!
 //! Bounded, and no secret at rest: records expire after [`IDEMPOTENCY_RETENTION`] (a retry is a
 //! matter of minutes or of a laptop's night offline), a caller keeps at most
-//! [`MAX_KEYS_PER_PRINCIPAL`] (the oldest go), an answer above [`MAX_KEPT_ANSWER`] bytes is kept as
+//! [`MAX_KEYS_PER_PRINCIPAL`] ([`MAX_KEYS_PER_APP`] for an app; the oldest go), an answer above [`MAX_KEPT_ANSWER`] bytes is kept as
 //! "applied" only, and a `token` in an answer is never kept (its replay says it was shown once).
 
 use rusqlite::{params, OptionalExtension};
@@ -31,8 +31,10 @@ pub struct Applying {
 pub const ANSWER_PENDING: u16 = 0;
 /// How long a key's record is kept.
 pub const IDEMPOTENCY_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-/// Records one caller may hold; beyond it the oldest are forgotten.
-pub const MAX_KEYS_PER_PRINCIPAL: i64 = 1_000;
+/// Records one user or admin may hold; beyond it the oldest are forgotten.
+pub const MAX_KEYS_PER_PRINCIPAL: i64 = 10_000;
+/// Records one app may hold: all its instances share one principal, and send far more.
+pub const MAX_KEYS_PER_APP: i64 = 1_000_000;
 /// The largest answer kept whole.
 pub const MAX_KEPT_ANSWER: usize = 8 * 1024;
 
@@ -108,7 +110,10 @@ impl Store {
                 "DELETE FROM idempotency_keys WHERE principal = ?1 AND key IN (
                      SELECT key FROM idempotency_keys WHERE principal = ?1
                      ORDER BY created_at DESC LIMIT -1 OFFSET ?2)",
-                params![principal, MAX_KEYS_PER_PRINCIPAL],
+                params![
+                    principal,
+                    if principal.starts_with("app:") { MAX_KEYS_PER_APP } else { MAX_KEYS_PER_PRINCIPAL }
+                ],
             )?;
             Ok(())
         })

@@ -308,6 +308,18 @@ mod tests {
         assert_eq!((kept.id, kept.subject.as_str(), kept.tag.as_deref()), (5, "Approve PO 42", Some("po-42")));
         assert_eq!(kept.buttons.len(), 1);
         assert_eq!(kept.answer.as_ref().and_then(|a| a.value.as_deref()), Some("Y"));
+        // Indexed for search once, when the upgraded hub first opens (migration 10's backfill).
+        let found = |q: &str| {
+            let store = store.clone();
+            let filter = ListFilter { text: Some(q.into()), ..ListFilter::default() };
+            async move { store.search(bob.id, None, 10, filter).await.unwrap().0.iter().map(|n| n.id).collect::<Vec<_>>() }
+        };
+        assert_eq!(found("quarterly budg").await, [5]);
+        assert_eq!(found("po 42").await, [5]);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let again = store.search(bob.id, None, 10, ListFilter { text: Some("budget".into()), ..Default::default() });
+        assert_eq!(again.await.unwrap().0.len(), 1, "still found after a reopen");
         // New notifications take ids after the old ones.
         let new = store.deliver(vec![bob.id], NewNotification::new("after the upgrade")).await.unwrap();
         assert!(new[0].id > 5, "{}", new[0].id);

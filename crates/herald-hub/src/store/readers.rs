@@ -53,9 +53,9 @@ impl Readers {
         tokio::task::spawn_blocking(move || {
             // The permit goes with the connection: a caller that stops waiting (its client went
             // away) frees neither until the read is done and the connection is back.
-            let mut conn = readers.take();
-            let result = bounded(&mut conn, time_limit, f);
-            readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            let mut lent = Lent { readers: &readers, conn: Some(readers.take()) };
+            let result = bounded(lent.conn.as_mut().expect("lent until dropped"), time_limit, f);
+            drop(lent);
             drop((permit, search));
             result
         })
@@ -66,6 +66,21 @@ impl Readers {
     fn take(&self) -> Connection {
         // A permit is held, so a connection is idle.
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop().expect("a permit means an idle reader")
+    }
+}
+
+/// A connection out of the pool; back in it when dropped, a read that panicked included (else
+/// the pool would shrink while its permits did not, and a later read find none idle).
+struct Lent<'a> {
+    readers: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        }
     }
 }
 

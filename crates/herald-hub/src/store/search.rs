@@ -39,6 +39,10 @@ impl Store {
     ) -> Result<(Vec<Notification>, bool), StoreError> {
         // Refused here, before any work: too long, too many words, a control character.
         let words = filter.text.as_deref().map(|text| super::words::query(user_id, text)).transpose()?.flatten();
+        if filter.text.is_some() && words.is_none() {
+            // Only punctuation or symbols: no word to find, so nothing matches.
+            return Ok((Vec::new(), false));
+        }
         // Only a text search can take long (a user's common word over their whole history).
         let time_limit = words.is_some().then_some(super::readers::SEARCH_TIME_LIMIT);
         self.read(time_limit, move |conn| {
@@ -231,6 +235,13 @@ mod tests {
         );
         assert_eq!(subjects(ListFilter { text: Some("great".into()), ..Default::default() }).await, ["Ann replied"]);
         assert!(subjects(ListFilter { text: Some("\"unbalanced".into()), ..Default::default() }).await.is_empty());
+        assert!(subjects(ListFilter { text: Some("?!".into()), ..Default::default() }).await.is_empty(), "no word");
+        store.deliver(vec![ann.id], send("social", "Ⓐbc circled", "", None)).await.unwrap();
+        assert_eq!(
+            subjects(ListFilter { text: Some("ⓐbc".into()), ..Default::default() }).await,
+            ["Ⓐbc circled"],
+            "a word the index's tokenizer would have split is kept whole"
+        );
         let later = ListFilter { from: Some("2999-01-01T00:00:00Z".into()), ..Default::default() };
         assert!(subjects(later).await.is_empty());
     }
