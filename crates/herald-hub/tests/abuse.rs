@@ -438,7 +438,7 @@ async fn control_characters_in_a_notification_are_spaces_in_its_text_and_refused
     let (_, page) = hub.get(&hub.bob, "/v1/notifications").await;
     assert_eq!(page["items"][0]["subject"], "Approve PO forged [31m");
     assert_eq!(page["items"][0]["body"], "beep \ntwo\tcols", "the body keeps line breaks and tabs");
-    for (field, value) in [("tag", "po\u{1b}[31m"), ("sub_tag", "a\u{85}b"), ("link", "/po/\u{0}")] {
+    for (field, value) in [("tag", "po\u{1b}[31m"), ("sub_tag", "a\u{85}b"), ("type", "task.\u{0}due")] {
         let mut body = json!({"to": {"user": "bob"}, "subject": "s"});
         body[field] = value.into();
         let (status, answer) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;

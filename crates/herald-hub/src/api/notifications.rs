@@ -90,13 +90,13 @@ pub(super) fn validate(
     let subject = without_controls(&request.subject, false);
     let subject = subject.trim();
     let body = without_controls(&request.body, true);
+    let link = request.link.as_deref().map(|link| without_controls(link, false));
     if subject.is_empty() {
         return Err(invalid("'subject' must not be empty".into()));
     }
-    let lengths = [("subject", Some(subject), MAX_SUBJECT_CHARS)];
-    // Names and addresses: a control character in one is refused.
+    let lengths = [("subject", Some(subject), MAX_SUBJECT_CHARS), ("link", link.as_deref(), MAX_LINK_CHARS)];
+    // Names: a control character in one is refused.
     let limits = [
-        ("link", request.link.as_deref(), MAX_LINK_CHARS),
         ("type", Some(request.kind.as_str()), MAX_NAME_CHARS),
         ("tag", request.tag.as_deref(), MAX_NAME_CHARS),
         ("sub_tag", request.sub_tag.as_deref(), MAX_NAME_CHARS),
@@ -131,7 +131,7 @@ pub(super) fn validate(
         kind: request.kind.clone(),
         subject: subject.to_owned(),
         body,
-        link: non_empty(&request.link),
+        link: non_empty(&link),
         tag: non_empty(&request.tag),
         sub_tag: non_empty(&request.sub_tag),
         priority: request.priority,

@@ -18,8 +18,14 @@ pub const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(2);
 /// SQLite virtual-machine steps between two looks at the clock (a few microseconds' work).
 const STEPS_PER_CHECK: i32 = 10_000;
 
+/// A read to run on a search thread.
+type Job = Box<dyn FnOnce() + Send>;
+
 pub struct Readers {
     idle: Mutex<Vec<Connection>>,
+    /// Text searches run on threads of their own at a lower CPU priority (Linux): a search flood
+    /// then takes only the CPU that other requests leave.
+    search_jobs: Mutex<std::sync::mpsc::Sender<Job>>,
     free: std::sync::Arc<Semaphore>,
     /// Text searches may hold only some of the connections ([`search_places`]): however many
     /// search at once, a sign-in or a plain list always finds one free.
@@ -30,8 +36,28 @@ impl Readers {
     pub fn open(path: &Path, count: usize) -> Result<Self, StoreError> {
         let connections =
             (0..count).map(|_| herald_db::open_read_only(path, MIGRATIONS)).collect::<Result<Vec<_>, _>>()?;
+        let (search_jobs, jobs) = std::sync::mpsc::channel::<Job>();
+        let jobs = std::sync::Arc::new(Mutex::new(jobs));
+        for _ in 0..search_places(count) {
+            let jobs = jobs.clone();
+            std::thread::Builder::new()
+                .name("herald-search".into())
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    // Ends when the pool is dropped (the sender with it).
+                    loop {
+                        let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(job) = next else { return };
+                        // A search that panics fails its caller (its answer channel drops), not
+                        // the thread: a lost thread would leave a search waiting for ever.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .map_err(|e| StoreError::Task(format!("cannot start a search thread: {e}")))?;
+        }
         Ok(Self {
             idle: Mutex::new(connections),
+            search_jobs: Mutex::new(search_jobs),
             free: std::sync::Arc::new(Semaphore::new(count)),
             searches: std::sync::Arc::new(Semaphore::new(search_places(count))),
         })
@@ -50,7 +76,8 @@ impl Readers {
         };
         let permit = self.free.clone().acquire_owned().await.map_err(|e| StoreError::Task(e.to_string()))?;
         let readers = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let is_search = search.is_some();
+        let work = move || {
             // The permit goes with the connection: a caller that stops waiting (its client went
             // away) frees neither until the read is done and the connection is back.
             let mut lent = Lent { readers: &readers, conn: Some(readers.take()) };
@@ -58,9 +85,21 @@ impl Readers {
             drop(lent);
             drop((permit, search));
             result
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        };
+        if !is_search {
+            return tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Task(e.to_string()))?;
+        }
+        // A search's place is held, so a search thread is free for it.
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.search_jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| StoreError::Task("the search threads are gone".into()))?;
+        result.await.map_err(|_| StoreError::Task("a search thread failed".into()))?
     }
 
     fn take(&self) -> Connection {
@@ -81,6 +120,15 @@ impl Drop for Lent<'_> {
         if let Some(conn) = self.conn.take() {
             self.readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
         }
+    }
+}
+
+/// Linux: this thread runs at nice 10, the rest of the hub at its own. Elsewhere nothing (the
+/// call would lower the whole process there).
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!(error = %e, "search thread keeps its priority");
     }
 }
 
