@@ -68,15 +68,6 @@ impl FeedsByToken {
         }
         FeedPlace { feeds: self.clone(), token, id, pushed_out }
     }
-
-    /// How many feeds are open, over every token.
-    pub fn len(&self) -> usize {
-        self.open.lock().unwrap_or_else(|p| p.into_inner()).values().map(VecDeque::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Drop for FeedPlace {

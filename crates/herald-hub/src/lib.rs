@@ -151,11 +151,8 @@ async fn trim_journal(store: Store, retention: std::time::Duration, mut stop: to
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let cutoff = time::OffsetDateTime::now_utc() - retention;
-                let cutoff = store::normalize_time(
-                    &cutoff.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-                );
-                let Some(cutoff) = cutoff else { continue };
+                // A retention reaching before year 0 keeps everything.
+                let Some(cutoff) = store::stored_time_before(retention) else { continue };
                 match store.trim_journal(cutoff).await {
                     Ok(0) => {}
                     Ok(count) => tracing::info!(count, "trimmed old journal entries"),

@@ -51,13 +51,13 @@ impl Drop for Serving {
     }
 }
 
-#[test]
-fn serve_logs_one_structured_line_per_request() {
+/// `herald-hub serve` on a free loopback port logging at info: the process, its address and its
+/// log (stderr).
+fn serve_logging(data: &std::path::Path) -> (Serving, String, std::process::ChildStderr) {
     use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
+        .arg(data)
         .env("HERALD_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -65,10 +65,18 @@ fn serve_logs_one_structured_line_per_request() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
-    let _serving = Serving(child);
+    let serving = Serving(child);
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
     let addr = first.trim().strip_prefix("herald-hub listening on http://").unwrap().to_owned();
+    (serving, addr, stderr)
+}
+
+#[test]
+fn serve_logs_one_structured_line_per_request() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let (_serving, addr, stderr) = serve_logging(dir.path());
 
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     std::io::Write::write_all(&mut stream, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
@@ -173,20 +181,7 @@ fn untrusted_text_cannot_forge_or_colour_a_log_line() {
     assert!(hub(dir.path(), &["user", "add", "sc-7"]).0);
     let (ok, app, _) = hub(dir.path(), &["token", "add", "--app", "community"]);
     assert!(ok);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env("HERALD_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let _serving = Serving(child);
-    let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).unwrap();
-    let addr = first.trim().strip_prefix("herald-hub listening on http://").unwrap().to_owned();
+    let (_serving, addr, stderr) = serve_logging(dir.path());
 
     let events: Vec<serde_json::Value> =
         serde_json::from_str(include_str!("fixtures/selfcommunity_events.json")).unwrap();

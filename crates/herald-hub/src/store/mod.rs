@@ -247,7 +247,13 @@ fn stored_time(at: time::OffsetDateTime) -> Option<String> {
 
 /// `ago` before now, in the store's format.
 pub fn stored_time_ago(ago: std::time::Duration) -> String {
-    stored_time(time::OffsetDateTime::now_utc() - ago).expect("a day ago is in years 0000–9999")
+    stored_time_before(ago).expect("a day ago is in years 0000–9999")
+}
+
+/// `ago` before now, in the store's format; None if that is before year 0.
+pub fn stored_time_before(ago: std::time::Duration) -> Option<String> {
+    let ago = time::Duration::try_from(ago).ok()?;
+    stored_time(time::OffsetDateTime::now_utc().checked_sub(ago)?)
 }
 
 /// `seconds` from now, in the store's format.
