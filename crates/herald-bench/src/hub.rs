@@ -51,6 +51,18 @@ impl Hub {
         Ok(line.split_whitespace().nth(1).context("bad VmRSS")?.parse()?)
     }
 
+    /// How many sockets the hub holds open (its listener among them), from /proc.
+    pub fn sockets(&self) -> anyhow::Result<usize> {
+        let mut count = 0;
+        for entry in std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))? {
+            // A descriptor closed while the directory is read is simply not counted.
+            if std::fs::read_link(entry?.path()).is_ok_and(|target| target.to_string_lossy().starts_with("socket:")) {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     /// Writes per commit so far, from `/v1/admin/stats`.
     pub async fn writes_per_commit(&self) -> anyhow::Result<f64> {
         let stats: serde_json::Value = reqwest::Client::new()

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify, Semaphore};
 
+use crate::callback_dns::CallbackResolver;
 use crate::store::{normalize_time, now_rfc3339, DueCallback, Store};
 
 /// Tries before the hub gives up on one callback (with a 1 s base: about 68 minutes of trying).
@@ -39,12 +40,13 @@ impl Callbacks {
     }
 
     /// Starts delivering; stops when `stop` turns true.
-    pub fn spawn(&self, store: Store, retry_base: Duration, stop: watch::Receiver<bool>) {
+    pub fn spawn(&self, store: Store, config: &crate::HubConfig, stop: watch::Receiver<bool>) {
+        let names = CallbackResolver::new(config.callback_lookup.clone(), config.allow_private_callbacks);
         let worker = Arc::new(Worker {
             store,
-            retry_base,
+            retry_base: config.callback_retry_base,
             wake: self.wake.clone(),
-            client: client(),
+            client: client(names),
             busy: Mutex::default(),
             slots: Arc::new(Semaphore::new(PARALLEL)),
         });
@@ -52,9 +54,11 @@ impl Callbacks {
     }
 }
 
-fn client() -> reqwest::Client {
+fn client(names: CallbackResolver) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(POST_TIMEOUT)
+        // No link-local or metadata address, whatever a name resolves to at the time.
+        .dns_resolver(Arc::new(names))
         .user_agent(concat!("herald-hub/", env!("CARGO_PKG_VERSION")))
         // An app's URL is not the hub's to follow elsewhere.
         .redirect(reqwest::redirect::Policy::none())
@@ -145,7 +149,7 @@ impl Worker {
         let failure = match sent {
             Ok(response) if response.status().is_success() => None,
             Ok(response) => Some(format!("the app answered {}", response.status())),
-            Err(e) => Some(format!("could not reach the app: {e}")),
+            Err(e) => Some(format!("could not reach the app: {}", with_causes(&e))),
         };
         match failure {
             None => {
@@ -178,6 +182,20 @@ pub fn signature(key: &[u8], body: &str, unix_seconds: u64) -> String {
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// An error and what caused it, "a: b: c" (reqwest's own text leaves out why a request failed).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        cause = e.source();
+    }
+    text
 }
 
 /// `base`·2^(tries−1), at most [`MAX_BACKOFF`].

@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod callback_dns;
 pub mod callbacks;
 pub mod feed;
 pub mod ingest;
@@ -61,8 +62,11 @@ pub struct HubConfig {
     /// Failed authentications per client address; None: unlimited (a test that fails on
     /// purpose). Default: 30 at once, then one a second.
     pub failed_auth_limit: Option<RateLimit>,
-    /// App tokens minted through the admin API may have any http(s) callback URL.
+    /// App tokens minted through the admin API may have any http(s) callback URL, and callbacks
+    /// go to any address their host names resolve to.
     pub allow_private_callbacks: bool,
+    /// How callback host names are looked up: the system's resolver (a fixed table in tests).
+    pub callback_lookup: std::sync::Arc<dyn callback_dns::Lookup>,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -87,6 +91,7 @@ impl Default for HubConfig {
             connections: serve::ConnLimits::default(),
             max_feeds_per_token: 16,
             allow_private_callbacks: false,
+            callback_lookup: std::sync::Arc::new(callback_dns::System),
             failed_auth_limit: Some(RateLimit { per_second: 1.0, burst: 30.0 }),
         }
     }
@@ -114,7 +119,7 @@ pub async fn run_with(
     let tls = config.tls.clone();
     let limits = config.connections;
     let callbacks = callbacks::Callbacks::default();
-    callbacks.spawn(store.clone(), config.callback_retry_base, stop_rx.clone());
+    callbacks.spawn(store.clone(), &config, stop_rx.clone());
     let app = api::router(api::AppState::new(store, config, stop_rx, callbacks));
     let shutdown = async move {
         shutdown.await;

@@ -152,3 +152,61 @@ async fn an_app_whose_endpoint_stalls_does_not_delay_another_apps_callbacks() {
     let (_, payload, _) = slow_side.next().await;
     assert_eq!(payload["notification"]["id"], ids[0], "and it gets its own in the end");
 }
+
+/// Callback host names resolved from a fixed table: no test may change the machine's DNS.
+#[derive(Debug)]
+struct Names(Vec<(&'static str, std::net::IpAddr)>);
+
+impl herald_hub::callback_dns::Lookup for Names {
+    fn lookup(
+        &self,
+        host: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<Vec<std::net::SocketAddr>>> + Send>> {
+        let found: Vec<_> =
+            self.0.iter().filter(|(name, _)| *name == host).map(|(_, ip)| std::net::SocketAddr::new(*ip, 0)).collect();
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+#[tokio::test]
+async fn a_callback_name_that_resolves_to_a_metadata_address_is_not_posted_to() {
+    let names = Names(vec![
+        ("erp.corp.test", "127.0.0.1".parse().unwrap()),
+        // What a name under an attacker's control can answer at delivery time.
+        ("rebound.corp.test", "169.254.169.254".parse().unwrap()),
+        ("rebound.corp.test", "fd00:ec2::254".parse().unwrap()),
+    ]);
+    let config = herald_hub::HubConfig {
+        callback_retry_base: Duration::from_secs(3600),
+        callback_lookup: Arc::new(names),
+        ..Default::default()
+    };
+    let hub = start_configured(Store::open_in_memory().unwrap(), config).await;
+    let mut app_side = callback_server(vec![], None).await;
+    let port_and_path = app_side.url.rsplit(':').next().unwrap().to_owned();
+    let erp = hub.store.add_app_token("erp", Some(&format!("http://erp.corp.test:{port_and_path}"))).await.unwrap();
+    let evil =
+        hub.store.add_app_token("evil", Some(&format!("http://rebound.corp.test:{port_and_path}"))).await.unwrap();
+    for app in [&erp, &evil] {
+        let body = json!({"to": {"user": "bob"}, "subject": "Approve?", "buttons": [{"value": "Y", "label": "Yes"}]});
+        let (_, sent) = hub.post(app, "/v1/notifications", body.to_string()).await;
+        let id = sent["ids"][0].as_i64().unwrap();
+        let (status, _) =
+            hub.post(&hub.bob, &format!("/v1/notifications/{id}/confirm"), json!({"value": "Y"}).to_string()).await;
+        assert_eq!(status, 200);
+    }
+    let (_, payload, _) = app_side.next().await;
+    assert_eq!(payload["user"], "bob", "a name resolving to an ordinary address is posted to");
+    let mut failures = Vec::new();
+    for _ in 0..500 {
+        failures = hub.store.callback_failures("evil").await.unwrap();
+        if failures.first().is_some_and(|(tries, _)| *tries > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (tries, error) = &failures[0];
+    assert_eq!(*tries, 1, "tried once, and not again for an hour");
+    let error = error.as_deref().unwrap();
+    assert!(error.contains("resolves only to link-local or cloud metadata addresses"), "{error}");
+}

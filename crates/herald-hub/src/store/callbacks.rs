@@ -100,6 +100,17 @@ impl Store {
         .await
     }
 
+    /// Why `app`'s queued callbacks failed so far, oldest first: (tries, the last try's error).
+    pub async fn callback_failures(&self, app: &str) -> Result<Vec<(u32, Option<String>)>, StoreError> {
+        let app = app.to_owned();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare("SELECT attempts, last_error FROM callbacks WHERE app = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([app], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     /// A try failed with `error`: try again at `retry_at`, or give up if None.
     pub async fn callback_failed(&self, id: i64, error: String, retry_at: Option<String>) -> Result<(), StoreError> {
         self.with(move |conn| {

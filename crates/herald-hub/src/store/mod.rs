@@ -23,7 +23,7 @@ pub(crate) mod notifications;
 mod preferences;
 mod readers;
 mod search;
-mod users;
+pub(crate) mod users;
 pub mod words;
 mod writer;
 

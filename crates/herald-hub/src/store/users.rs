@@ -132,7 +132,8 @@ impl Store {
 /// or cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254, metadata.google.internal),
 /// from where a hub on a cloud machine would hand its own credentials to whoever set the URL.
 /// Loopback and private addresses stay allowed: an organisation's ERP is on its own network.
-/// A host name is checked as written, not as resolved.
+/// A host name is checked as written here, and what it resolves to at each delivery
+/// (`callback_dns.rs`).
 pub fn check_callback_url(url: &str, allow_private: bool) -> Result<(), StoreError> {
     let parsed = reqwest::Url::parse(url).map_err(|_| StoreError::InvalidCallback(url.to_owned()))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
@@ -146,13 +147,8 @@ pub fn check_callback_url(url: &str, allow_private: bool) -> Result<(), StoreErr
         return refuse("it carries a user name or password");
     }
     let metadata = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
-        Some(url::Host::Ipv6(ip)) => {
-            let mapped = ip.to_ipv4_mapped().is_some_and(|v4| v4.is_link_local());
-            (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
-                || mapped
-        }
+        Some(url::Host::Ipv4(ip)) => is_link_local_or_metadata(ip.into()),
+        Some(url::Host::Ipv6(ip)) => is_link_local_or_metadata(ip.into()),
         Some(url::Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
             name == "metadata.google.internal" || name == "metadata" || name == "instance-data"
@@ -163,6 +159,19 @@ pub fn check_callback_url(url: &str, allow_private: bool) -> Result<(), StoreErr
         return refuse("it points at a link-local or cloud metadata address");
     }
     Ok(())
+}
+
+/// A link-local or cloud metadata address (169.254.0.0/16, fe80::/10, fd00:ec2::254, and the
+/// IPv4 ones mapped into IPv6): where a hub on a cloud machine finds its own credentials.
+pub fn is_link_local_or_metadata(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => ip.is_link_local(),
+        std::net::IpAddr::V6(ip) => {
+            (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_link_local())
+        }
+    }
 }
 
 #[cfg(test)]
