@@ -34,6 +34,9 @@ xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- cargo test --workspac
 echo "==> schemathesis against a running hub, as a user, an app and an admin"
 HERALD_API_FUZZ_SECONDS="${HERALD_API_FUZZ_SECONDS:-30}" scripts/api-fuzz.sh
 
+echo "==> a hostile user, app and stranger against a real hub process, from outside"
+python3 scripts/abuse-probe.py "${CARGO_TARGET_DIR:-target}/debug/herald-hub"
+
 echo "==> fuzzing: the feed decoder, the ingest templates and the hub's request parsing"
 scripts/fuzz.sh
 
