@@ -1,6 +1,7 @@
 //! The Windows agent — `herald.exe`, built for x86_64-pc-windows-gnu — run under Wine against a
 //! real hub on this machine: it syncs, lists what it synced, a second `herald.exe` hands over to
-//! it through the named pipe, and an action from the command line reaches the hub through it.
+//! it through the named pipe, an action from the command line reaches the hub through it, and
+//! when the logon session ends (WM_ENDSESSION) the agent stops and the next one starts afresh.
 //!
 //! Run by scripts/test-windows.sh, which builds `herald.exe` and names it in
 //! `HERALD_WINDOWS_AGENT`; skipped (ignored) in the Linux run.
@@ -25,9 +26,16 @@ struct WindowsAgent {
 }
 
 impl WindowsAgent {
-    fn command(&self, args: &[&str]) -> Command {
+    /// A Wine program (`wineboot`, or the agent) with the agent's environment.
+    fn wine(&self, program: &str) -> Command {
         let mut command = Command::new(&self.wine);
-        command.arg(&self.exe).args(args).envs(self.env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
+        command.arg(program).envs(self.env.iter().map(|(k, v)| (k, v))).kill_on_drop(true);
+        command
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.wine(&self.exe);
+        command.args(args);
         command
     }
 
@@ -68,7 +76,7 @@ async fn wait_for_log(log: &mut mpsc::UnboundedReceiver<String>, needle: &str) -
 
 #[tokio::test]
 #[ignore = "needs herald.exe and Wine: scripts/test-windows.sh runs it"]
-async fn the_windows_agent_syncs_hands_over_through_its_pipe_and_sends_actions() {
+async fn the_windows_agent_syncs_hands_over_sends_actions_and_ends_with_its_logon_session() {
     let exe = std::env::var("HERALD_WINDOWS_AGENT").expect("HERALD_WINDOWS_AGENT names herald.exe");
     let wine = std::env::var("HERALD_WINE").unwrap_or_else(|_| "wine64".into());
     let dir = tempfile::tempdir().unwrap();
@@ -118,5 +126,24 @@ async fn the_windows_agent_syncs_hands_over_through_its_pipe_and_sends_actions()
     })
     .await;
 
-    running.kill().await.unwrap();
+    // The logon session ends: Wine's `wineboot --end-session` sends every top-level window
+    // WM_QUERYENDSESSION and WM_ENDSESSION, as Windows does at logoff. The agent stops (its
+    // hidden window holds Windows until it has) and lets its lock go.
+    let ended = herald_e2e::within("wineboot --end-session", agent.wine("wineboot").arg("--end-session").status())
+        .await
+        .unwrap();
+    assert!(ended.success(), "wineboot --end-session: {ended}");
+    let line = wait_for_log(&mut log, "the desktop session has ended").await;
+    assert!(line.contains("Windows is ending the logon session"), "{line}");
+    // All the way through its stop: tao, whose window hears WM_ENDSESSION too, ends the process
+    // once its own handler returns, so that handler waits for the agent as well.
+    wait_for_log(&mut log, "herald agent stopped").await;
+    let status = herald_e2e::within("herald.exe to exit with its session", running.wait()).await.unwrap();
+    assert!(status.success(), "herald.exe exited with {status}");
+
+    // The next session's herald.exe becomes the agent: nothing is left to hand over to.
+    let (mut next, mut next_log) = agent.start();
+    wait_for_log(&mut next_log, "tray ready").await;
+    wait_for_log(&mut next_log, "feed connected").await;
+    next.kill().await.unwrap();
 }

@@ -103,6 +103,14 @@ impl Session {
     }
 }
 
+/// Windows is ending the logon session (heard by a window other than the session watch's):
+/// ends the agent's session and holds the calling thread until the agent stopped, a few
+/// seconds at most.
+#[cfg(windows)]
+pub fn end_and_wait(reason: &str) {
+    platform::end_and_wait(reason);
+}
+
 /// The agent has stopped (its last step): on Windows, lets a `WM_ENDSESSION` that waits for it
 /// return, so Windows ends the process only now.
 pub fn stopped() {

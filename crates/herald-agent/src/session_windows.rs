@@ -4,14 +4,13 @@
 //! as soon as the window procedure returns, so it waits (a few seconds at most) for the agent to
 //! have stopped: the outbox and the cursor are in the mirror by then.
 //!
-//! Built here (`cargo clippy --target x86_64-pc-windows-gnu`); Wine sends neither message.
+//! Tested under Wine (`tests/windows_agent.rs`: `wineboot --end-session` sends WM_ENDSESSION).
 //!
 //! The workspace denies `unsafe`; a window procedure and the Win32 calls that make its window
 //! have no safe form, so this module allows it, each block with its reason.
 #![allow(unsafe_code)]
 
-use std::sync::mpsc as std_mpsc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use herald_client::session::SessionId;
@@ -34,12 +33,10 @@ const WTS_SESSION_LOGOFF: usize = 0x6;
 /// How long `WM_ENDSESSION` holds the process for the agent to stop.
 const STOP_PATIENCE: Duration = Duration::from_secs(5);
 
-/// How the window procedure ends the session, and hears that the agent has stopped.
-type EndAndHear = (Ending, std_mpsc::Receiver<()>);
-/// Where the window procedure reports to: it has no context of its own.
-static ENDING: OnceLock<Mutex<Option<EndAndHear>>> = OnceLock::new();
-/// Said by the agent once it has stopped (see [`stopped`]).
-static STOPPED: OnceLock<Mutex<Option<std_mpsc::Sender<()>>>> = OnceLock::new();
+/// How the window procedure ends the session.
+static ENDING: OnceLock<Ending> = OnceLock::new();
+/// Whether the agent has stopped (see [`stopped`]); every thread holding Windows waits on it.
+static STOPPED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
 
 pub struct Watch;
 
@@ -49,9 +46,7 @@ pub async fn watch(id: &mut SessionId, end: Ending) -> Watch {
     if unsafe { ProcessIdToSessionId(GetCurrentProcessId(), &mut session) }.is_ok() {
         id.login = Some(session.to_string());
     }
-    let (stopped, wait_stopped) = std_mpsc::channel();
-    let _ = ENDING.set(Mutex::new(Some((end, wait_stopped))));
-    let _ = STOPPED.set(Mutex::new(Some(stopped)));
+    let _ = ENDING.set(end);
     if let Err(e) = std::thread::Builder::new().name("session-watch".into()).spawn(run_window) {
         tracing::warn!(error = %e, "cannot watch the logon session");
     }
@@ -67,9 +62,9 @@ impl Watch {
 
 /// The agent has stopped: a `WM_ENDSESSION` waiting for it may let Windows end the process.
 pub fn stopped() {
-    if let Some(sender) = STOPPED.get().and_then(|s| s.lock().ok()?.take()) {
-        let _ = sender.send(());
-    }
+    let (done, changed) = &STOPPED;
+    *done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    changed.notify_all();
 }
 
 fn run_window() {
@@ -137,9 +132,13 @@ unsafe extern "system" fn procedure(window: HWND, message: u32, wparam: WPARAM, 
 }
 
 /// Ends the session for the agent, then holds this thread (so the process) until it stopped.
-fn end_and_wait(reason: &str) {
-    let Some(taken) = ENDING.get().and_then(|e| e.lock().ok()?.take()) else { return };
-    let (end, stopped) = taken;
-    end.end(reason);
-    let _ = stopped.recv_timeout(STOP_PATIENCE);
+/// Called from each window that hears the end: this module's, and the tray's, whose event loop
+/// (tao) ends the process as soon as its own `WM_ENDSESSION` returns.
+pub fn end_and_wait(reason: &str) {
+    if let Some(end) = ENDING.get() {
+        end.end(reason);
+    }
+    let (done, changed) = &STOPPED;
+    let done = done.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = changed.wait_timeout_while(done, STOP_PATIENCE, |done| !*done);
 }

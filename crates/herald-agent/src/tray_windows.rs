@@ -120,6 +120,9 @@ fn run(
                 tray = None;
                 let _ = removed.send(());
             }
+            // tao sends this on WM_ENDSESSION and ends the process right after it: the agent
+            // must have stopped by then (its lock let go, its engines ended).
+            Event::LoopDestroyed => crate::session::end_and_wait("Windows is ending the logon session"),
             _ => {}
         }
     });

@@ -103,7 +103,8 @@ pub async fn run(binary: &Path, runs: u32) -> anyhow::Result<()> {
         crowded.push(report("search, user with no rows, 200k-row hub", client.timed(SEARCHES, search).await?).p99);
         crowded_plain.push(report("plain list, same user, 200k-row hub", client.timed(SEARCHES, plain).await?).p99);
     }
-    let ratio = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| format!("{:.2}", a / b)).collect::<Vec<_>>().join(", ");
+    let ratio =
+        |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| format!("{:.2}", a / b)).collect::<Vec<_>>().join(", ");
     println!("| search p99, 200k-row hub / empty hub | {} |", ratio(&crowded, &empty));
     println!("| plain list p99 of the same user, 200k-row hub / empty hub | {} |", ratio(&crowded_plain, &empty_plain));
 
