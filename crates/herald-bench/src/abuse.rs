@@ -2,7 +2,9 @@
 //! hub process (issue 17):
 //! - search cost for a user with no rows, on an empty hub and on one holding 200,000 rows of
 //!   others that all contain the word searched (ratio of p99s, target ≤ 2 and ≤ 50 ms);
-//! - another user's plain list latency, idle and while 8 clients search flat out (ratio of p99s);
+//! - another user's plain list latency, idle and while 8 clients search flat out (ratio of p99s),
+//!   and, as a control, while the same 8 list flat out; then the issue's case, one token
+//!   searching from 8 threads within serve's default rate limit;
 //! - a slowloris flood: 1,000 silent connections, how many the hub closes and when, and the user's
 //!   latency meanwhile;
 //! - memory per live event in flight (1,000 recipients, a 4,000-character body).
@@ -57,10 +59,30 @@ impl Client {
         }
         Ok(latencies)
     }
+
+    /// Like `timed`, but one request every `every` at most: a reader that stays within a
+    /// per-token rate limit.
+    async fn timed_paced(
+        &self,
+        n: usize,
+        every: Duration,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<Vec<Duration>> {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut latencies = Vec::with_capacity(n);
+        for _ in 0..n {
+            ticks.tick().await;
+            let started = Instant::now();
+            self.ok(make()).await?;
+            latencies.push(started.elapsed());
+        }
+        Ok(latencies)
+    }
 }
 
 pub async fn run(binary: &Path, runs: u32) -> anyhow::Result<()> {
-    let hub = Hub::start(binary, 256).await?;
+    let mut hub = Hub::start(binary, 256).await?;
     let client = Client { http: reqwest::Client::new(), base: hub.base.clone() };
     let admin = hub.admin().to_owned();
     let app = hub.cli(&["token", "add", "--app", "bench"])?;
@@ -103,10 +125,11 @@ pub async fn run(binary: &Path, runs: u32) -> anyhow::Result<()> {
         crowded.push(report("search, user with no rows, 200k-row hub", client.timed(SEARCHES, search).await?).p99);
         crowded_plain.push(report("plain list, same user, 200k-row hub", client.timed(SEARCHES, plain).await?).p99);
     }
-    let ratio =
-        |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| format!("{:.2}", a / b)).collect::<Vec<_>>().join(", ");
-    println!("| search p99, 200k-row hub / empty hub | {} |", ratio(&crowded, &empty));
-    println!("| plain list p99 of the same user, 200k-row hub / empty hub | {} |", ratio(&crowded_plain, &empty_plain));
+    println!("| search p99, 200k-row hub / empty hub | {} |", ratios(&crowded, &empty));
+    println!(
+        "| plain list p99 of the same user, 200k-row hub / empty hub | {} |",
+        ratios(&crowded_plain, &empty_plain)
+    );
 
     // Another user's latency, idle and while 8 clients search flat out (a crowd member's search
     // reads their own 200 rows: the heaviest search a user of this hub can make).
@@ -118,38 +141,102 @@ pub async fn run(binary: &Path, runs: u32) -> anyhow::Result<()> {
         let body = json!({"to": {"user": "crowd-searcher"}, "subject": format!("zebra {i}")});
         client.ok(client.post(&app, "/v1/notifications", body)).await?;
     }
-    let mut idle_p99 = Vec::new();
-    let mut busy_p99 = Vec::new();
+    let (mut idle_p99, mut busy_p99, mut listing_p99) = (Vec::new(), Vec::new(), Vec::new());
+    let searching = format!("{}/v1/notifications?q=zebra&limit=50", hub.base);
+    // The control: the same 8 clients flat out, listing instead of searching (what any 8 busy
+    // users cost on this machine, where they share its 2 cores with the hub).
+    let listing = format!("{}/v1/notifications?limit=50", hub.base);
     for _ in 0..runs {
         idle_p99.push(report("another user's list, idle", client.timed(300, list).await?).p99);
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut searchers = Vec::new();
-        for _ in 0..8 {
-            let (http, url, token, stop) = (
-                client.http.clone(),
-                format!("{}/v1/notifications?q=zebra&limit=50", hub.base),
-                crowd_token.clone(),
-                stop.clone(),
-            );
-            searchers.push(tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let _ = http.get(&url).bearer_auth(&token).send().await.and_then(|r| r.error_for_status());
-                }
-            }));
-        }
+        let flood = Flood::start(&client.http, &searching, &crowd_token);
         busy_p99.push(report("another user's list, 8 searching flat out", client.timed(300, list).await?).p99);
-        stop.store(true, Ordering::Relaxed);
-        for task in searchers {
-            task.await?;
-        }
+        flood.stop().await?;
+        let flood = Flood::start(&client.http, &listing, &crowd_token);
+        listing_p99.push(report("another user's list, 8 listing flat out", client.timed(300, list).await?).p99);
+        flood.stop().await?;
     }
-    let ratios: Vec<String> = busy_p99.iter().zip(&idle_p99).map(|(b, i)| format!("{:.2}", b / i)).collect();
-    println!("| another user's p99, searched flat out / idle | {} |", ratios.join(", "));
+    println!("| another user's p99, searched flat out / idle | {} |", ratios(&busy_p99, &idle_p99));
+    println!("| control: another user's p99, listed flat out / idle | {} |", ratios(&listing_p99, &idle_p99));
 
     slowloris(&client, &hub, list).await?;
     live_event_memory(&client, &hub, &app).await?;
+
+    // The issue's own case: one token searching from 8 threads within `serve`'s default rate
+    // limit (100 a second per token): 12 a second each, 96 in all; then the same 8 flat out,
+    // every request past the limit answered 429 (a flood of cheap requests, like the control).
+    hub.restart_with_rate_limit(256, 100)?;
+    let client = Client { http: reqwest::Client::new(), base: hub.base.clone() };
+    let list = || client.get(&reader, "/v1/notifications?limit=1");
+    let searching = format!("{}/v1/notifications?q=zebra&limit=50", hub.base);
+    let (mut idle_p99, mut limited_p99, mut hammered_p99) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        // 50 a second, half the reader's own limit.
+        let paced = || client.timed_paced(300, Duration::from_millis(20), list);
+        idle_p99.push(report("rate-limited hub: another user's list, idle", paced().await?).p99);
+        let flood = Flood::paced(&client.http, &searching, &crowd_token, Some(Duration::from_millis(83)));
+        let within = paced().await?;
+        limited_p99.push(report("rate-limited hub: another user's list, one token searching 96/s", within).p99);
+        flood.stop().await?;
+        let flood = Flood::start(&client.http, &searching, &crowd_token);
+        let hammered = paced().await?;
+        hammered_p99.push(report("rate-limited hub: another user's list, one token flat out, 429s", hammered).p99);
+        flood.stop().await?;
+    }
+    println!(
+        "| rate-limited hub: another user's p99, one token searching 96/s from 8 threads / idle | {} |",
+        ratios(&limited_p99, &idle_p99)
+    );
+    println!(
+        "| rate-limited hub: another user's p99, the same 8 flat out (answered 429 past the limit) / idle | {} |",
+        ratios(&hammered_p99, &idle_p99)
+    );
     hub.stop();
     Ok(())
+}
+
+/// Each run's `a / b`, as "1.02, 0.97, …".
+fn ratios(a: &[f64], b: &[f64]) -> String {
+    a.iter().zip(b).map(|(a, b)| format!("{:.2}", a / b)).collect::<Vec<_>>().join(", ")
+}
+
+/// 8 clients sending one request after another until stopped: flat out, or each at most one
+/// every `every`.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Flood {
+    fn start(http: &reqwest::Client, url: &str, token: &str) -> Self {
+        Self::paced(http, url, token, None)
+    }
+
+    fn paced(http: &reqwest::Client, url: &str, token: &str, every: Option<Duration>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients = (0..8)
+            .map(|_| {
+                let (http, url, token, stop) = (http.clone(), url.to_owned(), token.to_owned(), stop.clone());
+                tokio::spawn(async move {
+                    let mut ticks = every.map(tokio::time::interval);
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Some(ticks) = ticks.as_mut() {
+                            ticks.tick().await;
+                        }
+                        let _ = http.get(&url).bearer_auth(&token).send().await.and_then(|r| r.error_for_status());
+                    }
+                })
+            })
+            .collect();
+        Self { stop, clients }
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        for client in self.clients {
+            client.await?;
+        }
+        Ok(())
+    }
 }
 
 /// 1,000 connections that never send a byte: how many the hub refuses at once (the per-address

@@ -18,20 +18,17 @@ impl Hub {
     pub async fn start(binary: &Path, write_group: u32) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let admin = cli(binary, data.path(), &["token", "add", "--admin"])?;
-        let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--write-group"])
-            .arg(write_group.to_string())
-            .arg("--data")
-            .arg(data.path())
-            .env("HERALD_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let base = line.trim().strip_prefix("herald-hub listening on ").context("unexpected first line")?.to_owned();
+        let (child, base) = serve(binary, data.path(), write_group, 0)?;
         Ok(Self { base, binary: binary.to_owned(), child, admin, data })
+    }
+
+    /// Stops the hub and serves its data again with `per_second` requests per token (the
+    /// default of `serve` is 100), on a new port.
+    pub fn restart_with_rate_limit(&mut self, write_group: u32, per_second: u32) -> anyhow::Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.child, self.base) = serve(&self.binary, self.data.path(), write_group, per_second)?;
+        Ok(())
     }
 
     /// Runs `herald-hub ARGS --data DIR` against this hub's data and returns what it printed.
@@ -79,6 +76,26 @@ impl Hub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `herald-hub serve` on `data` and a free loopback port: the process and its base URL.
+fn serve(binary: &Path, data: &Path, write_group: u32, rate_limit: u32) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(binary)
+        .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit"])
+        .arg(rate_limit.to_string())
+        .arg("--write-group")
+        .arg(write_group.to_string())
+        .arg("--data")
+        .arg(data)
+        .env("HERALD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let base = line.trim().strip_prefix("herald-hub listening on ").context("unexpected first line")?.to_owned();
+    Ok((child, base))
 }
 
 fn cli(binary: &Path, data: &Path, args: &[&str]) -> anyhow::Result<String> {
