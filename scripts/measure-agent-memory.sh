@@ -20,7 +20,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$dir"' EXIT
 until grep -q "listening on" "$dir/hub.out" 2>/dev/null; do sleep 0.1; done
 server=$(sed -n 's/^herald-hub listening on //p' "$dir/hub.out")
 token=$("$bin/herald-hub" user add bob --data "$dir/hub")
-sender=$("$bin/herald-hub" user add erp --data "$dir/hub")
+sender=$("$bin/herald-hub" token add --app erp --data "$dir/hub")
 # The notifications are on the hub before the agent starts: it mirrors them as a catch-up, as
 # after a first sign-in. Four keep-alive connections at once (100,000 take about a minute).
 python3 - "$server" "$sender" "$n" <<'PY'

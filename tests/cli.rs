@@ -28,7 +28,7 @@ async fn the_cli_reads_the_inbox_offline_and_acts_once() {
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
     let plain = hub.send(&erp, "bob", "Invoice INV-3391 was paid", "Acme paid by bank transfer").await;
     let invite = hub
         .send_fields(&erp, "bob", json!({"subject": "Sprint review", "buttons": [{"value": "Y", "label": "Accept"}]}))
@@ -94,7 +94,7 @@ async fn with_the_agent_running_the_cli_hands_actions_to_it() {
     let bus = SessionBus::start(dir.path());
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
     let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
     let mut agent = Agent::start(&env).await;
     let id = hub.send(&erp, "bob", "Task due", "Send the contract").await;
@@ -124,8 +124,8 @@ impl TwoHubs {
         let bus = SessionBus::start(dir.path());
         let home = Hub::start(&dir.path().join("home"), "127.0.0.1:0");
         let work = Hub::start(&dir.path().join("work"), "127.0.0.1:0");
-        let (bob, home_erp) = (home.add_user("bob"), home.add_user("erp"));
-        let (robert, work_erp) = (work.add_user("robert"), work.add_user("erp"));
+        let (bob, home_erp) = (home.add_user("bob"), home.add_app("erp"));
+        let (robert, work_erp) = (work.add_user("robert"), work.add_app("erp"));
         Self { dir, bus, home, work, bob, home_erp, robert, work_erp }
     }
 }
@@ -224,6 +224,46 @@ async fn the_running_agent_follows_accounts_added_and_removed_with_their_tokens_
     let (_, listed, _) = herald(&env, &["list"]);
     assert!(!listed.contains("PO-4"), "{listed}");
     agent.kill();
+}
+
+/// `herald accounts add URL --user NAME`: the password signs this desktop in, the hub makes it a
+/// device token of its own (listed with this machine's name), and the token goes to the keyring.
+/// A wrong password adds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_added_with_a_password_gets_a_device_token_in_the_keyring() {
+    let TwoHubs { dir, bus, home, work, bob, home_erp: _, robert, work_erp } = TwoHubs::start();
+    let keyring = Keyring::start(dir.path(), &bus.address).await;
+    work.set_password("robert", "robert's secret");
+    work.send(&work_erp, "robert", "Approve PO-42", "").await;
+    let env = AgentEnv::new(dir.path(), home.url(), &bob, &bus.address);
+
+    let (ok, out, err) =
+        herald_with_input(&env, &["accounts", "add", &work.url(), "--user", "robert", "--password-stdin"], "wrong\n");
+    assert!(!ok && err.contains("wrong user name or password"), "{out}{err}");
+    assert!(!herald(&env, &["accounts"]).1.lines().any(|l| l.starts_with("127.0.0.1")), "nothing was added");
+
+    let (ok, out, err) = herald_with_input(
+        &env,
+        &["accounts", "add", &work.url(), "--user", "robert", "--password-stdin"],
+        "robert's secret\n",
+    );
+    assert!(ok && out.contains("signed in as robert") && out.contains("keyring"), "{out}{err}");
+    let device_token = keyring.lookup(&bus.address, "127.0.0.1").expect("the token is in the keyring, under the host");
+    assert_ne!(device_token, robert, "a token of its own, not robert's first one");
+    let devices: Value = reqwest::Client::new()
+        .get(format!("{}/v1/devices", work.url()))
+        .bearer_auth(&device_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(devices[0]["name"].as_str().unwrap().starts_with("Herald desktop on "), "{devices}");
+    let (ok, out, err) = herald(&env, &["sync"]);
+    assert!(ok, "{out}{err}");
+    let (_, listed, _) = herald(&env, &["list", "--account", "127.0.0.1"]);
+    assert!(listed.contains("Approve PO-42"), "{listed}");
 }
 
 /// Start at login is opt-in: `herald autostart on` writes an XDG autostart entry that starts this

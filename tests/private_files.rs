@@ -57,7 +57,7 @@ async fn files_are_private_and_no_token_is_written_where_it_could_be_read_back()
     let hub_data = dir.path().join("hub");
     let hub = Hub::start(&hub_data, "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
     let robert = hub.add_user("robert");
     let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
     // A second account whose token goes to the token file (no keyring runs here).

@@ -37,7 +37,7 @@ async fn take_the_readme_screenshots() {
         .expect("notification-daemon (apt package notification-daemon)");
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
     let ann = hub.add_user("ann");
     let env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
     let agent = Agent::start(&env).await;

@@ -27,7 +27,7 @@ async fn the_agent_ends_with_its_session_bus_and_the_next_session_sends_what_it_
     let first_bus = SessionBus::start(&dir.path().join("bus1"));
     let _first_daemon = NotificationDaemon::start(&first_bus.address).await;
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let (bob, erp) = (hub.add_user("bob"), hub.add_user("erp"));
+    let (bob, erp) = (hub.add_user("bob"), hub.add_app("erp"));
     let first = AgentEnv::new(dir.path(), hub.url(), &bob, &first_bus.address);
     let mut agent = Agent::start(&first).await;
     let mut window = agent.window().await;
@@ -67,7 +67,7 @@ async fn the_agent_ends_with_its_session_bus_and_the_next_session_sends_what_it_
 async fn after_logout_and_login_the_new_session_has_its_own_tray_and_toasts() {
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let (bob, erp) = (hub.add_user("bob"), hub.add_user("erp"));
+    let (bob, erp) = (hub.add_user("bob"), hub.add_app("erp"));
 
     // Session 1: a display and a bus. It ends with its display going (the X server of the login
     // ends); its bus stays, as systemd's per-user bus outlives one login.
@@ -147,7 +147,7 @@ async fn an_agent_left_from_an_ended_session_makes_way_for_the_next_one() {
     assert!(why.expect("the orphan found its session gone").contains("the session is gone"));
     assert!(orphan.ends_within(SESSION_END_PATIENCE).await.is_some(), "the orphan made way");
     come_online(&mut next.window().await).await;
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
     hub.send(&erp, "bob", "Welcome back", "").await;
     assert_eq!(second_daemon.next_toast().await.summary, "Welcome back", "the new session has the toasts");
 }

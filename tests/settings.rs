@@ -31,7 +31,7 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     let mut daemon = NotificationDaemon::start(&bus.address).await;
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
     // No account yet (no HERALD_SERVER): the agent starts with nothing to sync, as on a first run.
     let env = AgentEnv::new(dir.path(), String::new(), "", &bus.address);
     let agent = Agent::start(&env).await;

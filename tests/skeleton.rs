@@ -19,7 +19,7 @@ async fn a_posted_notification_reaches_the_toast_the_tray_and_the_offline_inbox(
     let mut daemon = NotificationDaemon::start(&bus.address).await;
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
 
     // A stand-in for herald-ui that exits at once (the real webview has its own test, webview.rs).
     let ui_bin = dir.path().join("fake-herald-ui");

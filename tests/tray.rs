@@ -15,7 +15,7 @@ async fn the_tray_menu_lists_the_newest_unread_marks_all_read_and_sets_do_not_di
     let bus = SessionBus::start(dir.path());
     let mut daemon = NotificationDaemon::start(&bus.address).await;
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
-    let (bob, erp) = (hub.add_user("bob"), hub.add_user("erp"));
+    let (bob, erp) = (hub.add_user("bob"), hub.add_app("erp"));
     // A stand-in for herald-ui that writes down which window it was asked to open.
     let shown = dir.path().join("shown");
     let ui_bin = dir.path().join("fake-herald-ui");

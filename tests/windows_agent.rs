@@ -82,7 +82,7 @@ async fn the_windows_agent_syncs_hands_over_sends_actions_and_ends_with_its_logo
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
     let bob = hub.add_user("bob");
-    let erp = hub.add_user("erp");
+    let erp = hub.add_app("erp");
     let profile = dir.path().join("profile");
     let agent = WindowsAgent {
         exe: windows_path(Path::new(&exe)),

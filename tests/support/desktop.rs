@@ -34,7 +34,7 @@ impl Desktop {
         let daemon = NotificationDaemon::start(&bus.address).await;
         let hub = Hub::start(&dir.path().join("hub"), "127.0.0.1:0");
         let bob = hub.add_user("bob");
-        let erp = hub.add_user("erp");
+        let erp = hub.add_app("erp");
         let mut env = AgentEnv::new(dir.path(), hub.url(), &bob, &bus.address);
         env.extra_env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())));
         let agent = Agent::start(&env).await;

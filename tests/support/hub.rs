@@ -47,6 +47,21 @@ impl Hub {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// Sets `name`'s password with the hub's CLI (`user passwd --password-stdin`).
+    pub fn set_password(&self, name: &str, password: &str) {
+        use std::io::Write;
+        let mut child = Command::new(super::binary("herald-hub"))
+            .args(["user", "passwd", name, "--password-stdin", "--data"])
+            .arg(&self.data)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "user passwd failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// Creates an app token (a business system) with the hub's CLI.
     pub fn add_app(&self, name: &str) -> String {
         let out = Command::new(super::binary("herald-hub"))

@@ -27,7 +27,11 @@ herald delete ID...         delete           herald confirm ID VALUE
 herald reply ID TEXT...     answer in text   herald sync    catch up once and send queued actions
 herald accounts             the accounts this inbox syncs (several hubs in one inbox)
 herald accounts add NAME URL   add one (or point it at URL); its token is the first line of
-                               stdin, kept in a file only you can read
+                               stdin, kept in the keyring (or a file only you can read)
+herald accounts add [NAME] URL --user USER [--password-stdin]
+                               sign in with USER's password (asked for, or the first line of
+                               stdin): the hub makes a token for this device; NAME defaults
+                               to URL's host
 herald accounts remove NAME    remove one, with its notifications and queued actions
 herald autostart [on|off]   start the agent at login (an XDG autostart entry), or not
 FILTERS: --unread --type T --module M --tag T --account NAME --limit N --before ID --json
@@ -48,6 +52,10 @@ pub enum CliCommand {
     AddAccount {
         name: String,
         server: String,
+        /// Sign in as this user with a password instead of reading a token.
+        user: Option<String>,
+        /// The password is the first line of stdin rather than asked for.
+        password_stdin: bool,
     },
     RemoveAccount {
         name: String,
@@ -78,6 +86,35 @@ fn autostart(on: Option<bool>) -> anyhow::Result<()> {
         println!("Herald does not start at login (`herald autostart on` to change that)");
     }
     Ok(())
+}
+
+/// `accounts add`'s arguments: `NAME URL` (a token on stdin), or `[NAME] URL --user USER
+/// [--password-stdin]`.
+fn add_account_args(args: &[String]) -> anyhow::Result<CliCommand> {
+    const USAGE: &str =
+        "herald accounts add NAME URL, or herald accounts add [NAME] URL --user USER [--password-stdin]";
+    let (mut positional, mut user, mut password_stdin) = (Vec::new(), None, false);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--user" => user = Some(args.next().context("--user needs a user name")?.clone()),
+            "--password-stdin" => password_stdin = true,
+            flag if flag.starts_with("--") => bail!("unknown option {flag:?}\n{USAGE}"),
+            _ => positional.push(arg.clone()),
+        }
+    }
+    if password_stdin && user.is_none() {
+        bail!("--password-stdin signs in as a user: add --user USER");
+    }
+    let (name, server) = match (positional.as_slice(), &user) {
+        ([name, server], _) => (name.clone(), server.clone()),
+        ([server], Some(_)) => {
+            let host = herald_client::config::parse_server(server)?.host_str().unwrap_or("hub").to_owned();
+            (host, server.clone())
+        }
+        _ => bail!("{USAGE}"),
+    };
+    Ok(CliCommand::AddAccount { name, server, user, password_stdin })
 }
 
 /// None: no command, run the agent.
@@ -123,9 +160,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<Option<CliCommand>> {
         "sync" => CliCommand::Sync,
         "accounts" => match rest {
             [] => CliCommand::Accounts,
-            [add, name, server] if add == "add" => {
-                CliCommand::AddAccount { name: name.clone(), server: server.clone() }
-            }
+            [add, args @ ..] if add == "add" => add_account_args(args)?,
             [remove, name] if remove == "remove" => CliCommand::RemoveAccount { name: name.clone() },
             _ => bail!("herald accounts [add NAME URL | remove NAME]"),
         },
@@ -180,8 +215,12 @@ pub async fn run(config: Config, command: CliCommand) -> anyhow::Result<()> {
             }
         }
         CliCommand::Accounts => list_accounts(&config).await?,
-        CliCommand::AddAccount { name, server } => {
-            add_account(&config, &name, &server).await?;
+        CliCommand::AddAccount { name, server, user, password_stdin } => {
+            let token = match user {
+                Some(user) => sign_in(&config, &server, &user, password_stdin).await?,
+                None => token_from_stdin()?,
+            };
+            add_account(&config, &name, &server, &token).await?;
             tell_running_agent(&config).await;
         }
         CliCommand::RemoveAccount { name } => {
@@ -255,15 +294,40 @@ async fn list_accounts(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn add_account(config: &Config, name: &str, server: &str) -> anyhow::Result<()> {
-    let server = herald_client::config::parse_server(server)?;
-    // From stdin, never the command line (which other users can read in the process list).
+/// A pasted token, from stdin: never the command line (which other users can read in the
+/// process list).
+fn token_from_stdin() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).context("reading the token from stdin")?;
     let token = line.trim();
     if token.is_empty() {
-        bail!("no token: pipe it in (herald accounts add NAME URL < token-file)");
+        bail!("no token: pipe it in (herald accounts add NAME URL < token-file), or sign in with --user USER");
     }
+    Ok(token.to_owned())
+}
+
+/// A device token from `user`'s password: asked for on the terminal (not echoed), or the first
+/// line of stdin.
+async fn sign_in(config: &Config, server: &str, user: &str, password_stdin: bool) -> anyhow::Result<String> {
+    let server = herald_client::config::parse_server(server)?;
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        rpassword::prompt_password(format!("Password for {user} at {server}: ")).context("asking for the password")?
+    };
+    if password.is_empty() {
+        bail!("no password given");
+    }
+    let device = herald_client::sign_in::device_name();
+    let token = herald_client::sign_in::device_token(&server, &config.tls()?, user, &password, &device).await?;
+    println!("signed in as {user}; the hub lists this desktop as {device:?} (revoke it there to sign it out)");
+    Ok(token)
+}
+
+async fn add_account(config: &Config, name: &str, server: &str, token: &str) -> anyhow::Result<()> {
+    let server = herald_client::config::parse_server(server)?;
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
     mirror.upsert_account(name, server.as_str())?;
     let store = TokenStore::open(&config.data_dir).await;
@@ -474,5 +538,32 @@ mod tests {
         assert!(parse(&args("read seven")).unwrap_err().to_string().contains("\"seven\""));
         assert!(parse(&args("frobnicate")).unwrap_err().to_string().contains("unknown command"));
         assert!(parse(&args("list --limit")).unwrap_err().to_string().contains("needs a value"));
+    }
+
+    #[test]
+    fn an_account_is_added_with_a_token_or_by_signing_in() {
+        let add = |line: &str| parse(&args(line)).unwrap().unwrap();
+        assert_eq!(
+            add("accounts add work https://hub.example.org"),
+            CliCommand::AddAccount {
+                name: "work".into(),
+                server: "https://hub.example.org".into(),
+                user: None,
+                password_stdin: false
+            }
+        );
+        assert_eq!(
+            add("accounts add https://hub.example.org:8470 --user ann --password-stdin"),
+            CliCommand::AddAccount {
+                name: "hub.example.org".into(),
+                server: "https://hub.example.org:8470".into(),
+                user: Some("ann".into()),
+                password_stdin: true
+            }
+        );
+        let error = |line: &str| parse(&args(line)).unwrap_err().to_string();
+        assert!(error("accounts add https://hub.example.org").contains("--user"), "a URL alone needs a user");
+        assert!(error("accounts add w https://h --password-stdin").contains("--user USER"));
+        assert!(error("accounts add w https://h --user").contains("needs a user name"));
     }
 }

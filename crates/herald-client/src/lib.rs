@@ -15,6 +15,7 @@
 //! - [`ipc`]: the agent ↔ window protocol and its same-user local socket.
 //! - [`session`]: which desktop session a process is in; what a second `herald` does about an
 //!   agent of another session.
+//! - [`sign_in`]: a device token from a user name and password (`POST /v1/devices`).
 //! - [`window`]: the inbox window's core (read-only mirror, link to the agent), GUI-free.
 
 pub mod accounts;
@@ -27,6 +28,7 @@ pub mod outbox;
 pub mod quiet;
 pub mod secrets;
 pub mod session;
+pub mod sign_in;
 pub mod status;
 pub mod sync;
 pub mod tls;

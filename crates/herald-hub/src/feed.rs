@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::api::AppState;
-use crate::auth::{bearer_token, hash_token, AuthUser};
+use crate::auth::{credential_key, AuthUser};
 use crate::store::{now_rfc3339, Store, StoreError, User};
 
 /// Changes read from the log per query while replaying.
@@ -42,31 +42,48 @@ pub struct FeedsByToken {
 }
 
 /// A token's open feeds, oldest first: each one's id and how to push it out.
-type OpenFeeds = VecDeque<(u64, Arc<tokio::sync::Notify>)>;
+type OpenFeeds = VecDeque<(u64, Arc<PushOut>)>;
+
+/// How a feed is told to close: pushed out by newer feeds of its token, or its credential was
+/// revoked (a device revoked, a session signed out).
+#[derive(Default)]
+struct PushOut {
+    notify: tokio::sync::Notify,
+    revoked: std::sync::atomic::AtomicBool,
+}
 
 /// One open feed's place; closing it (dropping) frees the place.
 struct FeedPlace {
     feeds: FeedsByToken,
     token: [u8; 32],
     id: u64,
-    /// Told when newer feeds of the same token pushed this one out.
-    pushed_out: Arc<tokio::sync::Notify>,
+    /// Told when newer feeds of the same token pushed this one out, or its token was revoked.
+    pushed_out: Arc<PushOut>,
 }
 
 impl FeedsByToken {
     fn open(&self, token: [u8; 32], cap: usize) -> FeedPlace {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let pushed_out = Arc::new(tokio::sync::Notify::new());
+        let pushed_out = Arc::new(PushOut::default());
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let feeds = open.entry(token).or_default();
         feeds.push_back((id, pushed_out.clone()));
         while feeds.len() > cap.max(1) {
             if let Some((_, oldest)) = feeds.pop_front() {
                 // Kept as a permit if that feed is busy sending: it sees it at its next turn.
-                oldest.notify_one();
+                oldest.notify.notify_one();
             }
         }
         FeedPlace { feeds: self.clone(), token, id, pushed_out }
+    }
+
+    /// Closes every feed opened with the credential whose hash is `token`: it was revoked.
+    pub fn close_all(&self, token: [u8; 32]) {
+        let feeds = self.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&token);
+        for (_, feed) in feeds.into_iter().flatten() {
+            feed.revoked.store(true, Ordering::Relaxed);
+            feed.notify.notify_one();
+        }
     }
 }
 
@@ -115,7 +132,7 @@ pub async fn upgrade(
     headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let place = state.feeds.open(hash_token(bearer_token(&headers).unwrap_or("")), state.config.max_feeds_per_token);
+    let place = state.feeds.open(credential_key(&headers), state.config.max_feeds_per_token);
     ws.max_message_size(MAX_CLIENT_FRAME).read_buffer_size(READ_BUFFER).on_upgrade(move |socket| async move {
         let name = user.name.clone();
         let socket = Peer { ws: socket, patience: 2 * state.config.ping_every };
@@ -215,7 +232,14 @@ async fn stream(mut socket: Peer, state: AppState, user: User, since: i64, place
                 }
                 socket.message(Message::Ping(Default::default())).await?
             }
-            () = place.pushed_out.notified() => {
+            () = place.pushed_out.notify.notified() => {
+                if place.pushed_out.revoked.load(Ordering::Relaxed) {
+                    tracing::info!(user = %user.name, "closed a feed whose device was revoked or session ended");
+                    let reason = "this device was revoked or signed out";
+                    let close = CloseFrame { code: POLICY, reason: reason.into() };
+                    let _ = socket.message(Message::Close(Some(close))).await;
+                    return Ok(());
+                }
                 tracing::info!(user = %user.name, "closed the oldest feed of a token that opened too many");
                 let reason = "too many feeds for this token; the oldest was closed";
                 let _ = socket.message(Message::Close(Some(CloseFrame { code: POLICY, reason: reason.into() }))).await;

@@ -22,6 +22,7 @@ pub mod callbacks;
 pub mod feed;
 pub mod ingest;
 pub mod live;
+pub mod passwords;
 pub mod preferences;
 pub mod serve;
 pub mod store;
@@ -67,6 +68,8 @@ pub struct HubConfig {
     pub allow_private_callbacks: bool,
     /// How callback host names are looked up: the system's resolver (a fixed table in tests).
     pub callback_lookup: std::sync::Arc<dyn callback_dns::Lookup>,
+    /// Failed password sign-ins per user name and per client address.
+    pub sign_in_limits: api::SignInLimits,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -93,6 +96,7 @@ impl Default for HubConfig {
             allow_private_callbacks: false,
             callback_lookup: std::sync::Arc::new(callback_dns::System),
             failed_auth_limit: Some(RateLimit { per_second: 1.0, burst: 30.0 }),
+            sign_in_limits: api::SignInLimits::default(),
         }
     }
 }

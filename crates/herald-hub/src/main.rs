@@ -174,6 +174,19 @@ enum UserCommand {
     /// Create a user and print a new bearer token for it (shown only this once).
     Add {
         name: String,
+        /// Read the user's password (for the web inbox and devices) from one line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+    /// Set a user's password, read from one line of standard input.
+    Passwd {
+        name: String,
+        /// Read the password from standard input (the only way: never on the command line,
+        /// where other users' `ps` would see it).
+        #[arg(long, required = true)]
+        password_stdin: bool,
         #[arg(long, env = "HERALD_HUB_DATA")]
         data: PathBuf,
     },
@@ -298,9 +311,18 @@ fn open(data: &std::path::Path) -> anyhow::Result<Store> {
 
 async fn users(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { name, data } => {
-            let (_, token) = open(&data)?.add_user(&name).await?;
+        UserCommand::Add { name, password_stdin, data } => {
+            // Read and hashed first: a bad password leaves no user behind.
+            let hash = match password_stdin {
+                true => Some(herald_hub::passwords::hash(&read_password()?).await?),
+                false => None,
+            };
+            let (_, token) = open(&data)?.add_user_with_password(&name, hash).await?;
             println!("{token}");
+        }
+        UserCommand::Passwd { name, password_stdin: _, data } => {
+            let hash = herald_hub::passwords::hash(&read_password()?).await?;
+            open(&data)?.set_password_hash(&name, Some(hash)).await?;
         }
         UserCommand::List { data } => {
             for (user, roles, orgs) in open(&data)?.list_users().await? {
@@ -310,6 +332,16 @@ async fn users(command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Remove { name, data } => open(&data)?.remove_user(&name).await?,
     }
     Ok(())
+}
+
+/// One line of standard input, without its line break.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    herald_hub::passwords::check(password).context("the password on standard input")?;
+    Ok(password.to_owned())
 }
 
 async fn serve(

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use herald_proto::{Channel, ModuleSchema, Schema, TypeChannels, TypeSchema};
+use herald_proto::{Channel, ModuleSchema, Schema, TypeChannels, TypeSchema, DEFAULT_KIND};
 use serde::Deserialize;
 
 /// The copy in the repository, used when the hub is started without `--types`.
@@ -50,6 +50,7 @@ struct TypeInfo {
     title: String,
     rule: ChannelRule,
     critical: bool,
+    personal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +98,9 @@ struct TypeEntry {
     locked: Vec<Channel>,
     #[serde(default)]
     critical: bool,
+    /// Users may send it to each other (a personal notification); other types come only from
+    /// apps and admins.
+    personal: Option<bool>,
 }
 
 impl TypeRegistry {
@@ -113,6 +117,7 @@ impl TypeRegistry {
                 title: entry.title,
                 rule: ChannelRule::new(&channels, &entry.locked, entry.critical),
                 critical: entry.critical,
+                personal: entry.personal.unwrap_or(entry.kind == DEFAULT_KIND),
             };
             if types.insert(entry.kind.clone(), info).is_some() {
                 return Err(TypesError::Duplicate(entry.kind));
@@ -134,6 +139,21 @@ impl TypeRegistry {
     /// The rule of `kind`, or the defaults for a type the file does not list.
     pub fn rule_for(&self, kind: &str) -> &ChannelRule {
         self.types.get(kind).map_or(&self.defaults, |t| &t.rule)
+    }
+
+    /// Whether users may send `kind` to each other: a type declared `personal = true`, or the
+    /// default type (`general`, what a send that names none gets) unless the file says otherwise.
+    pub fn is_personal(&self, kind: &str) -> bool {
+        self.types.get(kind).map_or(kind == DEFAULT_KIND, |t| t.personal)
+    }
+
+    /// Every type users may send to each other, in name order.
+    pub fn personal_kinds(&self) -> Vec<&str> {
+        let mut kinds: Vec<&str> = self.types.iter().filter(|(_, t)| t.personal).map(|(k, _)| k.as_str()).collect();
+        if !self.types.contains_key(DEFAULT_KIND) {
+            kinds.insert(kinds.binary_search(&DEFAULT_KIND).unwrap_or_else(|i| i), DEFAULT_KIND);
+        }
+        kinds
     }
 
     pub fn is_known(&self, kind: &str) -> bool {

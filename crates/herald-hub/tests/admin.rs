@@ -59,7 +59,7 @@ async fn an_admin_manages_users_and_their_audiences_over_http() {
     let send = |to: Value| {
         let body = json!({"to": to, "subject": "s"}).to_string();
         let hub = &hub;
-        async move { hub.post(&hub.alice, "/v1/notifications", body).await.1["ids"].as_array().unwrap().len() }
+        async move { hub.post(&hub.app, "/v1/notifications", body).await.1["ids"].as_array().unwrap().len() }
     };
     assert_eq!(send(json!({"role": "finance"})).await, 2);
     assert_eq!(send(json!({"organization": "acme"})).await, 1);

@@ -64,7 +64,7 @@ async fn a_text_answer_to_a_personal_notification_lands_in_the_senders_inbox_and
     let mut alices_feed = hub.feed(&hub.alice, 0).await;
     assert!(matches!(next_frame(&mut alices_feed).await, FeedFrame::CaughtUp { .. }));
     let body = json!({
-        "to": {"user": "bob"}, "type": "social.question", "subject": "Lunch at 12?",
+        "to": {"user": "bob"}, "subject": "Lunch at 12?",
         "reply": {"placeholder": "Your answer"}, "link": "/chat/7"
     });
     let (_, sent) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;

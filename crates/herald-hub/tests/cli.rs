@@ -212,3 +212,51 @@ fn untrusted_text_cannot_forge_or_colour_a_log_line() {
     assert!(lines.iter().all(|l| !l.starts_with("FORGED")), "no forged line: {lines:#?}");
     assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "no raw escape: {lines:#?}");
 }
+
+/// `herald-hub ARGS --data DIR` with `input` on standard input.
+fn hub_with_input(data: &std::path::Path, args: &[&str], input: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald-hub"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn passwords_are_read_from_standard_input_and_sign_in_works_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (ok, token, err) = hub_with_input(data, &["user", "add", "ann", "--password-stdin"], "first secret\n");
+    assert!(ok && token.trim().starts_with("hrld_"), "still prints the first token: {token} {err}");
+    let (ok, _, err) = hub_with_input(data, &["user", "add", "bea", "--password-stdin"], "\n");
+    assert!(!ok && err.contains("empty"), "{err}");
+    assert!(!hub(data, &["user", "list"]).1.contains("bea"), "a refused password leaves no user behind");
+    let (ok, _, err) = hub_with_input(data, &["user", "passwd", "ann", "--password-stdin"], "second secret\r\n");
+    assert!(ok, "{err}");
+    let (ok, _, err) = hub_with_input(data, &["user", "passwd", "zed", "--password-stdin"], "x\n");
+    assert!(!ok && err.contains("zed"), "{err}");
+
+    let (_serving, addr, _log) = serve_logging(data);
+    let sign_in = |password: &str| {
+        let body = format!(r#"{{"user": "ann", "password": "{password}"}}"#);
+        let request = format!(
+            "POST /v1/session HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+        answer.split(' ').nth(1).unwrap_or_default().to_owned()
+    };
+    assert_eq!(sign_in("first secret"), "401", "the old password no longer works");
+    assert_eq!(sign_in("second secret"), "200", "the line break is not part of the password");
+}

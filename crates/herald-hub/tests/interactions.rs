@@ -11,7 +11,7 @@ async fn a_confirm_notification_takes_one_of_its_values_once_and_stays_unread_un
         "to": {"user": "bob"}, "type": "calendar.invite", "subject": "Sprint review, 10:00",
         "buttons": [{"value": "Y", "label": "Accept", "style": "accept"}, {"value": "N", "label": "Decline", "style": "cancel"}]
     });
-    let (_, sent) = hub.post(&hub.alice, "/v1/notifications", body.to_string()).await;
+    let (_, sent) = hub.post(&hub.app, "/v1/notifications", body.to_string()).await;
     let id = sent["ids"][0].as_i64().unwrap();
     hub.send_to("bob", "plain").await;
 

@@ -7,7 +7,7 @@ use common::*;
 
 async fn send(hub: &Hub, kind: &str) -> Value {
     let (status, body) = hub
-        .post(&hub.alice, "/v1/notifications", json!({"to": {"user": "bob"}, "type": kind, "subject": "s"}).to_string())
+        .post(&hub.app, "/v1/notifications", json!({"to": {"user": "bob"}, "type": kind, "subject": "s"}).to_string())
         .await;
     assert_eq!(status, 200, "{body}");
     let (_, inbox) = hub.get(&hub.bob, "/v1/notifications?limit=1").await;
@@ -70,13 +70,14 @@ async fn channels_are_resolved_per_recipient_at_send_time_and_stored_on_the_noti
     assert_eq!(prefs["overrides"].as_array().unwrap().len(), 2);
 
     // Preferences are per user: alice still gets everything.
-    let (_, _) = hub
+    let (status, body) = hub
         .post(
-            &hub.bob,
+            &hub.app,
             "/v1/notifications",
             json!({"to": {"user": "alice"}, "type": "community.mention", "subject": "s"}).to_string(),
         )
         .await;
+    assert_eq!(status, 200, "{body}");
     let (_, alices) = hub.get(&hub.alice, "/v1/notifications").await;
     assert_eq!(alices["items"][0]["channels"], json!(["inbox", "desktop", "email"]));
 }

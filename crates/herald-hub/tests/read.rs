@@ -56,7 +56,7 @@ async fn the_list_filters_by_state_type_module_tag_time_and_words() {
         async move {
             let mut full = json!({"to": {"user": "bob"}});
             full.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
-            hub.post(&hub.alice, "/v1/notifications", full.to_string()).await.1["ids"][0].as_i64().unwrap()
+            hub.post(&hub.app, "/v1/notifications", full.to_string()).await.1["ids"][0].as_i64().unwrap()
         }
     };
     send(json!({"subject": "Ann replied to your comment", "type": "social.reply"})).await;

@@ -25,7 +25,7 @@ async fn a_send_reaches_a_role_an_organisation_followers_or_a_list_once_each() {
     let send = |to: Value| {
         let body = json!({"to": to, "subject": "s"}).to_string();
         let hub = &hub;
-        async move { hub.post(&hub.alice, "/v1/notifications", body).await }
+        async move { hub.post(&hub.app, "/v1/notifications", body).await }
     };
     let inbox_size = |id: i64| {
         let store = hub.store.clone();
@@ -60,7 +60,7 @@ async fn a_send_reaches_a_role_an_organisation_followers_or_a_list_once_each() {
 async fn every_field_is_stored_and_a_same_tag_notification_replaces_the_earlier_one() {
     let hub = start().await;
     let full = json!({
-        "to": {"user": "bob"}, "type": "purchase.approval", "subject": "PO-42 needs approval", "body": "12 400 EUR",
+        "to": {"user": "bob"}, "type": "general", "subject": "PO-42 needs approval", "body": "12 400 EUR",
         "link": "/po/42", "tag": "po-42", "sub_tag": "approval", "priority": "high",
         "object": {"type": "purchase.order", "id": "42"}
     });

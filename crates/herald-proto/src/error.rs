@@ -20,6 +20,13 @@ pub enum ErrorCode {
     Unauthorized,
     /// The token is valid but of a kind this call does not take.
     Forbidden,
+    /// `POST /v1/session`, `POST /v1/devices`: the user name or password is wrong (the same
+    /// answer for both, so it does not say which users exist).
+    InvalidCredentials,
+    /// A request that would change something, or a feed upgrade, came with the session cookie
+    /// and an `Origin` other than the hub's own: another site acting with a signed-in user's
+    /// cookie.
+    ForbiddenOrigin,
     /// This token sent too many requests; retry after the `Retry-After` seconds.
     RateLimited,
     /// The body is larger than [`crate::MAX_BODY_BYTES`].

@@ -33,6 +33,9 @@ pub async fn list_users(State(state): State<AppState>, _: AuthAdmin) -> Result<J
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     name: String,
+    /// For the web inbox and devices; stored as argon2id, never returned.
+    #[serde(default)]
+    password: Option<String>,
 }
 
 /// The token is in this answer only; the hub keeps its hash.
@@ -53,7 +56,16 @@ pub async fn add_user(
     _: AuthAdmin,
     JsonBody(request): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<CreatedUser>), Failure> {
-    let (user, token) = state.store.add_user(&request.name).await?;
+    // Hashed first: a refused password leaves no user behind.
+    let hash = match request.password.as_deref() {
+        Some(password) => Some(
+            crate::passwords::hash(password)
+                .await
+                .map_err(|e| Failure::new(ErrorCode::InvalidRequest, format!("'password': {e}")))?,
+        ),
+        None => None,
+    };
+    let (user, token) = state.store.add_user_with_password(&request.name, hash).await?;
     tracing::info!(user = %user.name, "admin added a user");
     Ok((StatusCode::CREATED, Json(CreatedUser { name: user.name, token })))
 }

@@ -22,8 +22,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         ErrorCode::UnknownRecipient | ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden | ErrorCode::ForbiddenOrigin => StatusCode::FORBIDDEN,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::Conflict | ErrorCode::RequestInProgress | ErrorCode::AnswerLost => StatusCode::CONFLICT,
@@ -59,7 +59,9 @@ impl From<StoreError> for Failure {
             | StoreError::CallbackRefused { .. }
             | StoreError::TooManyRecipients(_)
             | StoreError::Search(_)
-            | StoreError::TooSlow => Failure::new(ErrorCode::InvalidRequest, err.to_string()),
+            | StoreError::TooSlow
+            | StoreError::TooManyDevices => Failure::new(ErrorCode::InvalidRequest, err.to_string()),
+            StoreError::UnknownDevice => Failure::new(ErrorCode::NotFound, err.to_string()),
             _ => {
                 // Internal details go to the log, not to the caller.
                 tracing::error!(error = %err, "store failure");

@@ -2,6 +2,7 @@
 
 mod admin;
 mod changes;
+mod devices;
 mod error;
 mod idempotency;
 mod ingest;
@@ -13,6 +14,8 @@ mod openapi;
 mod plain_errors;
 mod preferences;
 mod rate_limit;
+mod sender_policy;
+mod session;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
@@ -26,6 +29,7 @@ pub use error::Failure;
 pub use idempotency::InFlight;
 pub(crate) use notifications::check_buttons;
 pub use rate_limit::RateLimiter;
+pub use session::SignInLimits;
 
 use crate::store::Store;
 
@@ -40,6 +44,8 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Failed authentications per client address.
     pub failed_auth: RateLimiter,
+    /// Failed password sign-ins per user name and per client address.
+    pub sign_in_failures: RateLimiter,
     /// Open feeds per token.
     pub feeds: crate::feed::FeedsByToken,
     pub callbacks: crate::callbacks::Callbacks,
@@ -77,6 +83,7 @@ impl AppState {
             live: crate::live::Live::default(),
             rate_limiter: RateLimiter::default(),
             failed_auth: RateLimiter::default(),
+            sign_in_failures: RateLimiter::default(),
             feeds: crate::feed::FeedsByToken::default(),
             callbacks,
             ingest: config.ingest.clone(),
@@ -103,6 +110,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events/{id}/respond", post(live_events::respond))
         .route("/v1/changes", get(changes::page))
         .route("/v1/feed", get(crate::feed::upgrade))
+        .route("/v1/session", post(session::sign_in).get(session::who).delete(session::sign_out))
+        .route("/v1/devices", post(devices::add).get(devices::list))
+        .route("/v1/devices/{id}", delete(devices::revoke))
         .route("/v1/admin/users", get(admin::list_users).post(admin::add_user))
         .route("/v1/admin/users/{name}", delete(admin::remove_user))
         .route("/v1/admin/users/{name}/roles/{role}", put(admin::grant_role).delete(admin::revoke_role))

@@ -45,6 +45,9 @@ pub async fn send(
         Caller::App { .. } | Caller::Admin => None,
     };
     let mut new = validate(&request, sender, &state.config.types)?;
+    if let Caller::User(user) = &caller {
+        super::sender_policy::check(&state, user, &request).await?;
+    }
     if let Caller::App { name } = &caller {
         new.sender_app = Some(name.clone());
     }

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, changes, ingest, interactions, live_events, notifications, preferences};
+use super::{admin, changes, devices, ingest, interactions, live_events, notifications, preferences, session};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,7 @@ use super::{admin, changes, ingest, interactions, live_events, notifications, pr
         changes::page, crate::feed::upgrade,
         preferences::schema, preferences::get, preferences::put, preferences::get_role, preferences::put_role,
         ingest::ingest,
+        session::sign_in, session::who, session::sign_out, devices::add, devices::list, devices::revoke,
         admin::list_users, admin::add_user, admin::remove_user, admin::grant_role, admin::revoke_role,
         admin::add_member, admin::remove_member, admin::follow, admin::unfollow, admin::add_token, admin::stats,
     ),

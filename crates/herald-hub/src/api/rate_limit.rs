@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use herald_proto::ErrorCode;
 
 use super::{AppState, Failure};
-use crate::auth::{bearer_token, hash_token};
+use crate::auth::{credential_key, hash_token};
 
 /// Buckets kept before idle (full) ones are forgotten, so random tokens cannot grow the map forever.
 const MAX_BUCKETS: usize = 10_000;
@@ -33,8 +33,20 @@ struct Bucket {
 pub struct RateLimiter(Arc<Mutex<HashMap<[u8; 32], Bucket>>>);
 
 impl RateLimiter {
+    /// Whether `key`'s bucket holds a request, without taking it; if not, the seconds until it does.
+    pub fn check(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
+        let buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(bucket) = buckets.get(&key) else { return Ok(()) };
+        let tokens = (bucket.tokens + bucket.updated.elapsed().as_secs_f64() * per_second).min(burst);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(((1.0 - tokens) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+
     /// Takes one request from `key`'s bucket; on an empty bucket, the seconds until the next one.
-    fn take(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
+    pub fn take(&self, key: [u8; 32], per_second: f64, burst: f64) -> Result<(), u64> {
         let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&key) {
@@ -52,7 +64,7 @@ impl RateLimiter {
     }
 }
 
-fn too_many(message: String, retry_after: u64) -> Response {
+pub fn too_many(message: String, retry_after: u64) -> Response {
     let mut response = Failure::new(ErrorCode::RateLimited, message).into_response();
     response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after));
     response
@@ -88,9 +100,9 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     if request.uri().path() == "/healthz" {
         return next.run(request).await;
     }
-    // Keyed by the token exactly as authentication reads it, so spacing tricks share one bucket.
-    let token = bearer_token(request.headers()).unwrap_or("");
-    match state.rate_limiter.take(hash_token(token), limits.per_second, limits.burst) {
+    // Keyed by the token (or session cookie) exactly as authentication reads it, so spacing
+    // tricks share one bucket.
+    match state.rate_limiter.take(credential_key(request.headers()), limits.per_second, limits.burst) {
         Ok(()) => next.run(request).await,
         Err(retry_after) => {
             too_many(format!("too many requests for this token; retry in {retry_after} s"), retry_after)

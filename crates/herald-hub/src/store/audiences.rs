@@ -1,7 +1,7 @@
 //! Who a notification reaches (seed 001): users by name, everyone with a role, the members of
 //! an organisation, the followers of an object. Memberships are managed here too.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreError, User};
 
@@ -70,6 +70,20 @@ impl Store {
                 return Err(StoreError::TooManyRecipients(found.len()));
             }
             Ok(found)
+        })
+        .await
+    }
+
+    /// Whether the user `user_id` holds `role`.
+    pub async fn has_role(&self, user_id: i64, role: &str) -> Result<bool, StoreError> {
+        let role = role.to_owned();
+        self.read(None, move |conn| {
+            Ok(conn
+                .query_row("SELECT 1 FROM user_roles WHERE user_id = ?1 AND role = ?2", params![user_id, role], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some())
         })
         .await
     }

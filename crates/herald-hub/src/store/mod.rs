@@ -23,6 +23,8 @@ pub(crate) mod notifications;
 mod preferences;
 mod readers;
 mod search;
+mod sign_in;
+pub use sign_in::Device;
 pub(crate) mod users;
 pub mod words;
 mod writer;
@@ -75,6 +77,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "idempotency_expiry",
         sql: include_str!("../../../../migrations/hub/0011_idempotency_expiry.sql"),
     },
+    Migration { version: 12, name: "sign_in", sql: include_str!("../../../../migrations/hub/0012_sign_in.sql") },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +104,10 @@ pub enum StoreError {
     TooManyRecipients(usize),
     #[error(transparent)]
     Db(#[from] herald_db::DbError),
+    #[error("a user may have at most {} devices; revoke one first", sign_in::MAX_DEVICES)]
+    TooManyDevices,
+    #[error("no such device")]
+    UnknownDevice,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("store task failed: {0}")]

@@ -20,6 +20,15 @@ fn valid_name(name: &str) -> bool {
 impl Store {
     /// Creates a user and returns it with a new bearer token — the only time the token is seen.
     pub async fn add_user(&self, name: &str) -> Result<(User, String), StoreError> {
+        self.add_user_with_password(name, None).await
+    }
+
+    /// [`Store::add_user`] with a password hash (`crate::passwords::hash`), in one transaction.
+    pub async fn add_user_with_password(
+        &self,
+        name: &str,
+        password_hash: Option<String>,
+    ) -> Result<(User, String), StoreError> {
         if !valid_name(name) {
             return Err(StoreError::InvalidUserName(name.to_owned()));
         }
@@ -28,8 +37,8 @@ impl Store {
             let tx = conn.transaction()?;
             let now = now_rfc3339();
             let inserted = tx.execute(
-                "INSERT INTO users (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-                params![name, now],
+                "INSERT INTO users (name, created_at, password_hash) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+                params![name, now, password_hash],
             )?;
             if inserted == 0 {
                 return Err(StoreError::UserExists(name));
@@ -46,29 +55,39 @@ impl Store {
         .await
     }
 
-    /// Who a bearer token belongs to, if anyone.
+    /// Who a bearer token belongs to, if anyone. A device's token also notes its last use.
     pub async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>, StoreError> {
         let hash = auth::hash_token(token);
-        self.read(None, move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT tokens.kind, users.id, users.name, tokens.app FROM tokens
-                     LEFT JOIN users ON users.id = tokens.user_id WHERE tokens.hash = ?1",
-                    [hash.as_slice()],
-                    |row| {
-                        let kind: String = row.get(0)?;
-                        Ok(match kind.as_str() {
-                            "user" => Some(Caller::User(User { id: row.get(1)?, name: row.get(2)? })),
-                            "app" => Some(Caller::App { name: row.get(3)? }),
-                            "admin" => Some(Caller::Admin),
-                            _ => None,
-                        })
-                    },
-                )
-                .optional()?
-                .flatten())
-        })
-        .await
+        let found = self
+            .read(None, move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT tokens.kind, users.id, users.name, tokens.app, devices.id, devices.last_used_at
+                         FROM tokens
+                         LEFT JOIN users ON users.id = tokens.user_id
+                         LEFT JOIN devices ON devices.token_hash = tokens.hash
+                         WHERE tokens.hash = ?1",
+                        [hash.as_slice()],
+                        |row| {
+                            let kind: String = row.get(0)?;
+                            let caller = match kind.as_str() {
+                                "user" => Some(Caller::User(User { id: row.get(1)?, name: row.get(2)? })),
+                                "app" => Some(Caller::App { name: row.get(3)? }),
+                                "admin" => Some(Caller::Admin),
+                                _ => None,
+                            };
+                            let device: Option<i64> = row.get(4)?;
+                            Ok((caller, device.map(|_| row.get::<_, Option<String>>(5)).transpose()?))
+                        },
+                    )
+                    .optional()?)
+            })
+            .await?;
+        let Some((caller, device)) = found else { return Ok(None) };
+        if let Some(last_used) = device {
+            self.touch_device(hash, last_used).await?;
+        }
+        Ok(caller)
     }
 
     /// A new token for an app (system sends, live events, ingest), shown only this once. Its

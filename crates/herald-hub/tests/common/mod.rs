@@ -15,6 +15,9 @@ pub struct Hub {
     pub client: reqwest::Client,
     pub alice: String,
     pub bob: String,
+    /// An app's token ("tests"): for sends a user may not make (system types, critical
+    /// priority, a whole role or organisation).
+    pub app: String,
     pub store: Store,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -30,13 +33,14 @@ pub async fn start_with(store: Store) -> Hub {
 pub async fn start_configured(store: Store, config: herald_hub::HubConfig) -> Hub {
     let (_, alice) = store.add_user("alice").await.unwrap();
     let (_, bob) = store.add_user("bob").await.unwrap();
+    let app = store.add_app_token("tests", None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(herald_hub::run_with(listener, store.clone(), config, async move {
         let _ = stopped.await;
     }));
-    Hub { base, client: reqwest::Client::new(), alice, bob, store, _stop: stop }
+    Hub { base, client: reqwest::Client::new(), alice, bob, app, store, _stop: stop }
 }
 
 impl Hub {

@@ -1,0 +1,82 @@
+//! Signing this desktop in to a hub with a user name and password: `POST /v1/devices` with HTTP
+//! Basic makes a user token for this one device, which the hub lists and its user can revoke.
+//! The password is sent once and kept nowhere; the token goes to the keyring like a pasted one.
+
+use std::time::Duration;
+
+use herald_proto::{ApiError, ErrorCode};
+use url::Url;
+
+use crate::tls::Tls;
+
+/// How long a sign-in may take (argon2 on the hub is tens of milliseconds; a slow link more).
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("wrong user name or password")]
+    WrongPassword,
+    #[error("too many failed sign-ins; try again in {0} s")]
+    RateLimited(u64),
+    #[error("the hub refused: {0}")]
+    Refused(ApiError),
+    #[error("the hub at {server} could not be reached: {message}")]
+    Unreachable { server: String, message: String },
+    #[error("the hub answered {status} without a token")]
+    BadAnswer { status: u16 },
+}
+
+#[derive(serde::Deserialize)]
+struct CreatedDevice {
+    token: String,
+}
+
+/// This machine's name, to tell its device apart in the hub's list.
+pub fn device_name() -> String {
+    let host = gethostname::gethostname().to_string_lossy().trim().to_owned();
+    if host.is_empty() {
+        "Herald desktop".to_owned()
+    } else {
+        format!("Herald desktop on {host}")
+    }
+}
+
+/// A new device token for `user` at `server`, named `device`.
+pub async fn device_token(
+    server: &Url,
+    tls: &Tls,
+    user: &str,
+    password: &str,
+    device: &str,
+) -> Result<String, SignInError> {
+    let url = server
+        .join("v1/devices")
+        .map_err(|e| SignInError::Unreachable { server: server.to_string(), message: e.to_string() })?;
+    let answer = tls
+        .http_client(SIGN_IN_TIMEOUT)
+        .post(url)
+        .basic_auth(user, Some(password))
+        .json(&serde_json::json!({ "name": device }))
+        .send()
+        .await
+        .map_err(|e| SignInError::Unreachable { server: server.to_string(), message: e.to_string() })?;
+    let status = answer.status().as_u16();
+    let retry_after = answer
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let body = answer.bytes().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        return serde_json::from_slice::<CreatedDevice>(&body)
+            .map(|created| created.token)
+            .map_err(|_| SignInError::BadAnswer { status });
+    }
+    match serde_json::from_slice::<ApiError>(&body) {
+        Ok(error) if error.code == ErrorCode::InvalidCredentials => Err(SignInError::WrongPassword),
+        Ok(error) if error.code == ErrorCode::RateLimited => Err(SignInError::RateLimited(retry_after)),
+        Ok(error) => Err(SignInError::Refused(error)),
+        Err(_) => Err(SignInError::BadAnswer { status }),
+    }
+}
