@@ -12,6 +12,7 @@ packages=(
   openbox  # a window manager for the test that a click elsewhere hides the quick panel
   iproute2  # ip netns: the sync tests change the network in a namespace of their own
   gnome-keyring libsecret-tools  # a real Secret Service keyring for the token tests, and a second client to check it
+  chromium  # the web inbox's browser tests (playwright-core drives it; no browser is downloaded)
   gcc-mingw-w64-x86-64 wine64  # the Windows build (x86_64-pc-windows-gnu) and its tests, run under Wine
 )
 missing=()

@@ -15,6 +15,8 @@ echo "==> UI: type check, unit tests, build"
 npm --prefix ui run check
 npm --prefix ui test 2>&1 | tee -a "$log"
 npm --prefix ui run build
+# The web inbox, embedded by herald-hub's build.rs: built before any cargo build.
+npm --prefix ui run build:web
 
 echo "==> build every binary (the end-to-end tests start them)"
 cargo build --workspace --bins --locked
@@ -36,6 +38,11 @@ HERALD_API_FUZZ_SECONDS="${HERALD_API_FUZZ_SECONDS:-30}" scripts/api-fuzz.sh
 
 echo "==> a hostile user, app and stranger against a real hub process, from outside"
 python3 scripts/abuse-probe.py "${CARGO_TARGET_DIR:-target}/debug/herald-hub"
+
+echo "==> the web inbox in Debian's Chromium (playwright-core) against a real hub"
+node --test --test-reporter=spec ui/e2e/ 2>&1 | tee "$log.web"
+web_passed=$(sed -n 's/^ℹ pass //p' "$log.web" | tail -n 1)
+rm -f "$log.web"
 
 echo "==> fuzzing: the feed decoder, the ingest templates and the hub's request parsing"
 scripts/fuzz.sh
@@ -59,4 +66,4 @@ fi
 rust_passed=$(grep -E '^test result:' "$log" | awk '{s += $4} END {print s + 0}')
 rust_failed=$(grep -E '^test result:' "$log" | awk '{s += $6} END {print s + 0}')
 ui_passed=$(grep -E '^ +Tests +[0-9]+ passed' "$log" | awk '{print $2}' | tail -n 1)
-echo "all tests: $((rust_passed + ${ui_passed:-0})) passed, ${rust_failed} failed"
+echo "all tests: $((rust_passed + ${ui_passed:-0} + ${web_passed:-0})) passed, ${rust_failed} failed"

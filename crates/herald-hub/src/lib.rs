@@ -10,6 +10,7 @@
 //! - [`feed`]: the WebSocket feed: replay from the client's cursor, then live changes.
 //! - [`ingest`]: templates that turn other systems' events into notifications.
 //! - [`types`]: the notification types of the config file (`GET /v1/schema`).
+//! - [`web`]: the web inbox's page and assets, embedded at build time.
 //! - [`preferences`]: which channels reach a recipient (schema, roles, the user's switches).
 //!
 //! [`run`] serves a bound listener until `shutdown` resolves (mini-redis' shape), so tests bind
@@ -28,6 +29,7 @@ pub mod serve;
 pub mod store;
 pub mod tls;
 pub mod types;
+pub mod web;
 
 use std::future::Future;
 

@@ -87,9 +87,25 @@ fn routes(bob: &Bobs) -> Vec<Route> {
     let event = json!({"to": {"user": "bob"}, "kind": "reminder", "ttl_seconds": 30, "title": "Stand-up"});
     vec![
         row("GET", "/v1/session", "/v1/session".into(), None, &[User], Others::None),
+        row("GET", "/v1/inbox", "/v1/inbox".into(), None, &[User], Others::None),
         row("GET", "/v1/devices", "/v1/devices".into(), None, &[User], Others::None),
         row("DELETE", "/v1/devices/{id}", format!("/v1/devices/{}", bob.device), None, &[User], Others::NotFound),
-        row("POST", "/v1/notifications", "/v1/notifications".into(), Some(send), &[User, App, Admin], Others::None),
+        row(
+            "POST",
+            "/v1/notifications",
+            "/v1/notifications".into(),
+            Some(send.clone()),
+            &[User, App, Admin],
+            Others::None,
+        ),
+        row(
+            "POST",
+            "/v1/notifications/preview",
+            "/v1/notifications/preview".into(),
+            Some(send),
+            &[User, App, Admin],
+            Others::None,
+        ),
         row("GET", "/v1/notifications", "/v1/notifications".into(), None, &[User], Others::None),
         as_if_missing(
             row("DELETE", "/v1/notifications", "/v1/notifications?tag=bobs-tag".into(), None, &[User], Others::None),

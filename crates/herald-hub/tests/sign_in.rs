@@ -108,7 +108,7 @@ async fn the_session_cookie_is_httponly_strict_and_works_where_a_token_does() {
     let (status, page) = with_cookie(&hub, "GET", "/v1/notifications", &cookie, None).await;
     assert_eq!((status, page["items"][0]["id"].as_i64()), (200, Some(id)));
     let (status, who) = with_cookie(&hub, "GET", "/v1/session", &cookie, None).await;
-    assert_eq!((status, who), (200, json!({"user": "carol"})));
+    assert_eq!((status, who), (200, json!({"user": "carol", "roles": []})));
     let own = hub.base.clone();
     let (status, body) = with_cookie(&hub, "POST", "/v1/notifications/read-all", &cookie, Some(&own)).await;
     assert_eq!(status, 200, "{body}");
@@ -309,8 +309,21 @@ async fn a_user_sends_personal_notifications_only_and_groups_need_the_composer_r
     let (status, answer) =
         send(&hub.alice, json!({"to": {"user": "bob"}, "subject": "Lunch?", "priority": "high"})).await;
     assert_eq!(status, 200, "{answer}");
-    // A composer sends to a whole role; an app sends anything.
+    let (status, _) = send(&hub.alice, json!({"to": {"role": "finance"}, "subject": "x"})).await;
+    assert_eq!(status, 403);
+    let preview = hub
+        .post(&hub.alice, "/v1/notifications/preview", json!({"to": {"role": "finance"}, "subject": "x"}).to_string())
+        .await;
+    assert_eq!(preview.0, 403, "a preview is refused like the send: {:?}", preview.1);
+    // A composer sends to a whole role (counted first); an app sends anything.
     hub.store.grant_role("alice", "composer").await.unwrap();
+    hub.store.grant_role("carol", "finance").await.ok();
+    let preview = hub
+        .post(&hub.alice, "/v1/notifications/preview", json!({"to": {"role": "finance"}, "subject": "x"}).to_string())
+        .await;
+    assert_eq!(preview, (200, json!({"recipients": 1})));
+    let (_, inbox) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 1, "a preview sends nothing");
     let (status, answer) = send(&hub.alice, json!({"to": {"role": "finance"}, "subject": "Figures"})).await;
     assert_eq!(status, 200, "{answer}");
     for body in &refused[..3] {

@@ -5,6 +5,7 @@ mod changes;
 mod devices;
 mod error;
 mod idempotency;
+mod inbox;
 mod ingest;
 mod interactions;
 mod json;
@@ -95,12 +96,16 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/", get(crate::web::page))
+        .route("/assets/{*path}", get(crate::web::asset))
+        .route("/favicon.svg", get(crate::web::favicon))
         .route("/v1/openapi.json", get(openapi::document))
         .route(
             "/v1/notifications",
             post(notifications::send).get(notifications::list).delete(notifications::delete_tagged),
         )
         .route("/v1/notifications/read", post(notifications::mark_read))
+        .route("/v1/notifications/preview", post(notifications::preview))
         .route("/v1/notifications/read-all", post(notifications::read_all))
         .route("/v1/notifications/{id}/read", post(notifications::read_from))
         .route("/v1/notifications/{id}", delete(notifications::delete_one))
@@ -110,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events/{id}/respond", post(live_events::respond))
         .route("/v1/changes", get(changes::page))
         .route("/v1/feed", get(crate::feed::upgrade))
+        .route("/v1/inbox", get(inbox::summary))
         .route("/v1/session", post(session::sign_in).get(session::who).delete(session::sign_out))
         .route("/v1/devices", post(devices::add).get(devices::list))
         .route("/v1/devices/{id}", delete(devices::revoke))

@@ -30,6 +30,19 @@ pub async fn send(
     Authenticated(caller): Authenticated,
     JsonBody(raw): JsonBody<serde_json::Value>,
 ) -> Result<Json<SendResponse>, Failure> {
+    let (new, recipients) = prepare(&state, &caller, raw).await?;
+    let delivered = state.store.deliver(recipients, new).await?;
+    tracing::info!(?caller, count = delivered.len(), "delivered notification");
+    Ok(Json(SendResponse { ids: delivered.iter().map(|n| n.id).collect() }))
+}
+
+/// A send checked as `POST /v1/notifications` checks it (shape, limits, who may send what) and
+/// its audience resolved: what would be stored, and for whom.
+async fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    raw: serde_json::Value,
+) -> Result<(NewNotification, Vec<i64>), Failure> {
     // Checked before the typed parse so a missing recipient gets its own code, not a serde message.
     if raw.get("to").is_none_or(serde_json::Value::is_null) {
         return Err(Failure::new(
@@ -40,21 +53,35 @@ pub async fn send(
     let request: SendRequest =
         serde_json::from_value(raw).map_err(|e| Failure::new(ErrorCode::InvalidRequest, e.to_string()))?;
     // A user's send is personal and names them; an app's or admin's is a system notification.
-    let sender = match &caller {
+    let sender = match caller {
         Caller::User(user) => Some(user.name.as_str()),
         Caller::App { .. } | Caller::Admin => None,
     };
     let mut new = validate(&request, sender, &state.config.types)?;
-    if let Caller::User(user) = &caller {
-        super::sender_policy::check(&state, user, &request).await?;
+    if let Caller::User(user) = caller {
+        super::sender_policy::check(state, user, &request).await?;
     }
-    if let Caller::App { name } = &caller {
+    if let Caller::App { name } = caller {
         new.sender_app = Some(name.clone());
     }
-    let recipients = state.store.resolve(recipients_of(request.to, &caller)?).await?;
-    let delivered = state.store.deliver(recipients, new).await?;
-    tracing::info!(?caller, count = delivered.len(), "delivered notification");
-    Ok(Json(SendResponse { ids: delivered.iter().map(|n| n.id).collect() }))
+    let recipients = state.store.resolve(recipients_of(request.to, caller)?).await?;
+    Ok((new, recipients))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    /// How many users the send would reach (each once).
+    recipients: usize,
+}
+
+#[utoipa::path(post, path = "/v1/notifications/preview", tag = "notifications", request_body = herald_proto::SendRequest, responses((status = 200, description = "What the same POST /v1/notifications would do, without doing it", body = Preview), (status = 400, body = herald_proto::ApiError), (status = 401, body = herald_proto::ApiError), (status = 403, body = herald_proto::ApiError), (status = 404, body = herald_proto::ApiError)))]
+pub async fn preview(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(raw): JsonBody<serde_json::Value>,
+) -> Result<Json<Preview>, Failure> {
+    let (_, recipients) = prepare(&state, &caller, raw).await?;
+    Ok(Json(Preview { recipients: recipients.len() }))
 }
 
 /// The store's audience for a request's `to`; `everyone` only for apps and admins.

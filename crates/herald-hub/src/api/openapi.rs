@@ -5,20 +5,20 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, changes, devices, ingest, interactions, live_events, notifications, preferences, session};
+use super::{admin, changes, devices, inbox, ingest, interactions, live_events, notifications, preferences, session};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Herald hub", description = "Herald's notification server. Every error is `{code, message}`."),
     paths(
-        notifications::send, notifications::list, notifications::mark_read, notifications::read_from,
+        notifications::send, notifications::preview, notifications::list, notifications::mark_read, notifications::read_from,
         notifications::read_all, notifications::delete_tagged, notifications::delete_one,
         interactions::confirm, interactions::answer,
         live_events::send, live_events::respond,
         changes::page, crate::feed::upgrade,
         preferences::schema, preferences::get, preferences::put, preferences::get_role, preferences::put_role,
         ingest::ingest,
-        session::sign_in, session::who, session::sign_out, devices::add, devices::list, devices::revoke,
+        inbox::summary, session::sign_in, session::who, session::sign_out, devices::add, devices::list, devices::revoke,
         admin::list_users, admin::add_user, admin::remove_user, admin::grant_role, admin::revoke_role,
         admin::add_member, admin::remove_member, admin::follow, admin::unfollow, admin::add_token, admin::stats,
     ),

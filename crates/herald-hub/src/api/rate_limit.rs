@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use herald_proto::ErrorCode;
 
 use super::{AppState, Failure};
-use crate::auth::{credential_key, hash_token};
+use crate::auth::{bearer_token, credential_key, hash_token, session_cookie};
 
 /// Buckets kept before idle (full) ones are forgotten, so random tokens cannot grow the map forever.
 const MAX_BUCKETS: usize = 10_000;
@@ -97,12 +97,20 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     let Some(limits) = state.config.rate_limit else {
         return next.run(request).await;
     };
-    if request.uri().path() == "/healthz" {
+    let path = request.uri().path();
+    // The page and its assets are static and cheap; one bucket for every signed-out browser
+    // would let one of them block everyone's sign-in page.
+    if path == "/healthz" || crate::web::is_page_path(path) {
         return next.run(request).await;
     }
     // Keyed by the token (or session cookie) exactly as authentication reads it, so spacing
-    // tricks share one bucket.
-    match state.rate_limiter.take(credential_key(request.headers()), limits.per_second, limits.burst) {
+    // tricks share one bucket; a request with neither (signing in) by its client address.
+    let headers = request.headers();
+    let key = match (bearer_token(headers), session_cookie(headers), address_key(&request)) {
+        (None, None, Some(address)) => address,
+        _ => credential_key(headers),
+    };
+    match state.rate_limiter.take(key, limits.per_second, limits.burst) {
         Ok(()) => next.run(request).await,
         Err(retry_after) => {
             too_many(format!("too many requests for this token; retry in {retry_after} s"), retry_after)

@@ -61,6 +61,14 @@ pub struct SignedInAs {
     user: String,
 }
 
+/// `GET /v1/session`: who, and what the web inbox offers them (`composer`: "Create
+/// notification" for groups).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Who {
+    user: String,
+    roles: Vec<String>,
+}
+
 fn bucket_keys(name: &str, conn: Option<&ClientConn>) -> ([u8; 32], Option<[u8; 32]>) {
     (
         hash_token(&format!("sign-in user {}", name.to_lowercase())),
@@ -137,9 +145,10 @@ pub async fn sign_in(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/v1/session", tag = "session", responses((status = 200, description = "Who the session cookie (or token) belongs to", body = SignedInAs), (status = 401, body = herald_proto::ApiError)))]
-pub async fn who(AuthUser(user): AuthUser) -> Json<SignedInAs> {
-    Json(SignedInAs { user: user.name })
+#[utoipa::path(get, path = "/v1/session", tag = "session", responses((status = 200, description = "Who the session cookie (or token) belongs to, with their roles", body = Who), (status = 401, body = herald_proto::ApiError)))]
+pub async fn who(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Who>, Failure> {
+    let roles = state.store.roles_of(user.id).await?;
+    Ok(Json(Who { user: user.name, roles }))
 }
 
 #[utoipa::path(delete, path = "/v1/session", tag = "session", responses((status = 204, description = "Signed out: the session is over and its feeds closed; the cookie is cleared"), (status = 403, body = herald_proto::ApiError)))]

@@ -74,6 +74,16 @@ impl Store {
         .await
     }
 
+    /// The roles of the user `user_id`, in name order.
+    pub async fn roles_of(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+        self.read(None, move |conn| {
+            let mut statement = conn.prepare("SELECT role FROM user_roles WHERE user_id = ?1 ORDER BY role")?;
+            let roles = statement.query_map([user_id], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            Ok(roles)
+        })
+        .await
+    }
+
     /// Whether the user `user_id` holds `role`.
     pub async fn has_role(&self, user_id: i64, role: &str) -> Result<bool, StoreError> {
         let role = role.to_owned();

@@ -18,6 +18,23 @@ pub(super) fn append(tx: &Connection, user_id: i64, kind: ChangeKind) -> Result<
 
 impl Store {
     /// The last `seq` in `user_id`'s log, 0 when it is empty.
+    /// `(unread, latest)`: how many of `user_id`'s notifications are unread, and the last `seq`
+    /// of their log, read together, so a client that lists the inbox now and opens the feed
+    /// from `latest` misses nothing and gets nothing twice.
+    pub async fn inbox_summary(&self, user_id: i64) -> Result<(i64, i64), StoreError> {
+        self.read(None, move |conn| {
+            let tx = conn.transaction()?;
+            let unread: i64 =
+                tx.query_row("SELECT count(*) FROM notifications WHERE user_id = ?1 AND read = 0", [user_id], |r| {
+                    r.get(0)
+                })?;
+            let latest: i64 =
+                tx.query_row("SELECT coalesce(max(seq), 0) FROM changes WHERE user_id = ?1", [user_id], |r| r.get(0))?;
+            Ok((unread, latest))
+        })
+        .await
+    }
+
     pub async fn latest_seq(&self, user_id: i64) -> Result<i64, StoreError> {
         Ok(self.journal_bounds(user_id).await?.1)
     }

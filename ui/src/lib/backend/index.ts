@@ -39,6 +39,9 @@ export interface Backend {
   syncedAt(): Promise<string | null>;
   /** Opens the notification's link in the browser (refused unless it is http/https). */
   openLink(id: number): Promise<void>;
+  /** Where the link goes, for a page that links to it itself (the web inbox, with
+   * rel="noopener noreferrer"): an http(s) URL, else null. Absent: `openLink` is the way. */
+  linkHref?(notification: Notification): string | null;
   /** What this window was last asked to open at (a notification, a reply box), once; null if nothing. */
   takeOpen(): Promise<OpenWindow | null>;
   /** Opens (or brings forward) another Herald window. */

@@ -1,0 +1,258 @@
+// The web inbox in a real Chromium against a real herald-hub serving its embedded page
+// (issue 18): sign-in, live arrival, confirm and reply reaching the hub, one browser
+// notification for two tabs, the title count, sign-out, a revoked device, a foreign Origin
+// refused, and the XSS corpus shown as text.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COUNT_NOTIFICATIONS, herald, Hub, launchChromium, signIn } from './hub.mjs';
+
+let hub;
+let browser;
+let bobs;
+before(async () => {
+  hub = await Hub.start();
+  hub.addUser('ann', 'ann-password-1');
+  hub.addUser('bob', 'bob-password-1');
+  const basic = Buffer.from('bob:bob-password-1').toString('base64');
+  const made = await fetch(`${hub.base}/v1/devices`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'test reader' }),
+  });
+  bobs = (await made.json()).token;
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  hub?.stop();
+});
+
+const newTab = async (options = {}) => (await browser.newContext(options)).newPage();
+
+describe('signing in', () => {
+  it('a wrong password shows a message and sets no cookie; the right one opens the inbox', async () => {
+    const page = await newTab();
+    await signIn(page, hub, 'ann', 'wrong');
+    await page.getByTestId('sign-in-error').waitFor();
+    assert.match(await page.getByTestId('sign-in-error').textContent(), /Wrong user name or password/);
+    assert.deepEqual(await page.context().cookies(), []);
+    await page.getByLabel('Password').fill('ann-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('signed-in-user').waitFor();
+    assert.equal(await page.getByTestId('signed-in-user').textContent(), 'ann');
+    const [cookie] = await page.context().cookies();
+    assert.equal(cookie.name, 'herald_session');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'the page cannot read it');
+    await page.context().close();
+  });
+
+  it('the page has a strict Content-Security-Policy and loads nothing from elsewhere', async () => {
+    const page = await newTab();
+    const hosts = new Set();
+    page.on('request', (request) => hosts.add(new URL(request.url()).host));
+    const response = await page.goto(hub.base);
+    const csp = response.headers()['content-security-policy'];
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /script-src[^;]*unsafe/);
+    await page.getByLabel('User').waitFor();
+    assert.deepEqual([...hosts], [new URL(hub.base).host]);
+    await page.context().close();
+  });
+});
+
+describe('the inbox', () => {
+  it('shows a new notification live, counts it in the title, and confirms on the hub', async () => {
+    const page = await newTab();
+    await signIn(page, hub, 'bob', 'bob-password-1');
+    await page.getByTestId('signed-in-user').waitFor();
+    await page.waitForFunction(() => document.title === 'Herald');
+    const id = await hub.send('bob', {
+      subject: 'Approve PO-42',
+      body: 'Office chairs',
+      type: 'purchase.approval',
+      buttons: [{ value: 'approve', label: 'Approve', style: 'accept' }, { value: 'reject', label: 'Reject', style: 'cancel' }],
+    });
+    const row = page.locator(`[data-testid="notification"][data-id="${id}"]`);
+    await row.waitFor();
+    await page.waitForFunction(() => document.title === '(1) Herald');
+    assert.equal(await page.getByTestId('bell-count').textContent(), '1');
+    await row.getByRole('button').click();
+    await page.getByTestId('detail').getByRole('button', { name: 'Approve' }).click();
+    await page.getByTestId('answer').waitFor();
+    const bobs = await hub.call('GET', '/v1/notifications', bobToken());
+    assert.equal(bobs.body.items.find((n) => n.id === id).answer.value, 'approve');
+    await page.context().close();
+  });
+
+  it('two tabs of one browser raise one browser notification between them', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['notifications'], { origin: hub.base });
+    await context.addInitScript(COUNT_NOTIFICATIONS);
+    const first = await context.newPage();
+    await signIn(first, hub, 'ann', 'ann-password-1');
+    await first.getByTestId('signed-in-user').waitFor();
+    const second = await context.newPage();
+    await second.goto(hub.base);
+    await second.getByTestId('signed-in-user').waitFor();
+    await hub.send('ann', { subject: 'Ann, the build is green' });
+    for (const page of [first, second]) {
+      await page.locator('[data-testid="notification"]', { hasText: 'the build is green' }).waitFor();
+    }
+    // Give a second notification, if any tab were to raise one, time to appear.
+    await hub.send('ann', { subject: 'Second one' });
+    for (const page of [first, second]) {
+      await page.locator('[data-testid="notification"]', { hasText: 'Second one' }).waitFor();
+    }
+    const raised = [...(await first.evaluate(() => window.__raised)), ...(await second.evaluate(() => window.__raised))];
+    assert.deepEqual(raised.map((n) => n.title).sort(), ['Ann, the build is green', 'Second one']);
+    await context.close();
+  });
+
+  it('shows the XSS corpus as text, runs none of it and links none of it', async () => {
+    const payloads = [
+      '<script>window.__xss = 1</script>',
+      '<img src=x onerror="window.__xss = 2">',
+      '<svg onload="window.__xss = 3"></svg>',
+      '"><iframe src="javascript:window.__xss = 4">',
+      '{{constructor.constructor("window.__xss = 5")()}}',
+      'invoice\u202Efdp.exe',
+    ];
+    for (const text of payloads) await hub.send('bob', { subject: text, body: text, link: 'javascript:window.__xss=6' });
+    const page = await newTab();
+    page.on('dialog', () => assert.fail('a dialog opened'));
+    await signIn(page, hub, 'bob', 'bob-password-1');
+    await page.locator('[data-testid="notification"]', { hasText: '<script>' }).waitFor();
+    for (const row of await page.getByTestId('notification').all()) {
+      await row.getByRole('button').first().click();
+      await page.getByTestId('detail').waitFor();
+    }
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.locator('main iframe, main img[src="x"], main a[href^="javascript"]').count(), 0);
+    assert.equal(await page.locator('[data-testid="open-link"]').count(), 0, 'a javascript: link is not offered');
+    await page.context().close();
+  });
+});
+
+describe('the web inbox and the desktop', () => {
+  it("a read in the browser reaches the desktop's mirror, and a read on the desktop shows in the browser", async () => {
+    const desktop = mkdtempSync(join(tmpdir(), 'herald-desktop-'));
+    const fromWeb = await hub.send('bob', { subject: 'Read me in the browser' });
+    const fromDesktop = await hub.send('bob', { subject: 'Read me on the desktop' });
+    herald(hub, bobToken(), desktop, ['sync']);
+    const page = await newTab();
+    await signIn(page, hub, 'bob', 'bob-password-1');
+    const webRow = page.locator(`[data-testid="notification"][data-id="${fromWeb}"]`);
+    await webRow.getByRole('button').click();
+    await page.locator(`[data-testid="notification"][data-id="${fromWeb}"]:not(.unread)`).waitFor();
+    herald(hub, bobToken(), desktop, ['sync']);
+    assert.equal(JSON.parse(herald(hub, bobToken(), desktop, ['show', String(fromWeb)])).read, true);
+
+    herald(hub, bobToken(), desktop, ['read', String(fromDesktop)]);
+    await page.locator(`[data-testid="notification"][data-id="${fromDesktop}"]:not(.unread)`).waitFor();
+    await page.context().close();
+  });
+});
+
+describe('create notification', () => {
+  it('a composer counts a role before sending to it; a plain user is not offered the form', async () => {
+    hub.cli(['role', 'grant', 'composer', 'ann']);
+    hub.cli(['role', 'grant', 'finance', 'bob']);
+    const page = await newTab();
+    await signIn(page, hub, 'ann', 'ann-password-1');
+    await page.getByRole('link', { name: 'Create notification' }).click();
+    await page.getByLabel('Subject').fill('Office closed on Friday');
+    await page.getByLabel('Body').fill('The heating is being repaired.');
+    await page.getByLabel('Audience kind').selectOption('role');
+    await page.getByLabel('Audience', { exact: true }).fill('finance');
+    await page.getByTestId('recipient-count').filter({ hasText: 'Reaches 1 person' }).waitFor();
+    assert.match(await page.getByTestId('compose-preview').textContent(), /Office closed on Friday/);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('status').filter({ hasText: 'Sent to 1 person' }).waitFor();
+    const bobs = await hub.call('GET', '/v1/notifications', bobToken());
+    const got = bobs.body.items.find((n) => n.subject === 'Office closed on Friday');
+    assert.equal(got.sender, 'ann');
+    await page.context().close();
+
+    const plain = await newTab();
+    await signIn(plain, hub, 'bob', 'bob-password-1');
+    await plain.getByTestId('signed-in-user').waitFor();
+    assert.equal(await plain.getByRole('link', { name: 'Create notification' }).count(), 0);
+    await plain.context().close();
+  });
+});
+
+describe('sessions and devices', () => {
+  it('signing out clears the cookie and the page goes back to sign-in', async () => {
+    const page = await newTab();
+    await signIn(page, hub, 'ann', 'ann-password-1');
+    await page.getByTestId('signed-in-user').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('User').waitFor();
+    assert.deepEqual(await page.context().cookies(), []);
+    await page.context().close();
+  });
+
+  it('a device revoked in settings loses its token at once', async () => {
+    const basic = Buffer.from('ann:ann-password-1').toString('base64');
+    const made = await fetch(`${hub.base}/v1/devices`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Old laptop' }),
+    });
+    const { token } = await made.json();
+    assert.equal((await hub.call('GET', '/v1/inbox', token)).status, 200);
+    const page = await newTab();
+    await signIn(page, hub, 'ann', 'ann-password-1');
+    await page.getByTestId('signed-in-user').waitFor();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Revoke Old laptop' }).click();
+    await page.getByRole('button', { name: 'Revoke Old laptop' }).waitFor({ state: 'detached' });
+    assert.equal((await hub.call('GET', '/v1/inbox', token)).status, 401);
+    await page.context().close();
+  });
+
+  it("another site's page cannot act with the cookie, nor open the feed", async () => {
+    // Another origin of the same site (same host, another port): the browser sends the
+    // SameSite=Strict cookie, so only the hub's Origin check stands in the way.
+    const evil = createServer((_, res) => res.end('<!doctype html><title>evil</title>'));
+    await new Promise((done) => evil.listen(0, '127.0.0.1', done));
+    const evilBase = `http://127.0.0.1:${evil.address().port}`;
+    const page = await newTab();
+    await signIn(page, hub, 'bob', 'bob-password-1');
+    await page.getByTestId('signed-in-user').waitFor();
+    const id = await hub.send('bob', { subject: 'Keep me unread' });
+    await page.goto(evilBase);
+    const outcome = await page.evaluate(
+      async ({ hubBase }) => {
+        const post = await fetch(`${hubBase}/v1/notifications/read-all`, { method: 'POST', credentials: 'include', mode: 'no-cors' }).then(
+          () => 'sent',
+          (e) => String(e),
+        );
+        const feed = await new Promise((done) => {
+          const ws = new WebSocket(`${hubBase.replace('http', 'ws')}/v1/feed`);
+          ws.onopen = () => done('opened');
+          ws.onerror = () => done('refused');
+        });
+        return { post, feed };
+      },
+      { hubBase: hub.base },
+    );
+    assert.deepEqual(outcome, { post: 'sent', feed: 'refused' });
+    const bobs = await hub.call('GET', '/v1/notifications', bobToken());
+    assert.equal(bobs.body.items.find((n) => n.id === id).read, false, 'the cross-site POST changed nothing');
+    await page.context().close();
+    evil.close();
+  });
+});
+
+/** Bob's device token, made in `before` by signing in with HTTP Basic. */
+function bobToken() {
+  return bobs;
+}
