@@ -250,15 +250,7 @@ async fn an_account_added_with_a_password_gets_a_device_token_in_the_keyring() {
     assert!(ok && out.contains("signed in as robert") && out.contains("keyring"), "{out}{err}");
     let device_token = keyring.lookup(&bus.address, "127.0.0.1").expect("the token is in the keyring, under the host");
     assert_ne!(device_token, robert, "a token of its own, not robert's first one");
-    let devices: Value = reqwest::Client::new()
-        .get(format!("{}/v1/devices", work.url()))
-        .bearer_auth(&device_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let devices = work.get(&device_token, "/v1/devices").await;
     assert!(devices[0]["name"].as_str().unwrap().starts_with("Herald desktop on "), "{devices}");
     let (ok, out, err) = herald(&env, &["sync"]);
     assert!(ok, "{out}{err}");

@@ -136,18 +136,15 @@ impl Hub {
         self.post(sender_token, "/v1/notifications", notification).await["ids"][0].as_i64().unwrap()
     }
 
+    /// GETs `path` with `token`: the answer's JSON.
+    pub async fn get(&self, token: &str, path: &str) -> Value {
+        let response = reqwest::Client::new().get(format!("{}{path}", self.url())).bearer_auth(token).send();
+        response.await.unwrap().json().await.unwrap()
+    }
+
     /// The user's notifications as the hub has them.
     pub async fn list(&self, token: &str) -> Vec<Value> {
-        let page: Value = reqwest::Client::new()
-            .get(format!("{}/v1/notifications", self.url()))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        page["items"].as_array().unwrap().clone()
+        self.get(token, "/v1/notifications").await["items"].as_array().unwrap().clone()
     }
 
     /// Waits until `token`'s inbox on the hub satisfies `check` (actions reach it asynchronously);

@@ -57,9 +57,12 @@ impl FromRequestParts<AppState> for SignedIn {
             )
             .into_response());
         }
+        // No bearer token: the session cookie, which only a user has.
         match Authenticated::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?.0 {
             Caller::User(user) => Ok(SignedIn(user)),
-            Caller::App { .. } | Caller::Admin => unreachable!("only a bearer token names an app or an admin"),
+            Caller::App { .. } | Caller::Admin => {
+                Err(Failure::new(ErrorCode::Forbidden, "devices belong to users").into_response())
+            }
         }
     }
 }

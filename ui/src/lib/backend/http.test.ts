@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AgentEvent, Notification } from './index';
 import { HttpBackend, safeLink } from './http';
 import { Api } from '../web/api';
+import { note as memoryNote } from '../testing/memoryBackend';
 import type { SocketLike } from '../web/feed';
 import { Tabs, type ChannelLike, type Note } from '../web/tabs';
 
@@ -43,26 +44,8 @@ class FakeSocket implements SocketLike {
   }
 }
 
-const note = (id: number, over: Partial<Notification> = {}): Notification => ({
-  id,
-  type: 'general',
-  subject: `Subject ${id}`,
-  body: 'Body',
-  link: null,
-  tag: null,
-  sub_tag: null,
-  priority: 'normal',
-  object: null,
-  sender: null,
-  buttons: [],
-  reply: null,
-  answer: null,
-  channels: ['inbox', 'desktop'],
-  expires_at: null,
-  created_at: '2026-12-04T10:00:00.000Z',
-  read: false,
-  ...over,
-});
+/** memoryBackend's notification, with a body, and `over` on top. */
+const note = (id: number, over: Partial<Notification> = {}): Notification => ({ ...memoryNote(id, `Subject ${id}`, 'Body'), ...over });
 
 function backendOn(routes: Record<string, unknown>, focused = true) {
   const hub = fakeHub({ 'GET /v1/inbox': { user: 'ann', unread: 2, seq: 41 }, ...routes });
