@@ -94,15 +94,19 @@ pub struct Session {
 
 impl Session {
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_command(method, path, body).await.unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    async fn try_command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response: Value = request.send().await.unwrap().json().await.unwrap();
-        if let Some(error) = response["value"].get("error") {
-            panic!("WebDriver {path}: {error} {}", response["value"]["message"]);
+        match response["value"].get("error") {
+            Some(error) => Err(format!("WebDriver {path}: {error} {}", response["value"]["message"])),
+            None => Ok(response["value"].clone()),
         }
-        response["value"].clone()
     }
 
     /// Runs `script` (a function body) in the page and returns its result.
@@ -111,11 +115,20 @@ impl Session {
     }
 
     /// Waits until `script` returns a value `accept` takes (the page updates on agent events).
+    /// A script cut short because the page was being replaced (after a navigation the test
+    /// asked for) is tried again on the new page; any other WebDriver error fails the test.
     pub async fn wait_for<T>(&self, what: &str, script: &str, accept: impl Fn(&Value) -> Option<T>) -> T {
         super::within(what, async {
             loop {
-                if let Some(found) = accept(&self.execute(script).await) {
-                    return found;
+                let body = json!({"script": script, "args": []});
+                match self.try_command(reqwest::Method::POST, "/execute/sync", Some(body)).await {
+                    Ok(value) => {
+                        if let Some(found) = accept(&value) {
+                            return found;
+                        }
+                    }
+                    Err(error) if error.contains("unload") || error.contains("no such frame") => {}
+                    Err(error) => panic!("{error}"),
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
