@@ -1,7 +1,8 @@
 //! The settings window, in the real `herald-ui` webview, with the real agent, a real hub and a
-//! real keyring: an account added there syncs, its token is in the keyring (and nowhere else),
-//! the sign-in test tells a good token from a bad one, a preference switched and quiet hours set
-//! there are what the hub then holds.
+//! real keyring: an account added there by user name and password syncs with a device token the
+//! hub made (in the keyring and nowhere else; the password nowhere), the sign-in test tells a good
+//! pasted token from a bad one, a preference switched and quiet hours set there are what the hub
+//! then holds.
 
 use std::ffi::OsString;
 
@@ -16,6 +17,20 @@ use herald_e2e::webdriver::{ui_env, Session, TauriDriver};
 
 const TESTED: &str = "return document.querySelector('[data-testid=tested]')?.textContent ?? null";
 const SAVED: &str = "return document.querySelector('[data-testid=saved]')?.textContent ?? null";
+
+/// The text of every file under `dir` (lossily: the mirror is binary).
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            found.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    found
+}
 
 async fn fill(ui: &Session, field: &str, text: &str) {
     // Cleared first: the form may hold the last account's values.
@@ -50,10 +65,11 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
         .await;
     assert_eq!(storage, "Sign-in tokens are kept in the system keyring.");
 
-    // A new account: a wrong token fails the sign-in test, the right one passes; saved, it syncs.
+    // A new account: a pasted token is tested (a wrong one fails, the right one passes) ...
     ui.click("[data-testid=add-account]").await;
     fill(&ui, "name", "work").await;
     fill(&ui, "server", &hub.url()).await;
+    ui.click("[data-testid=account-form] [name=via][value=token]").await;
     fill(&ui, "token", "hrld_wrong").await;
     ui.click("[data-testid=test-connection]").await;
     ui.wait_for("a failed sign-in", TESTED, |v| (v == "the hub refused the token").then_some(())).await;
@@ -61,15 +77,34 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     ui.click("[data-testid=test-connection]").await;
     ui.wait_for("a good sign-in", TESTED, |v| v.as_str().filter(|t| t.starts_with("Signed in")).map(String::from))
         .await;
+    // ... but signed in with a user name and password, the way most people will: a wrong
+    // password says so and saves nothing; the right one gets this desktop a device token.
+    let password = "bob-password-1";
+    hub.set_password("bob", password);
+    ui.click("[data-testid=account-form] [name=via][value=password]").await;
+    fill(&ui, "user", "bob").await;
+    fill(&ui, "password", "not-bobs").await;
+    ui.click("[data-testid=account-form] button[type=submit]").await;
+    let alert = "return document.querySelector('[role=alert]')?.textContent ?? null";
+    let refused = ui.wait_for("the wrong password refused", alert, |v| v.as_str().map(String::from)).await;
+    assert!(refused.contains("wrong user name or password"), "{refused}");
+    assert_eq!(keyring.lookup(&bus.address, "work"), None, "nothing saved");
+    fill(&ui, "password", password).await;
     ui.click("[data-testid=account-form] button[type=submit]").await;
     let saved = ui.wait_for("saved", SAVED, |v| v.as_str().map(String::from)).await;
-    assert_eq!(saved, "Saved work; the token is in the system keyring.");
-    assert_eq!(keyring.lookup(&bus.address, "work").as_deref(), Some(bob.as_str()));
+    assert_eq!(saved, "Signed in as bob on work; the token is in the system keyring.");
+    let kept = keyring.lookup(&bus.address, "work").expect("a token in the keyring");
+    assert_ne!(kept, bob, "a token of its own, not the pasted one");
+    let devices = hub.get(&bob, "/v1/devices").await;
+    let device = devices.as_array().unwrap().iter().find(|d| d["name"].as_str().unwrap().starts_with("Herald desktop"));
+    assert!(device.is_some(), "the hub lists this desktop as bob's device: {devices}");
     assert!(!env.data_dir.join("tokens.json").exists(), "no copy in a file");
+    let profile = walk(&env.data_dir);
+    assert!(!profile.iter().any(|f| f.contains(password)), "the password is in a file of the profile");
     // The kept token never goes to another address: testing (or saving) one without a token fails.
+    ui.click("[data-testid=account-form] [name=via][value=token]").await;
     fill(&ui, "server", "http://127.0.0.1:9").await;
     ui.click("[data-testid=test-connection]").await;
-    let alert = "return document.querySelector('[role=alert]')?.textContent ?? null";
     let refused = ui.wait_for("the refusal", alert, |v| v.as_str().map(String::from)).await;
     assert!(refused.contains("enter the token for this hub address"), "{refused}");
     hub.send(&erp, "bob", "Welcome to Herald", "").await;

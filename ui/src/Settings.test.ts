@@ -62,6 +62,10 @@ function agent(backend: MemoryBackend) {
       case 'save_account':
         accounts.push({ name: q.name, server: q.server, has_token: q.token !== null, from_environment: false });
         return { answer: 'saved', storage: 'file' };
+      case 'sign_in':
+        if (q.password !== 'right') throw { code: 'hub_failed', message: 'wrong user name or password' };
+        accounts.push({ name: q.name, server: q.server, has_token: true, from_environment: false });
+        return { answer: 'saved', storage: 'keyring' };
       case 'test_connection':
         return { answer: 'tested', ok: q.token === 'hrld_good', message: q.token === 'hrld_good' ? 'Signed in' : 'the hub refused the token' };
       // Copies, as each answer comes over IPC as new objects.
@@ -94,6 +98,8 @@ describe('settings', () => {
     const form = root.querySelector<HTMLFormElement>('[data-testid="account-form"]')!;
     input(form.querySelector('[name="name"]')!, 'work');
     input(form.querySelector('[name="server"]')!, 'https://work.example');
+    form.querySelector<HTMLInputElement>('[name="via"][value="token"]')!.click();
+    flushSync();
     input(form.querySelector('[name="token"]')!, 'hrld_bad');
     root.querySelector<HTMLButtonElement>('[data-testid="test-connection"]')!.click();
     await settle();
@@ -109,6 +115,31 @@ describe('settings', () => {
     expect([...root.querySelectorAll('[data-testid="account"]')].map((a) => a.getAttribute('data-name'))).toEqual(['default', 'work']);
     // The token does not stay on screen.
     expect(form.querySelector<HTMLInputElement>('[name="token"]')!.value).toBe('');
+  });
+
+  it('signs a new account in with a user name and password, and keeps no password on screen', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const root = await render(backend, Settings);
+    root.querySelector<HTMLButtonElement>('[data-testid="add-account"]')!.click();
+    await settle();
+    const form = root.querySelector<HTMLFormElement>('[data-testid="account-form"]')!;
+    expect(form.querySelector('[name="token"]'), 'password is the default way').toBeNull();
+    input(form.querySelector('[name="name"]')!, 'work');
+    input(form.querySelector('[name="server"]')!, 'https://work.example');
+    input(form.querySelector('[name="user"]')!, 'bob');
+    input(form.querySelector('[name="password"]')!, 'wrong');
+    form.requestSubmit();
+    await settle();
+    expect(root.querySelector('[role="alert"]')?.textContent).toContain('wrong user name or password');
+    expect(form.querySelector<HTMLInputElement>('[name="password"]')!.value).toBe('');
+    input(form.querySelector('[name="password"]')!, 'right');
+    form.requestSubmit();
+    await settle();
+    expect(backend.questions).toContainEqual({ ask: 'sign_in', name: 'work', server: 'https://work.example', user: 'bob', password: 'right' });
+    expect(root.querySelector('[data-testid="saved"]')?.textContent).toBe('Signed in as bob on work; the token is in the system keyring.');
+    expect([...root.querySelectorAll('[data-testid="account"]')].map((a) => a.getAttribute('data-name'))).toEqual(['default', 'work']);
+    expect(form.querySelector<HTMLInputElement>('[name="password"]')!.value).toBe('');
   });
 
   it('shows the matrix by module with role defaults and locked cells, and saves a switch', async () => {

@@ -32,6 +32,8 @@ pub struct Settings {
     pub commands: mpsc::UnboundedSender<Command>,
     pub device: watch::Sender<DeviceSettings>,
     pub http: reqwest::Client,
+    /// Signing in waits longer: the hub hashes the password on purpose slowly.
+    sign_in_http: reqwest::Client,
 }
 
 impl Settings {
@@ -44,13 +46,23 @@ impl Settings {
         device: watch::Sender<DeviceSettings>,
     ) -> Self {
         let http = tls.http_client(HUB_PATIENCE);
-        Self { config, mirror, tokens, commands, device, http }
+        let sign_in_http = tls.http_client(herald_client::sign_in::SIGN_IN_TIMEOUT);
+        Self { config, mirror, tokens, commands, device, http, sign_in_http }
     }
 
     pub async fn answer(&self, question: SettingsQuestion) -> Result<SettingsAnswer, IpcError> {
         match question {
             SettingsQuestion::Settings => self.settings().await,
             SettingsQuestion::SaveAccount { name, server, token } => self.save_account(&name, &server, token).await,
+            SettingsQuestion::SignIn { name, server, user, password } => {
+                let hub = server_url(&server)?;
+                let device = herald_client::sign_in::device_name();
+                let token =
+                    herald_client::sign_in::device_token_with(&self.sign_in_http, &hub, user.trim(), &password, &device)
+                        .await
+                        .map_err(|e| hub_failed(e.to_string()))?;
+                self.save_account(&name, &server, Some(token)).await
+            }
             SettingsQuestion::RemoveAccount { name } => self.remove_account(&name).await,
             SettingsQuestion::TestConnection { server, token, account } => {
                 let server = server_url(&server)?;

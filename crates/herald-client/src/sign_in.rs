@@ -10,7 +10,7 @@ use url::Url;
 use crate::tls::Tls;
 
 /// How long a sign-in may take (argon2 on the hub is tens of milliseconds; a slow link more).
-const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(30);
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -49,11 +49,21 @@ pub async fn device_token(
     password: &str,
     device: &str,
 ) -> Result<String, SignInError> {
+    device_token_with(&tls.http_client(SIGN_IN_TIMEOUT), server, user, password, device).await
+}
+
+/// [`device_token`] over a client already made (the agent's, with its TLS settings).
+pub async fn device_token_with(
+    http: &reqwest::Client,
+    server: &Url,
+    user: &str,
+    password: &str,
+    device: &str,
+) -> Result<String, SignInError> {
     let url = server
         .join("v1/devices")
         .map_err(|e| SignInError::Unreachable { server: server.to_string(), message: e.to_string() })?;
-    let answer = tls
-        .http_client(SIGN_IN_TIMEOUT)
+    let answer = http
         .post(url)
         .basic_auth(user, Some(password))
         .json(&serde_json::json!({ "name": device }))

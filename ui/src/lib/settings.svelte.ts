@@ -22,6 +22,11 @@ export interface AccountForm {
   server: string;
   /** Empty: keep the token kept for this account. */
   token: string;
+  /** How to sign in: with the user's name and password (the hub makes a device token), or with
+   * a token pasted from elsewhere. */
+  via?: 'password' | 'token';
+  user?: string;
+  password?: string;
 }
 
 /** One cell of the matrix as shown: on or off, whether the user may change it, and who decided. */
@@ -95,6 +100,18 @@ export class SettingsState {
     const answer = await this.#ask({ ask: 'save_account', name: form.name.trim(), server: form.server.trim(), token }, 'saved');
     if (!answer) return false;
     this.saved = token === null ? `Saved ${form.name}.` : `Saved ${form.name}; ${where(answer.storage)}.`;
+    await this.load();
+    return true;
+  }
+
+  /** Signs in with a user name and password: the agent asks the hub for this device's token
+   * and keeps it (the password is kept nowhere). */
+  async signIn(form: AccountForm): Promise<boolean> {
+    const name = form.name.trim();
+    const question = { ask: 'sign_in', name, server: form.server.trim(), user: (form.user ?? '').trim(), password: form.password ?? '' } as const;
+    const answer = await this.#ask(question, 'saved');
+    if (!answer) return false;
+    this.saved = `Signed in as ${question.user} on ${name}; ${where(answer.storage)}.`;
     await this.load();
     return true;
   }

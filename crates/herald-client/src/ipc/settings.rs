@@ -20,6 +20,14 @@ pub enum SettingsQuestion {
         server: String,
         token: Option<String>,
     },
+    /// Signs this desktop in to `server` as `user` with `password` (`POST /v1/devices`, HTTP
+    /// Basic) and saves the device token the hub makes as `name`'s. The password is kept nowhere.
+    SignIn {
+        name: String,
+        server: String,
+        user: String,
+        password: String,
+    },
     RemoveAccount {
         name: String,
     },

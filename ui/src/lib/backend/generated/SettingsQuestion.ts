@@ -5,4 +5,4 @@ import type { PreferencesUpdate } from "./PreferencesUpdate";
 /**
  * Window → agent, inside `Request::Ask`.
  */
-export type SettingsQuestion = { "ask": "settings" } | { "ask": "save_account", name: string, server: string, token: string | null, } | { "ask": "remove_account", name: string, } | { "ask": "test_connection", server: string, token: string | null, account: string | null, } | { "ask": "preferences", account: string, } | { "ask": "save_preferences", account: string, update: PreferencesUpdate, } | { "ask": "set_device", device: DeviceSettings, };
+export type SettingsQuestion = { "ask": "settings" } | { "ask": "save_account", name: string, server: string, token: string | null, } | { "ask": "sign_in", name: string, server: string, user: string, password: string, } | { "ask": "remove_account", name: string, } | { "ask": "test_connection", server: string, token: string | null, account: string | null, } | { "ask": "preferences", account: string, } | { "ask": "save_preferences", account: string, update: PreferencesUpdate, } | { "ask": "set_device", device: DeviceSettings, };
