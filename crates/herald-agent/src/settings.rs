@@ -57,10 +57,15 @@ impl Settings {
             SettingsQuestion::SignIn { name, server, user, password } => {
                 let hub = server_url(&server)?;
                 let device = herald_client::sign_in::device_name();
-                let token =
-                    herald_client::sign_in::device_token_with(&self.sign_in_http, &hub, user.trim(), &password, &device)
-                        .await
-                        .map_err(|e| hub_failed(e.to_string()))?;
+                let token = herald_client::sign_in::device_token_with(
+                    &self.sign_in_http,
+                    &hub,
+                    user.trim(),
+                    &password,
+                    &device,
+                )
+                .await
+                .map_err(|e| hub_failed(e.to_string()))?;
                 self.save_account(&name, &server, Some(token)).await
             }
             SettingsQuestion::RemoveAccount { name } => self.remove_account(&name).await,
