@@ -27,18 +27,22 @@ export class Hub {
   static async start() {
     const hub = new Hub();
     hub.data = mkdtempSync(join(tmpdir(), 'herald-web-'));
-    hub.process = spawn(hubBinary, ['serve', '--listen', '127.0.0.1:0', '--data', hub.data], {
+    await hub.#spawn('127.0.0.1:0');
+    hub.app = hub.cli(['token', 'add', '--app', 'erp']);
+    return hub;
+  }
+
+  async #spawn(listen) {
+    this.process = spawn(hubBinary, ['serve', '--listen', listen, '--data', this.data], {
       env: { ...process.env, HERALD_LOG: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const first = await new Promise((done, fail) => {
-      const lines = createInterface({ input: hub.process.stdout });
+      const lines = createInterface({ input: this.process.stdout });
       lines.once('line', done);
-      hub.process.once('exit', (code) => fail(new Error(`herald-hub exited with ${code}`)));
+      this.process.once('exit', (code) => fail(new Error(`herald-hub exited with ${code}`)));
     });
-    hub.base = first.replace('herald-hub listening on ', '').trim();
-    hub.app = hub.cli(['token', 'add', '--app', 'erp']);
-    return hub;
+    this.base = first.replace('herald-hub listening on ', '').trim();
   }
 
   /** `herald-hub ARGS --data DIR` with `input` on stdin: what it printed. */
@@ -70,6 +74,25 @@ export class Hub {
     return body.ids[0];
   }
 
+  /** The app pushes a live event to `user`: its id. */
+  async pushEvent(user, fields) {
+    const { status, body } = await this.call('POST', '/v1/events', this.app, { to: { user }, ttl_seconds: 120, ...fields });
+    if (status !== 200) throw new Error(`event: ${status} ${JSON.stringify(body)}`);
+    return body.id;
+  }
+
+  /** Kills the hub (SIGKILL: no goodbye to its feeds), as a crash or a pulled cable would. */
+  async kill() {
+    const exited = new Promise((done) => this.process.once('exit', done));
+    this.process.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts the hub again on the same address and data. */
+  async restart() {
+    await this.#spawn(new URL(this.base).host);
+  }
+
   stop() {
     this.process.kill();
     rmSync(this.data, { recursive: true, force: true });
@@ -83,14 +106,18 @@ export async function launchChromium() {
   });
 }
 
-/** Counts what pages pass to `Notification`, per page, in `window.__raised`. */
+/** Counts what pages pass to `Notification`, per page, in `window.__raised`; the notifications
+ * themselves are in `window.__shown`, for a test to click (headless Chromium shows none on a
+ * screen, so the click is the page's own handler, called as the browser would). */
 export const COUNT_NOTIFICATIONS = () => {
   const Real = window.Notification;
   window.__raised = [];
+  window.__shown = [];
   class Counted extends Real {
     constructor(title, options) {
       super(title, options);
       window.__raised.push({ title, body: options?.body ?? '' });
+      window.__shown.push(this);
     }
   }
   Object.defineProperty(Counted, 'permission', { get: () => Real.permission });

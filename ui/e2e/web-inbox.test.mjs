@@ -1,7 +1,8 @@
 // The web inbox in a real Chromium against a real herald-hub serving its embedded page
-// (issue 18): sign-in, live arrival, confirm and reply reaching the hub, one browser
-// notification for two tabs, the title count, sign-out, a revoked device, a foreign Origin
-// refused, and the XSS corpus shown as text.
+// (issue 18): sign-in, live arrival, confirm and reply reaching the hub, a click on a browser
+// notification, live events, one browser notification for two tabs, the title count, the hub
+// going away and coming back, sign-out, a revoked device, a foreign Origin refused, and the XSS
+// corpus shown as text.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -91,6 +92,62 @@ describe('the inbox', () => {
     await page.context().close();
   });
 
+  it('a reply typed in the detail pane reaches the hub', async () => {
+    const id = await hub.send('bob', { subject: 'Lunch on Friday?', reply: { placeholder: 'Your answer' } });
+    const page = await newTab();
+    await signIn(page, hub, 'bob', 'bob-password-1');
+    await page.locator(`[data-testid="notification"][data-id="${id}"]`).getByRole('button').click();
+    await page.getByTestId('detail').getByPlaceholder('Your answer').fill('Yes, at noon');
+    await page.getByTestId('detail').getByRole('button', { name: 'Send' }).click();
+    await page.getByTestId('answer').filter({ hasText: 'Yes, at noon' }).waitFor();
+    const listed = await hub.call('GET', '/v1/notifications', bobToken());
+    assert.equal(listed.body.items.find((n) => n.id === id).answer.text, 'Yes, at noon');
+    await page.context().close();
+  });
+
+  it('clicking a browser notification brings the inbox up at that notification', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['notifications'], { origin: hub.base });
+    await context.addInitScript(COUNT_NOTIFICATIONS);
+    const page = await context.newPage();
+    await signIn(page, hub, 'bob', 'bob-password-1');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Devices' }).waitFor();
+    const id = await hub.send('bob', { subject: 'Your parcel has arrived', body: 'At the front desk' });
+    await page.waitForFunction(() => window.__shown.length === 1);
+    assert.deepEqual(await page.evaluate(() => window.__raised), [{ title: 'Your parcel has arrived', body: 'At the front desk' }]);
+    await page.evaluate(() => window.__shown[0].onclick(new Event('click')));
+    await page.getByTestId('detail').filter({ hasText: 'Your parcel has arrived' }).waitFor();
+    assert.equal(await page.locator(`[data-testid="notification"][data-id="${id}"].selected`).count(), 1);
+    await context.close();
+  });
+
+  it('a live call shows atop the inbox with one browser notification, and is answered on the hub', async () => {
+    const context = await browser.newContext();
+    await context.grantPermissions(['notifications'], { origin: hub.base });
+    await context.addInitScript(COUNT_NOTIFICATIONS);
+    const page = await context.newPage();
+    await signIn(page, hub, 'bob', 'bob-password-1');
+    await page.getByTestId('signed-in-user').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid=connection]') === null);
+    const buttons = [{ value: 'answer', label: 'Answer', style: 'accept' }, { value: 'decline', label: 'Decline', style: 'cancel' }];
+    const call = await hub.pushEvent('bob', { kind: 'call', title: 'Ann is calling', body: 'Line 2', actions: buttons });
+    const card = page.locator(`[data-testid="live"][data-id="${call}"]`);
+    await card.filter({ hasText: 'Ann is calling' }).waitFor();
+    assert.deepEqual(await page.evaluate(() => window.__raised), [{ title: 'Ann is calling', body: 'Line 2' }]);
+    await card.getByRole('button', { name: 'Answer' }).click();
+    await card.waitFor({ state: 'detached' });
+    const again = await hub.call('POST', `/v1/events/${call}/respond`, bobToken(), { action: 'answer' });
+    assert.equal(again.status, 409, 'the hub has the answer from the page already');
+
+    // Answered on another device: the card goes here too.
+    const second = await hub.pushEvent('bob', { kind: 'call', title: 'Cid is calling', actions: buttons });
+    await page.locator(`[data-testid="live"][data-id="${second}"]`).waitFor();
+    assert.equal((await hub.call('POST', `/v1/events/${second}/respond`, bobToken(), { action: 'decline' })).status, 200);
+    await page.locator(`[data-testid="live"][data-id="${second}"]`).waitFor({ state: 'detached' });
+    await context.close();
+  });
+
   it('two tabs of one browser raise one browser notification between them', async () => {
     const context = await browser.newContext();
     await context.grantPermissions(['notifications'], { origin: hub.base });
@@ -157,6 +214,35 @@ describe('the web inbox and the desktop', () => {
     herald(hub, bobToken(), desktop, ['read', String(fromDesktop)]);
     await page.locator(`[data-testid="notification"][data-id="${fromDesktop}"]:not(.unread)`).waitFor();
     await page.context().close();
+  });
+});
+
+describe('the hub going away', () => {
+  it('the page says so, and once the hub is back it catches up with no gap and no duplicate', async () => {
+    const own = await Hub.start();
+    try {
+      own.addUser('cy', 'cy-password-1');
+      const page = await newTab();
+      await signIn(page, own, 'cy', 'cy-password-1');
+      const before = await own.send('cy', { subject: 'Before the outage' });
+      await page.locator(`[data-testid="notification"][data-id="${before}"]`).waitFor();
+      await own.kill();
+      await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+      assert.equal(await page.getByTestId('notification').count(), 1, 'what was listed stays listed');
+      await own.restart();
+      // Sent while the page is still waiting to retry: it comes from the feed's replay.
+      const during = await own.send('cy', { subject: 'Sent while the page was away' });
+      await page.locator(`[data-testid="notification"][data-id="${during}"]`).waitFor({ timeout: 45_000 });
+      await page.getByTestId('connection').waitFor({ state: 'detached' });
+      const after = await own.send('cy', { subject: 'After the outage' });
+      await page.locator(`[data-testid="notification"][data-id="${after}"]`).waitFor();
+      const ids = await page.getByTestId('notification').evaluateAll((rows) => rows.map((r) => Number(r.dataset.id)));
+      assert.deepEqual(ids, [after, during, before]);
+      await page.waitForFunction(() => document.title === '(3) Herald');
+      await page.context().close();
+    } finally {
+      own.stop();
+    }
   });
 });
 

@@ -123,6 +123,21 @@ describe('the web inbox backend over the hub', () => {
     expect(raised.map((n) => n.title)).toEqual(['Fire']);
   });
 
+  it('keeps live events until answered here or elsewhere, raising one notification each', async () => {
+    const { backend, sockets, raised, events } = backendOn({});
+    await backend.start();
+    await settle();
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const call = { id: 'c1', kind: 'call', title: 'Ann is calling', body: '', actions: [], at: null, expires_at: later };
+    sockets[0].send({ type: 'event', ...call });
+    sockets[0].send({ type: 'event', ...call, id: 'stale', expires_at: '2020-01-01T00:00:00Z' });
+    expect((await backend.agentSnapshot()).live.map((e) => e.id)).toEqual(['c1']);
+    expect(raised).toEqual([{ title: 'Ann is calling', body: '', show: null, tag: 'event-c1' }]);
+    sockets[0].send({ type: 'event_answered', id: 'c1', action: 'answer', at: later });
+    const last = events.filter((e) => e.type === 'live_events').pop();
+    expect(last).toEqual({ type: 'live_events', events: [] });
+  });
+
   describe('reconnecting', () => {
     beforeEach(() => vi.useFakeTimers());
     afterEach(() => vi.useRealTimers());
@@ -139,6 +154,19 @@ describe('the web inbox backend over the hub', () => {
       expect(offline).toMatchObject({ connection: { state: 'offline' } });
       await vi.advanceTimersByTimeAsync(1300);
       expect(sockets.map((s) => s.url)).toEqual(['ws://hub/v1/feed?since=41', 'ws://hub/v1/feed?since=44']);
+    });
+
+    it('drops a live event once it expires', async () => {
+      const { backend, sockets } = backendOn({});
+      await backend.start();
+      await vi.runOnlyPendingTimersAsync();
+      const expires = new Date(Date.now() + 30_000).toISOString();
+      sockets[0].send({ type: 'event', id: 's1', kind: 'shutdown', title: 'Shutdown', body: '', actions: [], at: expires, expires_at: expires });
+      sockets[0].send({ type: 'event', id: 'r1', kind: 'reminder', title: 'Stand-up', body: '', actions: [], at: null, expires_at: expires });
+      await vi.advanceTimersByTimeAsync(29_000);
+      expect((await backend.agentSnapshot()).live.map((e) => e.id)).toEqual(['s1', 'r1']);
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect((await backend.agentSnapshot()).live.map((e) => e.id), 'a reminder stays until answered').toEqual(['r1']);
     });
   });
 

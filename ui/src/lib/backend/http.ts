@@ -71,6 +71,7 @@ export class HttpBackend implements Backend {
   #syncedAt: string | null = null;
   #feed: Feed | null = null;
   #recount: ReturnType<typeof setTimeout> | null = null;
+  #expiry: ReturnType<typeof setTimeout> | null = null;
   /** Told when the hub ends the session (401, signed out elsewhere, device revoked). */
   onsignedout: () => void = () => {};
 
@@ -162,6 +163,8 @@ export class HttpBackend implements Backend {
         this.#recountSoon();
         break;
       case 'event':
+        // One that expired on its way (a feed that lagged) is neither listed nor raised.
+        if (frame.kind !== 'reminder' && Date.parse(frame.expires_at) <= Date.now()) break;
         this.#live.set(frame.id, frame);
         this.#emitLive();
         this.#maybeRaise({ title: frame.title, body: frame.body, show: null, tag: `event-${frame.id}` }, frame.kind === 'call' || frame.kind === 'shutdown');
@@ -210,13 +213,27 @@ export class HttpBackend implements Backend {
     this.#parts.tabs.raise(note);
   }
 
+  /** A browser notification clicked: this tab (focused by then) shows the inbox at it; a live
+   * event's card is atop every view already. */
   #opened(note: Note): void {
     if (note.show === null) return;
-    this.#open = { window: 'inbox', show: note.show };
-    this.#emit({ type: 'open', window: 'inbox', show: note.show });
+    void this.openWindow({ window: 'inbox', show: note.show });
   }
 
+  /** Tells the page the live events as they now are, the stale ones gone (as the desktop does:
+   * a call that stopped ringing is not answered later). Reminders stay until answered. */
   #emitLive(): void {
+    if (this.#expiry) clearTimeout(this.#expiry);
+    this.#expiry = null;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [id, event] of this.#live) {
+      if (event.kind === 'reminder') continue;
+      const expires = Date.parse(event.expires_at);
+      if (expires <= now) this.#live.delete(id);
+      else next = Math.min(next, expires);
+    }
+    if (next !== Infinity) this.#expiry = setTimeout(() => this.#emitLive(), Math.min(next - now, 2 ** 31 - 1));
     this.#emit({ type: 'live_events', events: [...this.#live.values()] });
   }
 
