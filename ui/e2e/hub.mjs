@@ -99,10 +99,11 @@ export class Hub {
   }
 }
 
-export async function launchChromium() {
+export async function launchChromium({ headless = true, args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.HERALD_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    headless,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...args],
   });
 }
 

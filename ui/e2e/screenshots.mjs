@@ -1,8 +1,11 @@
 // `node ui/e2e/screenshots.mjs`: docs/screenshots/web-*.png, the web inbox as README shows it
 // (sign-in, the inbox with the bell and an open approval, Create notification), light and dark,
-// from a real hub with realistic notifications.
+// from a real hub with realistic notifications. Run under a display with a notification daemon
+// (scripts/web-screenshots.sh does that) it also shows a browser notification as the desktop
+// draws it: Chromium in a window, the notification raised through the session bus.
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { Hub, launchChromium, signIn } from './hub.mjs';
+import { COUNT_NOTIFICATIONS, Hub, launchChromium, signIn } from './hub.mjs';
 
 const out = resolve(import.meta.dirname, '../../docs/screenshots');
 const hub = await Hub.start();
@@ -49,5 +52,29 @@ for (const scheme of ['light', 'dark']) {
   await context.close();
 }
 await browser.close();
+
+if (process.env.DISPLAY) {
+  const windowed = await launchChromium({ headless: false, args: ['--window-position=0,0', '--window-size=1280,800'] });
+  const context = await windowed.newContext({ viewport: null });
+  await context.grantPermissions(['notifications'], { origin: hub.base });
+  await context.addInitScript(COUNT_NOTIFICATIONS);
+  const page = await context.newPage();
+  await signIn(page, hub, 'ann', 'ann-password-1');
+  await page.getByTestId('signed-in-user').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=connection]') === null);
+  await hub.pushEvent('ann', {
+    kind: 'shutdown',
+    title: 'The file server restarts in 10 minutes',
+    body: 'Save your work on S:.',
+    at: new Date(Date.now() + 600_000).toISOString(),
+  });
+  await hub.send('ann', { type: 'community.mention', subject: 'Cid replied to your comment', body: '“Friday works for me, I will bring the van.”' });
+  await page.waitForFunction(() => window.__raised.length === 2);
+  // The daemon draws its bubble after the D-Bus call returns.
+  await new Promise((done) => setTimeout(done, 1500));
+  const shot = spawnSync('import', ['-window', 'root', `${out}/web-browser-notification.png`]);
+  if (shot.status !== 0) throw new Error(`import: ${shot.stderr}`);
+  await windowed.close();
+}
 hub.stop();
 console.log(`screenshots in ${out}`);
