@@ -11,12 +11,15 @@
 //! measures the desktop mirror instead (see `mirror.rs`); `herald-bench live [--rate R]
 //! [--seconds S] [--runs N]` the path from a hub POST to the toast decision, N runs (5 unless
 //! told) so that every tail figure comes with its spread (see `live.rs`); `herald-bench abuse
-//! [--runs N]` a hostile caller's cost to others (see `abuse.rs`, 3 runs unless told).
+//! [--runs N]` a hostile caller's cost to others (see `abuse.rs`, 3 runs unless told);
+//! `herald-bench web-feeds [--users N] [--runs N]` the memory per browser feed beside a desktop
+//! feed's (see `web_feeds.rs`, 3 runs unless told).
 
 mod abuse;
 mod hub;
 mod live;
 mod mirror;
+mod web_feeds;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -47,13 +50,15 @@ struct Options {
     runs: Option<u32>,
     /// `herald-bench abuse`: what a hostile caller costs everyone else.
     abuse: bool,
+    /// `herald-bench web-feeds`: memory per browser feed.
+    web_feeds: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut hub = std::env::current_exe()?.with_file_name("herald-hub");
     let (mut users, mut seconds, mut senders) = (10_000, 5, 32);
     let (mut mirror, mut rows, mut big) = (false, 100_000, 1_000_000);
-    let (mut live, mut rate, mut runs, mut abuse) = (false, 1_000, None, false);
+    let (mut live, mut rate, mut runs, mut abuse, mut web_feeds) = (false, 1_000, None, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -61,6 +66,7 @@ fn options() -> anyhow::Result<Options> {
             "mirror" => mirror = true,
             "live" => live = true,
             "abuse" => abuse = true,
+            "web-feeds" => web_feeds = true,
             "--rate" => rate = value()?.parse()?,
             "--runs" => runs = Some(value()?.parse::<u32>()?.max(1)),
             "--rows" => rows = value()?.parse()?,
@@ -72,7 +78,7 @@ fn options() -> anyhow::Result<Options> {
             other => bail!("unknown argument {other:?}; see the top of crates/herald-bench/src/main.rs"),
         }
     }
-    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate, runs, abuse })
+    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate, runs, abuse, web_feeds })
 }
 
 #[tokio::main]
@@ -86,6 +92,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if options.abuse {
         return abuse::run(&options.hub, options.runs.unwrap_or(3)).await;
+    }
+    if options.web_feeds {
+        return web_feeds::run(&options.hub, options.users, options.runs.unwrap_or(3)).await;
     }
     println!(
         "# herald-bench: {} users, {} s per send run, {} concurrent senders\n",
@@ -154,8 +163,8 @@ async fn fan_out(options: &Options) -> anyhow::Result<()> {
     let ws_base = hub.base.replace("http://", "ws://");
     let mut feeds = Vec::with_capacity(tokens.len());
     let connect = Instant::now();
-    // Connect in waves so the listen backlog never overflows.
-    for chunk in tokens.chunks(500) {
+    // In waves of 48: one address may hold 64 connections not yet signed in.
+    for chunk in tokens.chunks(48) {
         let mut wave = Vec::new();
         for token in chunk {
             let mut request = format!("{ws_base}/v1/feed?since=0").into_client_request()?;

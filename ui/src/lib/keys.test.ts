@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyCommand } from './keys';
+import { keyCommand, pressedByEnter } from './keys';
 
 const press = (key: string, mods: Partial<{ shiftKey: boolean; ctrlKey: boolean; metaKey: boolean; altKey: boolean }> = {}) => ({
   key,
@@ -29,5 +29,17 @@ describe('inbox keys', () => {
     expect(keyCommand(press('Escape'), true)).toEqual({ type: 'escape' });
     expect(keyCommand(press('r', { ctrlKey: true }), false)).toBeNull();
     expect(keyCommand(press('e', { metaKey: true }), false)).toBeNull();
+  });
+
+  it('leaves Enter to buttons and links, not to the page or a list item', () => {
+    const link = document.createElement('a');
+    link.href = '#settings';
+    expect(pressedByEnter(link)).toBe(true);
+    expect(pressedByEnter(document.createElement('button'))).toBe(true);
+    expect(pressedByEnter(document.createElement('a')), 'an anchor without href is not a link').toBe(false);
+    expect(pressedByEnter(document.body)).toBe(false);
+    const role = document.createElement('div');
+    role.setAttribute('role', 'button');
+    expect(pressedByEnter(role)).toBe(true);
   });
 });

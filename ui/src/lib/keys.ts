@@ -56,3 +56,11 @@ export function isTextField(target: EventTarget | null): boolean {
   if (target.isContentEditable || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
   return target instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'submit'].includes(target.type);
 }
+
+/** Whether Enter on `target` is the element's own (a button, a link, a control with such a role). */
+export function pressedByEnter(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target instanceof HTMLButtonElement || target.tagName === 'SUMMARY') return true;
+  if (target instanceof HTMLAnchorElement && target.hasAttribute('href')) return true;
+  return ['button', 'link', 'menuitem', 'tab', 'checkbox', 'switch'].includes(target.getAttribute('role') ?? '');
+}
