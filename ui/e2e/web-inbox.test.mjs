@@ -148,6 +148,28 @@ describe('the inbox', () => {
     await context.close();
   });
 
+  it('browser pop-ups switched off for a type in settings raise none, while its desktop toasts stay on', async () => {
+    const dees = hub.addUser('dee', 'dee-password-1');
+    const context = await browser.newContext();
+    await context.grantPermissions(['notifications'], { origin: hub.base });
+    await context.addInitScript(COUNT_NOTIFICATIONS);
+    const page = await context.newPage();
+    await signIn(page, hub, 'dee', 'dee-password-1');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const cell = page.locator('[data-testid="preferences"] tr[data-type="task.due"] input[data-channel="web_push"]');
+    await cell.click();
+    await page.locator('[data-testid="preferences"] tr[data-type="task.due"] .reset').waitFor();
+    await page.getByTestId('bell').click();
+    await hub.send('dee', { type: 'task.due', subject: 'Report due' });
+    await hub.send('dee', { type: 'general', subject: 'Coffee?' });
+    await page.locator('[data-testid="notification"]', { hasText: 'Coffee?' }).waitFor();
+    await page.locator('[data-testid="notification"]', { hasText: 'Report due' }).waitFor();
+    assert.deepEqual((await page.evaluate(() => window.__raised)).map((n) => n.title), ['Coffee?']);
+    const listed = await hub.call('GET', '/v1/notifications', dees);
+    assert.deepEqual(listed.body.items.find((n) => n.subject === 'Report due').channels, ['inbox', 'desktop']);
+    await context.close();
+  });
+
   it('two tabs of one browser raise one browser notification between them', async () => {
     const context = await browser.newContext();
     await context.grantPermissions(['notifications'], { origin: hub.base });

@@ -109,8 +109,9 @@ mod tests {
         let user = [switch("social.reply", Email, true)];
         assert_eq!(on("social.reply", &roles, &user), [Inbox, Desktop, Email]);
         let states = resolve(registry().rule_for("social.reply"), "social.reply", &roles, &user);
-        assert_eq!(states[2].source, PreferenceSource::User);
-        assert_eq!(states[1].source, PreferenceSource::Default);
+        let source = |channel| states.iter().find(|s| s.channel == channel).unwrap().source;
+        assert_eq!(source(Email), PreferenceSource::User);
+        assert_eq!(source(Desktop), PreferenceSource::Default);
     }
 
     #[test]
@@ -134,6 +135,7 @@ mod tests {
         assert_eq!(on("po.approval", &off, &off), [Inbox, Desktop]);
         assert_eq!(on("x.y", &off, &off), [Inbox, Desktop]);
         let states = resolve(registry().rule_for("po.approval"), "po.approval", &[], &off);
-        assert!(states[1].locked && states[0].locked && !states[2].locked);
+        let locked = |channel| states.iter().find(|s| s.channel == channel).unwrap().locked;
+        assert!(locked(Desktop) && locked(Inbox) && !locked(WebPush) && !locked(Email));
     }
 }

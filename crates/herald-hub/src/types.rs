@@ -19,9 +19,10 @@ pub struct ChannelRule {
 }
 
 impl Default for ChannelRule {
-    /// Inbox and desktop: what a hub with no types file would do.
+    /// Inbox and the pop-ups (desktop toasts, browser notifications): what a hub with no
+    /// types file would do.
     fn default() -> Self {
-        Self::new(&[Channel::Inbox, Channel::Desktop], &[], false)
+        Self::new(&[Channel::Inbox, Channel::Desktop, Channel::WebPush], &[], false)
     }
 }
 

@@ -23,11 +23,11 @@ async fn the_schema_lists_types_by_module_with_default_and_locked_channels() {
     let hub = start().await;
     let (status, schema) = hub.get(&hub.bob, "/v1/schema").await;
     assert_eq!(status, 200);
-    assert_eq!(schema["channels"], json!(["inbox", "desktop", "email"]));
-    assert_eq!(schema["defaults"], json!({"channels": ["inbox", "desktop"], "locked": ["inbox"]}));
+    assert_eq!(schema["channels"], json!(["inbox", "desktop", "web_push", "email"]));
+    assert_eq!(schema["defaults"], json!({"channels": ["inbox", "desktop", "web_push"], "locked": ["inbox"]}));
     let community = schema["modules"].as_array().unwrap().iter().find(|m| m["module"] == "community").unwrap();
     let comment = community["types"].as_array().unwrap().iter().find(|t| t["type"] == "community.comment").unwrap();
-    assert_eq!(comment["channels"], json!(["inbox", "desktop", "email"]));
+    assert_eq!(comment["channels"], json!(["inbox", "desktop", "web_push", "email"]));
     assert_eq!(comment["locked"], json!(["inbox"]));
     assert_eq!(comment["critical"], false);
     assert_eq!(hub.get("", "/v1/schema").await.0, 401);
@@ -37,8 +37,12 @@ async fn the_schema_lists_types_by_module_with_default_and_locked_channels() {
 async fn channels_are_resolved_per_recipient_at_send_time_and_stored_on_the_notification() {
     let hub = start().await;
     let admin = hub.store.add_admin_token().await.unwrap();
-    assert_eq!(send(&hub, "community.comment").await["channels"], json!(["inbox", "desktop", "email"]));
-    assert_eq!(send(&hub, "unknown.kind").await["channels"], json!(["inbox", "desktop"]), "unknown: defaults");
+    assert_eq!(send(&hub, "community.comment").await["channels"], json!(["inbox", "desktop", "web_push", "email"]));
+    assert_eq!(
+        send(&hub, "unknown.kind").await["channels"],
+        json!(["inbox", "desktop", "web_push"]),
+        "unknown: defaults"
+    );
 
     // A role default: finance gets no e-mail for anything in the community module.
     hub.store.grant_role("bob", "finance").await.unwrap();
@@ -46,15 +50,15 @@ async fn channels_are_resolved_per_recipient_at_send_time_and_stored_on_the_noti
         .call("PUT", &admin, "/v1/admin/roles/finance/preferences", Some(json!([switch("community", "email", false)])))
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(send(&hub, "community.comment").await["channels"], json!(["inbox", "desktop"]));
+    assert_eq!(send(&hub, "community.comment").await["channels"], json!(["inbox", "desktop", "web_push"]));
 
     // The user's own switch beats the role's; a type switch beats a module switch.
     let update =
         json!({"overrides": [switch("community.comment", "email", true), switch("community", "desktop", false)]});
     let (status, prefs) = hub.call("PUT", &hub.bob, "/v1/preferences", Some(update)).await;
     assert_eq!(status, 200, "{prefs}");
-    assert_eq!(send(&hub, "community.comment").await["channels"], json!(["inbox", "email"]));
-    assert_eq!(send(&hub, "community.mention").await["channels"], json!(["inbox"]));
+    assert_eq!(send(&hub, "community.comment").await["channels"], json!(["inbox", "web_push", "email"]));
+    assert_eq!(send(&hub, "community.mention").await["channels"], json!(["inbox", "web_push"]));
 
     // What the settings page shows: each channel's state and who decided it.
     let (_, prefs) = hub.get(&hub.bob, "/v1/preferences").await;
@@ -64,10 +68,17 @@ async fn channels_are_resolved_per_recipient_at_send_time_and_stored_on_the_noti
         json!([
             {"channel": "inbox", "on": true, "locked": true, "source": "default"},
             {"channel": "desktop", "on": false, "locked": false, "source": "user"},
+            {"channel": "web_push", "on": true, "locked": false, "source": "default"},
             {"channel": "email", "on": false, "locked": false, "source": "role"},
         ])
     );
     assert_eq!(prefs["overrides"].as_array().unwrap().len(), 2);
+
+    // Browser pop-ups are switched apart from desktop toasts: off for mentions, toasts back on.
+    let update = json!({"overrides": [switch("community.mention", "web_push", false), switch("community.mention", "desktop", true)]});
+    let (status, prefs) = hub.call("PUT", &hub.bob, "/v1/preferences", Some(update)).await;
+    assert_eq!(status, 200, "{prefs}");
+    assert_eq!(send(&hub, "community.mention").await["channels"], json!(["inbox", "desktop"]));
 
     // Preferences are per user: alice still gets everything.
     let (status, body) = hub
@@ -79,7 +90,7 @@ async fn channels_are_resolved_per_recipient_at_send_time_and_stored_on_the_noti
         .await;
     assert_eq!(status, 200, "{body}");
     let (_, alices) = hub.get(&hub.alice, "/v1/notifications").await;
-    assert_eq!(alices["items"][0]["channels"], json!(["inbox", "desktop", "email"]));
+    assert_eq!(alices["items"][0]["channels"], json!(["inbox", "desktop", "web_push", "email"]));
 }
 
 #[tokio::test]
@@ -101,8 +112,8 @@ async fn nobody_turns_off_the_inbox_a_locked_channel_or_a_critical_type() {
     // A module-wide "off" leaves a critical type in that module untouched.
     let off = json!({"overrides": [switch("system", "desktop", false), switch("system", "email", false)]});
     assert_eq!(hub.call("PUT", &hub.bob, "/v1/preferences", Some(off)).await.0, 200);
-    assert_eq!(send(&hub, "system.maintenance").await["channels"], json!(["inbox", "desktop", "email"]));
-    assert_eq!(send(&hub, "system.other").await["channels"], json!(["inbox"]));
+    assert_eq!(send(&hub, "system.maintenance").await["channels"], json!(["inbox", "desktop", "web_push", "email"]));
+    assert_eq!(send(&hub, "system.other").await["channels"], json!(["inbox", "web_push"]));
 }
 
 #[tokio::test]

@@ -14,17 +14,20 @@ pub enum Channel {
     Inbox,
     /// A native toast on the user's desktop.
     Desktop,
+    /// A browser notification raised by an open web inbox (seed 001's live push to a browser).
+    WebPush,
     /// An e-mail (the hub records the choice; sending mail is another system's job).
     Email,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Inbox, Channel::Desktop, Channel::Email];
+    pub const ALL: [Channel; 4] = [Channel::Inbox, Channel::Desktop, Channel::WebPush, Channel::Email];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Inbox => "inbox",
             Channel::Desktop => "desktop",
+            Channel::WebPush => "web_push",
             Channel::Email => "email",
         }
     }

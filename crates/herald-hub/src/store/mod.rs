@@ -78,6 +78,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../../migrations/hub/0011_idempotency_expiry.sql"),
     },
     Migration { version: 12, name: "sign_in", sql: include_str!("../../../../migrations/hub/0012_sign_in.sql") },
+    Migration { version: 13, name: "web_push", sql: include_str!("../../../../migrations/hub/0013_web_push.sql") },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -336,6 +337,33 @@ mod tests {
         // New notifications take ids after the old ones.
         let new = store.deliver(vec![bob.id], NewNotification::new("after the upgrade")).await.unwrap();
         assert!(new[0].id > 5, "{}", new[0].id);
+    }
+
+    #[test]
+    fn preference_switches_made_before_web_push_are_kept_and_web_push_ones_are_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sqlite3");
+        {
+            let old = herald_db::open(&path, &MIGRATIONS[..12]).unwrap();
+            old.execute_batch(
+                "INSERT INTO users (id, name, created_at) VALUES (1, 'bob', '2026-11-01T09:00:00.000Z');
+                 INSERT INTO user_preferences VALUES (1, 'social', 'desktop', 0);
+                 INSERT INTO role_preferences VALUES ('finance', 'social', 'email', 0);",
+            )
+            .unwrap();
+            assert!(old.execute("INSERT INTO user_preferences VALUES (1, 'social', 'web_push', 0)", []).is_err());
+        }
+        let new = herald_db::open(&path, MIGRATIONS).unwrap();
+        let kept: (String, i64) = new
+            .query_row("SELECT channel, enabled FROM user_preferences WHERE user_id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(kept, ("desktop".to_owned(), 0));
+        let roles: i64 = new.query_row("SELECT count(*) FROM role_preferences", [], |r| r.get(0)).unwrap();
+        assert_eq!(roles, 1);
+        new.execute("INSERT INTO user_preferences VALUES (1, 'social', 'web_push', 0)", []).unwrap();
+        assert!(new.execute("INSERT INTO user_preferences VALUES (1, 'social', 'pager', 0)", []).is_err());
     }
 
     #[test]

@@ -45,7 +45,11 @@ class FakeSocket implements SocketLike {
 }
 
 /** memoryBackend's notification, with a body, and `over` on top. */
-const note = (id: number, over: Partial<Notification> = {}): Notification => ({ ...memoryNote(id, `Subject ${id}`, 'Body'), ...over });
+const note = (id: number, over: Partial<Notification> = {}): Notification => ({
+  ...memoryNote(id, `Subject ${id}`, 'Body'),
+  channels: ['inbox', 'desktop', 'web_push'],
+  ...over,
+});
 
 function backendOn(routes: Record<string, unknown>, focused = true) {
   const hub = fakeHub({ 'GET /v1/inbox': { user: 'ann', unread: 2, seq: 41 }, ...routes });
@@ -108,8 +112,8 @@ describe('the web inbox backend over the hub', () => {
     expect(raised).toEqual([{ title: 'Lunch?', body: 'Body', show: 5, tag: 'n-5' }]);
     expect(events.some((e) => e.type === 'inbox_changed')).toBe(true);
     expect(await backend.getNotification(5)).toMatchObject({ subject: 'Lunch?' });
-    // Not for the inbox only.
-    sockets[0].send({ type: 'change', seq: 43, kind: 'created', notification: note(6, { channels: ['inbox'] }) });
+    // Not when the user switched browser pop-ups off for its type (desktop toasts are apart).
+    sockets[0].send({ type: 'change', seq: 43, kind: 'created', notification: note(6, { channels: ['inbox', 'desktop'] }) });
     expect(raised).toHaveLength(1);
   });
 

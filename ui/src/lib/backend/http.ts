@@ -182,8 +182,9 @@ export class HttpBackend implements Backend {
     switch (change.kind) {
       case 'created':
         this.#known.set(change.notification.id, change.notification);
-        // `desktop` is the pop-up channel: a toast on the desktop, a browser notification here.
-        if (change.notification.channels.includes('desktop')) {
+        // `web_push`: the user wants this type raised as a browser notification (`desktop` is
+        // the desktop agent's toast, switched on and off apart from it).
+        if (change.notification.channels.includes('web_push')) {
           const n = change.notification;
           this.#maybeRaise({ title: n.subject, body: n.body, show: n.id, tag: `n-${n.id}` }, n.priority === 'critical');
         }

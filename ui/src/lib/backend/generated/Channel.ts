@@ -3,4 +3,4 @@
 /**
  * Where a notification is shown. `inbox` is always on.
  */
-export type Channel = "inbox" | "desktop" | "email";
+export type Channel = "inbox" | "desktop" | "web_push" | "email";
