@@ -2,7 +2,8 @@
 // hub (HERALD_HUB_BIN, else the debug build) in Debian's Chromium:
 // - a signed-in page load: navigation to the first of 50 rows listed, p50 and max of 20 loads;
 // - the page's JS + CSS, gzipped (from ui/dist-web);
-// - the hub's memory per open browser feed (40 browser contexts, one feed each).
+// - the hub's memory per open browser page (40 browser contexts, a feed and the page's keep-alive
+//   connections each; the feed alone: `herald-bench web-feeds`).
 // Not a test: the machine is shared, so each figure is printed per run, RUNS times (3).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -56,7 +57,7 @@ for (let run = 1; run <= runs; run++) {
   // Let the feeds settle (snapshots sent, buffers shrunk).
   await new Promise((done) => setTimeout(done, 2000));
   const after = rssKiB(hub.process.pid);
-  console.log(`| run ${run}: hub memory per open browser feed (40 feeds) | ${((after - before) / 40).toFixed(1)} KiB | ${before} → ${after} KiB |`);
+  console.log(`| run ${run}: hub memory per open browser page (40 pages) | ${((after - before) / 40).toFixed(1)} KiB | ${before} → ${after} KiB |`);
   await browser.close();
   hub.stop();
 }
