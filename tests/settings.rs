@@ -99,8 +99,9 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     let device = devices.as_array().unwrap().iter().find(|d| d["name"].as_str().unwrap().starts_with("Herald desktop"));
     assert!(device.is_some(), "the hub lists this desktop as bob's device: {devices}");
     assert!(!env.data_dir.join("tokens.json").exists(), "no copy in a file");
-    let profile = walk(&env.data_dir);
-    assert!(!profile.iter().any(|f| f.contains(password)), "the password is in a file of the profile");
+    // Nowhere under HOME either: the profile, the webview's storage, the keyring's files.
+    let home = walk(dir.path());
+    assert!(!home.iter().any(|f| f.contains(password)), "the password is in a file under HOME");
     // The kept token never goes to another address: testing (or saving) one without a token fails.
     ui.click("[data-testid=account-form] [name=via][value=token]").await;
     fill(&ui, "server", "http://127.0.0.1:9").await;

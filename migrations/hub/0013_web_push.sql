@@ -1,6 +1,8 @@
 -- herald-hub schema, step 13: the `web_push` channel (a browser notification raised by an open
 -- web inbox, seed 001), switched per type apart from `desktop`. SQLite cannot change a CHECK,
--- so both switch tables are made again with the new channel allowed, their rows kept.
+-- so both switch tables are made again with the new channel allowed, their rows kept. Until
+-- now the web inbox raised browser notifications for `desktop`: each `desktop` switch is copied
+-- to `web_push`, so nobody who turned pop-ups off gets browser ones back.
 
 CREATE TABLE role_preferences_new (
     role    TEXT NOT NULL,
@@ -10,6 +12,7 @@ CREATE TABLE role_preferences_new (
     PRIMARY KEY (role, type, channel)
 ) WITHOUT ROWID;
 INSERT INTO role_preferences_new SELECT role, type, channel, enabled FROM role_preferences;
+INSERT INTO role_preferences_new SELECT role, type, 'web_push', enabled FROM role_preferences WHERE channel = 'desktop';
 DROP TABLE role_preferences;
 ALTER TABLE role_preferences_new RENAME TO role_preferences;
 CREATE INDEX role_preferences_by_type ON role_preferences (type);
@@ -22,6 +25,7 @@ CREATE TABLE user_preferences_new (
     PRIMARY KEY (user_id, type, channel)
 ) WITHOUT ROWID;
 INSERT INTO user_preferences_new SELECT user_id, type, channel, enabled FROM user_preferences;
+INSERT INTO user_preferences_new SELECT user_id, type, 'web_push', enabled FROM user_preferences WHERE channel = 'desktop';
 DROP TABLE user_preferences;
 ALTER TABLE user_preferences_new RENAME TO user_preferences;
 CREATE INDEX user_preferences_by_type ON user_preferences (type);

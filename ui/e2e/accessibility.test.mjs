@@ -75,6 +75,9 @@ for (const colorScheme of ['light', 'dark']) {
       assert.deepEqual(await violations(page), [], 'settings');
       await page.getByRole('link', { name: 'Create notification' }).click();
       await page.getByLabel('Subject').fill('Office closed on Friday');
+      // With confirm buttons, whose preview shows them filled as they will be.
+      await page.getByText('Ask recipients to confirm').click();
+      await page.getByTestId('compose-preview').locator('.choice').first().waitFor();
       assert.deepEqual(await violations(page), [], 'Create notification');
       await page.context().close();
     });
@@ -115,8 +118,14 @@ describe('the keyboard alone', () => {
     assert.equal(await page.locator('[data-testid="notification"].picked').count(), 2, 'Shift+j picks a range');
     await page.keyboard.press('Escape');
     assert.equal(await page.locator('[data-testid="notification"].picked').count(), 0, 'Esc lets go');
-    // Tab reaches the header's links, each with a visible name; Settings opens on Enter.
-    await page.getByRole('link', { name: 'Settings' }).focus();
+    // Tab goes along the header from the bell to Settings; Enter opens it.
+    await page.getByTestId('bell').focus();
+    let reached = false;
+    for (let i = 0; i < 12 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.textContent?.trim() === 'Settings');
+    }
+    assert.ok(reached, 'Tab reaches Settings within 12 presses');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Devices' }).waitFor();
     await page.context().close();

@@ -139,7 +139,9 @@ describe('settings', () => {
     expect(backend.questions).toContainEqual({ ask: 'sign_in', name: 'work', server: 'https://work.example', user: 'bob', password: 'right' });
     expect(root.querySelector('[data-testid="saved"]')?.textContent).toBe('Signed in as bob on work; the token is in the system keyring.');
     expect([...root.querySelectorAll('[data-testid="account"]')].map((a) => a.getAttribute('data-name'))).toEqual(['default', 'work']);
-    expect(form.querySelector<HTMLInputElement>('[name="password"]')!.value).toBe('');
+    // Now shown as the kept account: no password field to send again, the token unchanged.
+    expect(form.querySelector('[name="password"]')).toBeNull();
+    expect(form.querySelector<HTMLInputElement>('[name="token"]')!.value).toBe('');
   });
 
   it('shows the matrix by module with role defaults and locked cells, and saves a switch', async () => {

@@ -321,9 +321,9 @@ async fn sign_in(config: &Config, server: &str, user: &str, password_stdin: bool
         bail!("no password given");
     }
     let device = herald_client::sign_in::device_name();
-    let token = herald_client::sign_in::device_token(&server, &config.tls()?, user, &password, &device).await?;
+    let created = herald_client::sign_in::device_token(&server, &config.tls()?, user, &password, &device).await?;
     println!("signed in as {user}; the hub lists this desktop as {device:?} (revoke it there to sign it out)");
-    Ok(token)
+    Ok(created.token)
 }
 
 async fn add_account(config: &Config, name: &str, server: &str, token: &str) -> anyhow::Result<()> {

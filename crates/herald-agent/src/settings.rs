@@ -56,8 +56,13 @@ impl Settings {
             SettingsQuestion::SaveAccount { name, server, token } => self.save_account(&name, &server, token).await,
             SettingsQuestion::SignIn { name, server, user, password } => {
                 let hub = server_url(&server)?;
+                let name = name.trim();
+                // Checked before the hub makes a token that could then not be kept.
+                if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+                    return Err(invalid(format!("{name:?} is not a usable account name (1 to 64 characters)")));
+                }
                 let device = herald_client::sign_in::device_name();
-                let token = herald_client::sign_in::device_token_with(
+                let created = herald_client::sign_in::device_token_with(
                     &self.sign_in_http,
                     &hub,
                     user.trim(),
@@ -66,7 +71,12 @@ impl Settings {
                 )
                 .await
                 .map_err(|e| hub_failed(e.to_string()))?;
-                self.save_account(&name, &server, Some(token)).await
+                let saved = self.save_account(name, &server, Some(created.token.clone())).await;
+                if saved.is_err() {
+                    // Not kept here: not left valid on the hub either.
+                    herald_client::sign_in::revoke(&self.sign_in_http, &hub, &created).await;
+                }
+                saved
             }
             SettingsQuestion::RemoveAccount { name } => self.remove_account(&name).await,
             SettingsQuestion::TestConnection { server, token, account } => {

@@ -24,11 +24,26 @@ pub enum SignInError {
     Unreachable { server: String, message: String },
     #[error("the hub answered {status} without a token")]
     BadAnswer { status: u16 },
+    #[error("{0} is plain http on another machine: the password would cross the network unencrypted; use https")]
+    Insecure(String),
 }
 
-#[derive(serde::Deserialize)]
-struct CreatedDevice {
-    token: String,
+/// Whether a password may go to `server`: over https, or over http only to this machine.
+fn password_may_go_to(server: &Url) -> bool {
+    match (server.scheme(), server.host()) {
+        ("https", _) => true,
+        ("http", Some(url::Host::Domain(name))) => name.eq_ignore_ascii_case("localhost"),
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        _ => false,
+    }
+}
+
+/// What the hub made for this device: its id (to revoke it with) and its token.
+#[derive(Debug, serde::Deserialize)]
+pub struct CreatedDevice {
+    pub id: i64,
+    pub token: String,
 }
 
 /// This machine's name, to tell its device apart in the hub's list.
@@ -48,7 +63,7 @@ pub async fn device_token(
     user: &str,
     password: &str,
     device: &str,
-) -> Result<String, SignInError> {
+) -> Result<CreatedDevice, SignInError> {
     device_token_with(&tls.http_client(SIGN_IN_TIMEOUT), server, user, password, device).await
 }
 
@@ -59,7 +74,10 @@ pub async fn device_token_with(
     user: &str,
     password: &str,
     device: &str,
-) -> Result<String, SignInError> {
+) -> Result<CreatedDevice, SignInError> {
+    if !password_may_go_to(server) {
+        return Err(SignInError::Insecure(server.to_string()));
+    }
     let url = server
         .join("v1/devices")
         .map_err(|e| SignInError::Unreachable { server: server.to_string(), message: e.to_string() })?;
@@ -79,14 +97,35 @@ pub async fn device_token_with(
         .unwrap_or(1);
     let body = answer.bytes().await.unwrap_or_default();
     if (200..300).contains(&status) {
-        return serde_json::from_slice::<CreatedDevice>(&body)
-            .map(|created| created.token)
-            .map_err(|_| SignInError::BadAnswer { status });
+        return serde_json::from_slice::<CreatedDevice>(&body).map_err(|_| SignInError::BadAnswer { status });
     }
     match serde_json::from_slice::<ApiError>(&body) {
         Ok(error) if error.code == ErrorCode::InvalidCredentials => Err(SignInError::WrongPassword),
         Ok(error) if error.code == ErrorCode::RateLimited => Err(SignInError::RateLimited(retry_after)),
         Ok(error) => Err(SignInError::Refused(error)),
         Err(_) => Err(SignInError::BadAnswer { status }),
+    }
+}
+
+/// Revokes `device` with its own token: a token made for a sign-in that could not be kept
+/// must not stay valid on the hub. Best effort; the user can revoke it in the web inbox.
+pub async fn revoke(http: &reqwest::Client, server: &Url, device: &CreatedDevice) {
+    let Ok(url) = server.join(&format!("v1/devices/{}", device.id)) else { return };
+    if let Err(e) = http.delete(url).bearer_auth(&device.token).send().await.and_then(|r| r.error_for_status()) {
+        tracing::warn!(error = %e, device = device.id, "could not revoke a device token that was not kept");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_goes_over_https_or_to_this_machine_only() {
+        let may = |url: &str| password_may_go_to(&Url::parse(url).unwrap());
+        assert!(may("https://hub.example.org/"));
+        assert!(may("http://127.0.0.1:8470/") && may("http://localhost:8470/") && may("http://[::1]:8470/"));
+        assert!(!may("http://hub.example.org/"));
+        assert!(!may("http://192.168.1.10:8470/"));
     }
 }

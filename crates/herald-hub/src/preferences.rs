@@ -86,6 +86,10 @@ mod tests {
             title = "Approvals"
             channels = ["inbox", "desktop"]
             locked = ["desktop"]
+            [[types]]
+            type = "web.only"
+            title = "Browser pop-ups only (the file names web_push, so desktop stays desktop)"
+            channels = ["web_push"]
             "#,
         )
         .unwrap()

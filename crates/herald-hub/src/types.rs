@@ -124,7 +124,30 @@ impl TypeRegistry {
                 return Err(TypesError::Duplicate(entry.kind));
             }
         }
-        Ok(Self { defaults, types })
+        let mut registry = Self { defaults, types };
+        registry.pop_ups_reach_browsers_unless_told();
+        Ok(registry)
+    }
+
+    /// A file written before `web_push` existed names only `desktop` for pop-ups, which the web
+    /// inbox used to honour too: then `desktop` means both, on and locked alike, so no type
+    /// (a critical one least of all) stops reaching browsers. A file that names `web_push`
+    /// anywhere says for itself where it goes.
+    fn pop_ups_reach_browsers_unless_told(&mut self) {
+        let rules = std::iter::once(&self.defaults).chain(self.types.values().map(|t| &t.rule));
+        if rules.into_iter().any(|r| r.channels.contains(&Channel::WebPush) || r.locked.contains(&Channel::WebPush)) {
+            return;
+        }
+        tracing::info!("the types file names no web_push channel: browser pop-ups follow desktop ones");
+        let rules = std::iter::once(&mut self.defaults).chain(self.types.values_mut().map(|t| &mut t.rule));
+        for rule in rules {
+            if rule.channels.contains(&Channel::Desktop) {
+                rule.channels.insert(Channel::WebPush);
+            }
+            if rule.locked.contains(&Channel::Desktop) {
+                rule.locked.insert(Channel::WebPush);
+            }
+        }
     }
 
     pub fn load(path: &Path) -> Result<Self, TypesError> {
@@ -235,11 +258,30 @@ mod tests {
         )
         .unwrap();
         let deal = registry.rule_for("crm.deal");
-        assert_eq!(deal.channels, BTreeSet::from([Inbox, Desktop, Email]), "a locked channel is on");
-        assert_eq!(deal.locked, BTreeSet::from([Inbox, Desktop]));
+        assert_eq!(deal.channels, BTreeSet::from([Inbox, Desktop, WebPush, Email]), "a locked channel is on");
+        assert_eq!(
+            deal.locked,
+            BTreeSet::from([Inbox, Desktop, WebPush]),
+            "desktop brings web_push (no file names it)"
+        );
         let unknown = registry.rule_for("whatever.else");
-        assert_eq!(unknown.channels, BTreeSet::from([Inbox, Desktop]));
+        assert_eq!(unknown.channels, BTreeSet::from([Inbox, Desktop, WebPush]));
         assert_eq!(unknown.locked, BTreeSet::from([Inbox]));
+    }
+
+    #[test]
+    fn a_file_without_web_push_gives_browsers_the_desktop_pop_ups() {
+        let old = TypeRegistry::parse(
+            "[defaults]\nchannels = [\"inbox\", \"desktop\"]\n[[types]]\ntype = \"a.b\"\ntitle = \"x\"\nchannels = [\"email\"]\nlocked = [\"desktop\"]",
+        )
+        .unwrap();
+        assert_eq!(old.rule_for("not.listed").channels, BTreeSet::from([Inbox, Desktop, WebPush]));
+        assert_eq!(old.rule_for("a.b").locked, BTreeSet::from([Inbox, Desktop, WebPush]));
+        let new = TypeRegistry::parse(
+            "[defaults]\nchannels = [\"inbox\", \"desktop\"]\n[[types]]\ntype = \"a.b\"\ntitle = \"x\"\nchannels = [\"web_push\"]",
+        )
+        .unwrap();
+        assert_eq!(new.rule_for("not.listed").channels, BTreeSet::from([Inbox, Desktop]), "it said for itself");
     }
 
     #[test]

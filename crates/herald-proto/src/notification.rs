@@ -38,8 +38,9 @@ pub struct Notification {
     #[serde(default)]
     pub answer: Option<Answer>,
     /// The channels the hub resolved for this recipient when it was sent (seed 001); `inbox` is
-    /// always among them, `desktop` means "toast it".
-    #[serde(default)]
+    /// always among them, `desktop` means "toast it", `web_push` "raise a browser notification".
+    /// A channel this version does not know is left out (see `known_entries`).
+    #[serde(default, deserialize_with = "crate::preferences::known_entries")]
     pub channels: Vec<Channel>,
     /// After this (RFC 3339, UTC) the hub deletes it; clients may hide it already.
     #[serde(default)]

@@ -37,12 +37,25 @@ impl Channel {
     }
 }
 
+/// Reads a list from a hub's answer, leaving out the entries this version does not know (a
+/// channel added by a newer hub): a client keeps syncing, and shows what it knows, instead of
+/// refusing the whole notification or schema. Requests to the hub stay strict.
+pub fn known_entries<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let raw = Vec::<serde_json::Value>::deserialize(d)?;
+    Ok(raw.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect())
+}
+
 /// Answer of `GET /v1/schema`: the notification types this hub knows, by module.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Schema {
     /// Every channel there is.
+    #[serde(deserialize_with = "known_entries")]
     pub channels: Vec<Channel>,
     /// What a type not listed here gets.
     pub defaults: TypeChannels,
@@ -77,7 +90,9 @@ pub struct TypeSchema {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TypeChannels {
+    #[serde(deserialize_with = "known_entries")]
     pub channels: Vec<Channel>,
+    #[serde(deserialize_with = "known_entries")]
     pub locked: Vec<Channel>,
 }
 
@@ -155,6 +170,7 @@ pub struct Preferences {
 pub struct TypePreferences {
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(deserialize_with = "known_entries")]
     pub channels: Vec<ChannelState>,
 }
 
@@ -219,6 +235,20 @@ mod tests {
         assert_eq!(cleared.dnd_until, Some(None));
         assert_eq!(cleared.quiet_hours, None);
         assert!(serde_json::from_str::<PreferencesUpdate>(r#"{"dnd": null}"#).is_err(), "typos are refused");
+    }
+
+    #[test]
+    fn a_channel_this_version_does_not_know_is_left_out_of_answers_not_fatal() {
+        let schema: Schema = serde_json::from_value(serde_json::json!({
+            "channels": ["inbox", "pager", "email"],
+            "defaults": {"channels": ["inbox", "pager"], "locked": ["inbox"]},
+            "modules": [],
+        }))
+        .unwrap();
+        assert_eq!(schema.channels, [Channel::Inbox, Channel::Email]);
+        assert_eq!(schema.defaults.channels, [Channel::Inbox]);
+        // A request naming one is still refused.
+        assert!(serde_json::from_str::<Channel>("\"pager\"").is_err());
     }
 
     #[test]

@@ -38,6 +38,9 @@ describe('inbox keys', () => {
     expect(pressedByEnter(document.createElement('button'))).toBe(true);
     expect(pressedByEnter(document.createElement('a')), 'an anchor without href is not a link').toBe(false);
     expect(pressedByEnter(document.body)).toBe(false);
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    expect(pressedByEnter(box), 'a checkbox in settings').toBe(true);
     const role = document.createElement('div');
     role.setAttribute('role', 'button');
     expect(pressedByEnter(role)).toBe(true);

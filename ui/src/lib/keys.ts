@@ -61,6 +61,7 @@ export function isTextField(target: EventTarget | null): boolean {
 export function pressedByEnter(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   if (target instanceof HTMLButtonElement || target.tagName === 'SUMMARY') return true;
+  if (target instanceof HTMLInputElement && ['submit', 'button', 'reset', 'checkbox', 'radio'].includes(target.type)) return true;
   if (target instanceof HTMLAnchorElement && target.hasAttribute('href')) return true;
   return ['button', 'link', 'menuitem', 'tab', 'checkbox', 'switch'].includes(target.getAttribute('role') ?? '');
 }

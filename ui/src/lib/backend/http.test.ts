@@ -160,6 +160,21 @@ describe('the web inbox backend over the hub', () => {
       expect(sockets.map((s) => s.url)).toEqual(['ws://hub/v1/feed?since=41', 'ws://hub/v1/feed?since=44']);
     });
 
+    it('a snoozed reminder comes back after its snooze, unless answered on another device meanwhile', async () => {
+      const { backend, sockets } = backendOn({});
+      await backend.start();
+      await vi.runOnlyPendingTimersAsync();
+      const reminder = { type: 'event', kind: 'reminder', title: 'Stand-up', body: '', actions: [], at: null, expires_at: '2999-01-01T00:00:00Z' };
+      sockets[0].send({ ...reminder, id: 'r1' });
+      sockets[0].send({ ...reminder, id: 'r2' });
+      await backend.snoozeLive('r1', 5);
+      await backend.snoozeLive('r2', 5);
+      expect((await backend.agentSnapshot()).live).toEqual([]);
+      sockets[0].send({ type: 'event_answered', id: 'r2', action: 'done', at: '2026-12-04T10:00:00Z' });
+      await vi.advanceTimersByTimeAsync(5 * 60_000);
+      expect((await backend.agentSnapshot()).live.map((e) => e.id)).toEqual(['r1']);
+    });
+
     it('drops a live event once it expires', async () => {
       const { backend, sockets } = backendOn({});
       await backend.start();

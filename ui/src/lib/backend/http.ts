@@ -72,6 +72,8 @@ export class HttpBackend implements Backend {
   #feed: Feed | null = null;
   #recount: ReturnType<typeof setTimeout> | null = null;
   #expiry: ReturnType<typeof setTimeout> | null = null;
+  /** Snoozed live events, each with the timer that brings it back. */
+  #snoozed = new Map<string, ReturnType<typeof setTimeout>>();
   /** Told when the hub ends the session (401, signed out elsewhere, device revoked). */
   onsignedout: () => void = () => {};
 
@@ -95,6 +97,10 @@ export class HttpBackend implements Backend {
   stop(): void {
     this.#feed?.stop();
     this.#parts.tabs.stop();
+    for (const timer of this.#snoozed.values()) clearTimeout(timer);
+    this.#snoozed.clear();
+    if (this.#expiry) clearTimeout(this.#expiry);
+    if (this.#recount) clearTimeout(this.#recount);
   }
 
   async #lead(): Promise<void> {
@@ -171,6 +177,7 @@ export class HttpBackend implements Backend {
         break;
       case 'event_answered':
         this.#live.delete(frame.id);
+        this.#unsnooze(frame.id);
         this.#emitLive();
         break;
       default:
@@ -297,10 +304,23 @@ export class HttpBackend implements Backend {
     if (!event) return;
     this.#live.delete(eventId);
     this.#emitLive();
-    setTimeout(() => {
-      this.#live.set(eventId, event);
-      this.#emitLive();
-    }, minutes * 60_000);
+    this.#unsnooze(eventId);
+    // Back after the snooze, unless answered meanwhile here or on another device.
+    this.#snoozed.set(
+      eventId,
+      setTimeout(() => {
+        this.#snoozed.delete(eventId);
+        this.#live.set(eventId, event);
+        this.#emitLive();
+      }, minutes * 60_000),
+    );
+  }
+
+  /** Forgets a snoozed event's return (it was answered). */
+  #unsnooze(eventId: string): void {
+    const timer = this.#snoozed.get(eventId);
+    if (timer) clearTimeout(timer);
+    this.#snoozed.delete(eventId);
   }
 
   async act(action: Action): Promise<void> {
@@ -326,6 +346,7 @@ export class HttpBackend implements Backend {
       case 'respond_to_event':
         await this.api.post(`/v1/events/${encodeURIComponent(action.event_id)}/respond`, { action: action.action });
         this.#live.delete(action.event_id);
+        this.#unsnooze(action.event_id);
         this.#emitLive();
         break;
       case 'set_do_not_disturb':

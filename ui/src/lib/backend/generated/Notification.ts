@@ -48,7 +48,8 @@ reply: Reply | null,
 answer: Answer | null, 
 /**
  * The channels the hub resolved for this recipient when it was sent (seed 001); `inbox` is
- * always among them, `desktop` means "toast it".
+ * always among them, `desktop` means "toast it", `web_push` "raise a browser notification".
+ * A channel this version does not know is left out (see `known_entries`).
  */
 channels: Array<Channel>, 
 /**
