@@ -144,5 +144,13 @@ async fn accounts_preferences_and_quiet_hours_set_in_the_settings_window_take_ef
     assert_eq!(quiet["periods"][0]["days"].as_array().unwrap().len(), 5);
     let shot = herald_e2e::binary("herald-ui").with_file_name("settings.png");
     ui.screenshot(&shot).await;
+
+    // Removed, the account's device is signed out on the hub: its token no longer works.
+    ui.click("[data-testid=account][data-name=work] button.danger").await;
+    ui.wait_for("removed", SAVED, |v| (v == "Removed work.").then_some(())).await;
+    assert_eq!(keyring.lookup(&bus.address, "work"), None);
+    let devices = hub.get(&bob, "/v1/devices").await;
+    assert_eq!(devices, serde_json::json!([]), "the desktop's device is gone from the hub");
+    assert_eq!(hub.get_status(&kept, "/v1/notifications").await, 401);
     ui.close().await;
 }

@@ -142,6 +142,12 @@ impl Hub {
         response.await.unwrap().json().await.unwrap()
     }
 
+    /// The status `GET path` answers `token` with.
+    pub async fn get_status(&self, token: &str, path: &str) -> u16 {
+        let response = reqwest::Client::new().get(format!("{}{path}", self.url())).bearer_auth(token).send();
+        response.await.unwrap().status().as_u16()
+    }
+
     /// The user's notifications as the hub has them.
     pub async fn list(&self, token: &str) -> Vec<Value> {
         self.get(token, "/v1/notifications").await["items"].as_array().unwrap().clone()

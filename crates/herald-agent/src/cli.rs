@@ -377,8 +377,15 @@ const AGENT_ANSWER: std::time::Duration = std::time::Duration::from_secs(10);
 async fn remove_account(config: &Config, name: &str) -> anyhow::Result<()> {
     let mut mirror = Mirror::open(&config.mirror_path()).context("opening the inbox")?;
     let account = mirror.account_named(name)?.with_context(|| format!("no account {name:?}"))?;
+    let tokens = TokenStore::open(&config.data_dir).await;
+    let kept = tokens.load(std::slice::from_ref(&account.name)).await?.remove(&account.name);
     mirror.remove_account(account.id)?;
-    TokenStore::open(&config.data_dir).await.set(&account.name, None).await?;
+    tokens.set(&account.name, None).await?;
+    // Its device signed out on the hub too (best effort; a pasted user token is left alone).
+    if let (Some(token), Some(server)) = (kept, account.server.as_deref().and_then(|s| url::Url::parse(s).ok())) {
+        let http = config.tls()?.http_client(herald_client::sign_in::SIGN_IN_TIMEOUT);
+        herald_client::sign_in::sign_out_device(&http, &server, &token).await;
+    }
     println!("removed {name}");
     Ok(())
 }

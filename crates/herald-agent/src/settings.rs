@@ -71,10 +71,16 @@ impl Settings {
                 )
                 .await
                 .map_err(|e| hub_failed(e.to_string()))?;
+                // The token this account had, to sign that device out once the new one is kept.
+                let replaced = self.hub_of(name).await.ok();
                 let saved = self.save_account(name, &server, Some(created.token.clone())).await;
-                if saved.is_err() {
+                let stale = match &saved {
                     // Not kept here: not left valid on the hub either.
-                    herald_client::sign_in::revoke(&self.sign_in_http, &hub, &created).await;
+                    Err(_) => Some((hub.clone(), created.token.clone())),
+                    Ok(_) => replaced.filter(|(_, old)| *old != created.token),
+                };
+                if let Some((at, token)) = stale {
+                    herald_client::sign_in::sign_out_device(&self.sign_in_http, &at, &token).await;
                 }
                 saved
             }
@@ -167,8 +173,13 @@ impl Settings {
             .await
             .map_err(|e| tokens_failed(e.to_string()))?
             .ok_or_else(|| invalid(format!("there is no account {name:?}")))?;
+        // Its device signed out on the hub (best effort), so the token is not left valid there.
+        let kept = self.hub_of(name).await.ok();
         // The token first: if the keyring refuses, the account stays, and nothing is left behind.
         self.tokens.set(name, None).await.map_err(|e| tokens_failed(e.to_string()))?;
+        if let Some((server, token)) = kept {
+            herald_client::sign_in::sign_out_device(&self.sign_in_http, &server, &token).await;
+        }
         let id = account.id;
         self.mirror.call(move |m| m.remove_account(id)).await.map_err(|e| tokens_failed(e.to_string()))?;
         self.reload().await?;

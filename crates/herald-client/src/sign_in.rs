@@ -107,12 +107,18 @@ pub async fn device_token_with(
     }
 }
 
-/// Revokes `device` with its own token: a token made for a sign-in that could not be kept
-/// must not stay valid on the hub. Best effort; the user can revoke it in the web inbox.
-pub async fn revoke(http: &reqwest::Client, server: &Url, device: &CreatedDevice) {
-    let Ok(url) = server.join(&format!("v1/devices/{}", device.id)) else { return };
-    if let Err(e) = http.delete(url).bearer_auth(&device.token).send().await.and_then(|r| r.error_for_status()) {
-        tracing::warn!(error = %e, device = device.id, "could not revoke a device token that was not kept");
+/// Signs this device out on the hub (`DELETE /v1/devices/current` with its own token): a token
+/// that is no longer kept here (a sign-in that could not be saved, an account replaced or
+/// removed) must not stay valid there. Best effort: a plain user token (pasted, not a device's)
+/// is left alone by the hub, and an unreachable hub leaves it for the user to revoke in the web
+/// inbox.
+pub async fn sign_out_device(http: &reqwest::Client, server: &Url, token: &str) {
+    let Ok(url) = server.join("v1/devices/current") else { return };
+    match http.delete(url).bearer_auth(token).send().await {
+        Ok(answer) if answer.status().is_success() => tracing::info!(%server, "signed this device out on the hub"),
+        Ok(answer) if answer.status() == reqwest::StatusCode::NOT_FOUND => {}
+        Ok(answer) => tracing::warn!(%server, status = %answer.status(), "the hub did not sign this device out"),
+        Err(e) => tracing::warn!(%server, error = %e, "could not sign this device out on the hub"),
     }
 }
 

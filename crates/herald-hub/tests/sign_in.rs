@@ -260,6 +260,30 @@ async fn a_device_is_added_by_signing_in_listed_and_revoked_with_its_feed() {
 }
 
 #[tokio::test]
+async fn a_device_signs_itself_out_with_its_own_token_and_a_users_token_is_left_alone() {
+    let (hub, carols_token) = hub_with_carol(herald_hub::HubConfig::default()).await;
+    let url = format!("{}/v1/devices", hub.base);
+    let made = hub.client.post(&url).basic_auth("carol", Some(PASSWORD)).json(&json!({"name": "Desk"})).send();
+    let desk: Value = made.await.unwrap().json().await.unwrap();
+    let desk_token = desk["token"].as_str().unwrap();
+    let mut feed = hub.feed(desk_token, 0).await;
+    assert!(matches!(
+        next_frame(&mut feed).await,
+        FeedFrame::Snapshot { .. } | FeedFrame::Change(_) | FeedFrame::CaughtUp { .. }
+    ));
+
+    let (status, body) = hub.call("DELETE", &carols_token, "/v1/devices/current", None).await;
+    assert_eq!(status, 404, "a user's own token is not a device's: {body}");
+    assert_eq!(hub.get(&carols_token, "/v1/devices").await.0, 200, "and it still works");
+    let (status, _) = hub.call("DELETE", desk_token, "/v1/devices/current", None).await;
+    assert_eq!(status, 204);
+    assert!(closed_with(&mut feed).await.contains("revoked"));
+    assert_eq!(hub.get(desk_token, "/v1/notifications").await.0, 401);
+    let (_, devices) = hub.get(&carols_token, "/v1/devices").await;
+    assert_eq!(devices, json!([]));
+}
+
+#[tokio::test]
 async fn no_password_is_kept_in_the_clear_not_even_in_an_idempotency_record() {
     let dir = tempfile::tempdir().unwrap();
     let hub = start_with(Store::open(dir.path()).unwrap()).await;

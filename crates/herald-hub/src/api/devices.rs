@@ -103,3 +103,21 @@ pub async fn revoke(
     tracing::info!(user = %user.name, device = id, "revoked a device");
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(delete, path = "/v1/devices/current", tag = "devices", responses((status = 204, description = "The device whose token made this call is revoked (a desktop signing out)"), (status = 404, description = "The token is not a device's", body = herald_proto::ApiError), (status = 401, body = herald_proto::ApiError)))]
+pub async fn revoke_current(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, Failure> {
+    let Some(token) = bearer_token(&headers) else {
+        return Err(Failure::new(ErrorCode::NotFound, "only a device's own token can sign that device out"));
+    };
+    let hash = crate::auth::hash_token(token);
+    if !state.store.revoke_device_by_token(user.id, hash).await? {
+        return Err(Failure::new(ErrorCode::NotFound, "this token is not a device's"));
+    }
+    state.feeds.close_all(hash);
+    tracing::info!(user = %user.name, "a device signed itself out");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/inbox", get(inbox::summary))
         .route("/v1/session", post(session::sign_in).get(session::who).delete(session::sign_out))
         .route("/v1/devices", post(devices::add).get(devices::list))
+        .route("/v1/devices/current", delete(devices::revoke_current))
         .route("/v1/devices/{id}", delete(devices::revoke))
         .route("/v1/admin/users", get(admin::list_users).post(admin::add_user))
         .route("/v1/admin/users/{name}", delete(admin::remove_user))

@@ -175,6 +175,23 @@ impl Store {
         .await
     }
 
+    /// Revokes `user_id`'s device whose token hashes to `hash`; false if that token is not a
+    /// device's (a user's own token, which this does not touch).
+    pub async fn revoke_device_by_token(&self, user_id: i64, hash: [u8; 32]) -> Result<bool, StoreError> {
+        self.with(move |conn| {
+            let mine: bool = conn.query_row(
+                "SELECT count(*) > 0 FROM devices WHERE token_hash = ?1 AND user_id = ?2",
+                params![hash.as_slice(), user_id],
+                |r| r.get(0),
+            )?;
+            if mine {
+                conn.execute("DELETE FROM tokens WHERE hash = ?1", [hash.as_slice()])?;
+            }
+            Ok(mine)
+        })
+        .await
+    }
+
     /// Notes that the device token `hash` was used, at most once per [`DEVICE_TOUCH`].
     pub(super) async fn touch_device(&self, hash: [u8; 32], last_used: Option<String>) -> Result<(), StoreError> {
         if !stale(last_used.as_deref(), DEVICE_TOUCH) {
