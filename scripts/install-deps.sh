@@ -65,3 +65,8 @@ if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'schemathesis==4.32.5'
 fi
+# aiosmtpd: the real SMTP server the hub's email tests send to (scripts/smtp-sink.py).
+if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+  echo "==> aiosmtpd into $venv"
+  "$venv/bin/pip" install -q 'aiosmtpd==1.4.6'
+fi

@@ -12,6 +12,7 @@
 //! - [`types`]: the notification types of the config file (`GET /v1/schema`).
 //! - [`web`]: the web inbox's page and assets, embedded at build time.
 //! - [`preferences`]: which channels reach a recipient (schema, roles, the user's switches).
+//! - [`mail`]: email: the SMTP server, what a mail says, the worker that sends the mail queue.
 //!
 //! [`run`] serves a bound listener until `shutdown` resolves (mini-redis' shape), so tests bind
 //! `127.0.0.1:0` and drive a real server.
@@ -23,6 +24,7 @@ pub mod callbacks;
 pub mod feed;
 pub mod ingest;
 pub mod live;
+pub mod mail;
 pub mod passwords;
 pub mod preferences;
 pub mod serve;
@@ -72,6 +74,8 @@ pub struct HubConfig {
     pub callback_lookup: std::sync::Arc<dyn callback_dns::Lookup>,
     /// Failed password sign-ins per user name and per client address.
     pub sign_in_limits: api::SignInLimits,
+    /// Where mail goes; None: the hub sends none (the queue still records what is owed).
+    pub mail: Option<mail::MailConfig>,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -99,6 +103,7 @@ impl Default for HubConfig {
             callback_lookup: std::sync::Arc::new(callback_dns::System),
             failed_auth_limit: Some(RateLimit { per_second: 1.0, burst: 30.0 }),
             sign_in_limits: api::SignInLimits::default(),
+            mail: None,
         }
     }
 }
@@ -126,6 +131,10 @@ pub async fn run_with(
     let limits = config.connections;
     let callbacks = callbacks::Callbacks::default();
     callbacks.spawn(store.clone(), &config, stop_rx.clone());
+    if let Some(mail) = config.mail.clone() {
+        let mailer = mail::worker::Mailer::default();
+        mailer.spawn(store.clone(), mail, stop_rx.clone()).map_err(std::io::Error::other)?;
+    }
     let app = api::router(api::AppState::new(store, config, stop_rx, callbacks));
     let shutdown = async move {
         shutdown.await;

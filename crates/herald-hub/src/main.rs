@@ -57,6 +57,18 @@ enum Command {
         /// link-local and cloud metadata addresses (refused by default).
         #[arg(long, env = "HERALD_HUB_ALLOW_PRIVATE_CALLBACKS")]
         allow_private_callbacks: bool,
+        /// Send mail through this SMTP server: smtp://host:port (a local relay, no TLS),
+        /// smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465. Without it no mail
+        /// is sent. Needs --public-url.
+        #[arg(long, env = "HERALD_HUB_SMTP", requires = "public_url")]
+        smtp: Option<String>,
+        /// The From: of every mail; "Herald <herald@HOST>" (the --public-url host) if absent.
+        #[arg(long, env = "HERALD_HUB_MAIL_FROM", requires = "smtp")]
+        mail_from: Option<String>,
+        /// Where people reach this hub's web inbox (https://hub.example.org): the base of every
+        /// link in mail.
+        #[arg(long, env = "HERALD_HUB_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -177,6 +189,21 @@ enum UserCommand {
         /// Read the user's password (for the web inbox and devices) from one line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Where the user's mail goes.
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+    /// Change a user's details.
+    Set {
+        name: String,
+        /// Where the user's mail goes.
+        #[arg(long, conflicts_with = "no_email", required_unless_present = "no_email")]
+        email: Option<String>,
+        /// The user gets no mail.
+        #[arg(long)]
+        no_email: bool,
         #[arg(long, env = "HERALD_HUB_DATA")]
         data: PathBuf,
     },
@@ -237,6 +264,9 @@ async fn run() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             allow_private_callbacks,
+            smtp,
+            mail_from,
+            public_url,
         } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
@@ -263,6 +293,15 @@ async fn run() -> anyhow::Result<()> {
                     _ => None,
                 },
                 allow_private_callbacks,
+                mail: match (smtp, public_url) {
+                    (Some(smtp), Some(public_url)) => {
+                        let host = url::Url::parse(&public_url).ok().and_then(|u| u.host_str().map(str::to_owned));
+                        let from = mail_from
+                            .unwrap_or_else(|| format!("Herald <herald@{}>", host.as_deref().unwrap_or("localhost")));
+                        Some(herald_hub::mail::MailConfig::new(&smtp, &from, &public_url).map_err(anyhow::Error::msg)?)
+                    }
+                    _ => None,
+                },
                 ..Default::default()
             };
             serve(listen, data, config, write_group as usize).await
@@ -311,14 +350,24 @@ fn open(data: &std::path::Path) -> anyhow::Result<Store> {
 
 async fn users(command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { name, password_stdin, data } => {
-            // Read and hashed first: a bad password leaves no user behind.
+        UserCommand::Add { name, password_stdin, email, data } => {
+            // Read, hashed and checked first: a bad password or address leaves no user behind.
+            if let Some(address) = &email {
+                anyhow::ensure!(herald_hub::store::valid_address(address), "invalid email address {address:?}");
+            }
             let hash = match password_stdin {
                 true => Some(herald_hub::passwords::hash(&read_password()?).await?),
                 false => None,
             };
-            let (_, token) = open(&data)?.add_user_with_password(&name, hash).await?;
+            let store = open(&data)?;
+            let (_, token) = store.add_user_with_password(&name, hash).await?;
+            if email.is_some() {
+                store.set_email(&name, email).await?;
+            }
             println!("{token}");
+        }
+        UserCommand::Set { name, email, no_email: _, data } => {
+            anyhow::ensure!(open(&data)?.set_email(&name, email).await?, "user {name:?} does not exist");
         }
         UserCommand::Passwd { name, password_stdin: _, data } => {
             let hash = herald_hub::passwords::hash(&read_password()?).await?;

@@ -11,11 +11,53 @@ use serde::Deserialize;
 const BUILT_IN: &str = include_str!("../../../config/types.toml");
 
 /// The channels a type goes to by default and those nobody may turn off. `inbox` is in both,
-/// always; a locked channel is also on.
+/// always; a locked channel is also on. `email` says how the type reaches email when that
+/// channel is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelRule {
     pub channels: BTreeSet<Channel>,
     pub locked: BTreeSet<Channel>,
+    pub email: EmailMode,
+}
+
+/// How a type reaches email (types.toml's `email` and `email_after_minutes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmailMode {
+    /// Sent within seconds.
+    #[default]
+    Immediate,
+    /// Sent only if the notification is still unread (and unanswered, not deleted) after this.
+    Unread { after: std::time::Duration },
+    /// Kept for the user's daily digest.
+    Digest,
+}
+
+impl EmailMode {
+    /// The name the queue and types.toml use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailMode::Immediate => "immediate",
+            EmailMode::Unread { .. } => "unread",
+            EmailMode::Digest => "digest",
+        }
+    }
+
+    fn parse(mode: Option<&str>, after_minutes: Option<f64>, kind: &str) -> Result<Self, TypesError> {
+        let bad = |why: String| Err(TypesError::BadEmail { kind: kind.to_owned(), why });
+        match (mode, after_minutes) {
+            (None | Some("immediate"), None) => Ok(EmailMode::Immediate),
+            (Some("digest"), None) => Ok(EmailMode::Digest),
+            (Some("unread"), Some(minutes)) if minutes.is_finite() && (0.0..=10_080.0).contains(&minutes) => {
+                Ok(EmailMode::Unread { after: std::time::Duration::from_secs_f64(minutes * 60.0) })
+            }
+            (Some("unread"), Some(minutes)) => {
+                bad(format!("email_after_minutes = {minutes} is not 0 to 10080 (a week)"))
+            }
+            (Some("unread"), None) => bad("email = \"unread\" needs email_after_minutes".into()),
+            (_, Some(_)) => bad("email_after_minutes goes only with email = \"unread\"".into()),
+            (Some(other), None) => bad(format!("email = {other:?} is not \"immediate\", \"unread\" or \"digest\"")),
+        }
+    }
 }
 
 impl Default for ChannelRule {
@@ -35,7 +77,7 @@ impl ChannelRule {
         if critical {
             locked = channels.clone();
         }
-        Self { channels, locked }
+        Self { channels, locked, email: EmailMode::Immediate }
     }
 
     fn wire(&self) -> TypeChannels {
@@ -70,6 +112,8 @@ pub enum TypesError {
     BadName(String),
     #[error("type {0:?} is declared twice")]
     Duplicate(String),
+    #[error("type {kind:?}: {why}")]
+    BadEmail { kind: String, why: String },
 }
 
 #[derive(Deserialize)]
@@ -102,6 +146,10 @@ struct TypeEntry {
     /// Users may send it to each other (a personal notification); other types come only from
     /// apps and admins.
     personal: Option<bool>,
+    /// How it reaches email: "immediate" (the default), "unread" or "digest".
+    email: Option<String>,
+    /// With `email = "unread"`: how long it must stay unread before a mail goes.
+    email_after_minutes: Option<f64>,
 }
 
 impl TypeRegistry {
@@ -114,9 +162,11 @@ impl TypeRegistry {
                 return Err(TypesError::BadName(entry.kind));
             }
             let channels = entry.channels.unwrap_or_else(|| defaults.channels.iter().copied().collect());
+            let mut rule = ChannelRule::new(&channels, &entry.locked, entry.critical);
+            rule.email = EmailMode::parse(entry.email.as_deref(), entry.email_after_minutes, &entry.kind)?;
             let info = TypeInfo {
                 title: entry.title,
-                rule: ChannelRule::new(&channels, &entry.locked, entry.critical),
+                rule,
                 critical: entry.critical,
                 personal: entry.personal.unwrap_or(entry.kind == DEFAULT_KIND),
             };
@@ -292,5 +342,45 @@ mod tests {
         assert!(matches!(TypeRegistry::parse(twice), Err(TypesError::Duplicate(_))));
         let bad = "[defaults]\nchannels = []\n[[types]]\ntype = \"A B\"\ntitle = \"x\"";
         assert!(matches!(TypeRegistry::parse(bad), Err(TypesError::BadName(_))));
+        for (email, why) in [
+            ("email = \"weekly\"", "is not"),
+            ("email = \"unread\"", "needs email_after_minutes"),
+            ("email = \"unread\"\nemail_after_minutes = -1", "is not 0 to 10080"),
+            ("email = \"digest\"\nemail_after_minutes = 5", "goes only with"),
+        ] {
+            let file = format!("[defaults]\nchannels = []\n[[types]]\ntype = \"a.b\"\ntitle = \"x\"\n{email}");
+            let err = TypeRegistry::parse(&file).unwrap_err().to_string();
+            assert!(err.contains("\"a.b\"") && err.contains(why), "{email}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_type_says_how_it_reaches_email() {
+        let registry = TypeRegistry::parse(
+            r#"
+            [defaults]
+            channels = ["inbox", "email"]
+            [[types]]
+            type = "a.now"
+            title = "x"
+            [[types]]
+            type = "a.later"
+            title = "x"
+            email = "unread"
+            email_after_minutes = 15
+            [[types]]
+            type = "a.daily"
+            title = "x"
+            email = "digest"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(registry.rule_for("a.now").email, EmailMode::Immediate);
+        assert_eq!(
+            registry.rule_for("a.later").email,
+            EmailMode::Unread { after: std::time::Duration::from_secs(900) }
+        );
+        assert_eq!(registry.rule_for("a.daily").email, EmailMode::Digest);
+        assert_eq!(registry.rule_for("not.listed").email, EmailMode::Immediate);
     }
 }

@@ -90,6 +90,8 @@ fn routes(bob: &Bobs) -> Vec<Route> {
         row("GET", "/v1/inbox", "/v1/inbox".into(), None, &[User], Others::None),
         row("GET", "/v1/devices", "/v1/devices".into(), None, &[User], Others::None),
         row("DELETE", "/v1/devices/{id}", format!("/v1/devices/{}", bob.device), None, &[User], Others::NotFound),
+        // Acts on the calling token alone: nobody else's device can be named.
+        row("DELETE", "/v1/devices/current", "/v1/devices/current".into(), None, &[User], Others::None),
         row(
             "POST",
             "/v1/notifications",
@@ -265,6 +267,14 @@ fn routes(bob: &Bobs) -> Vec<Route> {
             Others::None,
         ),
         // Last: the scratch user is gone after it.
+        row(
+            "PATCH",
+            "/v1/admin/users/{name}",
+            "/v1/admin/users/carol".into(),
+            Some(json!({"email": "carol@example.org"})),
+            &[Admin],
+            Others::None,
+        ),
         row("DELETE", "/v1/admin/users/{name}", "/v1/admin/users/carol".into(), None, &[Admin], Others::None),
     ]
 }

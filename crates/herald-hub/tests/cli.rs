@@ -260,3 +260,27 @@ fn passwords_are_read_from_standard_input_and_sign_in_works_with_them() {
     assert_eq!(sign_in("first secret"), "401", "the old password no longer works");
     assert_eq!(sign_in("second secret"), "200", "the line break is not part of the password");
 }
+
+#[test]
+fn addresses_are_set_from_the_command_line_and_a_bad_one_leaves_no_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let email = |name: &str| -> Option<String> {
+        let conn = rusqlite::Connection::open(data.join("hub.sqlite3")).unwrap();
+        conn.query_row("SELECT email FROM users WHERE name = ?1", [name], |r| r.get(0)).unwrap()
+    };
+    assert!(hub(data, &["user", "add", "eve", "--email", "eve@example.org"]).0);
+    assert_eq!(email("eve").as_deref(), Some("eve@example.org"));
+    assert!(hub(data, &["user", "set", "eve", "--email", "eve.l@example.org"]).0);
+    assert_eq!(email("eve").as_deref(), Some("eve.l@example.org"));
+    assert!(hub(data, &["user", "set", "eve", "--no-email"]).0);
+    assert_eq!(email("eve"), None);
+
+    let (ok, _, err) = hub(data, &["user", "add", "fay", "--email", "not an address"]);
+    assert!(!ok && err.contains("invalid email address"), "{err}");
+    let (_, listed, _) = hub(data, &["user", "list"]);
+    assert!(!listed.contains("fay"), "no user made: {listed}");
+    let (ok, _, err) = hub(data, &["user", "set", "nobody", "--email", "n@example.org"]);
+    assert!(!ok && err.contains("nobody"), "{err}");
+    assert!(!hub(data, &["user", "set", "eve"]).0, "--email or --no-email is needed");
+}

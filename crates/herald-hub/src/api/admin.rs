@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::json::JsonBody;
 use super::{AppState, Failure};
 use crate::auth::AuthAdmin;
+use crate::store::StoreError;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserEntry {
@@ -36,6 +37,24 @@ pub struct NewUser {
     /// For the web inbox and devices; stored as argon2id, never returned.
     #[serde(default)]
     password: Option<String>,
+    /// Where the user's mail goes.
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// Body of `PATCH /v1/admin/users/{name}`: what to change (absent fields stay).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    /// A new address, or null for no mail.
+    #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<String>)]
+    email: Option<Option<String>>,
+}
+
+/// `"x"` → Some(Some("x")), `null` → Some(None); an absent field stays None (serde's default).
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// The token is in this answer only; the hub keeps its hash.
@@ -48,6 +67,7 @@ pub struct NewToken {
 pub struct CreatedUser {
     name: String,
     token: String,
+    email: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/admin/users", tag = "admin", request_body = NewUser, responses((status = 201, body = CreatedUser), (status = 409, body = herald_proto::ApiError), (status = 403, body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
@@ -56,7 +76,12 @@ pub async fn add_user(
     _: AuthAdmin,
     JsonBody(request): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<CreatedUser>), Failure> {
-    // Hashed first: a refused password leaves no user behind.
+    // Checked and hashed first: a refused address or password leaves no user behind.
+    if let Some(address) = &request.email {
+        if !crate::store::valid_address(address) {
+            return Err(StoreError::InvalidEmail(address.clone()).into());
+        }
+    }
     let hash = match request.password.as_deref() {
         Some(password) => Some(
             crate::passwords::hash(password)
@@ -66,8 +91,26 @@ pub async fn add_user(
         None => None,
     };
     let (user, token) = state.store.add_user_with_password(&request.name, hash).await?;
+    if request.email.is_some() {
+        state.store.set_email(&user.name, request.email.clone()).await?;
+    }
     tracing::info!(user = %user.name, "admin added a user");
-    Ok((StatusCode::CREATED, Json(CreatedUser { name: user.name, token })))
+    Ok((StatusCode::CREATED, Json(CreatedUser { name: user.name, token, email: request.email })))
+}
+
+#[utoipa::path(patch, path = "/v1/admin/users/{name}", tag = "admin", params(("name" = String, Path)), request_body = UserChange, responses((status = 204), (status = 404, body = herald_proto::ApiError), (status = 400, body = herald_proto::ApiError)))]
+pub async fn change_user(
+    State(state): State<AppState>,
+    _: AuthAdmin,
+    Path(name): Path<String>,
+    JsonBody(change): JsonBody<UserChange>,
+) -> Result<StatusCode, Failure> {
+    if let Some(email) = change.email {
+        if !state.store.set_email(&name, email).await? {
+            return Err(StoreError::UnknownUser(name).into());
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(delete, path = "/v1/admin/users/{name}", tag = "admin", params(("name" = String, Path)), responses((status = 204), (status = 404, body = herald_proto::ApiError)))]
@@ -182,10 +225,13 @@ pub struct Stats {
     commits: usize,
     /// Users with at least one feed open.
     users_connected: usize,
+    /// The mail queue by state.
+    mail: crate::store::MailCounts,
 }
 
 #[utoipa::path(get, path = "/v1/admin/stats", tag = "admin", responses((status = 200, body = Stats), (status = 403, body = herald_proto::ApiError)))]
-pub async fn stats(State(state): State<AppState>, _: AuthAdmin) -> Json<Stats> {
+pub async fn stats(State(state): State<AppState>, _: AuthAdmin) -> Result<Json<Stats>, Failure> {
     let (writes, commits) = state.store.writer_stats();
-    Json(Stats { writes, commits, users_connected: state.store.users_listening() })
+    let mail = state.store.mail_counts().await?;
+    Ok(Json(Stats { writes, commits, users_connected: state.store.users_listening(), mail }))
 }

@@ -54,6 +54,7 @@ impl From<StoreError> for Failure {
             }
             StoreError::UserExists(_) => Failure::new(ErrorCode::Conflict, err.to_string()),
             StoreError::InvalidUserName(_)
+            | StoreError::InvalidEmail(_)
             | StoreError::InvalidName { .. }
             | StoreError::InvalidCallback(_)
             | StoreError::CallbackRefused { .. }

@@ -121,7 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/devices/current", delete(devices::revoke_current))
         .route("/v1/devices/{id}", delete(devices::revoke))
         .route("/v1/admin/users", get(admin::list_users).post(admin::add_user))
-        .route("/v1/admin/users/{name}", delete(admin::remove_user))
+        .route("/v1/admin/users/{name}", delete(admin::remove_user).patch(admin::change_user))
         .route("/v1/admin/users/{name}/roles/{role}", put(admin::grant_role).delete(admin::revoke_role))
         .route("/v1/admin/users/{name}/follows", post(admin::follow))
         .route("/v1/admin/users/{name}/follows/{type}/{id}", delete(admin::unfollow))

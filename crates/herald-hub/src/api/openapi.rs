@@ -19,7 +19,7 @@ use super::{admin, changes, devices, inbox, ingest, interactions, live_events, n
         preferences::schema, preferences::get, preferences::put, preferences::get_role, preferences::put_role,
         ingest::ingest,
         inbox::summary, session::sign_in, session::who, session::sign_out, devices::add, devices::list, devices::revoke, devices::revoke_current,
-        admin::list_users, admin::add_user, admin::remove_user, admin::grant_role, admin::revoke_role,
+        admin::list_users, admin::add_user, admin::change_user, admin::remove_user, admin::grant_role, admin::revoke_role,
         admin::add_member, admin::remove_member, admin::follow, admin::unfollow, admin::add_token, admin::stats,
     ),
     components(schemas(herald_proto::FeedFrame, herald_proto::Change, herald_proto::ChangeKind)),

@@ -19,6 +19,8 @@ mod callbacks;
 mod changes;
 mod idempotency;
 mod ingest;
+mod mail;
+pub use mail::{valid_address, DueMail, MailCounts};
 pub(crate) mod notifications;
 mod preferences;
 mod readers;
@@ -79,6 +81,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 12, name: "sign_in", sql: include_str!("../../../../migrations/hub/0012_sign_in.sql") },
     Migration { version: 13, name: "web_push", sql: include_str!("../../../../migrations/hub/0013_web_push.sql") },
+    Migration { version: 14, name: "email", sql: include_str!("../../../../migrations/hub/0014_email.sql") },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,8 @@ pub enum StoreError {
     UserExists(String),
     #[error("invalid user name {0:?}: use 1–64 of a-z, 0-9, '.', '_', '-'")]
     InvalidUserName(String),
+    #[error("invalid email address {0:?}: use one like ann@example.org")]
+    InvalidEmail(String),
     #[error("invalid {what} {value:?}: use 1–128 printable characters")]
     InvalidName { what: &'static str, value: String },
     #[error("invalid callback URL {0:?}: use an absolute http:// or https:// URL")]

@@ -2,7 +2,7 @@
 
 use herald_db::notification_row::{self, JsonColumns, AWAITS_CONFIRMATION, COLUMNS, PLACEHOLDERS};
 use herald_proto::{Button, ChangeKind, Notification, ObjectRef, Priority, Reply, DEFAULT_KIND};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::changes::append;
 use super::preferences::SwitchesByUser;
@@ -147,10 +147,22 @@ pub(super) fn insert_with(
         tx.prepare_cached(&insert)?.execute(values.as_slice())?;
         notification.id = tx.last_insert_rowid();
         super::words::index(tx, notification.id, user_id, &notification.subject, &notification.body)?;
+        if notification.channels.contains(&herald_proto::Channel::Email) {
+            super::mail::queue(tx, user_id, notification.id, new.rule.email, &created_at)?;
+        }
         changes.push(append(tx, user_id, ChangeKind::Created { notification: notification.clone() })?);
         delivered.push((user_id, notification, changes));
     }
     Ok(delivered)
+}
+
+/// `user_id`'s notification `id`, if it is theirs and still there.
+pub(super) fn get_own(conn: &Connection, user_id: i64, id: i64) -> Result<Option<Notification>, StoreError> {
+    let select = format!("SELECT {COLUMNS} FROM notifications WHERE id = ?1 AND user_id = ?2");
+    Ok(conn
+        .prepare_cached(&select)?
+        .query_row(rusqlite::params![id, user_id], notification_row::from_row)
+        .optional()?)
 }
 
 /// Queues what [`insert_for_each`] logged for announcement once its group has committed.

@@ -1,0 +1,41 @@
+//! Email, the third channel (seeds 001, 002; issue 19): where mail goes (`--smtp`, `--mail-from`,
+//! `--public-url`), what a mail says ([`compose`]), and the worker that sends the durable queue
+//! the store fills in the same transaction as each notification ([`worker`]).
+//!
+//! - [`smtp`]: the SMTP URL (`smtp://`, `smtp+starttls://`, `smtps://`) and lettre's transport.
+//! - [`compose`]: a notification as a multipart text and HTML mail, every field escaped.
+//! - [`worker`]: sends what is due, retries transient failures with backoff, records the rest.
+
+pub mod compose;
+pub mod smtp;
+pub mod worker;
+
+use lettre::message::Mailbox;
+use url::Url;
+
+/// How this hub sends mail; absent (no `--smtp`), it sends none.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub smtp: smtp::SmtpUrl,
+    /// The `From:` of every mail.
+    pub from: Mailbox,
+    /// The base of every link in mail (the web inbox at its root).
+    pub public_url: Url,
+}
+
+impl MailConfig {
+    /// Checks the three settings together; the error says which one is wrong.
+    pub fn new(smtp: &str, from: &str, public_url: &str) -> Result<Self, String> {
+        let smtp = smtp::SmtpUrl::parse(smtp)?;
+        let from: Mailbox = from.parse().map_err(|e| format!("--mail-from {from:?}: {e}"))?;
+        let mut public_url = Url::parse(public_url).map_err(|e| format!("--public-url {public_url:?}: {e}"))?;
+        if !matches!(public_url.scheme(), "http" | "https") || public_url.host_str().is_none() {
+            return Err(format!("--public-url {public_url}: use an http:// or https:// address"));
+        }
+        // Links are joined onto it, so it names a folder.
+        if !public_url.path().ends_with('/') {
+            public_url.set_path(&format!("{}/", public_url.path()));
+        }
+        Ok(Self { smtp, from, public_url })
+    }
+}

@@ -1,0 +1,225 @@
+//! The mail queue (issue 19): one row per mail owed, written in the same transaction as the
+//! notification it is about, so a crash never loses one; marked sent only once the SMTP server
+//! accepted it. Users' addresses live here too.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::{now_rfc3339, Store, StoreError};
+use crate::types::EmailMode;
+
+/// A mail whose time has come, with what it needs to be written.
+#[derive(Debug, Clone)]
+pub struct DueMail {
+    pub id: i64,
+    pub user_id: i64,
+    pub user: String,
+    /// None: the user's address was removed after the mail was queued.
+    pub address: Option<String>,
+    pub mode: String,
+    pub attempts: u32,
+    pub created_at: String,
+    /// None: the notification was deleted meanwhile.
+    pub notification: Option<herald_proto::Notification>,
+}
+
+/// How many mails are in each state, for `/v1/admin/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct MailCounts {
+    /// Waiting to be sent (including retries after a transient failure).
+    pub queued: u64,
+    /// Kept for a daily digest.
+    pub held: u64,
+    /// Accepted by the SMTP server.
+    pub sent: u64,
+    /// Refused for good (a permanent SMTP error, a bad address) or given up on.
+    pub failed: u64,
+    /// Not sent: the notification was read, answered or deleted before its mail was due.
+    pub skipped: u64,
+    /// Not sent: the recipient has no address.
+    pub no_address: u64,
+}
+
+/// Queues the mail `mode` owes for `notification_id` to `user_id`, inside the delivering
+/// transaction. A user without an address gets a `no_address` row: counted, never sent.
+pub(super) fn queue(
+    tx: &Connection,
+    user_id: i64,
+    notification_id: i64,
+    mode: EmailMode,
+    now: &str,
+) -> Result<(), StoreError> {
+    let has_address: bool = tx
+        .prepare_cached("SELECT email IS NOT NULL FROM users WHERE id = ?1")?
+        .query_row([user_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false);
+    let (state, due_at) = match mode {
+        _ if !has_address => ("no_address", now.to_owned()),
+        EmailMode::Immediate => ("queued", now.to_owned()),
+        EmailMode::Unread { after } => ("queued", later(now, after)),
+        EmailMode::Digest => ("held", now.to_owned()),
+    };
+    tx.prepare_cached(
+        "INSERT INTO mail_queue (user_id, notification_id, mode, state, due_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![user_id, notification_id, mode.as_str(), state, due_at, now])?;
+    Ok(())
+}
+
+/// `now` plus `wait`, in the store's time format.
+fn later(now: &str, wait: std::time::Duration) -> String {
+    let Ok(at) = time::OffsetDateTime::parse(now, &time::format_description::well_known::Rfc3339) else {
+        return now.to_owned();
+    };
+    super::stored_time(at + wait).unwrap_or_else(|| now.to_owned())
+}
+
+/// An address as the hub keeps it: trimmed, one `@` with something on each side, no spaces or
+/// angle brackets (the SMTP library checks the rest when it sends).
+pub fn valid_address(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else { return false };
+    address.len() <= 254
+        && !local.is_empty()
+        && !domain.is_empty()
+        && !domain.contains('@')
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
+}
+
+impl Store {
+    /// Sets (or with None removes) `name`'s address. False if there is no such user.
+    pub async fn set_email(&self, name: &str, email: Option<String>) -> Result<bool, StoreError> {
+        if let Some(address) = &email {
+            if !valid_address(address) {
+                return Err(StoreError::InvalidEmail(address.clone()));
+            }
+        }
+        let name = name.to_owned();
+        self.with(move |conn| {
+            Ok(conn.execute("UPDATE users SET email = ?2 WHERE name = ?1", params![name, email])? == 1)
+        })
+        .await
+    }
+
+    /// `user_id`'s address, if they have one.
+    pub async fn email_of(&self, user_id: i64) -> Result<Option<String>, StoreError> {
+        self.with(move |conn| {
+            Ok(conn.query_row("SELECT email FROM users WHERE id = ?1", [user_id], |r| r.get(0)).optional()?.flatten())
+        })
+        .await
+    }
+
+    /// Up to `limit` queued mails due now, oldest first.
+    pub async fn due_mail(&self, limit: u32) -> Result<Vec<DueMail>, StoreError> {
+        self.with(move |conn| {
+            // Each due mail, and the notification it is about (read below, as it is now).
+            let due: Vec<(DueMail, Option<i64>)> = {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT q.id, q.user_id, u.name, u.email, q.mode, q.attempts, q.created_at, q.notification_id
+                     FROM mail_queue q JOIN users u ON u.id = q.user_id
+                     WHERE q.state = 'queued' AND q.due_at <= ?1 ORDER BY q.due_at, q.id LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![now_rfc3339(), limit], |r| {
+                    let mail = DueMail {
+                        id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        user: r.get(2)?,
+                        address: r.get(3)?,
+                        mode: r.get(4)?,
+                        attempts: r.get(5)?,
+                        created_at: r.get(6)?,
+                        notification: None,
+                    };
+                    Ok((mail, r.get(7)?))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut mails = Vec::with_capacity(due.len());
+            for (mut mail, notification_id) in due {
+                if let Some(id) = notification_id {
+                    mail.notification = super::notifications::get_own(conn, mail.user_id, id)?;
+                }
+                mails.push(mail);
+            }
+            Ok(mails)
+        })
+        .await
+    }
+
+    /// When the next queued mail is due, if any is queued.
+    pub async fn next_mail_at(&self) -> Result<Option<String>, StoreError> {
+        self.with(|conn| {
+            Ok(conn.query_row("SELECT min(due_at) FROM mail_queue WHERE state = 'queued'", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    /// The SMTP server accepted mail `id`.
+    pub async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE mail_queue SET state = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![id, now_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Mail `id` is not sent: `state` is `skipped` or `no_address`, `why` says what happened.
+    pub async fn mail_not_sent(&self, id: i64, state: &'static str, why: String) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute("UPDATE mail_queue SET state = ?2, last_error = ?3 WHERE id = ?1", params![id, state, why])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A try failed with `error`: try again at `retry_at`, or give up (`failed`) if None.
+    pub async fn mail_failed(&self, id: i64, error: String, retry_at: Option<String>) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2,
+                 due_at = coalesce(?3, due_at), state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'queued' END
+                 WHERE id = ?1",
+                params![id, error, retry_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Why mails to `user_id` were not sent, oldest first: (state, tries, the last error).
+    pub async fn mail_outcomes(&self, user_id: i64) -> Result<Vec<(String, u32, Option<String>)>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt =
+                conn.prepare("SELECT state, attempts, last_error FROM mail_queue WHERE user_id = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn mail_counts(&self) -> Result<MailCounts, StoreError> {
+        self.with(|conn| {
+            let mut counts = MailCounts::default();
+            let mut stmt = conn.prepare("SELECT state, count(*) FROM mail_queue GROUP BY state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+            for row in rows {
+                let (state, n) = row?;
+                match state.as_str() {
+                    "queued" => counts.queued = n,
+                    "held" => counts.held = n,
+                    "sent" => counts.sent = n,
+                    "failed" => counts.failed = n,
+                    "skipped" => counts.skipped = n,
+                    "no_address" => counts.no_address = n,
+                    _ => {}
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+}
