@@ -170,6 +170,24 @@ describe('the inbox', () => {
     await context.close();
   });
 
+  it("a mail's link (#n=ID) opens that notification, even one far below the first page, after signing in", async () => {
+    hub.addUser('eli', 'eli-password-1');
+    const old = await hub.send('eli', { subject: 'The oldest one, linked from a mail' });
+    for (let i = 0; i < 60; i++) await hub.send('eli', { subject: `Newer ${i}` });
+    const page = await newTab();
+    await page.goto(`${hub.base}/#n=${old}`);
+    await page.getByLabel('User').fill('eli');
+    await page.getByLabel('Password').fill('eli-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('detail').filter({ hasText: 'The oldest one, linked from a mail' }).waitFor();
+    // Someone else's id opens nothing.
+    await page.goto(`${hub.base}/#n=1`);
+    await page.getByTestId('signed-in-user').waitFor();
+    await page.getByTestId('notification').first().waitFor();
+    assert.equal(await page.getByTestId('detail').filter({ hasText: 'Approve PO-42' }).count(), 0);
+    await page.context().close();
+  });
+
   it('two tabs of one browser raise one browser notification between them', async () => {
     const context = await browser.newContext();
     await context.grantPermissions(['notifications'], { origin: hub.base });

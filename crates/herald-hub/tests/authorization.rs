@@ -93,6 +93,14 @@ fn routes(bob: &Bobs) -> Vec<Route> {
         // Acts on the calling token alone: nobody else's device can be named.
         row("DELETE", "/v1/devices/current", "/v1/devices/current".into(), None, &[User], Others::None),
         row(
+            "GET",
+            "/v1/notifications/{id}",
+            format!("/v1/notifications/{}", bob.notification),
+            None,
+            &[User],
+            Others::NotFound,
+        ),
+        row(
             "POST",
             "/v1/notifications",
             "/v1/notifications".into(),

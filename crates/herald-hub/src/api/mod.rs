@@ -108,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/notifications/preview", post(notifications::preview))
         .route("/v1/notifications/read-all", post(notifications::read_all))
         .route("/v1/notifications/{id}/read", post(notifications::read_from))
-        .route("/v1/notifications/{id}", delete(notifications::delete_one))
+        .route("/v1/notifications/{id}", get(notifications::get_one).delete(notifications::delete_one))
         .route("/v1/notifications/{id}/confirm", post(interactions::confirm))
         .route("/v1/notifications/{id}/answer", post(interactions::answer))
         .route("/v1/events", post(live_events::send))

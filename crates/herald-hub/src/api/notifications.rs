@@ -394,3 +394,17 @@ pub async fn delete_one(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(get, path = "/v1/notifications/{id}", tag = "notifications", params(("id" = i64, Path)), responses((status = 200, body = herald_proto::Notification), (status = 404, body = herald_proto::ApiError), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
+/// One of the caller's notifications (a link in a mail opens it in the web inbox however old).
+pub async fn get_one(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<herald_proto::Notification>, Failure> {
+    let id = parse_id(&id)?;
+    match state.store.notification(user.id, id).await? {
+        Some(notification) => Ok(Json(notification)),
+        None => Err(Failure::new(ErrorCode::NotFound, format!("you have no notification {id}"))),
+    }
+}

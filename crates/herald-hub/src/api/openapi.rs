@@ -12,7 +12,7 @@ use super::{admin, changes, devices, inbox, ingest, interactions, live_events, n
     info(title = "Herald hub", description = "Herald's notification server. Every error is `{code, message}`."),
     paths(
         notifications::send, notifications::preview, notifications::list, notifications::mark_read, notifications::read_from,
-        notifications::read_all, notifications::delete_tagged, notifications::delete_one,
+        notifications::read_all, notifications::delete_tagged, notifications::delete_one, notifications::get_one,
         interactions::confirm, interactions::answer,
         live_events::send, live_events::respond,
         changes::page, crate::feed::upgrade,

@@ -187,6 +187,11 @@ impl Store {
         .await
     }
 
+    /// `user_id`'s notification `id`, if it is theirs.
+    pub async fn notification(&self, user_id: i64, id: i64) -> Result<Option<Notification>, StoreError> {
+        self.with(move |conn| get_own(conn, user_id, id)).await
+    }
+
     /// A page of `user_id`'s notifications, newest first, starting below id `before`.
     /// Returns the page and whether more follow.
     pub async fn list(

@@ -258,7 +258,16 @@ export class HttpBackend implements Backend {
   }
 
   async getNotification(id: number): Promise<Notification | null> {
-    return this.#known.get(id) ?? null;
+    const known = this.#known.get(id);
+    if (known) return known;
+    // Not listed (an old one a mail links to): asked of the hub; gone or not theirs is null.
+    try {
+      const fetched = await this.api.get<Notification>(`/v1/notifications/${id}`);
+      this.#known.set(id, fetched);
+      return fetched;
+    } catch {
+      return null;
+    }
   }
 
   async notificationTypes(): Promise<string[]> {
