@@ -72,7 +72,14 @@ impl Hub {
         Ok(stats["writes"].as_f64().unwrap_or(0.0) / stats["commits"].as_f64().unwrap_or(1.0).max(1.0))
     }
 
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Hub {
+    /// A run that ends on an error stops its hub too (it used to be left running).
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -5,8 +5,10 @@
 //! - [`smtp`]: the SMTP URL (`smtp://`, `smtp+starttls://`, `smtps://`) and lettre's transport.
 //! - [`compose`]: a notification as a multipart text and HTML mail, every field escaped.
 //! - [`worker`]: sends what is due, retries transient failures with backoff, records the rest.
+//! - [`digest_schedule`]: when each user's daily digest is due, in their own time zone.
 
 pub mod compose;
+pub mod digest_schedule;
 pub mod smtp;
 pub mod worker;
 
