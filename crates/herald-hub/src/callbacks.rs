@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::callback_dns::CallbackResolver;
-use crate::store::{normalize_time, now_rfc3339, DueCallback, Store};
+use crate::retry::{after, until, with_causes};
+use crate::store::{DueCallback, Store};
 
 /// Tries before the hub gives up on one callback (with a 1 s base: about 68 minutes of trying).
 pub const MAX_ATTEMPTS: u32 = 12;
@@ -184,38 +185,9 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// An error and what caused it, "a: b: c" (reqwest's own text leaves out why a request failed).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text = format!("{text}: {next}");
-        }
-        cause = e.source();
-    }
-    text
-}
-
 /// `base`·2^(tries−1), at most [`MAX_BACKOFF`].
 fn backoff(base: Duration, tries: u32) -> Duration {
     base.saturating_mul(1u32 << (tries - 1).min(20)).min(MAX_BACKOFF)
-}
-
-/// Now plus `wait`, in the store's time format.
-fn after(wait: Duration) -> String {
-    let at = time::OffsetDateTime::now_utc() + wait;
-    normalize_time(&at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default())
-        .unwrap_or_else(now_rfc3339)
-}
-
-/// How long from now until `at` (zero if it has passed).
-fn until(at: &str) -> Duration {
-    let Ok(at) = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339) else {
-        return Duration::ZERO;
-    };
-    (at - time::OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]
@@ -245,11 +217,5 @@ mod tests {
         assert!(signed.starts_with("t=1700000000,v1=") && signed.len() == "t=1700000000,v1=".len() + 64);
         assert_ne!(signed, signature(b"other key", "{}", 1_700_000_000));
         assert_ne!(signed, signature(b"key", "{} ", 1_700_000_000));
-    }
-
-    #[test]
-    fn until_is_never_negative() {
-        assert_eq!(until("2020-01-01T00:00:00.000Z"), Duration::ZERO);
-        assert!(until(&after(Duration::from_secs(30))) > Duration::from_secs(25));
     }
 }

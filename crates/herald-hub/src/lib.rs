@@ -27,6 +27,7 @@ pub mod live;
 pub mod mail;
 pub mod passwords;
 pub mod preferences;
+mod retry;
 pub mod serve;
 pub mod store;
 pub mod tls;

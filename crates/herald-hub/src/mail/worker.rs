@@ -16,7 +16,8 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use super::compose::{self, ComposeError};
 use super::MailConfig;
-use crate::store::{normalize_time, now_rfc3339, DueMail, Store, StoreError};
+use crate::retry::{after, until, with_causes};
+use crate::store::{DueMail, Store, StoreError};
 
 /// The wait before the second try; it doubles with each further one.
 const RETRY_BASE: Duration = Duration::from_secs(1);
@@ -192,35 +193,6 @@ fn too_old(created_at: &str) -> bool {
         return false;
     };
     time::OffsetDateTime::now_utc() - at > GIVE_UP_AFTER
-}
-
-/// An error and what caused it, "a: b: c".
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text = format!("{text}: {next}");
-        }
-        cause = e.source();
-    }
-    text
-}
-
-/// Now plus `wait`, in the store's time format.
-fn after(wait: Duration) -> String {
-    let at = time::OffsetDateTime::now_utc() + wait;
-    normalize_time(&at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default())
-        .unwrap_or_else(now_rfc3339)
-}
-
-/// How long from now until `at` (zero if it has passed).
-fn until(at: &str) -> Duration {
-    let Ok(at) = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339) else {
-        return Duration::ZERO;
-    };
-    (at - time::OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]
