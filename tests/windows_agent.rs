@@ -43,7 +43,12 @@ impl WindowsAgent {
     async fn run(&self, args: &[&str]) -> String {
         let output = herald_e2e::within(&format!("herald.exe {args:?}"), self.command(args).output()).await.unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(output.status.success(), "herald.exe {args:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "herald.exe {args:?} exited with {}: {stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
         stdout
     }
 

@@ -210,7 +210,7 @@ impl Settings {
         let get = |path: &str| self.http.get(endpoint(&server, path)).bearer_auth(&token).send();
         let schema: Schema = json(check(get("v1/schema").await).await?).await?;
         let preferences: Preferences = json(check(get("v1/preferences").await).await?).await?;
-        Ok(SettingsAnswer::Preferences { schema, preferences })
+        Ok(SettingsAnswer::Preferences { schema, preferences: Box::new(preferences) })
     }
 
     /// `account`'s hub and token.

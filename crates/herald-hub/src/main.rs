@@ -69,6 +69,18 @@ enum Command {
         /// link in mail.
         #[arg(long, env = "HERALD_HUB_PUBLIC_URL")]
         public_url: Option<String>,
+        /// The hour (0–23) of the daily digest, in each user's time zone.
+        #[arg(long, env = "HERALD_HUB_DIGEST_HOUR", default_value_t = 8)]
+        digest_hour: u8,
+        /// The organisation's time zone (IANA, e.g. Europe/Berlin): the digest hour's zone for
+        /// users who set none with their quiet hours.
+        #[arg(long, env = "HERALD_HUB_TIMEZONE", default_value = "UTC")]
+        timezone: String,
+    },
+    /// The daily email digest.
+    Digest {
+        #[command(subcommand)]
+        command: DigestCommand,
     },
     /// Post a realistic notification to USER every few seconds through a running hub's HTTP API.
     Demo {
@@ -182,6 +194,20 @@ enum OrgCommand {
 }
 
 #[derive(Subcommand)]
+enum DigestCommand {
+    /// Run every pending digest now, whatever the hour: what each user has held and still
+    /// unread becomes one mail in the queue, which the hub serving DIR sends within seconds (a
+    /// hub that is not running sends it when it starts).
+    Send {
+        /// Only this user's digest.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, env = "HERALD_HUB_DATA")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a user and print a new bearer token for it (shown only this once).
     Add {
@@ -267,6 +293,8 @@ async fn run() -> anyhow::Result<()> {
             smtp,
             mail_from,
             public_url,
+            digest_hour,
+            timezone,
         } => {
             let rate_limit = (rate_limit > 0).then(|| herald_hub::RateLimit {
                 per_second: f64::from(rate_limit),
@@ -298,7 +326,13 @@ async fn run() -> anyhow::Result<()> {
                         let host = url::Url::parse(&public_url).ok().and_then(|u| u.host_str().map(str::to_owned));
                         let from = mail_from
                             .unwrap_or_else(|| format!("Herald <herald@{}>", host.as_deref().unwrap_or("localhost")));
-                        Some(herald_hub::mail::MailConfig::new(&smtp, &from, &public_url).map_err(anyhow::Error::msg)?)
+                        let digest = herald_hub::mail::digest::DigestSchedule::new(digest_hour, &timezone)
+                            .map_err(anyhow::Error::msg)?;
+                        Some(
+                            herald_hub::mail::MailConfig::new(&smtp, &from, &public_url)
+                                .map_err(anyhow::Error::msg)?
+                                .with_digest(digest),
+                        )
                     }
                     _ => None,
                 },
@@ -310,6 +344,23 @@ async fn run() -> anyhow::Result<()> {
             demo::run(&server, &token, &to, std::time::Duration::from_secs(every.max(1))).await
         }
         Command::User { command } => users(command).await,
+        Command::Digest { command: DigestCommand::Send { user, data } } => {
+            let store = open(&data)?;
+            if let Some(name) = &user {
+                anyhow::ensure!(store.user_by_name(name).await?.is_some(), "user {name:?} does not exist");
+            }
+            let schedule = herald_hub::mail::digest::DigestSchedule::default();
+            let runs = herald_hub::mail::digest::run_due(&store, &schedule, user, None).await?;
+            let queued = runs.iter().filter(|(_, run)| run.mail_id.is_some()).count();
+            for (user, run) in &runs {
+                match run.mail_id {
+                    Some(_) => println!("{user}: a digest of {} unread queued", run.listed),
+                    None => println!("{user}: nothing unread, no digest ({} read since)", run.skipped),
+                }
+            }
+            println!("{queued} digest(s) queued; the hub serving {} sends them", data.display());
+            Ok(())
+        }
         Command::Token { command: TokenCommand::Add { app, callback, allow_private_callbacks, admin: _, data } } => {
             let store = open(&data)?;
             let token = match app {

@@ -42,6 +42,23 @@ impl EmailMode {
         }
     }
 
+    /// Minutes an `unread` mode waits; None for the others.
+    pub fn after_minutes(self) -> Option<f64> {
+        match self {
+            EmailMode::Unread { after } => Some(after.as_secs_f64() / 60.0),
+            _ => None,
+        }
+    }
+
+    /// A mode as a user chose it (preferences) or the store kept it: the same rules as
+    /// types.toml's, the error naming what is wrong.
+    pub fn from_stored(mode: &str, after_minutes: Option<f64>) -> Result<Self, String> {
+        Self::parse(Some(mode), after_minutes, "").map_err(|e| match e {
+            TypesError::BadEmail { why, .. } => why,
+            other => other.to_string(),
+        })
+    }
+
     fn parse(mode: Option<&str>, after_minutes: Option<f64>, kind: &str) -> Result<Self, TypesError> {
         let bad = |why: String| Err(TypesError::BadEmail { kind: kind.to_owned(), why });
         match (mode, after_minutes) {
@@ -228,6 +245,11 @@ impl TypeRegistry {
             kinds.insert(kinds.binary_search(&DEFAULT_KIND).unwrap_or_else(|i| i), DEFAULT_KIND);
         }
         kinds
+    }
+
+    /// What people call `kind` ("Replies to your comments"); its own name if the file has none.
+    pub fn title_of<'a>(&'a self, kind: &'a str) -> &'a str {
+        self.types.get(kind).map_or(kind, |t| t.title.as_str())
     }
 
     pub fn is_known(&self, kind: &str) -> bool {

@@ -6,101 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::smtp::*;
 use common::*;
-
-/// The SMTP server, with each accepted mail kept as a file.
-struct Sink {
-    port: u16,
-    dir: PathBuf,
-    child: Child,
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("HERALD_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/herald/venv"));
-    venv.join("bin/python")
-}
-
-impl Sink {
-    fn start(dir: &Path, port: u16) -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/smtp-sink.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("aiosmtpd in the test virtualenv (scripts/install-deps.sh installs it)");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        assert!(line.starts_with("listening"), "the SMTP server did not start: {line:?}");
-        Self { port, dir: dir.to_owned(), child }
-    }
-
-    /// The mails received so far, oldest first.
-    fn mails(&self) -> Vec<String> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        names.sort();
-        names.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
-    }
-
-    async fn wait_for(&self, count: usize) -> Vec<String> {
-        tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                let mails = self.mails();
-                if mails.len() >= count {
-                    return mails;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{count} mails did not arrive; got {}", self.mails().len()))
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A quoted-printable body as text (RFC 2045: `=XX` bytes, `=` at a line's end joins lines).
-fn quoted_printable(encoded: &str) -> String {
-    let joined = encoded.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'=', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 const TYPES: &str = r#"
 [defaults]
@@ -255,4 +164,195 @@ async fn a_permanent_refusal_is_recorded_and_not_tried_again() {
     assert_eq!((state.as_str(), *tries), ("failed", 1), "{error:?}");
     assert!(error.as_deref().unwrap_or_default().contains("550"), "{error:?}");
     assert!(sink.mails().is_empty());
+}
+
+/// An unauthenticated request, as a mail client or a browser opening a link makes it.
+async fn open_link(
+    hub: &Hub,
+    method: &str,
+    path: &str,
+    form: Option<&str>,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = hub.client.request(method, format!("{}{path}", hub.base));
+    if let Some(form) = form {
+        request = request.header("content-type", "application/x-www-form-urlencoded").body(form.to_owned());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.text().await.unwrap(), headers)
+}
+
+fn email_of(preferences: &Value, kind: &str) -> Value {
+    let row = preferences["types"].as_array().unwrap().iter().find(|t| t["type"] == kind).unwrap();
+    row["channels"].as_array().unwrap().iter().find(|c| c["channel"] == "email").unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_click_unsubscribe_by_post_stops_that_types_mail_and_a_get_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(dir.path(), free_port());
+    let hub = hub_mailing_to(sink.port).await;
+    send(&hub, "ops.alert", "First alert").await;
+    let mails = sink.wait_for(1).await;
+    assert_eq!(header(&mails[0], "List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    let unsubscribe = header(&mails[0], "List-Unsubscribe").expect("a List-Unsubscribe header");
+    let url = unsubscribe.strip_prefix('<').and_then(|u| u.strip_suffix('>')).expect("one <URL>");
+    assert!(url.starts_with("https://hub.example.org/v1/email/unsubscribe/"), "{url}");
+    let path = hub_path(url);
+
+    // A link scanner's GET: a page with the button, and nothing changed.
+    let (status, page, headers) = open_link(&hub, "GET", &path, None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(page.contains("<form method=\"post\">") && page.contains("Alerts") && page.contains("bob"), "{page}");
+    assert_eq!(email_of(&hub.get(&hub.bob, "/v1/preferences").await.1, "ops.alert")["on"], true);
+
+    // A forged or altered token: refused, nothing changed.
+    let altered = format!("{}x", path);
+    for method in ["GET", "POST"] {
+        let (status, page, _) = open_link(&hub, method, &altered, Some("List-Unsubscribe=One-Click")).await;
+        assert_eq!(status, 403, "{method}: {page}");
+    }
+    let (status, _, _) = open_link(&hub, "POST", "/v1/email/unsubscribe/bm90LXNpZ25lZA.AAAA", None).await;
+    assert_eq!(status, 403);
+    assert_eq!(email_of(&hub.get(&hub.bob, "/v1/preferences").await.1, "ops.alert")["on"], true);
+
+    // The mail client's one-click POST (RFC 8058): that type's mail is off for bob.
+    let (status, page, _) = open_link(&hub, "POST", &path, Some("List-Unsubscribe=One-Click")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("No more email about") && page.contains("Alerts"), "{page}");
+    let email = email_of(&hub.get(&hub.bob, "/v1/preferences").await.1, "ops.alert");
+    assert_eq!((email["on"].clone(), email["source"].clone()), (json!(false), json!("user")), "{email}");
+
+    // The next alert reaches bob's inbox but not his mail; other mail still comes.
+    send(&hub, "ops.alert", "Second alert").await;
+    send(&hub, "ops.other", "Something else").await;
+    let mails = sink.wait_for(2).await;
+    assert!(mails[1].contains("Subject: Something else"), "{}", mails[1]);
+    wait_for_stats(&hub, "the other mail sent", |s| s["sent"] == 2 && s["queued"] == 0).await;
+    assert_eq!(sink.mails().len(), 2, "no mail of the second alert");
+    let (_, listed) = hub.get(&hub.bob, "/v1/notifications").await;
+    assert!(listed["items"].as_array().unwrap().iter().any(|n| n["subject"] == "Second alert"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirm_mail_links_each_button_to_a_page_that_asks_once_and_records_the_answer_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(dir.path(), free_port());
+    let hub = hub_mailing_to(sink.port).await;
+    let body = json!({
+        "to": {"users": ["bob"]}, "type": "ops.alert", "subject": "Approve PO-42?",
+        "buttons": [{"value": "approve", "label": "Approve"}, {"value": "reject", "label": "Reject"}],
+    });
+    let (status, sent) = hub.post(&hub.app, "/v1/notifications", body.to_string()).await;
+    assert_eq!(status, 200, "{sent}");
+    let id = sent["ids"][0].as_i64().unwrap();
+    let mail = &sink.wait_for(1).await[0];
+    let text = text_part(mail);
+    let approve = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Approve: "))
+        .unwrap_or_else(|| panic!("an Approve link in the text part: {text}"));
+    assert!(approve.contains("/v1/email/answer/") && approve.ends_with("?value=approve"), "{approve}");
+    let html = quoted_printable(mail.split("text/html").nth(1).unwrap());
+    assert!(html.contains(">Approve</a>") && html.contains(">Reject</a>"), "{html}");
+    let path = hub_path(approve);
+
+    // Opening the link asks once more and records nothing.
+    let (status, page, _) = open_link(&hub, "GET", &path, None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Answer <strong>Approve</strong>?") && page.contains("Approve PO-42?"), "{page}");
+    assert!(page.contains("name=\"value\" value=\"approve\"") && !page.contains("value=\"reject\""), "{page}");
+    let (_, now) = hub.get(&hub.bob, &format!("/v1/notifications/{id}")).await;
+    assert!(now["answer"].is_null(), "{now}");
+
+    // The page's button records the answer, as the API's confirm does.
+    let page_path = path.split('?').next().unwrap();
+    let (status, page, _) = open_link(&hub, "POST", page_path, Some("value=approve")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Answer recorded") && page.contains("<strong>Approve</strong>"), "{page}");
+    let (_, now) = hub.get(&hub.bob, &format!("/v1/notifications/{id}")).await;
+    assert_eq!((now["answer"]["value"].clone(), now["read"].clone()), (json!("approve"), json!(true)), "{now}");
+
+    // A second use (another button, or the same again) shows the answer recorded.
+    let (status, page, _) = open_link(&hub, "POST", page_path, Some("value=reject")).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("Already answered") && page.contains("<strong>Approve</strong>"), "{page}");
+    let (status, page, _) = open_link(&hub, "GET", &path, None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Already answered") && !page.contains("<form"), "{page}");
+    let (_, now) = hub.get(&hub.bob, &format!("/v1/notifications/{id}")).await;
+    assert_eq!(now["answer"]["value"], "approve", "{now}");
+
+    // A token of another notification's made up, or cut short: refused.
+    let (status, _, _) = open_link(&hub, "POST", &page_path[..page_path.len() - 3], Some("value=reject")).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_lists_what_is_still_unread_newest_first_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(dir.path(), free_port());
+    let hub = hub_mailing_to(sink.port).await;
+    let first = send(&hub, "community.comment", "First comment").await;
+    let read = send(&hub, "community.comment", "Read before the digest").await;
+    let last = send(&hub, "community.comment", "Last comment").await;
+    let (status, _) =
+        hub.post(&hub.bob, "/v1/notifications/read", json!({"ids": [read], "read": true}).to_string()).await;
+    assert_eq!(status, 200);
+    wait_for_stats(&hub, "three held", |s| s["held"] == 3).await;
+
+    // Before bob's digest hour nothing is due; a day later it is.
+    let schedule = herald_hub::mail::digest::DigestSchedule::default();
+    let now = jiff::Timestamp::now();
+    let none =
+        herald_hub::mail::digest::run_due(&hub.store, &schedule, None, Some(now - jiff::SignedDuration::from_secs(1)))
+            .await
+            .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    let tomorrow = now + jiff::SignedDuration::from_hours(25);
+    let runs = herald_hub::mail::digest::run_due(&hub.store, &schedule, None, Some(tomorrow)).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0].1.listed, runs[0].1.skipped), (2, 1));
+
+    let mails = sink.wait_for(1).await;
+    let mail = &mails[0];
+    assert!(mail.contains("Subject: 2 unread notifications in Herald"), "{mail}");
+    assert!(mail.contains("X-Envelope: from=herald@example.org to=bob@example.org"), "{mail}");
+    assert!(
+        header(mail, "List-Unsubscribe").is_some() && header(mail, "Message-ID").unwrap().starts_with("<herald.digest")
+    );
+    let text = text_part(mail);
+    let (at_last, at_first) = (text.find("Last comment").unwrap(), text.find("First comment").unwrap());
+    assert!(at_last < at_first, "newest first: {text}");
+    assert!(!text.contains("Read before the digest"), "{text}");
+    assert!(text.contains(&format!("https://hub.example.org/#n={last}")) && text.contains(&format!("#n={first}")));
+    let counts = wait_for_stats(&hub, "the digest sent", |s| s["sent"] == 1).await;
+    assert_eq!(
+        (counts["held"].clone(), counts["digested"].clone(), counts["skipped"].clone()),
+        (json!(0), json!(2), json!(1)),
+        "{counts}"
+    );
+
+    // Nothing held since: the next day's run sends nothing.
+    let again = herald_hub::mail::digest::run_due(
+        &hub.store,
+        &schedule,
+        None,
+        Some(tomorrow + jiff::SignedDuration::from_hours(24)),
+    )
+    .await
+    .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    // Held and read before the digest: a run, but no mail.
+    let only = send(&hub, "community.comment", "Read at once").await;
+    hub.post(&hub.bob, "/v1/notifications/read", json!({"ids": [only], "read": true}).to_string()).await;
+    let runs = herald_hub::mail::digest::run_due(&hub.store, &schedule, Some("bob".into()), None).await.unwrap();
+    assert_eq!((runs.len(), runs[0].1.mail_id), (1, None), "{runs:?}");
+    wait_for_stats(&hub, "skipped", |s| s["skipped"] == 2).await;
+    let subjects: Vec<Option<String>> = sink.mails().iter().map(|m| header(m, "Subject")).collect();
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
 }

@@ -27,8 +27,9 @@ pub use notification::{
 };
 pub use page::Page;
 pub use preferences::{
-    Channel, ChannelState, DoNotDisturb, ModuleSchema, PreferenceOverride, PreferenceSource, Preferences,
-    PreferencesUpdate, QuietHours, QuietPeriod, Schema, TypeChannels, TypePreferences, TypeSchema, Weekday,
+    Channel, ChannelState, DoNotDisturb, EmailDelivery, EmailModeOverride, EmailStatus, Minutes, ModuleSchema,
+    PreferenceOverride, PreferenceSource, Preferences, PreferencesUpdate, QuietHours, QuietPeriod, Schema,
+    TypeChannels, TypeEmail, TypePreferences, TypeSchema, Weekday,
 };
 
 /// Largest request body the hub accepts, in bytes. Clients check it too, to fail before sending.

@@ -160,6 +160,12 @@ pub struct DoNotDisturb {
 pub struct Preferences {
     pub types: Vec<TypePreferences>,
     pub overrides: Vec<PreferenceOverride>,
+    /// The user's own choices of how a type (or module) reaches their mail.
+    #[serde(default)]
+    pub email_modes: Vec<EmailModeOverride>,
+    /// The user's address and whether this hub sends mail at all.
+    #[serde(default)]
+    pub email: EmailStatus,
     #[serde(flatten)]
     pub do_not_disturb: DoNotDisturb,
 }
@@ -172,6 +178,78 @@ pub struct TypePreferences {
     pub kind: String,
     #[serde(deserialize_with = "known_entries")]
     pub channels: Vec<ChannelState>,
+    /// How its mail goes out when the email channel is on (absent from older hubs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub email: Option<TypeEmail>,
+}
+
+/// A number of minutes (fractions allowed). JSON has no NaN, so one read from the wire is
+/// always a number and equal to itself: `Eq` holds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Minutes(pub f64);
+
+impl Eq for Minutes {}
+
+/// How mail of a type goes out (types.toml's `email`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum EmailDelivery {
+    /// Within seconds.
+    Immediate,
+    /// Only if still unread (and unanswered, not deleted) after `after_minutes`.
+    Unread,
+    /// In the daily digest.
+    Digest,
+}
+
+/// A type's mail mode as it is for this user, and which layer decided it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TypeEmail {
+    pub mode: EmailDelivery,
+    /// With `unread`: minutes it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, as = "Option<f64>")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
+    pub after_minutes: Option<Minutes>,
+    /// `default` (types.toml) or `user`.
+    pub source: PreferenceSource,
+}
+
+/// A user's choice of how mail of a type, or of a whole module, goes out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct EmailModeOverride {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub mode: EmailDelivery,
+    /// Needed with `unread` (0 to 10080, a week); not allowed with the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, as = "Option<f64>")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
+    pub after_minutes: Option<Minutes>,
+}
+
+/// Mail as this user gets it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EmailStatus {
+    /// Where their mail goes; null: they get none (an admin sets it).
+    pub address: Option<String>,
+    /// False: this hub has no SMTP server configured and sends no mail to anyone.
+    pub hub_sends_mail: bool,
+    /// The hour (0–23) of the daily digest, in `digest_timezone`.
+    pub digest_hour: u8,
+    /// The digest hour's zone: the user's quiet-hours zone, else the organisation's.
+    pub digest_timezone: String,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -208,6 +286,10 @@ pub struct PreferencesUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub overrides: Option<Vec<PreferenceOverride>>,
+    /// Replaces the user's email modes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub email_modes: Option<Vec<EmailModeOverride>>,
     /// `null` clears the schedule.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -73,7 +73,8 @@ pub enum SettingsAnswer {
     },
     Preferences {
         schema: Schema,
-        preferences: Preferences,
+        /// Boxed: much larger than the other answers.
+        preferences: Box<Preferences>,
     },
 }
 

@@ -3,6 +3,7 @@
 mod admin;
 mod changes;
 mod devices;
+mod email_links;
 mod error;
 mod idempotency;
 mod inbox;
@@ -132,6 +133,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/schema", get(preferences::schema))
         .route("/v1/ingest/{source}", post(ingest::ingest))
         .route("/v1/preferences", get(preferences::get).put(preferences::put))
+        .route("/v1/email/unsubscribe/{token}", get(email_links::unsubscribe_page).post(email_links::unsubscribe))
+        .route("/v1/email/answer/{token}", get(email_links::answer_page).post(email_links::answer))
         .fallback(|| async { Failure::new(ErrorCode::NotFound, "no such route") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         // A limited request costs nothing else.

@@ -5,7 +5,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, changes, devices, inbox, ingest, interactions, live_events, notifications, preferences, session};
+use super::{
+    admin, changes, devices, email_links, inbox, ingest, interactions, live_events, notifications, preferences, session,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +23,7 @@ use super::{admin, changes, devices, inbox, ingest, interactions, live_events, n
         inbox::summary, session::sign_in, session::who, session::sign_out, devices::add, devices::list, devices::revoke, devices::revoke_current,
         admin::list_users, admin::add_user, admin::change_user, admin::remove_user, admin::grant_role, admin::revoke_role,
         admin::add_member, admin::remove_member, admin::follow, admin::unfollow, admin::add_token, admin::stats,
+        email_links::unsubscribe_page, email_links::unsubscribe, email_links::answer_page, email_links::answer,
     ),
     components(schemas(herald_proto::FeedFrame, herald_proto::Change, herald_proto::ChangeKind)),
     modifiers(&BearerAuth),

@@ -5,8 +5,8 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use herald_proto::{
-    Channel, ErrorCode, FeedFrame, PreferenceOverride, Preferences, PreferencesUpdate, QuietHours, Schema,
-    TypePreferences,
+    Channel, EmailDelivery, EmailModeOverride, EmailStatus, ErrorCode, FeedFrame, PreferenceOverride, PreferenceSource,
+    Preferences, PreferencesUpdate, QuietHours, Schema, TypeEmail, TypePreferences,
 };
 
 use super::json::JsonBody;
@@ -14,7 +14,7 @@ use super::{AppState, Failure};
 use crate::auth::{AuthAdmin, AuthUser, Authenticated};
 use crate::preferences::{resolve, Switch};
 use crate::store::{normalize_time, PreferencesChange, StoredPreferences};
-use crate::types::{valid_kind, TypeRegistry};
+use crate::types::{module_of, valid_kind, EmailMode, TypeRegistry};
 
 const MAX_SWITCHES: usize = 1_000;
 const MAX_QUIET_PERIODS: usize = 28;
@@ -27,7 +27,7 @@ pub async fn schema(State(state): State<AppState>, _: Authenticated) -> Json<Sch
 #[utoipa::path(get, path = "/v1/preferences", tag = "preferences", responses((status = 200, body = herald_proto::Preferences), (status = 401, body = herald_proto::ApiError)))]
 pub async fn get(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Preferences>, Failure> {
     let stored = state.store.preferences(user.id).await?;
-    Ok(Json(effective(&state.config.types, stored)))
+    Ok(Json(effective(&state.config, stored)))
 }
 
 #[utoipa::path(put, path = "/v1/preferences", tag = "preferences", request_body = herald_proto::PreferencesUpdate, responses((status = 200, body = herald_proto::Preferences), (status = 400, description = "Invalid request", body = herald_proto::ApiError), (status = 401, description = "No or unknown token", body = herald_proto::ApiError)))]
@@ -37,6 +37,7 @@ pub async fn put(
     JsonBody(update): JsonBody<PreferencesUpdate>,
 ) -> Result<Json<Preferences>, Failure> {
     let overrides = update.overrides.map(|o| switches(&o, &state.config.types, true)).transpose()?;
+    let email_modes = update.email_modes.map(|m| email_modes(&m)).transpose()?;
     if let Some(Some(quiet)) = &update.quiet_hours {
         check_quiet_hours(quiet)?;
     }
@@ -48,14 +49,14 @@ pub async fn put(
         other => other,
     };
     let quiet_changed = update.quiet_hours.is_some() || dnd_until.is_some();
-    let change = PreferencesChange { overrides, quiet_hours: update.quiet_hours, dnd_until };
+    let change = PreferencesChange { overrides, email_modes, quiet_hours: update.quiet_hours, dnd_until };
     let now = state.store.set_preferences(user.id, change).await?;
     if quiet_changed {
         // Every open feed of the user learns it at once; one that connects later gets it after `hello`.
         state.live.push_frame(&[user.id], FeedFrame::DoNotDisturb(now), None);
     }
     let stored = state.store.preferences(user.id).await?;
-    Ok(Json(effective(&state.config.types, stored)))
+    Ok(Json(effective(&state.config, stored)))
 }
 
 #[utoipa::path(get, path = "/v1/admin/roles/{role}/preferences", tag = "admin", params(("role" = String, Path)), responses((status = 200, body = Vec<herald_proto::PreferenceOverride>), (status = 403, body = herald_proto::ApiError)))]
@@ -83,19 +84,87 @@ pub async fn put_role(
     Ok(Json(stored.into_iter().map(wire).collect()))
 }
 
-/// The matrix a settings page shows: every declared type, each channel with its state.
-fn effective(types: &TypeRegistry, stored: StoredPreferences) -> Preferences {
+/// The matrix a settings page shows: every declared type, each channel with its state and its
+/// mail mode; the user's address and whether this hub sends mail.
+fn effective(config: &crate::HubConfig, stored: StoredPreferences) -> Preferences {
+    let types = &config.types;
+    let digest = config.mail.as_ref().map(|m| m.digest.clone()).unwrap_or_default();
+    let own_zone = stored.do_not_disturb.quiet_hours.as_ref().map(|q| q.timezone.clone());
+    let digest_timezone = own_zone
+        .filter(|zone| jiff::tz::TimeZone::get(zone).is_ok())
+        .unwrap_or_else(|| digest.zone.iana_name().unwrap_or("UTC").to_owned());
     Preferences {
         types: types
             .kinds()
             .map(|kind| TypePreferences {
                 kind: kind.to_owned(),
                 channels: resolve(types.rule_for(kind), kind, &stored.roles, &stored.user),
+                email: Some(type_email(types.rule_for(kind).email, kind, &stored.email_modes)),
             })
             .collect(),
         overrides: stored.user.into_iter().map(wire).collect(),
+        email_modes: stored
+            .email_modes
+            .iter()
+            .map(|(key, mode)| EmailModeOverride {
+                kind: key.clone(),
+                mode: delivery(*mode),
+                after_minutes: mode.after_minutes().map(herald_proto::Minutes),
+            })
+            .collect(),
+        email: EmailStatus {
+            address: stored.email,
+            hub_sends_mail: config.mail.is_some(),
+            digest_hour: digest.hour as u8,
+            digest_timezone,
+        },
         do_not_disturb: stored.do_not_disturb,
     }
+}
+
+/// `kind`'s mail mode for this user: their choice for the type, else its module, else the file's.
+fn type_email(default: EmailMode, kind: &str, chosen: &[(String, EmailMode)]) -> TypeEmail {
+    let find = |key: &str| chosen.iter().find(|(k, _)| k == key).map(|(_, mode)| *mode);
+    let (mode, source) = match find(kind).or_else(|| find(module_of(kind))) {
+        Some(mode) => (mode, PreferenceSource::User),
+        None => (default, PreferenceSource::Default),
+    };
+    TypeEmail { mode: delivery(mode), after_minutes: mode.after_minutes().map(herald_proto::Minutes), source }
+}
+
+fn delivery(mode: EmailMode) -> EmailDelivery {
+    match mode {
+        EmailMode::Immediate => EmailDelivery::Immediate,
+        EmailMode::Unread { .. } => EmailDelivery::Unread,
+        EmailMode::Digest => EmailDelivery::Digest,
+    }
+}
+
+/// Checks email modes from a request: each a type or module once, `after_minutes` with
+/// `unread` only and within a week.
+fn email_modes(modes: &[EmailModeOverride]) -> Result<Vec<(String, EmailMode)>, Failure> {
+    let invalid = |message: String| Failure::new(ErrorCode::InvalidRequest, message);
+    if modes.len() > MAX_SWITCHES {
+        return Err(invalid(format!("at most {MAX_SWITCHES} email modes")));
+    }
+    let mut out: Vec<(String, EmailMode)> = Vec::with_capacity(modes.len());
+    for m in modes {
+        if !valid_kind(&m.kind) {
+            return Err(invalid(format!("'type' {:?} is not a type or module name", m.kind)));
+        }
+        if out.iter().any(|(key, _)| *key == m.kind) {
+            return Err(invalid(format!("{} has two email modes", m.kind)));
+        }
+        let name = match m.mode {
+            EmailDelivery::Immediate => "immediate",
+            EmailDelivery::Unread => "unread",
+            EmailDelivery::Digest => "digest",
+        };
+        let mode = EmailMode::from_stored(name, m.after_minutes.map(|m| m.0))
+            .map_err(|why| invalid(format!("{}: {why}", m.kind)))?;
+        out.push((m.kind.clone(), mode));
+    }
+    Ok(out)
 }
 
 fn wire(switch: Switch) -> PreferenceOverride {

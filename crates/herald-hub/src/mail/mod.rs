@@ -5,10 +5,16 @@
 //! - [`smtp`]: the SMTP URL (`smtp://`, `smtp+starttls://`, `smtps://`) and lettre's transport.
 //! - [`compose`]: a notification as a multipart text and HTML mail, every field escaped.
 //! - [`worker`]: sends what is due, retries transient failures with backoff, records the rest.
+//! - [`digest`]: the daily digest runs, at each user's digest hour.
 //! - [`digest_schedule`]: when each user's daily digest is due, in their own time zone.
+//! - [`links`]: the signed links in mail (one-click unsubscribe, the answer page).
+//! - [`pages`]: the pages those links open on the hub.
 
 pub mod compose;
+pub mod digest;
 pub mod digest_schedule;
+pub mod links;
+pub mod pages;
 pub mod smtp;
 pub mod worker;
 
@@ -23,6 +29,8 @@ pub struct MailConfig {
     pub from: Mailbox,
     /// The base of every link in mail (the web inbox at its root).
     pub public_url: Url,
+    /// When daily digests go out.
+    pub digest: digest::DigestSchedule,
 }
 
 impl MailConfig {
@@ -38,6 +46,11 @@ impl MailConfig {
         if !public_url.path().ends_with('/') {
             public_url.set_path(&format!("{}/", public_url.path()));
         }
-        Ok(Self { smtp, from, public_url })
+        Ok(Self { smtp, from, public_url, digest: digest::DigestSchedule::default() })
+    }
+
+    /// Digests at `digest` instead of 8 o'clock UTC.
+    pub fn with_digest(self, digest: digest::DigestSchedule) -> Self {
+        Self { digest, ..self }
     }
 }

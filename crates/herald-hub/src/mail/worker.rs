@@ -27,6 +27,9 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Mails taken from the queue per round.
 const BATCH: u32 = 64;
+/// How long a mail taken stays claimed: longer than a send can take (lettre gives up on a
+/// silent server after `smtp::SMTP_TIMEOUT`), so a slow send is never taken twice.
+const CLAIM: Duration = Duration::from_secs(120);
 /// Mails on their way at once (lettre's pool keeps their connections).
 const PARALLEL: usize = 8;
 /// Even with nothing queued, look again this often (a mail whose `unread` delay ends, a row
@@ -48,15 +51,26 @@ impl Mailer {
     pub fn spawn(&self, store: Store, config: MailConfig, stop: watch::Receiver<bool>) -> Result<(), String> {
         let transport = config.smtp.transport()?;
         tracing::info!(smtp = %config.smtp, from = %config.from, "sending mail");
+        let worker_store = store.clone();
         let worker = Arc::new(Worker {
             store,
             config,
             transport,
             wake: self.wake.clone(),
             slots: Arc::new(Semaphore::new(PARALLEL)),
-            in_flight: std::sync::Mutex::default(),
         });
-        tokio::spawn(worker.run(stop));
+        tokio::spawn(async move {
+            // Mails a previous process was sending when it died: due again now, not after their
+            // claims run out. (One with the server's acceptance already is the one duplicate.)
+            match worker_store.release_mail_claims().await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(mails = n, "mails were being sent when the hub last stopped; sending them again")
+                }
+                Err(e) => tracing::error!(error = %e, "could not release the mail queue's claims"),
+            }
+            worker.run(stop).await
+        });
         Ok(())
     }
 }
@@ -67,8 +81,6 @@ struct Worker {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     wake: Arc<Notify>,
     slots: Arc<Semaphore>,
-    /// Mails on their way now: a round does not start one twice.
-    in_flight: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// What became of one try.
@@ -82,7 +94,15 @@ enum Outcome {
 
 impl Worker {
     async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut next_digests = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_digests {
+                let now = jiff::Timestamp::now();
+                if let Err(e) = super::digest::run_due(&self.store, &self.config.digest, None, Some(now)).await {
+                    tracing::error!(error = %e, "could not run the digests due; retrying");
+                }
+                next_digests = tokio::time::Instant::now() + super::digest::CHECK_EVERY;
+            }
             let wait = match self.round().await {
                 Ok(wait) => wait,
                 Err(e) => {
@@ -100,24 +120,24 @@ impl Worker {
 
     /// Starts sending what is due, as far as slots allow; returns how long to sleep.
     async fn round(self: &Arc<Self>) -> Result<Duration, StoreError> {
-        let due = self.store.due_mail(BATCH).await?;
+        // Only as many as can start now: each mail taken is claimed in the queue until its
+        // outcome is recorded, so none is left claimed and waiting here.
+        let free = self.slots.available_permits().min(BATCH as usize);
+        if free == 0 {
+            // The next send to end wakes the worker.
+            return Ok(IDLE_RECHECK);
+        }
+        let due = self.store.due_mail(free as u32, CLAIM).await?;
         for mail in due {
-            if !self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(mail.id) {
-                continue;
-            }
-            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-                self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&mail.id);
-                // Every slot is taken: the next send to end wakes the worker.
-                return Ok(IDLE_RECHECK);
-            };
+            let slot = self.slots.clone().try_acquire_owned().expect("only this loop takes slots");
             let worker = self.clone();
             tokio::spawn(async move {
                 let id = mail.id;
                 if let Err(e) = worker.send(mail).await {
+                    // Its claim runs out and it is tried again (at worst the one duplicate).
                     tracing::error!(error = %e, mail = id, "could not record a mail's outcome");
                     tokio::time::sleep(RETRY_BASE).await;
                 }
-                worker.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                 drop(slot);
                 worker.wake.notify_one();
             });
@@ -161,13 +181,22 @@ impl Worker {
         let Some(address) = &mail.address else {
             return Outcome::NotSent("no_address", "the user's address was removed".into());
         };
-        let Some(notification) = &mail.notification else {
-            return Outcome::NotSent("skipped", "the notification was deleted".into());
+        let to = compose::Recipient { user_id: mail.user_id, address, key: self.store.mail_key() };
+        let composed = if let Some(items) = &mail.digest {
+            if items.is_empty() {
+                return Outcome::NotSent("skipped", "everything in the digest was read before it was sent".into());
+            }
+            compose::digest_mail(&self.config, self.store.hub_id(), &to, mail.id, items)
+        } else {
+            let Some(notification) = &mail.notification else {
+                return Outcome::NotSent("skipped", "the notification was deleted".into());
+            };
+            if mail.mode == "unread" && (notification.read || notification.answer.is_some()) {
+                return Outcome::NotSent("skipped", "read or answered before its mail was due".into());
+            }
+            compose::notification_mail(&self.config, self.store.hub_id(), &to, notification)
         };
-        if mail.mode == "unread" && (notification.read || notification.answer.is_some()) {
-            return Outcome::NotSent("skipped", "read or answered before its mail was due".into());
-        }
-        let message = match compose::notification_mail(&self.config, self.store.hub_id(), address, notification) {
+        let message = match composed {
             Ok(message) => message,
             Err(e @ (ComposeError::BadAddress(..) | ComposeError::Build(_))) => {
                 return Outcome::Permanent(e.to_string())

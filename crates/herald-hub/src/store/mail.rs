@@ -19,8 +19,10 @@ pub struct DueMail {
     pub mode: String,
     pub attempts: u32,
     pub created_at: String,
-    /// None: the notification was deleted meanwhile.
+    /// None: the notification was deleted meanwhile (or this is a digest).
     pub notification: Option<herald_proto::Notification>,
+    /// A daily digest's notifications still unread, newest first; None: not a digest.
+    pub digest: Option<Vec<herald_proto::Notification>>,
 }
 
 /// How many mails are in each state, for `/v1/admin/stats`.
@@ -30,6 +32,8 @@ pub struct MailCounts {
     pub queued: u64,
     /// Kept for a daily digest.
     pub held: u64,
+    /// Listed in a digest mail (which is counted itself as queued, sent, …).
+    pub digested: u64,
     /// Accepted by the SMTP server.
     pub sent: u64,
     /// Refused for good (a permanent SMTP error, a bad address) or given up on.
@@ -110,17 +114,22 @@ impl Store {
         .await
     }
 
-    /// Up to `limit` queued mails due now, oldest first.
-    pub async fn due_mail(&self, limit: u32) -> Result<Vec<DueMail>, StoreError> {
+    /// Takes up to `limit` queued mails due now, oldest first, claiming each for `lease`: no
+    /// later call returns them until their outcome is recorded or the lease has run out (a
+    /// worker that died with them).
+    pub async fn due_mail(&self, limit: u32, lease: std::time::Duration) -> Result<Vec<DueMail>, StoreError> {
         self.with(move |conn| {
+            let now = now_rfc3339();
+            let claimed_until = later(&now, lease);
             // Each due mail, and the notification it is about (read below, as it is now).
-            let due: Vec<(DueMail, Option<i64>)> = {
+            let due: Vec<(DueMail, Option<i64>, Option<String>)> = {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT q.id, q.user_id, u.name, u.email, q.mode, q.attempts, q.created_at, q.notification_id
+                    "SELECT q.id, q.user_id, u.name, u.email, q.mode, q.attempts, q.created_at, q.notification_id, q.items
                      FROM mail_queue q JOIN users u ON u.id = q.user_id
-                     WHERE q.state = 'queued' AND q.due_at <= ?1 ORDER BY q.due_at, q.id LIMIT ?2",
+                     WHERE q.state = 'queued' AND q.due_at <= ?1 AND (q.claimed_until IS NULL OR q.claimed_until <= ?1)
+                     ORDER BY q.due_at, q.id LIMIT ?2",
                 )?;
-                let rows = stmt.query_map(params![now_rfc3339(), limit], |r| {
+                let rows = stmt.query_map(params![now, limit], |r| {
                     let mail = DueMail {
                         id: r.get(0)?,
                         user_id: r.get(1)?,
@@ -130,15 +139,25 @@ impl Store {
                         attempts: r.get(5)?,
                         created_at: r.get(6)?,
                         notification: None,
+                        digest: None,
                     };
-                    Ok((mail, r.get(7)?))
+                    Ok((mail, r.get(7)?, r.get(8)?))
                 })?;
                 rows.collect::<Result<_, _>>()?
             };
+            // Claimed in the same call that read them: the store's one writer connection makes
+            // the two one step.
+            let mut claim = conn.prepare_cached("UPDATE mail_queue SET claimed_until = ?2 WHERE id = ?1")?;
+            for (mail, ..) in &due {
+                claim.execute(params![mail.id, claimed_until])?;
+            }
             let mut mails = Vec::with_capacity(due.len());
-            for (mut mail, notification_id) in due {
+            for (mut mail, notification_id, items) in due {
                 if let Some(id) = notification_id {
                     mail.notification = super::notifications::get_own(conn, mail.user_id, id)?;
+                }
+                if let Some(items) = items {
+                    mail.digest = Some(Store::digest_items(conn, mail.user_id, &items)?);
                 }
                 mails.push(mail);
             }
@@ -147,10 +166,23 @@ impl Store {
         .await
     }
 
-    /// When the next queued mail is due, if any is queued.
+    /// When the next queued mail is due (or its claim runs out), if any is queued.
     pub async fn next_mail_at(&self) -> Result<Option<String>, StoreError> {
         self.with(|conn| {
-            Ok(conn.query_row("SELECT min(due_at) FROM mail_queue WHERE state = 'queued'", [], |r| r.get(0))?)
+            Ok(conn.query_row(
+                "SELECT min(coalesce(max(due_at, claimed_until), due_at)) FROM mail_queue WHERE state = 'queued'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Releases every claim: at a hub's start, those of a process that died mid-send (only one
+    /// hub sends from one database). Returns how many were released.
+    pub async fn release_mail_claims(&self) -> Result<usize, StoreError> {
+        self.with(|conn| {
+            Ok(conn.execute("UPDATE mail_queue SET claimed_until = NULL WHERE claimed_until IS NOT NULL", [])?)
         })
         .await
     }
@@ -159,7 +191,8 @@ impl Store {
     pub async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
         self.with(move |conn| {
             conn.execute(
-                "UPDATE mail_queue SET state = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                "UPDATE mail_queue SET state = 'sent', sent_at = ?2, attempts = attempts + 1, claimed_until = NULL
+                 WHERE id = ?1",
                 params![id, now_rfc3339()],
             )?;
             Ok(())
@@ -170,7 +203,10 @@ impl Store {
     /// Mail `id` is not sent: `state` is `skipped` or `no_address`, `why` says what happened.
     pub async fn mail_not_sent(&self, id: i64, state: &'static str, why: String) -> Result<(), StoreError> {
         self.with(move |conn| {
-            conn.execute("UPDATE mail_queue SET state = ?2, last_error = ?3 WHERE id = ?1", params![id, state, why])?;
+            conn.execute(
+                "UPDATE mail_queue SET state = ?2, last_error = ?3, claimed_until = NULL WHERE id = ?1",
+                params![id, state, why],
+            )?;
             Ok(())
         })
         .await
@@ -180,7 +216,7 @@ impl Store {
     pub async fn mail_failed(&self, id: i64, error: String, retry_at: Option<String>) -> Result<(), StoreError> {
         self.with(move |conn| {
             conn.execute(
-                "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2,
+                "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2, claimed_until = NULL,
                  due_at = coalesce(?3, due_at), state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'queued' END
                  WHERE id = ?1",
                 params![id, error, retry_at],
@@ -211,6 +247,7 @@ impl Store {
                 match state.as_str() {
                     "queued" => counts.queued = n,
                     "held" => counts.held = n,
+                    "digested" => counts.digested = n,
                     "sent" => counts.sent = n,
                     "failed" => counts.failed = n,
                     "skipped" => counts.skipped = n,

@@ -17,9 +17,11 @@ mod audiences;
 pub mod bus;
 mod callbacks;
 mod changes;
+mod digest;
 mod idempotency;
 mod ingest;
 mod mail;
+pub use digest::{DigestCandidate, DigestRun};
 pub use mail::{valid_address, DueMail, MailCounts};
 pub(crate) mod notifications;
 mod preferences;
@@ -82,6 +84,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 12, name: "sign_in", sql: include_str!("../../../../migrations/hub/0012_sign_in.sql") },
     Migration { version: 13, name: "web_push", sql: include_str!("../../../../migrations/hub/0013_web_push.sql") },
     Migration { version: 14, name: "email", sql: include_str!("../../../../migrations/hub/0014_email.sql") },
+    Migration {
+        version: 15,
+        name: "email_digest_links",
+        sql: include_str!("../../../../migrations/hub/0015_email_digest_links.sql"),
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +134,8 @@ pub struct Store {
     writer: Writer,
     readers: Option<Arc<Readers>>,
     hub_id: Arc<str>,
+    /// Signs the links in mail (`mail::links`).
+    mail_key: Arc<[u8]>,
 }
 
 impl Store {
@@ -149,11 +158,13 @@ impl Store {
 
     fn from_connection(conn: Connection) -> Result<Self, StoreError> {
         let hub_id: String = conn.query_row("SELECT hub_id FROM hub_identity WHERE id = 1", [], |r| r.get(0))?;
+        let mail_key: Vec<u8> =
+            conn.query_row("SELECT secret FROM hub_secrets WHERE name = 'mail_links'", [], |r| r.get(0))?;
         words::index_pending(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let bus = ChangeBus::new(bus::DEFAULT_CAPACITY);
         let writer = Writer::start(conn.clone(), bus.clone());
-        Ok(Self { conn, bus, writer, readers: None, hub_id: hub_id.into() })
+        Ok(Self { conn, bus, writer, readers: None, hub_id: hub_id.into(), mail_key: mail_key.into() })
     }
 
     /// Replaces the change bus with one of `capacity` changes per user (default 16). A smaller
@@ -183,6 +194,11 @@ impl Store {
     /// This hub's identity, made once when its database was created.
     pub fn hub_id(&self) -> &str {
         &self.hub_id
+    }
+
+    /// The key that signs links in mail, made once with the database.
+    pub fn mail_key(&self) -> &[u8] {
+        &self.mail_key
     }
 
     /// `user_id`'s changes committed from now on, in `seq` order.

@@ -148,7 +148,8 @@ pub(super) fn insert_with(
         notification.id = tx.last_insert_rowid();
         super::words::index(tx, notification.id, user_id, &notification.subject, &notification.body)?;
         if notification.channels.contains(&herald_proto::Channel::Email) {
-            super::mail::queue(tx, user_id, notification.id, new.rule.email, &created_at)?;
+            let mode = switches.email_mode(user_id, &new.kind, new.rule.email);
+            super::mail::queue(tx, user_id, notification.id, mode, &created_at)?;
         }
         changes.push(append(tx, user_id, ChangeKind::Created { notification: notification.clone() })?);
         delivered.push((user_id, notification, changes));

@@ -7,14 +7,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Store, StoreError};
 use crate::preferences::Switch;
-use crate::types::module_of;
+use crate::types::{module_of, EmailMode};
 
-/// Each recipient's role switches and own switches that concern `kind` (its own and its module's).
+/// Each recipient's role switches and own switches that concern `kind` (its own and its module's),
+/// and the email modes they chose for it.
 #[derive(Debug, Default)]
-pub(super) struct SwitchesByUser(HashMap<i64, (Vec<Switch>, Vec<Switch>)>);
+pub(super) struct SwitchesByUser {
+    switches: HashMap<i64, (Vec<Switch>, Vec<Switch>)>,
+    /// (key, mode): the key is `kind` or its module.
+    email_modes: HashMap<i64, Vec<(String, EmailMode)>>,
+}
 
 impl SwitchesByUser {
-    /// Two indexed queries for the whole audience, not two per recipient.
+    /// Three indexed queries for the whole audience, not three per recipient.
     pub(super) fn load(conn: &Connection, kind: &str) -> Result<Self, StoreError> {
         let module = module_of(kind);
         let mut by_user: HashMap<i64, (Vec<Switch>, Vec<Switch>)> = HashMap::new();
@@ -36,11 +41,27 @@ impl SwitchesByUser {
                 }
             }
         }
-        Ok(Self(by_user))
+        let mut email_modes: HashMap<i64, Vec<(String, EmailMode)>> = HashMap::new();
+        let mut stmt = conn
+            .prepare_cached("SELECT user_id, type, mode, after_minutes FROM user_email_modes WHERE type IN (?1, ?2)")?;
+        let mut rows = stmt.query(params![module, kind])?;
+        while let Some(row) = rows.next()? {
+            let mode = EmailMode::from_stored(&row.get::<_, String>(2)?, row.get(3)?).map_err(StoreError::Task)?;
+            email_modes.entry(row.get(0)?).or_default().push((row.get(1)?, mode));
+        }
+        Ok(Self { switches: by_user, email_modes })
     }
 
     pub(super) fn of(&self, user_id: i64) -> (&[Switch], &[Switch]) {
-        self.0.get(&user_id).map_or((&[], &[]), |(roles, user)| (roles.as_slice(), user.as_slice()))
+        self.switches.get(&user_id).map_or((&[], &[]), |(roles, user)| (roles.as_slice(), user.as_slice()))
+    }
+
+    /// How `kind` reaches `user_id`'s mail: their own choice for the type, else for its module,
+    /// else the type's `default`.
+    pub(super) fn email_mode(&self, user_id: i64, kind: &str, default: EmailMode) -> EmailMode {
+        let Some(chosen) = self.email_modes.get(&user_id) else { return default };
+        let find = |key: &str| chosen.iter().find(|(k, _)| k == key).map(|(_, mode)| *mode);
+        find(kind).or_else(|| find(module_of(kind))).unwrap_or(default)
     }
 }
 
@@ -77,11 +98,27 @@ fn do_not_disturb(conn: &Connection, user_id: i64) -> Result<DoNotDisturb, Store
     Ok(DoNotDisturb { quiet_hours, dnd_until })
 }
 
+fn email_modes(conn: &Connection, user_id: i64) -> Result<Vec<(String, EmailMode)>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT type, mode, after_minutes FROM user_email_modes WHERE user_id = ?1 ORDER BY type")?;
+    let mut rows = stmt.query([user_id])?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mode = EmailMode::from_stored(&row.get::<_, String>(1)?, row.get(2)?).map_err(StoreError::Task)?;
+        found.push((row.get(0)?, mode));
+    }
+    Ok(found)
+}
+
 /// A user's own switches, the switches of all their roles, and their do-not-disturb.
 #[derive(Debug, Clone, Default)]
 pub struct StoredPreferences {
     pub roles: Vec<Switch>,
     pub user: Vec<Switch>,
+    /// Their own email modes: (type or module, mode).
+    pub email_modes: Vec<(String, EmailMode)>,
+    /// Their address.
+    pub email: Option<String>,
     pub do_not_disturb: DoNotDisturb,
 }
 
@@ -89,6 +126,7 @@ pub struct StoredPreferences {
 #[derive(Debug, Clone, Default)]
 pub struct PreferencesChange {
     pub overrides: Option<Vec<Switch>>,
+    pub email_modes: Option<Vec<(String, EmailMode)>>,
     pub quiet_hours: Option<Option<QuietHours>>,
     pub dnd_until: Option<Option<String>>,
 }
@@ -108,8 +146,38 @@ impl Store {
                     "SELECT type, channel, enabled FROM user_preferences WHERE user_id = ?1 ORDER BY type, channel",
                     user_id,
                 )?,
+                email_modes: email_modes(conn, user_id)?,
+                email: conn
+                    .query_row("SELECT email FROM users WHERE id = ?1", [user_id], |r| r.get(0))
+                    .optional()?
+                    .flatten(),
                 do_not_disturb: do_not_disturb(conn, user_id)?,
             })
+        })
+        .await
+    }
+
+    /// Turns `channel` off (or on) for each of `kinds`, for `user_id`, leaving their other
+    /// switches as they are (an unsubscribe link).
+    pub async fn set_switches(
+        &self,
+        user_id: i64,
+        kinds: Vec<String>,
+        channel: Channel,
+        enabled: bool,
+    ) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO user_preferences (user_id, type, channel, enabled) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for kind in kinds {
+                    upsert.execute(params![user_id, kind, channel.as_str(), enabled])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
@@ -129,6 +197,15 @@ impl Store {
                 )?;
                 for s in overrides {
                     insert.execute(params![user_id, s.key, s.channel.as_str(), s.enabled])?;
+                }
+            }
+            if let Some(modes) = change.email_modes {
+                tx.execute("DELETE FROM user_email_modes WHERE user_id = ?1", [user_id])?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO user_email_modes (user_id, type, mode, after_minutes) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (key, mode) in modes {
+                    insert.execute(params![user_id, key, mode.as_str(), mode.after_minutes()])?;
                 }
             }
             if change.quiet_hours.is_some() || change.dnd_until.is_some() {

@@ -133,6 +133,17 @@ impl Store {
         .await
     }
 
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        self.with(move |conn| {
+            Ok(conn
+                .query_row("SELECT id, name FROM users WHERE id = ?1", [id], |row| {
+                    Ok(User { id: row.get(0)?, name: row.get(1)? })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
         let name = name.to_owned();
         self.with(move |conn| {

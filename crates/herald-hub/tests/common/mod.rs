@@ -10,6 +10,8 @@ pub use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 pub use tokio_tungstenite::tungstenite::Message;
 
+pub mod smtp;
+
 pub struct Hub {
     pub base: String,
     pub client: reqwest::Client,
