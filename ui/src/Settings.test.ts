@@ -22,7 +22,7 @@ const SCHEMA: Schema = {
   ],
 };
 
-function preferences(overrides: Preferences['overrides'] = []): Preferences {
+function preferences(overrides: Preferences['overrides'] = [], emailModes: Preferences['email_modes'] = []): Preferences {
   const due = (channel: 'inbox' | 'desktop' | 'email', on: boolean, source: 'default' | 'role' | 'user') => ({ channel, on, locked: channel === 'inbox', source });
   const userDesktop = overrides.find((o) => o.type === 'task.due' && o.channel === 'desktop');
   const userEmail = overrides.find((o) => o.type === 'task.due' && o.channel === 'email');
@@ -35,6 +35,9 @@ function preferences(overrides: Preferences['overrides'] = []): Preferences {
           userDesktop ? due('desktop', userDesktop.enabled, 'user') : due('desktop', true, 'default'),
           userEmail ? due('email', userEmail.enabled, 'user') : due('email', true, 'role'),
         ],
+        email: emailModes.find((m) => m.type === 'task.due')
+          ? { ...emailModes.find((m) => m.type === 'task.due')!, source: 'user' }
+          : { mode: 'unread', after_minutes: 15, source: 'default' },
       },
       {
         type: 'system.security',
@@ -46,6 +49,8 @@ function preferences(overrides: Preferences['overrides'] = []): Preferences {
       },
     ],
     overrides,
+    email_modes: emailModes,
+    email: { address: 'ann@example.org', hub_sends_mail: false, digest_hour: 8, digest_timezone: 'Europe/Berlin' },
     quiet_hours: null,
     dnd_until: null,
   };
@@ -72,7 +77,7 @@ function agent(backend: MemoryBackend) {
       case 'preferences':
         return { answer: 'preferences', schema: SCHEMA, preferences: structuredClone(prefs) };
       case 'save_preferences':
-        prefs = { ...preferences(q.update.overrides ?? prefs.overrides), quiet_hours: q.update.quiet_hours === undefined ? prefs.quiet_hours : q.update.quiet_hours };
+        prefs = { ...preferences(q.update.overrides ?? prefs.overrides, q.update.email_modes ?? prefs.email_modes), quiet_hours: q.update.quiet_hours === undefined ? prefs.quiet_hours : q.update.quiet_hours };
         return { answer: 'preferences', schema: SCHEMA, preferences: structuredClone(prefs) };
       default:
         return { answer: 'done' };
@@ -88,6 +93,30 @@ const input = (el: HTMLInputElement, value: string) => {
 };
 
 describe('settings', () => {
+  it('shows the address, that the hub sends no mail, and saves a type’s mail mode', async () => {
+    const backend = new MemoryBackend();
+    agent(backend);
+    const root = await render(backend, Settings);
+    const email = root.querySelector('[data-testid="email-settings"]')!;
+    expect(email.querySelector('[data-testid="email-address"]')?.textContent).toBe('ann@example.org');
+    expect(email.querySelector('[data-testid="email-off"]')?.textContent).toContain('sends no email');
+    expect(email.textContent).toContain('08:00 (Europe/Berlin)');
+    // Only types whose email is on get a mode: task.due, not system.security.
+    const rows = [...email.querySelectorAll<HTMLTableRowElement>('[data-testid="email-modes"] tbody tr')];
+    expect(rows.map((r) => r.dataset.type)).toEqual(['task.due']);
+    const select = rows[0].querySelector('select')!;
+    expect(select.value).toBe('unread');
+    select.value = 'digest';
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+    await settle();
+    expect(backend.questions).toContainEqual({
+      ask: 'save_preferences',
+      account: 'default',
+      update: { email_modes: [{ type: 'task.due', mode: 'digest' }] },
+    });
+    expect(root.querySelector<HTMLSelectElement>('[data-testid="email-modes"] select')!.value).toBe('digest');
+  });
+
   it('says where tokens are kept, tests a sign-in and adds an account', async () => {
     const backend = new MemoryBackend();
     agent(backend);

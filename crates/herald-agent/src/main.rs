@@ -116,6 +116,7 @@ async fn run(config: Config, started: std::time::Instant) -> anyhow::Result<()> 
     let mut signals = Signals::new()?;
     let session = Arc::new(session::Session::join().await);
     let Some(listener) = take_profile(&config, &session).await? else { return Ok(()) };
+    session.listen();
     let mirror = SharedMirror::new(
         Mirror::open(&config.mirror_path())
             .with_context(|| format!("opening the mirror {}", config.mirror_path().display()))?,

@@ -72,6 +72,13 @@ impl Session {
         Self { id, ending, ended, watch }
     }
 
+    /// Starts hearing the end where that takes more than [`Session::join`] (Windows: a hidden
+    /// window), once this process is the profile's agent.
+    pub fn listen(&self) {
+        #[cfg(windows)]
+        platform::listen();
+    }
+
     /// Waits for the session to end; why it ended.
     pub async fn ended(&self) -> String {
         let mut ended = self.ended.clone();

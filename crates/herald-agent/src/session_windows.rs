@@ -47,10 +47,16 @@ pub async fn watch(id: &mut SessionId, end: Ending) -> Watch {
         id.login = Some(session.to_string());
     }
     let _ = ENDING.set(end);
+    Watch
+}
+
+/// Starts the hidden window that hears the session end. Only once this process is the agent:
+/// a `herald.exe` that hands over and exits makes none (one run under Wine exited non-zero,
+/// with no message, while its window thread was still starting).
+pub fn listen() {
     if let Err(e) = std::thread::Builder::new().name("session-watch".into()).spawn(run_window) {
         tracing::warn!(error = %e, "cannot watch the logon session");
     }
-    Watch
 }
 
 impl Watch {

@@ -6,6 +6,8 @@ import type {
   Backend,
   Channel,
   DeviceSettings,
+  EmailDelivery,
+  EmailModeOverride,
   IpcError,
   Preferences,
   PreferenceOverride,
@@ -160,6 +162,20 @@ export class SettingsState {
   /** Back to what the user's role or the type says, for this cell. */
   reset(type: string, channel: Channel): Promise<boolean> {
     return this.#savePreferences((p) => ({ overrides: othersThan(p, type, channel) }));
+  }
+
+  /** How `type`'s mail goes out for this user (their own choice, saved to the hub). */
+  setEmailMode(type: string, mode: EmailDelivery, afterMinutes: number | null): Promise<boolean> {
+    const chosen: EmailModeOverride =
+      mode === 'unread' ? { type, mode, after_minutes: afterMinutes ?? 15 } : { type, mode };
+    return this.#savePreferences((p) => ({
+      email_modes: [...(p.email_modes ?? []).filter((m) => m.type !== type), chosen],
+    }));
+  }
+
+  /** Back to the mail mode the hub's types file gives `type`. */
+  resetEmailMode(type: string): Promise<boolean> {
+    return this.#savePreferences((p) => ({ email_modes: (p.email_modes ?? []).filter((m) => m.type !== type) }));
   }
 
   saveQuietHours(quietHours: QuietHours | null): Promise<boolean> {

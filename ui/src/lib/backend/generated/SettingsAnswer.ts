@@ -12,4 +12,8 @@ export type SettingsAnswer = { "answer": "settings", accounts: Array<AccountSumm
 /**
  * Why tokens are in the file, not a keyring.
  */
-storage_note: string | null, device: DeviceSettings, } | { "answer": "saved", storage: TokenStorage, } | { "answer": "done" } | { "answer": "tested", ok: boolean, message: string, } | { "answer": "preferences", schema: Schema, preferences: Preferences, };
+storage_note: string | null, device: DeviceSettings, } | { "answer": "saved", storage: TokenStorage, } | { "answer": "done" } | { "answer": "tested", ok: boolean, message: string, } | { "answer": "preferences", schema: Schema, 
+/**
+ * Boxed: much larger than the other answers.
+ */
+preferences: Preferences, };
