@@ -325,6 +325,24 @@ describe('sessions and devices', () => {
     await page.context().close();
   });
 
+  it('settings show the address an admin set, that this hub sends no mail, and save a type’s mail mode', async () => {
+    const eves = hub.addUser('eve', 'eve-password-1');
+    hub.cli(['user', 'set', 'eve', '--email', 'eve@example.org']);
+    const page = await newTab();
+    await signIn(page, hub, 'eve', 'eve-password-1');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    assert.equal(await page.getByTestId('email-address').textContent(), 'eve@example.org');
+    assert.match(await page.getByTestId('email-off').textContent(), /sends no email/);
+    const mode = page.getByRole('combobox', { name: 'A task was assigned to you: when email is sent' });
+    assert.equal(await mode.inputValue(), 'unread');
+    await mode.selectOption('digest');
+    await page.getByRole('button', { name: 'Use the default' }).waitFor();
+    const { body } = await hub.call('GET', '/v1/preferences', eves);
+    assert.deepEqual(body.email_modes, [{ type: 'task.assigned', mode: 'digest' }]);
+    assert.equal(body.types.find((t) => t.type === 'task.assigned').email.source, 'user');
+    await page.context().close();
+  });
+
   it('a device revoked in settings loses its token at once', async () => {
     const basic = Buffer.from('ann:ann-password-1').toString('base64');
     const made = await fetch(`${hub.base}/v1/devices`, {

@@ -16,10 +16,20 @@ pub struct Hub {
 
 impl Hub {
     pub async fn start(binary: &Path, write_group: u32) -> anyhow::Result<Self> {
+        Self::start_with(binary, write_group, &[]).await
+    }
+
+    /// [`Hub::start`] with more arguments for `serve` (`--smtp …`).
+    pub async fn start_with(binary: &Path, write_group: u32, extra: &[String]) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let admin = cli(binary, data.path(), &["token", "add", "--admin"])?;
-        let (child, base) = serve(binary, data.path(), write_group, 0)?;
+        let (child, base) = serve(binary, data.path(), write_group, 0, extra)?;
         Ok(Self { base, binary: binary.to_owned(), child, admin, data })
+    }
+
+    /// The hub's data directory (for files `serve` is pointed at).
+    pub fn data(&self) -> &Path {
+        self.data.path()
     }
 
     /// Stops the hub and serves its data again with `per_second` requests per token (the
@@ -27,7 +37,7 @@ impl Hub {
     pub fn restart_with_rate_limit(&mut self, write_group: u32, per_second: u32) -> anyhow::Result<()> {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        (self.child, self.base) = serve(&self.binary, self.data.path(), write_group, per_second)?;
+        (self.child, self.base) = serve(&self.binary, self.data.path(), write_group, per_second, &[])?;
         Ok(())
     }
 
@@ -86,7 +96,13 @@ impl Drop for Hub {
 }
 
 /// `herald-hub serve` on `data` and a free loopback port: the process and its base URL.
-fn serve(binary: &Path, data: &Path, write_group: u32, rate_limit: u32) -> anyhow::Result<(Child, String)> {
+fn serve(
+    binary: &Path,
+    data: &Path,
+    write_group: u32,
+    rate_limit: u32,
+    extra: &[String],
+) -> anyhow::Result<(Child, String)> {
     let mut child = Command::new(binary)
         .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit"])
         .arg(rate_limit.to_string())
@@ -94,6 +110,7 @@ fn serve(binary: &Path, data: &Path, write_group: u32, rate_limit: u32) -> anyho
         .arg(write_group.to_string())
         .arg("--data")
         .arg(data)
+        .args(extra)
         .env("HERALD_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()

@@ -13,11 +13,14 @@
 //! told) so that every tail figure comes with its spread (see `live.rs`); `herald-bench abuse
 //! [--runs N]` a hostile caller's cost to others (see `abuse.rs`, 3 runs unless told);
 //! `herald-bench web-feeds [--users N] [--runs N]` the memory per browser feed beside a desktop
-//! feed's (see `web_feeds.rs`, 3 runs unless told).
+//! feed's (see `web_feeds.rs`, 3 runs unless told); `herald-bench mail [--users N] [--runs N]` a
+//! role send with immediate email: the feeds with mail on and off, and the time until the SMTP
+//! server accepted every mail (see `mail.rs`, 3 runs unless told).
 
 mod abuse;
 mod hub;
 mod live;
+mod mail;
 mod mirror;
 mod web_feeds;
 
@@ -52,13 +55,15 @@ struct Options {
     abuse: bool,
     /// `herald-bench web-feeds`: memory per browser feed.
     web_feeds: bool,
+    /// `herald-bench mail`: a role send with immediate email, mail on and off.
+    mail: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut hub = std::env::current_exe()?.with_file_name("herald-hub");
     let (mut users, mut seconds, mut senders) = (10_000, 5, 32);
     let (mut mirror, mut rows, mut big) = (false, 100_000, 1_000_000);
-    let (mut live, mut rate, mut runs, mut abuse, mut web_feeds) = (false, 1_000, None, false, false);
+    let (mut live, mut rate, mut runs, mut abuse, mut web_feeds, mut mail) = (false, 1_000, None, false, false, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -67,6 +72,7 @@ fn options() -> anyhow::Result<Options> {
             "live" => live = true,
             "abuse" => abuse = true,
             "web-feeds" => web_feeds = true,
+            "mail" => mail = true,
             "--rate" => rate = value()?.parse()?,
             "--runs" => runs = Some(value()?.parse::<u32>()?.max(1)),
             "--rows" => rows = value()?.parse()?,
@@ -78,7 +84,7 @@ fn options() -> anyhow::Result<Options> {
             other => bail!("unknown argument {other:?}; see the top of crates/herald-bench/src/main.rs"),
         }
     }
-    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate, runs, abuse, web_feeds })
+    Ok(Options { hub, users, seconds, senders, mirror, rows, big, live, rate, runs, abuse, web_feeds, mail })
 }
 
 #[tokio::main]
@@ -95,6 +101,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if options.web_feeds {
         return web_feeds::run(&options.hub, options.users, options.runs.unwrap_or(3)).await;
+    }
+    if options.mail {
+        return mail::run(&options.hub, options.users, options.runs.unwrap_or(3)).await;
     }
     println!(
         "# herald-bench: {} users, {} s per send run, {} concurrent senders\n",
@@ -160,47 +169,16 @@ async fn fan_out(options: &Options) -> anyhow::Result<()> {
     println!("\n(set-up: {} users with the role made in {:.1} s)\n", options.users, setup.elapsed().as_secs_f64());
 
     let rss_before = hub.rss_kib()?;
-    let ws_base = hub.base.replace("http://", "ws://");
-    let mut feeds = Vec::with_capacity(tokens.len());
     let connect = Instant::now();
-    // In waves of 48: one address may hold 64 connections not yet signed in.
-    for chunk in tokens.chunks(48) {
-        let mut wave = Vec::new();
-        for token in chunk {
-            let mut request = format!("{ws_base}/v1/feed?since=0").into_client_request()?;
-            request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
-            wave.push(tokio::spawn(async move {
-                // tungstenite zero-fills its whole read buffer on every read: at the default
-                // 128 KiB, 10,000 sockets cost the client seconds of memset.
-                let config = WebSocketConfig::default().read_buffer_size(4096);
-                let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
-                wait_for(&mut ws, "caught_up").await?;
-                anyhow::Ok(ws)
-            }));
-        }
-        for feed in wave {
-            feeds.push(feed.await??);
-        }
-    }
+    let feeds = connect_feeds(&hub.base, &tokens).await?;
     let connected_in = connect.elapsed();
     // Let allocations settle before reading the hub's memory.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = hub.rss_kib()?;
     let per_feed = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / feeds.len() as f64;
 
-    // Every feed waits for its notification; the clock starts just before the send.
-    let mut arrivals = Vec::with_capacity(feeds.len());
-    let (go, ready) = tokio::sync::watch::channel(None::<Instant>);
-    for mut ws in feeds {
-        let mut ready = ready.clone();
-        arrivals.push(tokio::spawn(async move {
-            wait_for(&mut ws, "change").await?;
-            let arrived = Instant::now();
-            let started = *ready.wait_for(Option::is_some).await?;
-            anyhow::Ok((arrived - started.expect("set"), ws))
-        }));
-    }
-    // All waiting tasks are spawned before the clock starts.
+    let (arrivals, go) = await_change_on_each(feeds);
+    // All waiting tasks are polling before the clock starts.
     tokio::task::yield_now().await;
     let started = Instant::now();
     go.send_replace(Some(started));
@@ -237,6 +215,53 @@ async fn fan_out(options: &Options) -> anyhow::Result<()> {
     drop(keep);
     hub.stop();
     Ok(())
+}
+
+/// Opens a feed for each token (as `since=0`) and waits until each is caught up.
+async fn connect_feeds(base: &str, tokens: &[String]) -> anyhow::Result<Vec<Feed>> {
+    let ws_base = base.replace("http://", "ws://");
+    let mut feeds = Vec::with_capacity(tokens.len());
+    // In waves of 48: one address may hold 64 connections not yet signed in.
+    for chunk in tokens.chunks(48) {
+        let mut wave = Vec::new();
+        for token in chunk {
+            let mut request = format!("{ws_base}/v1/feed?since=0").into_client_request()?;
+            request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
+            wave.push(tokio::spawn(async move {
+                // tungstenite zero-fills its whole read buffer on every read: at the default
+                // 128 KiB, 10,000 sockets cost the client seconds of memset.
+                let config = WebSocketConfig::default().read_buffer_size(4096);
+                let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
+                wait_for(&mut ws, "caught_up").await?;
+                anyhow::Ok(ws)
+            }));
+        }
+        for feed in wave {
+            feeds.push(feed.await??);
+        }
+    }
+    Ok(feeds)
+}
+
+/// What each feed's wait for its next change ends with: how long after the clock started it
+/// came, and the feed.
+type Arrival = tokio::task::JoinHandle<anyhow::Result<(Duration, Feed)>>;
+
+/// Every feed waits for its next change; the clock starts when the sender returned is given the
+/// send's start (all waiting tasks are spawned by then).
+fn await_change_on_each(feeds: Vec<Feed>) -> (Vec<Arrival>, tokio::sync::watch::Sender<Option<Instant>>) {
+    let mut arrivals = Vec::with_capacity(feeds.len());
+    let (go, ready) = tokio::sync::watch::channel(None::<Instant>);
+    for mut ws in feeds {
+        let mut ready = ready.clone();
+        arrivals.push(tokio::spawn(async move {
+            wait_for(&mut ws, "change").await?;
+            let arrived = Instant::now();
+            let started = *ready.wait_for(Option::is_some).await?;
+            anyhow::Ok((arrived - started.expect("set"), ws))
+        }));
+    }
+    (arrivals, go)
 }
 
 /// Makes `count` users with the role `everyone-here` through the admin API; returns their tokens.

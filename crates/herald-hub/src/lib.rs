@@ -132,21 +132,35 @@ pub async fn run_with(
     let limits = config.connections;
     let callbacks = callbacks::Callbacks::default();
     callbacks.spawn(store.clone(), &config, stop_rx.clone());
-    if let Some(mail) = config.mail.clone() {
-        let mailer = mail::worker::Mailer::default();
-        mailer.spawn(store.clone(), mail, stop_rx.clone()).map_err(std::io::Error::other)?;
-    }
+    let mail_drained = match config.mail.clone() {
+        Some(mail) => {
+            let mailer = mail::worker::Mailer::default();
+            Some(mailer.spawn(store.clone(), mail, stop_rx.clone()).map_err(std::io::Error::other)?)
+        }
+        None => None,
+    };
     let app = api::router(api::AppState::new(store, config, stop_rx, callbacks));
     let shutdown = async move {
         shutdown.await;
         // Feeds are long-lived; tell them to close so graceful shutdown does not wait forever.
         let _ = stop_tx.send(true);
     };
-    match tls {
+    let served = match tls {
         Some(tls) => serve::serve(tls::TlsListener::new(listener, tls)?, app, limits, shutdown).await,
         None => serve::serve(listener, app, limits, shutdown).await,
+    };
+    // Mail the SMTP server is accepting now is recorded before the hub exits, so the next start
+    // does not send it again; a server too slow to answer in time leaves it to that start.
+    if let Some(drained) = mail_drained {
+        if tokio::time::timeout(MAIL_DRAIN, drained).await.is_err() {
+            tracing::warn!(patience = ?MAIL_DRAIN, "mail still on its way at exit; the next start sends it");
+        }
     }
+    served
 }
+
+/// How long a stopping hub waits for mail on its way to be accepted and recorded.
+const MAIL_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Deletes expired notifications every `every` until the hub stops. The query uses a partial
 /// index of the rows that have an expiry, so a tick with nothing due costs one index probe.

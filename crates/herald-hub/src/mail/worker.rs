@@ -12,12 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use tokio::sync::{watch, Notify, Semaphore};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use super::compose::{self, ComposeError};
 use super::MailConfig;
 use crate::retry::{after, until, with_causes};
-use crate::store::{DueMail, Store, StoreError};
+use crate::store::{DueMail, MailOutcome, Store, StoreError};
 
 /// The wait before the second try; it doubles with each further one.
 const RETRY_BASE: Duration = Duration::from_secs(1);
@@ -47,18 +49,32 @@ impl Mailer {
         self.wake.notify_one();
     }
 
-    /// Starts sending; stops when `stop` turns true.
-    pub fn spawn(&self, store: Store, config: MailConfig, stop: watch::Receiver<bool>) -> Result<(), String> {
+    /// Starts sending; stops when `stop` turns true. The handle ends once every mail on its way
+    /// then has had its outcome recorded: a hub that waits for it before exiting sends none of
+    /// them again at its next start.
+    pub fn spawn(
+        &self,
+        store: Store,
+        config: MailConfig,
+        stop: watch::Receiver<bool>,
+    ) -> Result<tokio::task::JoinHandle<()>, String> {
         let transport = config.smtp.transport()?;
         tracing::info!(smtp = %config.smtp, from = %config.from, "sending mail");
         let worker_store = store.clone();
+        let (outcomes, recorded) = mpsc::unbounded_channel();
         let worker = Arc::new(Worker {
             store,
             config,
             transport,
             wake: self.wake.clone(),
             slots: Arc::new(Semaphore::new(PARALLEL)),
+            taken: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            outcomes,
         });
+        // It ends when the last sender of outcomes (the worker, held by each mail on its way)
+        // is gone, after committing what they sent.
+        let recorder = tokio::spawn(record(worker_store.clone(), recorded, self.wake.clone()));
         tokio::spawn(async move {
             // Mails a previous process was sending when it died: due again now, not after their
             // claims run out. (One with the server's acceptance already is the one duplicate.)
@@ -71,7 +87,7 @@ impl Mailer {
             }
             worker.run(stop).await
         });
-        Ok(())
+        Ok(recorder)
     }
 }
 
@@ -81,6 +97,11 @@ struct Worker {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     wake: Arc<Notify>,
     slots: Arc<Semaphore>,
+    /// Mails taken from the queue whose outcome is not yet handed to the recorder.
+    taken: AtomicUsize,
+    /// The hub is stopping: mails not yet started are left for the next start.
+    stopping: AtomicBool,
+    outcomes: mpsc::UnboundedSender<MailOutcome>,
 }
 
 /// What became of one try.
@@ -113,33 +134,40 @@ impl Worker {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => return,
+                _ = async { let _ = stop.wait_for(|stopping| *stopping).await; } => {
+                    self.stopping.store(true, Ordering::Release);
+                    return;
+                }
             }
         }
     }
 
     /// Starts sending what is due, as far as slots allow; returns how long to sleep.
     async fn round(self: &Arc<Self>) -> Result<Duration, StoreError> {
-        // Only as many as can start now: each mail taken is claimed in the queue until its
-        // outcome is recorded, so none is left claimed and waiting here.
-        let free = self.slots.available_permits().min(BATCH as usize);
-        if free == 0 {
-            // The next send to end wakes the worker.
+        // At most BATCH taken and not yet decided: each is claimed in the queue until its
+        // outcome is recorded, and waits here for one of the PARALLEL slots.
+        let room = BATCH as usize - self.taken.load(Ordering::Acquire).min(BATCH as usize);
+        if room < BATCH as usize / 2 {
+            // Enough waiting; the next outcome wakes the worker.
             return Ok(IDLE_RECHECK);
         }
-        let due = self.store.due_mail(free as u32, CLAIM).await?;
+        let due = self.store.due_mail(room as u32, CLAIM).await?;
         for mail in due {
-            let slot = self.slots.clone().try_acquire_owned().expect("only this loop takes slots");
+            self.taken.fetch_add(1, Ordering::AcqRel);
             let worker = self.clone();
             tokio::spawn(async move {
-                let id = mail.id;
-                if let Err(e) = worker.send(mail).await {
-                    // Its claim runs out and it is tried again (at worst the one duplicate).
-                    tracing::error!(error = %e, mail = id, "could not record a mail's outcome");
-                    tokio::time::sleep(RETRY_BASE).await;
+                let Ok(slot) = worker.slots.clone().acquire_owned().await else { return };
+                if worker.stopping.load(Ordering::Acquire) {
+                    // Not started: its claim is released at the next start.
+                    worker.taken.fetch_sub(1, Ordering::AcqRel);
+                    return;
                 }
+                let outcome = worker.send(mail).await;
                 drop(slot);
-                worker.wake.notify_one();
+                // The recorder commits it with others; until then the claim keeps it from
+                // being taken again.
+                let _ = worker.outcomes.send(outcome);
+                worker.taken.fetch_sub(1, Ordering::AcqRel);
             });
         }
         Ok(match self.store.next_mail_at().await? {
@@ -148,20 +176,22 @@ impl Worker {
         })
     }
 
-    async fn send(&self, mail: DueMail) -> Result<(), StoreError> {
+    /// Tries `mail` once; what is to be recorded of it.
+    async fn send(&self, mail: DueMail) -> MailOutcome {
         let outcome = self.try_send(&mail).await;
+        let id = mail.id;
         match outcome {
             Outcome::Sent => {
-                tracing::info!(mail = mail.id, user = %mail.user, "mail sent");
-                self.store.mail_sent(mail.id).await
+                tracing::info!(mail = id, user = %mail.user, "mail sent");
+                MailOutcome::Sent(id)
             }
             Outcome::NotSent(state, why) => {
-                tracing::debug!(mail = mail.id, user = %mail.user, state, why, "mail not sent");
-                self.store.mail_not_sent(mail.id, state, why).await
+                tracing::debug!(mail = id, user = %mail.user, state, why, "mail not sent");
+                MailOutcome::NotSent { id, state, why }
             }
             Outcome::Permanent(error) => {
-                tracing::error!(mail = mail.id, user = %mail.user, %error, "mail refused for good");
-                self.store.mail_failed(mail.id, error, None).await
+                tracing::error!(mail = id, user = %mail.user, %error, "mail refused for good");
+                MailOutcome::Failed { id, error, retry_at: None }
             }
             Outcome::Transient(error) => {
                 let tries = mail.attempts + 1;
@@ -172,7 +202,7 @@ impl Worker {
                     }
                     None => tracing::error!(mail = mail.id, tries, %error, "giving up on a mail after a day of trying"),
                 }
-                self.store.mail_failed(mail.id, error, retry_at).await
+                MailOutcome::Failed { id, error, retry_at }
             }
         }
     }
@@ -206,6 +236,32 @@ impl Worker {
             Ok(_) => Outcome::Sent,
             Err(e) if e.is_permanent() => Outcome::Permanent(format!("the SMTP server refused it: {e}")),
             Err(e) => Outcome::Transient(format!("could not hand it to the SMTP server: {}", with_causes(&e))),
+        }
+    }
+}
+
+/// Records outcomes as they come, all those waiting in one commit (sending 10,000 mails must not
+/// take 10,000 commits from the store's one writer). A commit that fails is tried again with
+/// the same outcomes; the claims keep their mails from being sent meanwhile.
+async fn record(store: Store, mut outcomes: mpsc::UnboundedReceiver<MailOutcome>, wake: Arc<Notify>) {
+    let mut batch = Vec::new();
+    loop {
+        if batch.is_empty() && outcomes.recv_many(&mut batch, 1024).await == 0 {
+            return;
+        }
+        // What else came meanwhile goes in the same commit.
+        while let Ok(more) = outcomes.try_recv() {
+            batch.push(more);
+        }
+        match store.record_mail_outcomes(batch.clone()).await {
+            Ok(()) => {
+                batch.clear();
+                wake.notify_one();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, mails = batch.len(), "could not record mail outcomes; retrying");
+                tokio::time::sleep(RETRY_BASE).await;
+            }
         }
     }
 }

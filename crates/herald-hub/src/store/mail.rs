@@ -25,6 +25,17 @@ pub struct DueMail {
     pub digest: Option<Vec<herald_proto::Notification>>,
 }
 
+/// What became of one mail taken from the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailOutcome {
+    /// The SMTP server accepted it.
+    Sent(i64),
+    /// Not to be sent: `state` is `skipped` or `no_address`, `why` says what happened.
+    NotSent { id: i64, state: &'static str, why: String },
+    /// A try failed with `error`: tried again at `retry_at`, or given up (`failed`) if None.
+    Failed { id: i64, error: String, retry_at: Option<String> },
+}
+
 /// How many mails are in each state, for `/v1/admin/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MailCounts {
@@ -145,12 +156,16 @@ impl Store {
                 })?;
                 rows.collect::<Result<_, _>>()?
             };
-            // Claimed in the same call that read them: the store's one writer connection makes
-            // the two one step.
-            let mut claim = conn.prepare_cached("UPDATE mail_queue SET claimed_until = ?2 WHERE id = ?1")?;
-            for (mail, ..) in &due {
-                claim.execute(params![mail.id, claimed_until])?;
+            // Claimed in the same call that read them (the store's one writer connection makes
+            // the two one step), in one commit.
+            let tx = conn.unchecked_transaction()?;
+            {
+                let mut claim = tx.prepare_cached("UPDATE mail_queue SET claimed_until = ?2 WHERE id = ?1")?;
+                for (mail, ..) in &due {
+                    claim.execute(params![mail.id, claimed_until])?;
+                }
             }
+            tx.commit()?;
             let mut mails = Vec::with_capacity(due.len());
             for (mut mail, notification_id, items) in due {
                 if let Some(id) = notification_id {
@@ -187,40 +202,34 @@ impl Store {
         .await
     }
 
-    /// The SMTP server accepted mail `id`.
-    pub async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
+    /// Records what became of mails taken with [`Store::due_mail`], all in one transaction (one
+    /// commit for many sends), and releases their claims.
+    pub async fn record_mail_outcomes(&self, outcomes: Vec<MailOutcome>) -> Result<(), StoreError> {
         self.with(move |conn| {
-            conn.execute(
-                "UPDATE mail_queue SET state = 'sent', sent_at = ?2, attempts = attempts + 1, claimed_until = NULL
-                 WHERE id = ?1",
-                params![id, now_rfc3339()],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Mail `id` is not sent: `state` is `skipped` or `no_address`, `why` says what happened.
-    pub async fn mail_not_sent(&self, id: i64, state: &'static str, why: String) -> Result<(), StoreError> {
-        self.with(move |conn| {
-            conn.execute(
-                "UPDATE mail_queue SET state = ?2, last_error = ?3, claimed_until = NULL WHERE id = ?1",
-                params![id, state, why],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// A try failed with `error`: try again at `retry_at`, or give up (`failed`) if None.
-    pub async fn mail_failed(&self, id: i64, error: String, retry_at: Option<String>) -> Result<(), StoreError> {
-        self.with(move |conn| {
-            conn.execute(
-                "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2, claimed_until = NULL,
-                 due_at = coalesce(?3, due_at), state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'queued' END
-                 WHERE id = ?1",
-                params![id, error, retry_at],
-            )?;
+            let tx = conn.transaction()?;
+            let now = now_rfc3339();
+            for outcome in &outcomes {
+                match outcome {
+                    MailOutcome::Sent(id) => tx.prepare_cached(
+                        "UPDATE mail_queue SET state = 'sent', sent_at = ?2, attempts = attempts + 1, claimed_until = NULL
+                         WHERE id = ?1",
+                    )?
+                    .execute(params![id, now])?,
+                    MailOutcome::NotSent { id, state, why } => tx
+                        .prepare_cached(
+                            "UPDATE mail_queue SET state = ?2, last_error = ?3, claimed_until = NULL WHERE id = ?1",
+                        )?
+                        .execute(params![id, state, why])?,
+                    MailOutcome::Failed { id, error, retry_at } => tx
+                        .prepare_cached(
+                            "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2, claimed_until = NULL,
+                             due_at = coalesce(?3, due_at), state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'queued' END
+                             WHERE id = ?1",
+                        )?
+                        .execute(params![id, error, retry_at])?,
+                };
+            }
+            tx.commit()?;
             Ok(())
         })
         .await

@@ -22,7 +22,7 @@ mod idempotency;
 mod ingest;
 mod mail;
 pub use digest::{DigestCandidate, DigestRun};
-pub use mail::{valid_address, DueMail, MailCounts};
+pub use mail::{valid_address, DueMail, MailCounts, MailOutcome};
 pub(crate) mod notifications;
 mod preferences;
 mod readers;
