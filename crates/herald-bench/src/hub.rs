@@ -27,11 +27,6 @@ impl Hub {
         Ok(Self { base, binary: binary.to_owned(), child, admin, data })
     }
 
-    /// The hub's data directory (for files `serve` is pointed at).
-    pub fn data(&self) -> &Path {
-        self.data.path()
-    }
-
     /// Stops the hub and serves its data again with `per_second` requests per token (the
     /// default of `serve` is 100), on a new port.
     pub fn restart_with_rate_limit(&mut self, write_group: u32, per_second: u32) -> anyhow::Result<()> {

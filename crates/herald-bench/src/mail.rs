@@ -21,7 +21,9 @@ use crate::hub::Hub;
 /// The bench's type, with email or without.
 fn types(email: bool) -> String {
     let channels = if email { r#"["inbox", "desktop", "email"]"# } else { r#"["inbox", "desktop"]"# };
-    format!("[[types]]\ntype = \"bench.notice\"\ntitle = \"Bench notices\"\nchannels = {channels}\n")
+    format!(
+        "[defaults]\nchannels = [\"inbox\", \"desktop\"]\n\n[[types]]\ntype = \"bench.notice\"\ntitle = \"Bench notices\"\nchannels = {channels}\n"
+    )
 }
 
 /// The SMTP server: aiosmtpd writing each accepted mail to a file in `dir`.
@@ -46,9 +48,14 @@ impl Sink {
             .arg(dir.path())
             .stdout(Stdio::piped())
             .spawn()
-            .with_context(|| format!("starting aiosmtpd with {} (scripts/install-deps.sh installs it)", python.display()))?;
+            .with_context(|| {
+                format!("starting aiosmtpd with {} (scripts/install-deps.sh installs it)", python.display())
+            })?;
         let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().context("no stdout")?), &mut line)?;
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().context("no stdout")?),
+            &mut line,
+        )?;
         if !line.starts_with("listening") {
             bail!("the SMTP server did not start: {line:?}");
         }
@@ -141,7 +148,11 @@ async fn one_send(binary: &Path, users: usize, mail: bool) -> anyhow::Result<Mea
         .try_collect()
         .await?;
     let feeds = crate::connect_feeds(&hub.base, &tokens).await?;
-    eprintln!("(set-up, mail {}: {users} users and feeds in {:.1} s)", if mail { "on" } else { "off" }, setup.elapsed().as_secs_f64());
+    eprintln!(
+        "(set-up, mail {}: {users} users and feeds in {:.1} s)",
+        if mail { "on" } else { "off" },
+        setup.elapsed().as_secs_f64()
+    );
 
     let (arrivals, go) = crate::await_change_on_each(feeds);
     let started = Instant::now();

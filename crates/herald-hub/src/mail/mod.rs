@@ -2,7 +2,8 @@
 //! `--public-url`), what a mail says ([`compose`]), and the worker that sends the durable queue
 //! the store fills in the same transaction as each notification ([`worker`]).
 //!
-//! - [`smtp`]: the SMTP URL (`smtp://`, `smtp+starttls://`, `smtps://`) and lettre's transport.
+//! - [`smtp`]: the SMTP URL (`smtp://`, `smtp+starttls://`, `smtps://`).
+//! - [`connections`]: connections to that server, without Nagle, kept between mails.
 //! - [`compose`]: a notification as a multipart text and HTML mail, every field escaped.
 //! - [`worker`]: sends what is due, retries transient failures with backoff, records the rest.
 //! - [`digest`]: the daily digest runs, at each user's digest hour.
@@ -11,6 +12,7 @@
 //! - [`pages`]: the pages those links open on the hub.
 
 pub mod compose;
+pub mod connections;
 pub mod digest;
 pub mod digest_schedule;
 pub mod links;

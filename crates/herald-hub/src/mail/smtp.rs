@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use url::Url;
 
 /// How long one SMTP conversation may take before it counts as a (transient) failure.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {
@@ -74,21 +72,9 @@ impl SmtpUrl {
         })
     }
 
-    /// lettre's pooled transport to this server.
-    pub fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-        let builder = match self.security {
-            Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host),
-            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host)
-                .map_err(|e| format!("--smtp {self}: {e}"))?,
-            Security::Tls => {
-                AsyncSmtpTransport::<Tokio1Executor>::relay(&self.host).map_err(|e| format!("--smtp {self}: {e}"))?
-            }
-        };
-        let mut builder = builder.port(self.port).timeout(Some(SMTP_TIMEOUT));
-        if let Some((user, password)) = &self.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-        }
-        Ok(builder.build())
+    /// The user and password, if the URL has them.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials.as_ref().map(|(user, password)| (user.as_str(), password.as_str()))
     }
 }
 

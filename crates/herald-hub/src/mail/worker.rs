@@ -11,14 +11,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
 use super::compose::{self, ComposeError};
+use super::connections::{Connections, SendError};
 use super::MailConfig;
-use crate::retry::{after, until, with_causes};
+use crate::retry::{after, until};
 use crate::store::{DueMail, MailOutcome, Store, StoreError};
 
 /// The wait before the second try; it doubles with each further one.
@@ -32,7 +32,7 @@ const BATCH: u32 = 64;
 /// How long a mail taken stays claimed: longer than a send can take (lettre gives up on a
 /// silent server after `smtp::SMTP_TIMEOUT`), so a slow send is never taken twice.
 const CLAIM: Duration = Duration::from_secs(120);
-/// Mails on their way at once (lettre's pool keeps their connections).
+/// Mails on their way at once (each on a connection of its own, kept for the next).
 const PARALLEL: usize = 8;
 /// Even with nothing queued, look again this often (a mail whose `unread` delay ends, a row
 /// another process queued). Sends wake the worker at once.
@@ -58,14 +58,14 @@ impl Mailer {
         config: MailConfig,
         stop: watch::Receiver<bool>,
     ) -> Result<tokio::task::JoinHandle<()>, String> {
-        let transport = config.smtp.transport()?;
+        let connections = Connections::new(&config.smtp)?;
         tracing::info!(smtp = %config.smtp, from = %config.from, "sending mail");
         let worker_store = store.clone();
         let (outcomes, recorded) = mpsc::unbounded_channel();
         let worker = Arc::new(Worker {
             store,
             config,
-            transport,
+            connections,
             wake: self.wake.clone(),
             slots: Arc::new(Semaphore::new(PARALLEL)),
             taken: AtomicUsize::new(0),
@@ -94,7 +94,7 @@ impl Mailer {
 struct Worker {
     store: Store,
     config: MailConfig,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    connections: Connections,
     wake: Arc<Notify>,
     slots: Arc<Semaphore>,
     /// Mails taken from the queue whose outcome is not yet handed to the recorder.
@@ -232,10 +232,10 @@ impl Worker {
                 return Outcome::Permanent(e.to_string())
             }
         };
-        match self.transport.send(message).await {
-            Ok(_) => Outcome::Sent,
-            Err(e) if e.is_permanent() => Outcome::Permanent(format!("the SMTP server refused it: {e}")),
-            Err(e) => Outcome::Transient(format!("could not hand it to the SMTP server: {}", with_causes(&e))),
+        match self.connections.send(&message).await {
+            Ok(()) => Outcome::Sent,
+            Err(SendError::Permanent(e)) => Outcome::Permanent(e),
+            Err(SendError::Transient(e)) => Outcome::Transient(e),
         }
     }
 }
