@@ -30,6 +30,16 @@ ALTER TABLE mail_queue_v2 RENAME TO mail_queue;
 CREATE INDEX mail_queue_due ON mail_queue (due_at) WHERE state = 'queued';
 CREATE INDEX mail_queue_held ON mail_queue (user_id) WHERE state = 'held';
 
+-- Mail owed by one send, as one row written in the send's transaction (a send to 10,000 adds one
+-- row there, not 10,000): `entries` is a JSON array of [user_id, notification_id, mode,
+-- after_seconds]. The mail worker turns it into mail_queue rows right after, in a transaction of
+-- its own, so the feeds do not wait for them.
+CREATE TABLE mail_pending (
+    id         INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    entries    TEXT NOT NULL
+);
+
 -- When each user's last digest run was (whether or not it found anything to send): the next
 -- one lists what was held after it.
 CREATE TABLE digest_runs (

@@ -60,6 +60,8 @@ pub async fn run_due(
     user: Option<String>,
     now: Option<Timestamp>,
 ) -> Result<Vec<(String, DigestRun)>, StoreError> {
+    // What sends owe and the mail worker has not yet queued counts too.
+    store.expand_pending_mail(std::time::Duration::ZERO).await?;
     let mut runs = Vec::new();
     for candidate in store.digest_candidates(user).await? {
         let due = match (now, schedule.due_at(&candidate)) {

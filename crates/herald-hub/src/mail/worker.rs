@@ -27,6 +27,10 @@ const RETRY_BASE: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// A mail still failing this long after it was queued is given up.
 pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// How long a send's mail waits for its live feeds to have it first: the mail work (queueing,
+/// the SMTP conversations) would otherwise compete with the fan-out for the cores. Measured:
+/// a 10,000-recipient fan-out takes ~0.4 s on 2 cores.
+const SETTLE: Duration = Duration::from_secs(1);
 /// Mails taken from the queue per round.
 const BATCH: u32 = 64;
 /// How long a mail taken stays claimed: longer than a send can take (lettre gives up on a
@@ -151,6 +155,7 @@ impl Worker {
             // Enough waiting; the next outcome wakes the worker.
             return Ok(IDLE_RECHECK);
         }
+        self.store.expand_pending_mail(SETTLE).await?;
         let due = self.store.due_mail(room as u32, CLAIM).await?;
         for mail in due {
             self.taken.fetch_add(1, Ordering::AcqRel);

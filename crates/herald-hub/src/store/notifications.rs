@@ -132,6 +132,7 @@ pub(super) fn insert_with(
     let insert = format!(
         "INSERT INTO notifications (user_id, sender_app, {COLUMNS}) VALUES (?{user_param}, ?{app_param}, {values})"
     );
+    let mut owed_mail = super::mail::OwedMail::default();
     for &user_id in recipients {
         let mut changes = Vec::new();
         if let Some(tag) = &new.tag {
@@ -148,12 +149,12 @@ pub(super) fn insert_with(
         notification.id = tx.last_insert_rowid();
         super::words::index(tx, notification.id, user_id, &notification.subject, &notification.body)?;
         if notification.channels.contains(&herald_proto::Channel::Email) {
-            let mode = switches.email_mode(user_id, &new.kind, new.rule.email);
-            super::mail::queue(tx, user_id, notification.id, mode, &created_at)?;
+            owed_mail.push(user_id, notification.id, switches.email_mode(user_id, &new.kind, new.rule.email));
         }
         changes.push(append(tx, user_id, ChangeKind::Created { notification: notification.clone() })?);
         delivered.push((user_id, notification, changes));
     }
+    owed_mail.write(tx, &created_at)?;
     Ok(delivered)
 }
 
