@@ -355,4 +355,36 @@ async fn the_digest_lists_what_is_still_unread_newest_first_once() {
     wait_for_stats(&hub, "skipped", |s| s["skipped"] == 2).await;
     let subjects: Vec<Option<String>> = sink.mails().iter().map(|m| header(m, "Subject")).collect();
     assert_eq!(subjects.len(), 1, "{subjects:?}");
+
+    // The digest's unsubscribe link stops the types it listed, and what is still held of them.
+    send(&hub, "community.comment", "Held when bob unsubscribes").await;
+    wait_for_stats(&hub, "one held", |s| s["held"] == 1).await;
+    let link = header(mail, "List-Unsubscribe").unwrap();
+    let path = hub_path(link.trim_start_matches('<').trim_end_matches('>'));
+    let (status, page, _) = open_link(&hub, "POST", &path, Some("List-Unsubscribe=One-Click")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Comments"), "{page}");
+    let counts = stats(&hub).await;
+    assert_eq!((counts["held"].clone(), counts["skipped"].clone()), (json!(0), json!(3)), "{counts}");
+    assert_eq!(email_of(&hub.get(&hub.bob, "/v1/preferences").await.1, "community.comment")["on"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_removed_before_their_mail_is_queued_holds_up_nobody_elses() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(dir.path(), free_port());
+    let hub = hub_mailing_to(sink.port).await;
+    hub.store.add_user("carl").await.unwrap();
+    assert!(hub.store.set_email("carl", Some("carl@example.org".into())).await.unwrap());
+    let body = json!({"to": {"users": ["carl", "bob"]}, "type": "ops.alert", "subject": "To carl and bob"});
+    let (status, sent) = hub.post(&hub.app, "/v1/notifications", body.to_string()).await;
+    assert_eq!(status, 200, "{sent}");
+    // Removed within the second a send's mail waits for its feeds.
+    hub.store.remove_user("carl").await.unwrap();
+    let mails = sink.wait_for(1).await;
+    assert!(mails[0].contains("to=bob@example.org"), "{}", mails[0]);
+    send(&hub, "ops.alert", "And the next one").await;
+    let mails = sink.wait_for(2).await;
+    assert!(mails.iter().all(|m| !m.contains("carl@")), "{mails:?}");
+    wait_for_stats(&hub, "both sent", |s| s["sent"] == 2 && s["queued"] == 0).await;
 }

@@ -55,8 +55,14 @@ fn inbox(state: &AppState) -> String {
 
 /// The user and types an unsubscribe token names, if it is genuine and the user still exists.
 async fn unsubscribe_link(state: &AppState, token: &str) -> Result<(crate::store::User, Vec<String>), Response> {
-    let Some(Link::Unsubscribe { user_id, kinds }) = Link::verify(state.store.mail_key(), token) else {
-        return Err(forged());
+    let (user_id, kinds) = match Link::verify(state.store.mail_key(), token) {
+        Some(Link::Unsubscribe { user_id, kinds }) => (user_id, kinds),
+        Some(Link::UnsubscribeDigest { user_id, mail_id }) => match state.store.digest_types(user_id, mail_id).await {
+            Ok(Some(kinds)) => (user_id, kinds),
+            Ok(None) => return Err(respond(StatusCode::NOT_FOUND, pages::gone("This digest is no longer known."))),
+            Err(e) => return Err(failed(e)),
+        },
+        _ => return Err(forged()),
     };
     match state.store.user_by_id(user_id).await {
         Ok(Some(user)) => Ok((user, kinds)),

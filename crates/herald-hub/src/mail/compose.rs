@@ -123,11 +123,8 @@ pub fn digest_mail(
         subject = escape(&subject),
         inbox = escape(&inbox),
     );
-    // Unsubscribing from a digest stops mail of every type it lists.
-    let mut kinds: Vec<String> = items.iter().map(|n| n.kind.clone()).collect();
-    kinds.sort();
-    kinds.dedup();
-    let unsubscribe = Link::Unsubscribe { user_id: to.user_id, kinds };
+    // Unsubscribing from a digest stops mail of every type it lists (kept with the digest).
+    let unsubscribe = Link::UnsubscribeDigest { user_id: to.user_id, mail_id };
     build(config, to, &subject, digest_message_id(config, hub_id, mail_id), &unsubscribe, text, html)
 }
 

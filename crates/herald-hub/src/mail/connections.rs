@@ -18,7 +18,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::Message;
 use tokio::net::TcpStream;
 
-use super::smtp::{Security, SmtpUrl, SMTP_TIMEOUT};
+use super::smtp::{Security, SmtpUrl, SEND_TIMEOUT, SMTP_TIMEOUT};
 use crate::retry::with_causes;
 
 /// A kept connection idle longer than this is checked with NOOP before use.
@@ -80,7 +80,7 @@ impl Connections {
             }
             Err(_) => {
                 connection.abort().await;
-                Err(SendError::Transient(format!("the SMTP server did not answer in {} s", SMTP_TIMEOUT.as_secs())))
+                Err(SendError::Transient(format!("the SMTP server did not answer in {} s", SEND_TIMEOUT.as_secs())))
             }
         }
     }

@@ -43,11 +43,16 @@ impl DigestSchedule {
         candidate.zone.as_deref().and_then(|name| TimeZone::get(name).ok()).unwrap_or_else(|| self.zone.clone())
     }
 
-    /// When `candidate`'s next digest is due: the first digest hour after their last digest, or
-    /// (for a first one) after the oldest mail they have held.
+    /// When `candidate`'s next digest is due: the first digest hour after both their last
+    /// digest and the oldest mail they have held. (After the last run alone, a day with nothing
+    /// held would leave the next digest hour in the past, and the next item would go out at
+    /// once, at whatever hour it came.)
     pub fn due_at(&self, candidate: &DigestCandidate) -> Option<Timestamp> {
-        let since = candidate.last_run.as_deref().unwrap_or(&candidate.first_held_at);
-        let since: Timestamp = since.parse().ok()?;
+        let first_held: Timestamp = candidate.first_held_at.parse().ok()?;
+        let since = match candidate.last_run.as_deref().map(str::parse::<Timestamp>) {
+            Some(Ok(last_run)) => last_run.max(first_held),
+            _ => first_held,
+        };
         Some(next_digest(since, self.hour, &self.zone_of(candidate)))
     }
 }
@@ -71,9 +76,14 @@ pub async fn run_due(
             (Some(_), None) => true,
         };
         if due {
-            let run = store.run_digest(candidate.user_id).await?;
-            tracing::info!(user = %candidate.user, listed = run.listed, skipped = run.skipped, "digest run");
-            runs.push((candidate.user, run));
+            match store.run_digest(candidate.user_id).await {
+                Ok(run) => {
+                    tracing::info!(user = %candidate.user, listed = run.listed, skipped = run.skipped, "digest run");
+                    runs.push((candidate.user, run));
+                }
+                // One user's failure (removed meanwhile, say) does not hold back the others'.
+                Err(e) => tracing::warn!(user = %candidate.user, error = %e, "could not run a digest"),
+            }
         }
     }
     Ok(runs)
@@ -100,6 +110,9 @@ mod tests {
         assert_eq!(schedule.due_at(&first), Some("2026-12-05T08:00:00Z".parse().unwrap()));
         let later = candidate("2026-12-05T07:00:00.000Z", Some("2026-12-04T08:00:05.000Z"), None);
         assert_eq!(schedule.due_at(&later), Some("2026-12-05T08:00:00Z".parse().unwrap()));
+        // A day with nothing held: the next item waits for the next digest hour after it.
+        let quiet_day = candidate("2026-12-09T14:00:00.000Z", Some("2026-12-07T08:00:05.000Z"), None);
+        assert_eq!(schedule.due_at(&quiet_day), Some("2026-12-10T08:00:00Z".parse().unwrap()));
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub enum Link {
     /// Stop mail of these types to user `user_id` (one for a notification's mail; those it
     /// lists for a digest).
     Unsubscribe { user_id: i64, kinds: Vec<String> },
+    /// Stop mail of the types digest mail `mail_id` of user `user_id` lists (the store keeps
+    /// them: a digest may list more types than fit a header line).
+    UnsubscribeDigest { user_id: i64, mail_id: i64 },
     /// Answer notification `notification_id` of user `user_id`.
     Answer { user_id: i64, notification_id: i64 },
 }
@@ -31,6 +34,7 @@ impl Link {
         match self {
             // Type names have no commas (`types::valid_kind`).
             Link::Unsubscribe { user_id, kinds } => format!("unsubscribe:{user_id}:{}", kinds.join(",")),
+            Link::UnsubscribeDigest { user_id, mail_id } => format!("unsubscribe-digest:{user_id}:{mail_id}"),
             Link::Answer { user_id, notification_id } => format!("answer:{user_id}:{notification_id}"),
         }
     }
@@ -42,6 +46,7 @@ impl Link {
             "unsubscribe" if !rest.is_empty() => {
                 Some(Link::Unsubscribe { user_id, kinds: rest.split(',').map(str::to_owned).collect() })
             }
+            "unsubscribe-digest" => Some(Link::UnsubscribeDigest { user_id, mail_id: rest.parse().ok()? }),
             "answer" => Some(Link::Answer { user_id, notification_id: rest.parse().ok()? }),
             _ => None,
         }
@@ -83,6 +88,7 @@ mod tests {
         for link in [
             Link::Unsubscribe { user_id: 7, kinds: vec!["task.assigned".into()] },
             Link::Unsubscribe { user_id: 7, kinds: vec!["task.assigned".into(), "community.comment".into()] },
+            Link::UnsubscribeDigest { user_id: 7, mail_id: 31 },
             Link::Answer { user_id: 12, notification_id: 99 },
         ] {
             let token = link.sign(KEY);

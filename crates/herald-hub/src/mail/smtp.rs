@@ -6,8 +6,13 @@ use std::time::Duration;
 
 use url::Url;
 
-/// How long one SMTP conversation may take before it counts as a (transient) failure.
+/// How long connecting, the greeting, TLS and AUTH may each take before the try counts as a
+/// (transient) failure.
 pub(super) const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long handing one mail over may take, the server's answer to the end of DATA included:
+/// RFC 5321 (4.5.3.2) gives a server 10 minutes for that answer, and a try given up early while
+/// the server was accepting would send the mail twice.
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {

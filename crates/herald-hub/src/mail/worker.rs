@@ -33,9 +33,11 @@ pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 const SETTLE: Duration = Duration::from_secs(1);
 /// Mails taken from the queue per round.
 const BATCH: u32 = 64;
-/// How long a mail taken stays claimed: longer than a send can take (lettre gives up on a
-/// silent server after `smtp::SMTP_TIMEOUT`), so a slow send is never taken twice.
-const CLAIM: Duration = Duration::from_secs(120);
+/// How long a mail taken stays claimed. Far longer than a mail can wait here for a slot and then
+/// take to send (every step of the conversation is bounded, the longest by
+/// `smtp::SEND_TIMEOUT`), so this process never takes one it still holds; a crash's claims are
+/// released at the next start, not by this running out.
+const CLAIM: Duration = Duration::from_secs(3600);
 /// Mails on their way at once (each on a connection of its own, kept for the next).
 const PARALLEL: usize = 8;
 /// Even with nothing queued, look again this often (a mail whose `unread` delay ends, a row

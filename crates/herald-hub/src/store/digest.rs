@@ -18,6 +18,14 @@ pub struct DigestCandidate {
     pub zone: Option<String>,
 }
 
+/// What a digest mail lists (`mail_queue.items`): its notifications, newest first, and their
+/// types.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct DigestItems {
+    ids: Vec<i64>,
+    types: Vec<String>,
+}
+
 /// What one digest run decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestRun {
@@ -64,7 +72,8 @@ impl Store {
     /// still unread: no mail.
     pub async fn run_digest(&self, user_id: i64) -> Result<DigestRun, StoreError> {
         self.with(move |conn| {
-            let tx = conn.transaction()?;
+            // Immediate: the hub and `digest send` may both run digests on one database.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let now = now_rfc3339();
             // (queue row, still unread, notification), newest first.
             let held: Vec<(i64, bool, i64)> = {
@@ -80,11 +89,20 @@ impl Store {
             let mut run = DigestRun { mail_id: None, listed: unread.len(), skipped: held.len() - unread.len() };
             if !unread.is_empty() {
                 // The notification ids, newest first, as the mail lists them.
-                let items: Vec<i64> = held.iter().filter(|(_, unread, _)| *unread).map(|(.., n)| *n).collect();
+                let ids: Vec<i64> = held.iter().filter(|(_, unread, _)| *unread).map(|(.., n)| *n).collect();
+                // Its types too: what its unsubscribe link stops, even once the notifications
+                // themselves are gone.
+                let mut types: Vec<String> = {
+                    let mut stmt = tx.prepare_cached("SELECT type FROM notifications WHERE id = ?1")?;
+                    ids.iter().map(|id| stmt.query_row([id], |r| r.get(0))).collect::<Result<_, _>>()?
+                };
+                types.sort();
+                types.dedup();
+                let items = DigestItems { ids, types };
                 tx.execute(
                     "INSERT INTO mail_queue (user_id, notification_id, mode, state, due_at, created_at, items)
                      VALUES (?1, NULL, 'digest', 'queued', ?2, ?2, ?3)",
-                    params![user_id, now, serde_json::to_string(&items).expect("ids serialise")],
+                    params![user_id, now, serde_json::to_string(&items).expect("ids and names serialise")],
                 )?;
                 let digest_id = tx.last_insert_rowid();
                 let mut listed =
@@ -121,10 +139,10 @@ impl Store {
         user_id: i64,
         items: &str,
     ) -> Result<Vec<herald_proto::Notification>, StoreError> {
-        let ids: Vec<i64> =
+        let items: DigestItems =
             serde_json::from_str(items).map_err(|e| StoreError::Task(format!("a digest's items unreadable: {e}")))?;
-        let mut listed = Vec::with_capacity(ids.len());
-        for id in ids {
+        let mut listed = Vec::with_capacity(items.ids.len());
+        for id in items.ids {
             if let Some(n) = super::notifications::get_own(conn, user_id, id)? {
                 if !n.read && n.answer.is_none() {
                     listed.push(n);
@@ -132,6 +150,25 @@ impl Store {
             }
         }
         Ok(listed)
+    }
+
+    /// The types digest mail `mail_id` of `user_id` lists (what its unsubscribe link stops);
+    /// None if there is no such digest of theirs.
+    pub async fn digest_types(&self, user_id: i64, mail_id: i64) -> Result<Option<Vec<String>>, StoreError> {
+        self.with(move |conn| {
+            let items: Option<Option<String>> = conn
+                .query_row(
+                    "SELECT items FROM mail_queue WHERE id = ?1 AND user_id = ?2 AND mode = 'digest'",
+                    [mail_id, user_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(Some(items)) = items else { return Ok(None) };
+            let items: DigestItems = serde_json::from_str(&items)
+                .map_err(|e| StoreError::Task(format!("a digest's items unreadable: {e}")))?;
+            Ok(Some(items.types))
+        })
+        .await
     }
 
     /// When `user_id`'s last digest ran.

@@ -84,7 +84,9 @@ impl OwedMail {
 /// address gets a `no_address` row (counted, never sent), a digest one is held, an `unread` one
 /// is due after its wait. Returns how many mails it queued.
 fn expand_pending(conn: &mut Connection, settled: &str) -> Result<usize, StoreError> {
-    let tx = conn.transaction()?;
+    // Immediate: it reads, then writes; a deferred one would fail, not wait, when another process
+    // (`digest send`) wrote in between.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let pending: Vec<(i64, String, String)> = {
         let mut stmt = tx.prepare_cached(
             "SELECT id, created_at, entries FROM mail_pending WHERE created_at <= ?1 ORDER BY id LIMIT 64",
@@ -114,11 +116,12 @@ fn expand_pending(conn: &mut Connection, settled: &str) -> Result<usize, StoreEr
 /// Queues the mail `mode` owes for `notification_id` to `user_id`, due from `created_at` (when
 /// the notification was sent).
 fn queue(tx: &Connection, user_id: i64, notification_id: i64, mode: EmailMode, now: &str) -> Result<(), StoreError> {
-    let has_address: bool = tx
+    let has_address: Option<bool> = tx
         .prepare_cached("SELECT email IS NOT NULL FROM users WHERE id = ?1")?
         .query_row([user_id], |r| r.get(0))
-        .optional()?
-        .unwrap_or(false);
+        .optional()?;
+    // A user removed since the send (their notifications went with them): nothing owed.
+    let Some(has_address) = has_address else { return Ok(()) };
     let (state, due_at) = match mode {
         _ if !has_address => ("no_address", now.to_owned()),
         EmailMode::Immediate => ("queued", now.to_owned()),
@@ -280,19 +283,20 @@ impl Store {
                 match outcome {
                     MailOutcome::Sent(id) => tx.prepare_cached(
                         "UPDATE mail_queue SET state = 'sent', sent_at = ?2, attempts = attempts + 1, claimed_until = NULL
-                         WHERE id = ?1",
+                         WHERE id = ?1 AND state = 'queued'",
                     )?
                     .execute(params![id, now])?,
                     MailOutcome::NotSent { id, state, why } => tx
                         .prepare_cached(
-                            "UPDATE mail_queue SET state = ?2, last_error = ?3, claimed_until = NULL WHERE id = ?1",
+                            "UPDATE mail_queue SET state = ?2, last_error = ?3, claimed_until = NULL
+                             WHERE id = ?1 AND state = 'queued'",
                         )?
                         .execute(params![id, state, why])?,
                     MailOutcome::Failed { id, error, retry_at } => tx
                         .prepare_cached(
                             "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?2, claimed_until = NULL,
                              due_at = coalesce(?3, due_at), state = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'queued' END
-                             WHERE id = ?1",
+                             WHERE id = ?1 AND state = 'queued'",
                         )?
                         .execute(params![id, error, retry_at])?,
                 };

@@ -158,7 +158,8 @@ impl Store {
     }
 
     /// Turns `channel` off (or on) for each of `kinds`, for `user_id`, leaving their other
-    /// switches as they are (an unsubscribe link).
+    /// switches as they are (an unsubscribe link). Turning email off also skips the mail of those
+    /// types still owed to them.
     pub async fn set_switches(
         &self,
         user_id: i64,
@@ -172,8 +173,20 @@ impl Store {
                 let mut upsert = tx.prepare_cached(
                     "INSERT OR REPLACE INTO user_preferences (user_id, type, channel, enabled) VALUES (?1, ?2, ?3, ?4)",
                 )?;
-                for kind in kinds {
+                for kind in &kinds {
                     upsert.execute(params![user_id, kind, channel.as_str(), enabled])?;
+                }
+            }
+            if channel == Channel::Email && !enabled {
+                // Mail of those types already owed (waiting to see if it is read, or held for the
+                // digest) is not sent either. One on its way now is past stopping.
+                let mut skip = tx.prepare_cached(
+                    "UPDATE mail_queue SET state = 'skipped', last_error = 'unsubscribed'
+                     WHERE user_id = ?1 AND state IN ('queued', 'held') AND claimed_until IS NULL
+                       AND notification_id IN (SELECT id FROM notifications WHERE user_id = ?1 AND type = ?2)",
+                )?;
+                for kind in &kinds {
+                    skip.execute(params![user_id, kind])?;
                 }
             }
             tx.commit()?;
