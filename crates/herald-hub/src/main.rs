@@ -18,6 +18,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of `Serve` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API and the WebSocket feed.
@@ -62,6 +64,10 @@ enum Command {
         /// is sent. Needs --public-url.
         #[arg(long, env = "HERALD_HUB_SMTP", requires = "public_url")]
         smtp: Option<String>,
+        /// PEM certificates to trust for the SMTP server's TLS besides the system's (a relay
+        /// with a certificate from the organisation's own CA).
+        #[arg(long, env = "HERALD_HUB_SMTP_CA", requires = "smtp")]
+        smtp_ca: Option<PathBuf>,
         /// The From: of every mail; "Herald <herald@HOST>" (the --public-url host) if absent.
         #[arg(long, env = "HERALD_HUB_MAIL_FROM", requires = "smtp")]
         mail_from: Option<String>,
@@ -291,6 +297,7 @@ async fn run() -> anyhow::Result<()> {
             tls_key,
             allow_private_callbacks,
             smtp,
+            smtp_ca,
             mail_from,
             public_url,
             digest_hour,
@@ -328,11 +335,15 @@ async fn run() -> anyhow::Result<()> {
                             .unwrap_or_else(|| format!("Herald <herald@{}>", host.as_deref().unwrap_or("localhost")));
                         let digest = herald_hub::mail::digest::DigestSchedule::new(digest_hour, &timezone)
                             .map_err(anyhow::Error::msg)?;
-                        Some(
-                            herald_hub::mail::MailConfig::new(&smtp, &from, &public_url)
-                                .map_err(anyhow::Error::msg)?
-                                .with_digest(digest),
-                        )
+                        let mut mail = herald_hub::mail::MailConfig::new(&smtp, &from, &public_url)
+                            .map_err(anyhow::Error::msg)?
+                            .with_digest(digest);
+                        if let Some(path) = smtp_ca {
+                            let pem = std::fs::read(&path)
+                                .with_context(|| format!("reading --smtp-ca {}", path.display()))?;
+                            mail = mail.with_smtp_ca(pem).map_err(anyhow::Error::msg)?;
+                        }
+                        Some(mail)
                     }
                     _ => None,
                 },

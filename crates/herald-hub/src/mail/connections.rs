@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::Message;
 use tokio::net::TcpStream;
@@ -49,16 +49,24 @@ pub struct Connections {
     hello: ClientId,
     /// For `smtps://`: TLS from the first byte, with the system's root certificates.
     implicit_tls: Option<tokio_rustls::TlsConnector>,
+    /// PEM certificates trusted besides the system's (`--smtp-ca`).
+    extra_ca: Option<Vec<u8>>,
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
 }
 
 impl Connections {
-    pub fn new(url: &SmtpUrl) -> Result<Self, String> {
+    pub fn new(url: &SmtpUrl, extra_ca: Option<&[u8]>) -> Result<Self, String> {
         let implicit_tls = match url.security {
-            Security::Tls => Some(tls_connector()?),
+            Security::Tls => Some(tls_connector(extra_ca)?),
             Security::None | Security::StartTls => None,
         };
-        Ok(Self { url: url.clone(), hello: ClientId::default(), implicit_tls, idle: Mutex::default() })
+        Ok(Self {
+            url: url.clone(),
+            hello: ClientId::default(),
+            implicit_tls,
+            extra_ca: extra_ca.map(<[u8]>::to_vec),
+            idle: Mutex::default(),
+        })
     }
 
     /// Hands `message` to the server: on a kept connection if one is there, else a new one.
@@ -135,8 +143,13 @@ impl Connections {
                 .await
                 .map_err(|e| from_lettre("the SMTP server did not greet", e))?;
             if self.url.security == Security::StartTls {
-                let parameters = TlsParameters::new(self.url.host.clone())
-                    .map_err(|e| SendError::Permanent(format!("TLS for {}: {e}", self.url.host)))?;
+                let mut parameters = TlsParameters::builder(self.url.host.clone());
+                if let Some(pem) = &self.extra_ca {
+                    let ca = Certificate::from_pem(pem).map_err(|e| SendError::Permanent(format!("--smtp-ca: {e}")))?;
+                    parameters = parameters.add_root_certificate(ca);
+                }
+                let parameters =
+                    parameters.build().map_err(|e| SendError::Permanent(format!("TLS for {}: {e}", self.url.host)))?;
                 connection
                     .starttls(parameters, &self.hello)
                     .await
@@ -159,11 +172,27 @@ impl Connections {
     }
 }
 
-/// rustls with ring and the system's root certificates (those lettre's STARTTLS trusts too).
-fn tls_connector() -> Result<tokio_rustls::TlsConnector, String> {
+/// The certificates in a PEM file; an error if it has none.
+pub fn certificates(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let certificates = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not PEM certificates: {e}"))?;
+    if certificates.is_empty() {
+        return Err("no certificate in it".into());
+    }
+    Ok(certificates)
+}
+
+/// rustls with ring and the system's root certificates (those lettre's STARTTLS trusts too),
+/// and `extra_ca`'s.
+fn tls_connector(extra_ca: Option<&[u8]>) -> Result<tokio_rustls::TlsConnector, String> {
     let mut roots = rustls::RootCertStore::empty();
     for certificate in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(certificate);
+    }
+    for certificate in extra_ca.map(certificates).transpose()?.unwrap_or_default() {
+        roots.add(certificate).map_err(|e| format!("--smtp-ca: {e}"))?;
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()

@@ -33,6 +33,9 @@ pub struct MailConfig {
     pub public_url: Url,
     /// When daily digests go out.
     pub digest: digest::DigestSchedule,
+    /// PEM certificates trusted for the SMTP server's TLS besides the system's (`--smtp-ca`:
+    /// a relay with a certificate from the organisation's own CA).
+    pub smtp_ca: Option<Vec<u8>>,
 }
 
 impl MailConfig {
@@ -48,7 +51,13 @@ impl MailConfig {
         if !public_url.path().ends_with('/') {
             public_url.set_path(&format!("{}/", public_url.path()));
         }
-        Ok(Self { smtp, from, public_url, digest: digest::DigestSchedule::default() })
+        Ok(Self { smtp, from, public_url, digest: digest::DigestSchedule::default(), smtp_ca: None })
+    }
+
+    /// Trusts the certificates in `pem` for the SMTP server, besides the system's.
+    pub fn with_smtp_ca(self, pem: Vec<u8>) -> Result<Self, String> {
+        connections::certificates(&pem).map_err(|e| format!("--smtp-ca: {e}"))?;
+        Ok(Self { smtp_ca: Some(pem), ..self })
     }
 
     /// Digests at `digest` instead of 8 o'clock UTC.

@@ -64,7 +64,7 @@ impl Mailer {
         config: MailConfig,
         stop: watch::Receiver<bool>,
     ) -> Result<tokio::task::JoinHandle<()>, String> {
-        let connections = Connections::new(&config.smtp)?;
+        let connections = Connections::new(&config.smtp, config.smtp_ca.as_deref())?;
         tracing::info!(smtp = %config.smtp, from = %config.from, "sending mail");
         let worker_store = store.clone();
         let (outcomes, recorded) = mpsc::unbounded_channel();

@@ -21,11 +21,17 @@ pub fn python() -> PathBuf {
 
 impl Sink {
     pub fn start(dir: &Path, port: u16) -> Self {
+        Self::start_with(dir, port, &[])
+    }
+
+    /// With more of smtp-sink.py's options (`--tls`, `--user`, …).
+    pub fn start_with(dir: &Path, port: u16, options: &[&str]) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/smtp-sink.py");
         let mut child = Command::new(python())
             .arg(script)
             .args(["--port", &port.to_string(), "--dir"])
             .arg(dir)
+            .args(options)
             .stdout(Stdio::piped())
             .spawn()
             .expect("aiosmtpd in the test virtualenv (scripts/install-deps.sh installs it)");
