@@ -50,6 +50,13 @@ impl EmailMode {
         }
     }
 
+    /// A user's own mode for `kind` among their `chosen` ones (type or module keys): the type's
+    /// beats its module's. None: they chose none, the types file's applies.
+    pub fn chosen_for(chosen: &[(String, EmailMode)], kind: &str) -> Option<EmailMode> {
+        let find = |key: &str| chosen.iter().find(|(k, _)| k == key).map(|(_, mode)| *mode);
+        find(kind).or_else(|| find(module_of(kind)))
+    }
+
     /// A mode as a user chose it (preferences) or the store kept it: the same rules as
     /// types.toml's, the error naming what is wrong.
     pub fn from_stored(mode: &str, after_minutes: Option<f64>) -> Result<Self, String> {

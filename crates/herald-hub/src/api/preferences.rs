@@ -14,7 +14,7 @@ use super::{AppState, Failure};
 use crate::auth::{AuthAdmin, AuthUser, Authenticated};
 use crate::preferences::{resolve, Switch};
 use crate::store::{normalize_time, PreferencesChange, StoredPreferences};
-use crate::types::{module_of, valid_kind, EmailMode, TypeRegistry};
+use crate::types::{valid_kind, EmailMode, TypeRegistry};
 
 const MAX_SWITCHES: usize = 1_000;
 const MAX_QUIET_PERIODS: usize = 28;
@@ -124,8 +124,7 @@ fn effective(config: &crate::HubConfig, stored: StoredPreferences) -> Preference
 
 /// `kind`'s mail mode for this user: their choice for the type, else its module, else the file's.
 fn type_email(default: EmailMode, kind: &str, chosen: &[(String, EmailMode)]) -> TypeEmail {
-    let find = |key: &str| chosen.iter().find(|(k, _)| k == key).map(|(_, mode)| *mode);
-    let (mode, source) = match find(kind).or_else(|| find(module_of(kind))) {
+    let (mode, source) = match EmailMode::chosen_for(chosen, kind) {
         Some(mode) => (mode, PreferenceSource::User),
         None => (default, PreferenceSource::Default),
     };

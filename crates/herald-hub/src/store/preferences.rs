@@ -60,8 +60,7 @@ impl SwitchesByUser {
     /// else the type's `default`.
     pub(super) fn email_mode(&self, user_id: i64, kind: &str, default: EmailMode) -> EmailMode {
         let Some(chosen) = self.email_modes.get(&user_id) else { return default };
-        let find = |key: &str| chosen.iter().find(|(k, _)| k == key).map(|(_, mode)| *mode);
-        find(kind).or_else(|| find(module_of(kind))).unwrap_or(default)
+        EmailMode::chosen_for(chosen, kind).unwrap_or(default)
     }
 }
 
