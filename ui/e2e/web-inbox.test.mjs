@@ -118,7 +118,10 @@ describe('the inbox', () => {
     assert.deepEqual(await page.evaluate(() => window.__raised), [{ title: 'Your parcel has arrived', body: 'At the front desk' }]);
     await page.evaluate(() => window.__shown[0].onclick(new Event('click')));
     await page.getByTestId('detail').filter({ hasText: 'Your parcel has arrived' }).waitFor();
-    assert.equal(await page.locator(`[data-testid="notification"][data-id="${id}"].selected`).count(), 1);
+    // The list may render its rows a moment after the detail pane: wait for the row, then count.
+    const selected = page.locator(`[data-testid="notification"][data-id="${id}"].selected`);
+    await selected.waitFor();
+    assert.equal(await selected.count(), 1);
     await context.close();
   });
 
